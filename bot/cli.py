@@ -11,6 +11,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -42,6 +46,58 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings_or_exit() -> Settings:
+    from bot.settings import ConfigurationError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        raise SystemExit(f"gatebot: cannot start: {exc}") from None
+
+
+def _configure_logging() -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Alembic narrates every plugin load and readiness check at INFO.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings_or_exit()
+    _configure_logging()
+    from bot.web.server import serve
+
+    return serve(settings, args.host, args.port if args.port is not None else settings.port)
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from bot.queue import run_worker
+    from bot.settings import ConfigurationError
+
+    settings = _settings_or_exit()
+    _configure_logging()
+    try:
+        return run_worker(settings)
+    except ConfigurationError as exc:
+        raise SystemExit(f"gatebot: cannot start: {exc}") from None
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from bot.store import Store
+
+    settings = _settings_or_exit()
+    store = Store(settings.database_url)
+    try:
+        revision = store.migrate()
+    finally:
+        store.close()
+    print(f"database at revision {revision}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gatebot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -53,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the policy file's JSON Schema")
     p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("serve", help="run the web service (and the embedded queue consumer)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default: $PORT, else 8000)")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("worker", help="consume the queue (with GATEBOT_REDIS_URL)")
+    p.set_defaults(func=_cmd_worker)
+
+    p = sub.add_parser("migrate", help="apply the store's database migrations")
+    p.set_defaults(func=_cmd_migrate)
 
     return parser
 

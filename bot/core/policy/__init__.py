@@ -1,0 +1,1 @@
+"""The policy language: models, loader with positioned errors, schema, evaluation."""

@@ -1,0 +1,111 @@
+"""The shipped policies, the published schema and the `validate` / `schema` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from bot.cli import main
+from bot.core.policy.loader import load_policy_file
+from bot.core.policy.schema import policy_json_schema
+from bot.core.policy.yamlsource import parse_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = sorted((ROOT / "policies").rglob("*.yml"))
+EXAMPLES = sorted((ROOT / "policies" / "examples").glob("*.yml"))
+
+
+def test_there_are_a_default_and_at_least_six_examples():
+    assert (ROOT / "policies" / "default.yml") in POLICIES
+    assert len(EXAMPLES) >= 6
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_every_shipped_policy_validates_without_warnings(path):
+    result = load_policy_file(path.read_bytes(), str(path))
+    assert result.problems == (), [p.format() for p in result.problems]
+    assert result.policy is not None
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_every_shipped_policy_has_a_header_and_a_schema_hint(path):
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("# yaml-language-server: $schema=")
+    hint = lines[0].split("$schema=", 1)[1]
+    assert (path.parent / hint).resolve() == ROOT / "policies" / "schema.json"
+    comment = [line for line in lines[1:] if line.startswith("#")]
+    assert len(" ".join(comment)) > 80, "explain when to use this policy"
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_shipped_policies_agree_with_the_published_schema(path):
+    schema = json.loads((ROOT / "policies" / "schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(parse_yaml(path.read_bytes()).data)
+
+
+def test_published_schema_is_current(capsys):
+    assert main(["schema"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == policy_json_schema()
+    committed = json.loads((ROOT / "policies" / "schema.json").read_text())
+    assert committed == printed, "policies/schema.json is stale: run `gatebot schema`"
+
+
+def test_schema_rejects_unknown_keys_like_the_loader():
+    schema = policy_json_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    good = {"version": 1, "policy": {"approval": ["a"]}, "rules": []}
+    assert validator.is_valid(good)
+    assert not validator.is_valid({**good, "checkz": []})
+    assert not validator.is_valid({"version": 1, "policy": {"approval": []}})
+
+
+def test_schema_descriptions_come_from_the_docstrings():
+    defs = policy_json_schema()["$defs"]
+    options = defs["RuleOptions"]["properties"]
+    assert options["allow_author"]["description"] == "Let the PR author's approval count."
+    assert "alternatives" in defs["Approvers"]["description"]
+
+
+def test_validate_accepts_good_files(capsys):
+    assert main(["validate", *map(str, POLICIES)]) == 0
+    out = capsys.readouterr().out
+    assert out.count(": ok") == len(POLICIES)
+
+
+def test_validate_reports_errors_with_positions_and_exit_1(tmp_path, capsys):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("version: 1\npolicy:\n  approval: [reviewd]\nrules:\n  - name: reviewed\n"
+                   "    requires: {approvals: 1}\n")
+    good = tmp_path / "good.yml"
+    good.write_text((ROOT / "policies" / "default.yml").read_text())
+    assert main(["validate", str(good), str(bad)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert f"{good}: ok" in lines
+    assert f"{bad}:3:14: undefined-rule unknown rule `reviewd` — did you mean `reviewed`?" in lines
+    assert f"{bad}:5:11: warning: unused-rule rule `reviewed` is not referenced in " \
+           "`policy.approval` and has no effect" in lines
+
+
+def test_validate_warnings_alone_exit_0(tmp_path, capsys):
+    path = tmp_path / "warn.yml"
+    path.write_text((ROOT / "policies" / "default.yml").read_text()
+                    + "  - name: spare\n    requires: {approvals: 1}\n")
+    assert main(["validate", str(path)]) == 0
+    assert "warning: unused-rule" in capsys.readouterr().out
+
+
+def test_validate_missing_file_is_an_error(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nope.yml")]) == 1
+    assert "nope.yml" in capsys.readouterr().err
+
+
+def test_every_problem_code_is_documented():
+    from bot.core.policy.problems import CODES
+
+    doc = (ROOT / "docs" / "policy.md").read_text()
+    for code, meaning in CODES.items():
+        assert f"| `{code}` | {meaning} |" in doc, code
