@@ -66,11 +66,16 @@ def _configure_logging() -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from bot.settings import ConfigurationError
+
     settings = _settings_or_exit()
     _configure_logging()
     from bot.web.server import serve
 
-    return serve(settings, args.host, args.port if args.port is not None else settings.port)
+    try:
+        return serve(settings, args.host, args.port if args.port is not None else settings.port)
+    except ConfigurationError as exc:
+        raise SystemExit(f"gatebot: cannot start: {exc}") from None
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -98,6 +103,55 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_for_evaluate(path: str):
+    """A policy for `evaluate`: (policy, None) or (None, errors printed)."""
+    from bot.core.policy.loader import load_policy_file
+
+    result = load_policy_file(Path(path).read_bytes(), filename=path)
+    for problem in result.problems:
+        print(problem.format(), file=sys.stderr)
+    if result.remote is not None:
+        print(f"{path}: points to the remote policy {result.remote.remote}; "
+              "evaluate that file instead", file=sys.stderr)
+        return None
+    return result.policy
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from bot.core import render
+    from bot.core.gate import decide
+    from bot.core.policy.evaluate import evaluate
+    from bot.core.snapshot import Snapshot
+
+    try:
+        snapshot = Snapshot.model_validate_json(Path(args.snapshot).read_bytes())
+    except OSError as exc:
+        print(f"{args.snapshot}: unreadable: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        print(f"{args.snapshot}: not a snapshot:", file=sys.stderr)
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            print(f"  {where}: {error['msg']}", file=sys.stderr)
+        return 1
+    try:
+        policy = _load_for_evaluate(args.policy)
+        floor = _load_for_evaluate(args.required_policy) if args.required_policy else None
+    except OSError as exc:
+        print(f"unreadable policy: {exc}", file=sys.stderr)
+        return 1
+    if policy is None or (args.required_policy and floor is None):
+        return 1
+    decision = decide(evaluate(policy, snapshot, floor), snapshot)
+    if args.json:
+        print(json.dumps(render.to_json(decision), indent=2))
+    else:
+        print(render.text(decision), end="")
+    return 0 if decision.state == "success" else 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gatebot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -109,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the policy file's JSON Schema")
     p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="explain the verdict for a snapshot (exit 0 passed, 2 not passed, 1 bad input)",
+    )
+    p.add_argument("--policy", required=True, metavar="FILE", help="the repository's policy")
+    p.add_argument("--snapshot", required=True, metavar="FILE", help="a snapshot as JSON")
+    p.add_argument("--required-policy", metavar="FILE", help="the operator's required policy")
+    p.add_argument("--json", action="store_true", help="print the decision as JSON")
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("serve", help="run the web service (and the embedded queue consumer)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

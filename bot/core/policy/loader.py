@@ -203,7 +203,8 @@ def _from_pydantic(
         code, message = "empty-combinator", f"`{key}` needs at least one item"
     elif etype == "too_short":
         code = "invalid-value"
-        message = f"needs at least {ctx.get('min_length', 1)} item(s)"
+        count = ctx.get("min_length", 1)
+        message = f"`{key}` needs at least {count} item{'' if count == 1 else 's'}"
     elif etype in _CUSTOM_CODES:
         code, message = _CUSTOM_CODES[etype], error["msg"]
     elif etype == "string_pattern_mismatch":

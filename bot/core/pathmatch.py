@@ -1,0 +1,46 @@
+"""Many path globs against many paths in one pass, as bit masks.
+
+A policy may hold dozens of path-scoped rules and a PR thousands of files;
+testing each file against each rule in Python would cost files × rules calls.
+Instead every distinct glob of the policy goes into one `PathGlobSet`, each
+path is matched once, and the answer is kept as one integer per glob whose
+bit i says "path i matches". Predicates then combine masks with `|`, `&`, `~`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.globs import PathGlobSet
+
+
+class PathMatcher:
+    """A fixed list of gitignore-style globs, matched together."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = tuple(patterns)
+        self._set = PathGlobSet(self.patterns) if self.patterns else None
+
+    def masks(self, paths: Sequence[str]) -> list[int]:
+        """One mask per glob: bit i set when paths[i] matches that glob."""
+        hits: list[list[int]] = [[] for _ in self.patterns]
+        if self._set is None:
+            return [0] * len(self.patterns)
+        matching = self._set.matching_indices
+        for i, path in enumerate(paths):
+            for glob in matching(path):
+                hits[glob].append(i)
+        return [_mask(indices, len(paths)) for indices in hits]
+
+
+def _mask(indices: list[int], size: int) -> int:
+    if len(indices) < 64:
+        mask = 0
+        for i in indices:
+            mask |= 1 << i
+        return mask
+    # Many hits: set the bits in a byte buffer rather than growing a big int.
+    buffer = bytearray((size + 7) // 8)
+    for i in indices:
+        buffer[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(buffer, "little")

@@ -1,0 +1,352 @@
+"""Facts derived once per snapshot and shared by every predicate and rule.
+
+A `Context` wraps a `Snapshot` and computes on first use what several
+evaluators ask for: case-insensitive people lookups, contributors, push times,
+the update-merge chain of the head, the touched paths, the latest check
+result per name. Nothing here knows about the policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any, TypeVar
+
+from bot.core.codeowners import parse_codeowners
+from bot.core.policy.models import PERMISSION_ORDER
+from bot.core.snapshot import Actor, CheckResult, Comment, Review, Snapshot
+
+T = TypeVar("T")
+
+PASSING = frozenset({"success", "neutral", "skipped"})
+FAILING = frozenset({"failure", "cancelled", "timed_out", "action_required", "error"})
+
+
+def fold(name: str) -> str:
+    """Logins, team slugs and organisations compare case-insensitively."""
+    return name.casefold()
+
+
+def strip_bot_suffix(name: str) -> str:
+    folded = fold(name)
+    return folded[: -len("[bot]")] if folded.endswith("[bot]") else folded
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """Why someone counts as a contributor: `authored`, `committed` or `pushed`."""
+
+    what: str
+    sha: str | None = None
+
+
+class Context:
+    """A snapshot plus lazily computed indexes over it."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self._memo: dict[Hashable, Any] = {}
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` once per snapshot and key: evaluators share work across rules."""
+        if key in self._memo:
+            return self._memo[key]
+        value = self._memo[key] = compute()
+        return value
+
+    # -- people ------------------------------------------------------------
+
+    @cached_property
+    def _permissions(self) -> dict[str, str]:
+        return {fold(k): v for k, v in self.snapshot.directory.permissions.items()}
+
+    @cached_property
+    def _teams(self) -> dict[str, frozenset[str]]:
+        return {
+            fold(team): frozenset(fold(m) for m in members)
+            for team, members in self.snapshot.directory.teams.items()
+        }
+
+    @cached_property
+    def _organizations(self) -> dict[str, frozenset[str]]:
+        return {
+            fold(org): frozenset(fold(m) for m in members)
+            for org, members in self.snapshot.directory.organizations.items()
+        }
+
+    @cached_property
+    def bot_logins(self) -> frozenset[str]:
+        return frozenset(strip_bot_suffix(login) for login in self.snapshot.bot.logins)
+
+    def permission(self, login: str) -> str:
+        """The person's repository permission; `none` when the directory does not list them."""
+        return self._permissions.get(fold(login), "none")
+
+    def has_permission(self, login: str, needed: str) -> bool:
+        have = self.permission(login)
+        if have not in PERMISSION_ORDER:
+            return False
+        return PERMISSION_ORDER.index(have) >= PERMISSION_ORDER.index(needed)
+
+    def team_members(self, team: str) -> frozenset[str] | None:
+        """Members (folded logins) of a team, or None when the directory does not know it."""
+        return self._teams.get(fold(team))
+
+    def in_team(self, login: str, team: str) -> bool:
+        return self.in_team_folded(fold(login), fold(team))
+
+    def in_organization(self, login: str, org: str) -> bool:
+        return self.in_organization_folded(fold(login), fold(org))
+
+    # The *_folded forms take names already folded: approval tallies test every
+    # reviewer against every team of every rule, and folding dominates there.
+    def in_team_folded(self, login: str, team: str) -> bool:
+        members = self._teams.get(team)
+        return members is not None and login in members
+
+    def in_organization_folded(self, login: str, org: str) -> bool:
+        members = self._organizations.get(org)
+        return members is not None and login in members
+
+    def is_bot(self, actor: Actor | str) -> bool:
+        if isinstance(actor, Actor):
+            if actor.is_bot:
+                return True
+            login = actor.login
+        else:
+            login = actor
+        return fold(login).endswith("[bot]") or strip_bot_suffix(login) in self.bot_logins
+
+    def is_author(self, login: str) -> bool:
+        return fold(login) == fold(self.snapshot.author.login)
+
+    # -- contributors ------------------------------------------------------
+
+    @cached_property
+    def contributions(self) -> dict[str, tuple[Contribution, ...]]:
+        """Folded login → how they contributed (commit author, committer, pusher)."""
+        found: dict[str, list[Contribution]] = {}
+        for commit in self.snapshot.commits:
+            if commit.author:
+                found.setdefault(fold(commit.author), []).append(
+                    Contribution("authored", commit.sha)
+                )
+            if commit.committer and fold(commit.committer) != fold(commit.author or ""):
+                found.setdefault(fold(commit.committer), []).append(
+                    Contribution("committed", commit.sha)
+                )
+        for pusher in self.snapshot.pushers:
+            found.setdefault(fold(pusher), []).append(Contribution("pushed"))
+        return {login: tuple(items) for login, items in found.items()}
+
+    def contribution_of(self, login: str) -> Contribution | None:
+        items = self.contributions.get(fold(login))
+        return items[0] if items else None
+
+    # -- heads and push times ----------------------------------------------
+
+    @cached_property
+    def _commits_by_sha(self) -> dict[str, object]:
+        return {commit.sha: commit for commit in self.snapshot.commits}
+
+    @cached_property
+    def _push_times(self) -> dict[str, datetime]:
+        times: dict[str, datetime] = {}
+        for head in self.snapshot.head_times:
+            known = [t for t in (head.synchronized_at, head.first_seen_at) if t is not None]
+            if not known:
+                continue
+            earliest = min(known)
+            previous = times.get(head.sha)
+            times[head.sha] = earliest if previous is None else min(previous, earliest)
+        return times
+
+    def push_time(self, sha: str) -> datetime | None:
+        """When `sha` became the head: the earliest of the recorded `synchronize` time and the
+        time the bot first saw it. Never a time read from statuses."""
+        return self._push_times.get(sha)
+
+    @cached_property
+    def head_push_time(self) -> datetime | None:
+        return self.push_time(self.snapshot.head_sha)
+
+    @cached_property
+    def update_merge_chain(self) -> tuple[str, ...]:
+        """The head and the commits it differs from only by update merges, newest first.
+
+        Follows first parents through commits flagged as update merges; stops at
+        the first real commit (included) or at a commit the list does not hold.
+        """
+        chain = [self.snapshot.head_sha]
+        seen = {self.snapshot.head_sha}
+        current = self._commits_by_sha.get(self.snapshot.head_sha)
+        while (
+            current is not None
+            and current.is_update_merge
+            and len(current.parents) >= 2
+            and current.parents[0] not in seen
+        ):
+            parent = current.parents[0]
+            chain.append(parent)
+            seen.add(parent)
+            current = self._commits_by_sha.get(parent)
+        return tuple(chain)
+
+    def comment_reference_time(self, ignore_update_merges: bool) -> datetime | None:
+        """The time after which a comment approves the current content, or None if unknown.
+
+        Without update merges this is the head's push time. With them, a comment
+        written after an earlier head of the update-merge chain was pushed still
+        approves the same changes — unless another head was pushed after that one
+        (the content changed in between), which moves the reference past it.
+        """
+        head_time = self.head_push_time
+        if head_time is None:
+            return None
+        chain = self.update_merge_chain if ignore_update_merges else (self.snapshot.head_sha,)
+        chain_set = set(chain)
+        other_times = [t for sha, t in self._push_times.items() if sha not in chain_set]
+        cutoff = max(other_times) if other_times else None
+        eligible = [
+            t
+            for sha in chain
+            if (t := self.push_time(sha)) is not None and (cutoff is None or t > cutoff)
+        ]
+        if eligible:
+            return min(eligible)
+        # The head was pushed again after another head: its first push time no
+        # longer dates the content, the later push does.
+        return max(head_time, cutoff) if cutoff is not None else head_time
+
+    # -- files -------------------------------------------------------------
+
+    @cached_property
+    def touched_paths(self) -> tuple[str, ...]:
+        """Every path a change touches: new paths and, for renames, old paths."""
+        paths: dict[str, None] = {}
+        for changed in self.snapshot.files:
+            paths.setdefault(changed.path, None)
+            if changed.previous_path:
+                paths.setdefault(changed.previous_path, None)
+        return tuple(paths)
+
+    @cached_property
+    def total_additions(self) -> int:
+        if self.snapshot.additions is not None:
+            return self.snapshot.additions
+        return sum(f.additions for f in self.snapshot.files)
+
+    @cached_property
+    def total_deletions(self) -> int:
+        if self.snapshot.deletions is not None:
+            return self.snapshot.deletions
+        return sum(f.deletions for f in self.snapshot.files)
+
+    @cached_property
+    def files_count(self) -> int:
+        if self.snapshot.files_count is not None:
+            return self.snapshot.files_count
+        return len(self.snapshot.files)
+
+    @cached_property
+    def labels(self) -> frozenset[str]:
+        return frozenset(fold(label) for label in self.snapshot.labels)
+
+    # -- checks --------------------------------------------------------------
+
+    def is_own_check(self, result: CheckResult) -> bool:
+        """Results under the bot's own context, or written by the bot, never count."""
+        prefix = fold(self.snapshot.bot.context_prefix)
+        name = fold(result.name)
+        if prefix and name.startswith(prefix):
+            rest = name[len(prefix):]
+            if not rest or not rest[0].isalnum():
+                return True
+        return result.app is not None and strip_bot_suffix(result.app) in self.bot_logins
+
+    @cached_property
+    def countable_checks(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.snapshot.checks if not self.is_own_check(c))
+
+    @cached_property
+    def checks_by_name(self) -> dict[str, tuple[CheckResult, ...]]:
+        """Countable results grouped by name, in the order the forge listed them."""
+        grouped: dict[str, list[CheckResult]] = {}
+        for result in self.countable_checks:
+            grouped.setdefault(result.name, []).append(result)
+        return {name: tuple(results) for name, results in grouped.items()}
+
+    # -- code owners -----------------------------------------------------------
+
+    @cached_property
+    def code_ownership(self) -> CodeOwnership:
+        return CodeOwnership.of(self)
+
+    # -- reviews and comments by person ------------------------------------------
+
+    @cached_property
+    def reviews_in_order(self) -> tuple[Review, ...]:
+        return tuple(sorted(self.snapshot.reviews, key=lambda r: r.submitted_at))
+
+    @cached_property
+    def comments_in_order(self) -> tuple[Comment, ...]:
+        return tuple(sorted(self.snapshot.comments, key=lambda c: c.created_at))
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedGroup:
+    """Touched paths owned by the same CODEOWNERS line."""
+
+    line: int
+    pattern: str
+    owners: tuple[str, ...]
+    """The owners as written (`@alice`, `@acme/backend`)."""
+    logins: frozenset[str]
+    """Folded logins of the people who can approve for these paths."""
+    unresolved: tuple[str, ...]
+    """Owners that match nobody: e-mail addresses and teams the directory does not know."""
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeOwnership:
+    """Who owns the touched paths, grouped by the CODEOWNERS line that decides them."""
+
+    present: bool
+    groups: tuple[OwnedGroup, ...]
+    owner_logins: frozenset[str]
+
+    @classmethod
+    def of(cls, ctx: Context) -> CodeOwnership:
+        text = ctx.snapshot.codeowners
+        if text is None:
+            return cls(False, (), frozenset())
+        parsed = parse_codeowners(text)
+        by_rule: dict[int, list[str]] = {}
+        paths = ctx.touched_paths
+        for path, index in zip(paths, parsed.rule_indices(paths), strict=True):
+            if index is not None:
+                by_rule.setdefault(index, []).append(path)
+        groups: list[OwnedGroup] = []
+        everyone: set[str] = set()
+        for index in sorted(by_rule):
+            rule = parsed.rules[index]
+            if not rule.owners:
+                continue  # a line without owners leaves its paths unowned
+            logins: set[str] = set()
+            unresolved: list[str] = []
+            for owner in rule.owners:
+                if owner.kind == "user":
+                    logins.add(fold(owner.name))
+                elif owner.kind == "team" and (members := ctx.team_members(owner.name)) is not None:
+                    logins.update(members)
+                else:
+                    unresolved.append(str(owner))
+            everyone.update(logins)
+            groups.append(OwnedGroup(
+                rule.line, rule.pattern, tuple(str(o) for o in rule.owners),
+                frozenset(logins), tuple(unresolved), tuple(by_rule[index]),
+            ))
+        return cls(True, tuple(groups), frozenset(everyone))

@@ -1,0 +1,70 @@
+"""Tampering: an approval-looking comment edited by someone other than its author.
+
+Such an edit could put approval words in a reviewer's mouth, so the gate
+fails and says who edited what, until the next push (a mark older than the
+head's push time no longer counts) or an override. The web tier records who
+edited a comment (the webhook's `sender`) as a `TamperMark`; a comment whose
+`edited_by` differs from its author is treated the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.policy.approvals import CommentMatcher
+from bot.core.policy.context import Context, fold
+from bot.core.policy.result import Result, Status, TamperFacts, join_words, node
+
+
+@dataclass(frozen=True, slots=True)
+class _Edit:
+    comment_id: str
+    editor: str
+    author: str
+    at: datetime | None
+
+
+def evaluate_tampering(ctx: Context, approval_like: CommentMatcher) -> Result:
+    """FAILED when an approval-looking comment was tampered with since the last push."""
+    if not approval_like:
+        return node("tampering", "tampering", Status.APPROVED,
+                    "no approval comments to tamper with: the policy has no comment methods")
+    comments = {str(c.id): c for c in ctx.snapshot.comments}
+    edits: dict[str, _Edit] = {}
+    for mark in ctx.snapshot.tampering:
+        if fold(mark.editor) != fold(mark.author):
+            edits.setdefault(str(mark.comment_id),
+                             _Edit(str(mark.comment_id), mark.editor, mark.author, mark.at))
+    for comment in ctx.snapshot.comments:
+        editor = comment.edited_by
+        if comment.edited and editor and fold(editor) != fold(comment.author.login):
+            edits.setdefault(str(comment.id),
+                             _Edit(str(comment.id), editor, comment.author.login,
+                                   comment.edited_at))
+    pushed = ctx.head_push_time
+    found: list[_Edit] = []
+    for edit in edits.values():
+        if pushed is not None and edit.at is not None and edit.at < pushed:
+            continue  # a push since then ended it
+        comment = comments.get(edit.comment_id)
+        # A comment that is gone can no longer be read: it may have looked like an approval.
+        if comment is None or approval_like.matches(comment.body):
+            found.append(edit)
+    if not found:
+        return node("tampering", "tampering", Status.APPROVED,
+                    "no approval comment was edited by someone else")
+    found.sort(key=lambda e: (e.at is None, e.at, e.comment_id))
+    first = found[0]
+    sentence = join_words([
+        f"{e.editor} edited {e.author}'s approval comment {e.comment_id}" for e in found
+    ])
+    children = tuple(
+        node("tampering", e.comment_id, Status.FAILED,
+             f"{e.editor} edited {e.author}'s approval comment {e.comment_id}",
+             facts=TamperFacts(e.comment_id, e.editor, e.author, e.at))
+        for e in found
+    )
+    return node("tampering", "tampering", Status.FAILED,
+                f"tampering: {sentence}; a push or an override clears it", children,
+                facts=TamperFacts(first.comment_id, first.editor, first.author, first.at))
