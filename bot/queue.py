@@ -1,0 +1,207 @@
+"""The work queue: huey wake-up calls for dirty PRs, and the sweeper.
+
+The store is the truth about what needs work; a queued task only says "look
+at PR X". huey has no acknowledgements, so a task lost with a killed process
+is made good by the sweeper, which re-queues dirty PRs nobody holds a lease
+on — once at start-up and then every `GATEBOT_SWEEP_SECONDS`.
+
+Queues: `SqliteHuey` in a file beside the store (consumed inside `gatebot
+serve`) or `RedisHuey` when `GATEBOT_REDIS_URL` is set (consumed by `gatebot
+worker` processes). Wake-ups are scheduled `GATEBOT_DEBOUNCE_SECONDS` ahead,
+so a burst of events for one PR finds it still queued and is handled by one
+run.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from datetime import timedelta
+
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.consumer import Consumer
+from redis.exceptions import RedisError
+
+from bot.settings import ConfigurationError, Mode, Settings
+from bot.store import Store, dirty, utcnow
+from bot.store.dirty import PullKey
+from bot.worker import Outcome, PullWorker, load_pipeline, process_id
+
+log = logging.getLogger(__name__)
+
+TASK_NAME = "gatebot.process_pull"
+
+# How long past its due time a wake-up may be before the sweeper assumes it
+# was lost: the scheduler runs once a second and workers poll about as often.
+SWEEP_GRACE_SECONDS = 5.0
+
+# huey storage failures; anything else is a bug and propagates.
+QUEUE_ERRORS = (RedisError, sqlite3.Error)
+
+
+def make_huey(settings: Settings) -> Huey:
+    if settings.redis_url is not None:
+        return RedisHuey(name=settings.queue_name, url=settings.redis_url, results=False)
+    path = settings.sqlite_queue_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(name=settings.queue_name, filename=str(path), results=False)
+
+
+class WorkQueue:
+    """Wake-ups for dirty PRs on one huey instance.
+
+    Without a `worker` the queue can only enqueue (a web process); with one it
+    can also execute the tasks (a consumer process).
+    """
+
+    def __init__(
+        self,
+        huey: Huey,
+        store: Store,
+        *,
+        debounce_seconds: float,
+        worker: PullWorker | None = None,
+    ) -> None:
+        self.huey = huey
+        self.store = store
+        self.debounce_seconds = debounce_seconds
+        self.worker = worker
+
+        # Registered per instance: huey finds tasks by name, and no huey
+        # object (nor the store behind it) is a module global.
+        @huey.task(name=TASK_NAME)
+        def process_pull(provider: str, repo: str, number: int) -> None:
+            self.run(PullKey(provider, repo, number))
+
+        self._task = process_pull
+
+    def wake(self, key: PullKey, delay: float | None = None) -> bool:
+        """Queue a look at `key`; False (logged) if the queue is unreachable.
+
+        A lost wake-up costs latency, not work: the sweeper finds the PR.
+        """
+        delay = self.debounce_seconds if delay is None else delay
+        args = (key.provider, key.repo, key.number)
+        try:
+            if delay > 0:
+                self._task.schedule(args=args, delay=delay)
+            else:
+                self._task(*args)
+        except QUEUE_ERRORS as exc:
+            log.warning("could not queue %s (the sweeper will): %s", key, exc)
+            return False
+        return True
+
+    def run(self, key: PullKey) -> Outcome:
+        if self.worker is None:
+            raise RuntimeError("this process only enqueues; run `gatebot worker` to consume")
+        outcome = self.worker.process(key)
+        if outcome is Outcome.AGAIN:
+            self.wake(key)
+        return outcome
+
+    def sweep(self, *, everything: bool = False) -> int:
+        """Queue every dirty PR that nobody works on; return how many.
+
+        At start-up (`everything`) that is all of them; later only those
+        whose own wake-up is overdue.
+        """
+        now = utcnow()
+        dirty_before = (
+            None
+            if everything
+            else now - timedelta(seconds=self.debounce_seconds + SWEEP_GRACE_SECONDS)
+        )
+        with self.store.begin() as conn:
+            keys = dirty.claimable(conn, now, dirty_before)
+        for key in keys:
+            self.wake(key, delay=0)
+        if keys:
+            log.info("sweep queued %d dirty PR(s)", len(keys))
+        return len(keys)
+
+    def ping(self) -> None:
+        """Raise one of `QUEUE_ERRORS` if the queue's storage is unreachable."""
+        storage = self.huey.storage
+        if isinstance(self.huey, RedisHuey):
+            storage.conn.ping()
+        else:
+            storage.queue_size()
+
+    def consumer(self, workers: int) -> Consumer:
+        # Worker threads poll at most a second apart; the scheduler, which
+        # releases debounced wake-ups, runs every second.
+        return self.huey.create_consumer(
+            worker_type="thread",
+            workers=workers,
+            periodic=False,
+            initial_delay=0.05,
+            backoff=1.5,
+            max_delay=1.0,
+            scheduler_interval=1,
+            check_worker_health=True,
+            shutdown_timeout=30,
+        )
+
+
+class Sweeper:
+    """A daemon thread that sweeps at start and then every `interval` seconds."""
+
+    def __init__(self, queue: WorkQueue, interval: float) -> None:
+        self.queue = queue
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="gatebot-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        everything = True
+        while True:
+            try:
+                self.queue.sweep(everything=everything)
+                everything = False
+            except QUEUE_ERRORS as exc:
+                log.warning("sweep failed, retrying in %ss: %s", self.interval, exc)
+            if self._stop.wait(self.interval):
+                return
+
+
+def run_worker(settings: Settings) -> int:
+    """`gatebot worker`: consume the queue in this process until a signal."""
+    if settings.mode is not Mode.FULL:
+        raise ConfigurationError(
+            "No forge is configured, so a worker has nothing to do; set GITHUB_APP_ID"
+            " (or GITLAB_TOKEN) and the rest first."
+        )
+    store = Store(settings.database_url)
+    if not store.is_current():
+        raise ConfigurationError("The database is not migrated; run gatebot migrate first.")
+    worker = PullWorker(
+        store,
+        load_pipeline(settings, store),
+        owner=process_id(),
+        lease_seconds=settings.lease_seconds,
+    )
+    queue = build_queue(settings, store, worker)
+    sweeper = Sweeper(queue, settings.sweep_seconds)
+    sweeper.start()
+    try:
+        # Consumer.run installs its signal handlers and blocks until stopped.
+        queue.consumer(settings.worker_threads).run()
+    finally:
+        sweeper.stop()
+        store.close()
+    return 0
+
+
+def build_queue(settings: Settings, store: Store, worker: PullWorker | None = None) -> WorkQueue:
+    return WorkQueue(
+        make_huey(settings), store, debounce_seconds=settings.debounce_seconds, worker=worker
+    )

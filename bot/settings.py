@@ -1,0 +1,253 @@
+"""Service settings, read once from the environment and passed down.
+
+`load_settings()` builds a `Settings` from environment variables (pydantic-
+settings) and decides the start-up mode:
+
+- nothing forge-related configured: `Mode.SETUP` (a page explaining how to
+  connect a forge, webhooks answered 503);
+- a forge partly configured, or a setting that cannot be used: it raises
+  `ConfigurationError` whose message is ONE sentence naming what is wrong;
+- otherwise `Mode.FULL`.
+
+Secrets are `SecretStr`, so a `repr()` or a log line of the settings never
+shows them. Nothing here is a module global: the CLI and `create_app` build
+one `Settings` and hand it to whoever needs it.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///var/gatebot.sqlite3"
+
+
+class Mode(enum.Enum):
+    SETUP = "setup"
+    FULL = "full"
+
+
+class ConfigurationError(Exception):
+    """The environment cannot start the service; the message is one sentence."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the service, by its environment variable name."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=True, env_ignore_empty=True, extra="ignore", populate_by_name=False
+    )
+
+    github_app_id: int | None = Field(None, validation_alias="GITHUB_APP_ID")
+    github_private_key: SecretStr | None = Field(None, validation_alias="GITHUB_PRIVATE_KEY")
+    github_private_key_path: Path | None = Field(None, validation_alias="GITHUB_PRIVATE_KEY_PATH")
+    github_webhook_secret: SecretStr | None = Field(None, validation_alias="GITHUB_WEBHOOK_SECRET")
+    github_api_url: str = Field("https://api.github.com", validation_alias="GITHUB_API_URL")
+
+    gitlab_url: str = Field("https://gitlab.com", validation_alias="GITLAB_URL")
+    gitlab_token: SecretStr | None = Field(None, validation_alias="GITLAB_TOKEN")
+    gitlab_webhook_secret: SecretStr | None = Field(None, validation_alias="GITLAB_WEBHOOK_SECRET")
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="GATEBOT_DATABASE_URL")
+    redis_url: str | None = Field(None, validation_alias="GATEBOT_REDIS_URL")
+    queue_name: str = Field("gatebot", validation_alias="GATEBOT_QUEUE_NAME")
+    public_url: str | None = Field(None, validation_alias="GATEBOT_PUBLIC_URL")
+    secret_key: SecretStr | None = Field(None, validation_alias="GATEBOT_SECRET_KEY")
+    default_policy: Path | None = Field(None, validation_alias="GATEBOT_DEFAULT_POLICY")
+    required_policy: Path | None = Field(None, validation_alias="GATEBOT_REQUIRED_POLICY")
+    deploy_targets: Path | None = Field(None, validation_alias="GATEBOT_DEPLOY_TARGETS")
+    port: int = Field(8000, ge=0, le=65535, validation_alias="PORT")
+
+    worker_threads: int = Field(2, ge=1, le=64, validation_alias="GATEBOT_WORKER_THREADS")
+    debounce_seconds: float = Field(1.0, ge=0, le=300, validation_alias="GATEBOT_DEBOUNCE_SECONDS")
+    lease_seconds: float = Field(120.0, gt=0, le=86400, validation_alias="GATEBOT_LEASE_SECONDS")
+    sweep_seconds: float = Field(30.0, gt=0, le=86400, validation_alias="GATEBOT_SWEEP_SECONDS")
+    pipeline: str = Field("bot.worker:record_only_pipeline", validation_alias="GATEBOT_PIPELINE")
+
+    # -- derived facts -------------------------------------------------------
+
+    @property
+    def github_configured(self) -> bool:
+        return self.github_app_id is not None
+
+    @property
+    def gitlab_configured(self) -> bool:
+        return self.gitlab_token is not None
+
+    @property
+    def mode(self) -> Mode:
+        if self.github_configured or self.gitlab_configured:
+            return Mode.FULL
+        return Mode.SETUP
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.redis_url is not None
+
+    def sqlite_queue_path(self) -> Path:
+        """Where the embedded queue lives: beside the SQLite store, else in var/."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            db = Path(self.database_url[len(prefix) :].split("?", 1)[0])
+            return db.with_name(db.stem + "-queue" + (db.suffix or ".sqlite3"))
+        return Path("var") / "gatebot-queue.sqlite3"
+
+    def github_private_key_pem(self) -> str:
+        """The App's private key, from the setting or the file it names."""
+        if self.github_private_key is not None:
+            return self.github_private_key.get_secret_value()
+        if self.github_private_key_path is None:
+            raise ConfigurationError("GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH is missing.")
+        return self.github_private_key_path.read_text(encoding="utf-8")
+
+    # -- checks --------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise `ConfigurationError` (one sentence) if the service cannot start."""
+        explicit = self.model_fields_set
+        problem = (
+            _github_problem(self, explicit)
+            or _gitlab_problem(self, explicit)
+            or _file_problem(self)
+            or _url_problem(self)
+        )
+        if problem:
+            raise ConfigurationError(problem)
+
+
+def _missing_sentence(present: list[str], missing: list[str]) -> str:
+    have = _join(present)
+    lack = _join(missing)
+    verb_have = "is" if len(present) == 1 else "are"
+    verb_lack = "is" if len(missing) == 1 else "are"
+    return f"{have} {verb_have} set but {lack} {verb_lack} missing."
+
+
+def _join(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+_KEY_EITHER = "GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH)"
+
+
+def _github_problem(s: Settings, explicit: set[str]) -> str | None:
+    present = []
+    if s.github_app_id is not None:
+        present.append("GITHUB_APP_ID")
+    if s.github_private_key is not None:
+        present.append("GITHUB_PRIVATE_KEY")
+    if s.github_private_key_path is not None:
+        present.append("GITHUB_PRIVATE_KEY_PATH")
+    if s.github_webhook_secret is not None:
+        present.append("GITHUB_WEBHOOK_SECRET")
+    if "github_api_url" in explicit:
+        present.append("GITHUB_API_URL")
+    if not present:
+        return None
+    if s.github_private_key is not None and s.github_private_key_path is not None:
+        return "GITHUB_PRIVATE_KEY and GITHUB_PRIVATE_KEY_PATH are both set; set only one."
+    missing = []
+    if s.github_app_id is None:
+        missing.append("GITHUB_APP_ID")
+    if s.github_private_key is None and s.github_private_key_path is None:
+        missing.append(_KEY_EITHER)
+    if s.github_webhook_secret is None:
+        missing.append("GITHUB_WEBHOOK_SECRET")
+    if missing:
+        return _missing_sentence(present, missing)
+    if s.github_private_key_path is not None:
+        try:
+            pem = s.github_private_key_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return (
+                f"GITHUB_PRIVATE_KEY_PATH names {s.github_private_key_path}, which cannot be read."
+            )
+        if not _looks_like_pem(pem):
+            return f"GITHUB_PRIVATE_KEY_PATH names {s.github_private_key_path}, which holds no PEM private key."
+    elif s.github_private_key is not None and not _looks_like_pem(
+        s.github_private_key.get_secret_value()
+    ):
+        return "GITHUB_PRIVATE_KEY is not a PEM private key (it must start with -----BEGIN)."
+    return None
+
+
+def _looks_like_pem(text: str) -> bool:
+    stripped = text.strip()
+    return stripped.startswith("-----BEGIN") and "PRIVATE KEY-----" in stripped
+
+
+def _gitlab_problem(s: Settings, explicit: set[str]) -> str | None:
+    present = []
+    if "gitlab_url" in explicit:
+        present.append("GITLAB_URL")
+    if s.gitlab_token is not None:
+        present.append("GITLAB_TOKEN")
+    if s.gitlab_webhook_secret is not None:
+        present.append("GITLAB_WEBHOOK_SECRET")
+    if not present:
+        return None
+    missing = [
+        name
+        for name, value in (
+            ("GITLAB_TOKEN", s.gitlab_token),
+            ("GITLAB_WEBHOOK_SECRET", s.gitlab_webhook_secret),
+        )
+        if value is None
+    ]
+    if missing:
+        return _missing_sentence(present, missing)
+    return None
+
+
+def _file_problem(s: Settings) -> str | None:
+    for name, path in (
+        ("GATEBOT_DEFAULT_POLICY", s.default_policy),
+        ("GATEBOT_REQUIRED_POLICY", s.required_policy),
+        ("GATEBOT_DEPLOY_TARGETS", s.deploy_targets),
+    ):
+        if path is not None and not path.is_file():
+            return f"{name} names {path}, which is not a readable file."
+    return None
+
+
+def _url_problem(s: Settings) -> str | None:
+    for name, url, schemes in (
+        ("GATEBOT_DATABASE_URL", s.database_url, ("sqlite", "postgresql")),
+        ("GATEBOT_REDIS_URL", s.redis_url, ("redis", "rediss", "unix")),
+    ):
+        if url is None:
+            continue
+        scheme = url.split(":", 1)[0].split("+", 1)[0]
+        if "://" not in url or scheme not in schemes:
+            return f"{name} must be a {' or '.join(schemes)} URL."
+    if s.pipeline.count(":") != 1:
+        return "GATEBOT_PIPELINE must name a factory as module:function."
+    return None
+
+
+_FIELD_ENV = {name: str(field.validation_alias) for name, field in Settings.model_fields.items()}
+
+
+def env_names() -> list[str]:
+    """Every environment variable the service reads, in declaration order."""
+    return list(_FIELD_ENV.values())
+
+
+def load_settings() -> Settings:
+    """Read and check the settings; raise `ConfigurationError` with one sentence."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first["loc"][0] if first["loc"] else "?"
+        name = _FIELD_ENV.get(str(loc), str(loc))
+        raise ConfigurationError(
+            f"{name} is not valid: {first['msg'][0].lower()}{first['msg'][1:]}."
+        ) from None
+    settings.check()
+    return settings

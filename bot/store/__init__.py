@@ -1,0 +1,66 @@
+"""Persistence: SQLAlchemy Core over a SQLite file (default) or PostgreSQL.
+
+`Store` owns the engine; the modules beside it hold the queries, each a
+function taking an open `Connection`, so callers decide what one transaction
+covers (the web tier records a delivery and marks its PR dirty in one).
+
+- `deliveries` — webhook de-duplication and ingestion
+- `dirty`      — PRs needing work, and the per-PR lease
+- `heads`      — push / first-seen times per head SHA
+- `runs`       — the work done per PR
+- `migrate`    — Alembic migrations (`bot/migrations`)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, text
+
+from bot.store import migrate
+from bot.store.engine import make_engine
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """The database of one gatebot deployment; safe to share between threads."""
+
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        self.url = url
+        self.engine = engine if engine is not None else make_engine(url)
+        # SQLite has one writer at a time, and its busy handler waits by
+        # sleeping in growing steps (up to 100 ms), which makes for long tail
+        # latencies when this process's own threads collide. Queue them here
+        # instead; other processes still meet the busy timeout.
+        self._serialise: AbstractContextManager[object] = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection inside one transaction, committed on success."""
+        with self._serialise, self.engine.begin() as conn:
+            yield conn
+
+    def migrate(self) -> str:
+        return migrate.upgrade(self.engine)
+
+    def is_current(self) -> bool:
+        return migrate.is_current(self.engine)
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,104 @@
+"""Deliveries: de-duplication of webhooks, and ingestion in one transaction.
+
+`ingest` is what the web tier calls for every verified webhook: it records
+the delivery (a repeated delivery id is reported, not recorded twice), marks
+the PR dirty and notes head push / first-seen times, all on the connection
+it is given, so the caller's transaction covers the lot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Executable, Row, and_, func, select
+
+from bot.store import dirty, heads
+from bot.store.dialect import cached_statement, insert_for
+from bot.store.tables import deliveries as t
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """What the store keeps of one webhook delivery (provider-neutral)."""
+
+    provider: str
+    delivery_id: str
+    event: str
+    action: str | None = None
+    repo: str | None = None
+    installation_id: int | None = None
+    pr_number: int | None = None
+    sender: str | None = None
+    head_sha: str | None = None
+    head_pushed: bool = False
+    pusher: str | None = None
+
+    @property
+    def pull(self) -> dirty.PullKey | None:
+        if self.repo is None or self.pr_number is None:
+            return None
+        return dirty.PullKey(self.provider, self.repo, self.pr_number)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    new: bool  # False: this delivery id was already recorded
+    pull: dirty.PullKey | None  # the PR marked dirty, if any
+    wake: bool  # the PR was clean until now, so nothing is queued for it yet
+
+
+@cached_statement
+def _record_statement(dialect: str) -> Executable:
+    return (
+        insert_for(dialect, t)
+        .on_conflict_do_nothing(index_elements=[t.c.provider, t.c.delivery_id])
+        .returning(t.c.id)
+    )
+
+
+def record(conn: Connection, rec: DeliveryRecord, now: datetime) -> bool:
+    """Record the delivery; False if its id was already recorded."""
+    params = {
+        "provider": rec.provider,
+        "delivery_id": rec.delivery_id,
+        "event": rec.event,
+        "action": rec.action,
+        "repo": rec.repo,
+        "installation_id": rec.installation_id,
+        "pr_number": rec.pr_number,
+        "sender": rec.sender,
+        "received_at": now,
+    }
+    return conn.execute(_record_statement(conn), params).first() is not None
+
+
+def ingest(conn: Connection, rec: DeliveryRecord, now: datetime) -> Ingested:
+    if not record(conn, rec, now):
+        return Ingested(new=False, pull=None, wake=False)
+    if rec.repo is not None and rec.head_sha is not None:
+        heads.record(
+            conn,
+            rec.provider,
+            rec.repo,
+            rec.head_sha,
+            now,
+            pushed=rec.head_pushed,
+            pusher=rec.pusher,
+        )
+    pull = rec.pull
+    if pull is None:
+        return Ingested(new=True, pull=None, wake=False)
+    generation = dirty.mark(conn, pull, now, rec.installation_id)
+    return Ingested(new=True, pull=pull, wake=generation == 1)
+
+
+def get(conn: Connection, provider: str, delivery_id: str) -> Row[Any] | None:
+    return conn.execute(
+        select(t).where(and_(t.c.provider == provider, t.c.delivery_id == delivery_id))
+    ).first()
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(t)).scalar_one())

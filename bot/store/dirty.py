@@ -1,0 +1,171 @@
+"""Dirty PRs: which PRs need work, and the per-PR lease that serialises it.
+
+A mark is an upsert that bumps `generation`. A worker *claims* a dirty PR by
+taking its lease in one conditional UPDATE (only if nobody holds an unexpired
+lease), which is atomic on PostgreSQL and SQLite alike, so two processes never
+work on the same PR at once and a killed worker blocks its PR only until the
+lease expires. When the work is done the worker *clears* the row, but only if
+the generation is still the one it claimed; otherwise it releases the lease
+and the PR goes round again.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Executable,
+    Row,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+
+from bot.store.dialect import cached_statement, insert_for
+from bot.store.tables import dirty_pulls as t
+
+
+class PullKey(NamedTuple):
+    """A PR (GitHub) or merge request (GitLab) across all repositories."""
+
+    provider: str
+    repo: str
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.repo}#{self.number}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: PullKey
+    owner: str
+    generation: int
+    installation_id: int | None
+
+
+class Finish(enum.Enum):
+    CLEARED = "cleared"  # no mark arrived during the run: the PR is clean
+    NEWER_MARK = "newer-mark"  # marked again meanwhile: lease released, run again
+    LEASE_LOST = "lease-lost"  # the lease expired and someone else has the PR
+
+
+def _match(key: PullKey) -> ColumnElement[bool]:
+    return and_(t.c.provider == key.provider, t.c.repo == key.repo, t.c.number == key.number)
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    return or_(t.c.lease_owner.is_(None), t.c.lease_expires_at < now)
+
+
+@cached_statement
+def _mark_statement(dialect: str) -> Executable:
+    stmt = insert_for(dialect, t)
+    return stmt.on_conflict_do_update(
+        index_elements=[t.c.provider, t.c.repo, t.c.number],
+        set_={
+            "generation": t.c.generation + 1,
+            "marked_at": stmt.excluded.marked_at,
+            "installation_id": func.coalesce(stmt.excluded.installation_id, t.c.installation_id),
+        },
+    ).returning(t.c.generation)
+
+
+def mark(conn: Connection, key: PullKey, now: datetime, installation_id: int | None = None) -> int:
+    """Mark `key` dirty; return the new generation (1 for a PR that was clean)."""
+    params = {
+        "provider": key.provider,
+        "repo": key.repo,
+        "number": key.number,
+        "installation_id": installation_id,
+        "generation": 1,
+        "dirty_since": now,
+        "marked_at": now,
+    }
+    return int(conn.execute(_mark_statement(conn), params).scalar_one())
+
+
+def claim(
+    conn: Connection, key: PullKey, owner: str, now: datetime, lease_seconds: float
+) -> Claim | None:
+    """Take the PR's lease if it is dirty and nobody holds a live lease."""
+    stmt = (
+        update(t)
+        .where(_match(key), _free(now))
+        .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .returning(t.c.generation, t.c.installation_id)
+    )
+    row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    return Claim(
+        key=key, owner=owner, generation=row.generation, installation_id=row.installation_id
+    )
+
+
+def extend(conn: Connection, claim: Claim, now: datetime, lease_seconds: float) -> bool:
+    """Push the lease's expiry forward; False if the lease was lost."""
+    stmt = (
+        update(t)
+        .where(_match(claim.key), t.c.lease_owner == claim.owner)
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+    )
+    return conn.execute(stmt).rowcount == 1
+
+
+def release(conn: Connection, claim: Claim) -> bool:
+    """Give the lease back without clearing the mark."""
+    stmt = (
+        update(t)
+        .where(_match(claim.key), t.c.lease_owner == claim.owner)
+        .values(lease_owner=None, lease_expires_at=None)
+    )
+    return conn.execute(stmt).rowcount == 1
+
+
+def finish(conn: Connection, claim: Claim) -> Finish:
+    """Clear the mark if no newer one arrived, else release the lease."""
+    cleared = conn.execute(
+        delete(t).where(
+            _match(claim.key), t.c.lease_owner == claim.owner, t.c.generation == claim.generation
+        )
+    ).rowcount
+    if cleared == 1:
+        return Finish.CLEARED
+    if release(conn, claim):
+        return Finish.NEWER_MARK
+    return Finish.LEASE_LOST
+
+
+def claimable(
+    conn: Connection, now: datetime, dirty_before: datetime | None = None, limit: int = 1000
+) -> list[PullKey]:
+    """Dirty PRs nobody works on (no lease, or an expired one), oldest first.
+
+    `dirty_before` leaves out unleased PRs marked so recently that their own
+    wake-up is still due; a PR whose lease expired is always included, since
+    the worker that held it is gone.
+    """
+    unleased = t.c.lease_owner.is_(None)
+    if dirty_before is not None:
+        unleased = and_(unleased, t.c.dirty_since <= dirty_before)
+    stmt = (
+        select(t.c.provider, t.c.repo, t.c.number)
+        .where(or_(unleased, t.c.lease_expires_at < now))
+        .order_by(t.c.dirty_since)
+        .limit(limit)
+    )
+    return [PullKey(r.provider, r.repo, r.number) for r in conn.execute(stmt)]
+
+
+def get(conn: Connection, key: PullKey) -> Row[Any] | None:
+    """The PR's dirty row, or None when it is clean."""
+    return conn.execute(select(t).where(_match(key))).first()

@@ -1,0 +1,64 @@
+"""Push and first-seen times per (repository, head SHA): facts only events carry.
+
+The policy's "push time" of a head is the earliest of when the bot recorded
+its push (`synchronize`, `push`) and when it first saw that head; the first
+recorded value of each wins, so a redelivered or late event never moves
+them later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Executable, Row, and_, func, select
+
+from bot.store.dialect import cached_statement, insert_for
+from bot.store.tables import head_pushes as t
+
+
+@cached_statement
+def _seen_statement(dialect: str) -> Executable:
+    return insert_for(dialect, t).on_conflict_do_nothing(
+        index_elements=[t.c.provider, t.c.repo, t.c.sha]
+    )
+
+
+@cached_statement
+def _pushed_statement(dialect: str) -> Executable:
+    stmt = insert_for(dialect, t)
+    return stmt.on_conflict_do_update(
+        index_elements=[t.c.provider, t.c.repo, t.c.sha],
+        set_={
+            "pushed_at": func.coalesce(t.c.pushed_at, stmt.excluded.pushed_at),
+            "pusher": func.coalesce(t.c.pusher, stmt.excluded.pusher),
+        },
+    )
+
+
+def record(
+    conn: Connection,
+    provider: str,
+    repo: str,
+    sha: str,
+    now: datetime,
+    *,
+    pushed: bool = False,
+    pusher: str | None = None,
+) -> None:
+    """Note that `sha` was seen (and, if `pushed`, pushed by `pusher`) at `now`."""
+    params = {
+        "provider": provider,
+        "repo": repo,
+        "sha": sha,
+        "first_seen_at": now,
+        "pushed_at": now if pushed else None,
+        "pusher": pusher if pushed else None,
+    }
+    conn.execute((_pushed_statement if pushed else _seen_statement)(conn), params)
+
+
+def get(conn: Connection, provider: str, repo: str, sha: str) -> Row[Any] | None:
+    return conn.execute(
+        select(t).where(and_(t.c.provider == provider, t.c.repo == repo, t.c.sha == sha))
+    ).first()

@@ -1,0 +1,45 @@
+"""The web tier: a Flask app factory and its blueprints.
+
+`create_app(settings)` builds the app for the settings' start-up mode: in
+setup mode a page explaining how to connect a forge, `/healthz`, and
+webhooks answered 503; in full mode the webhook endpoints, `/healthz` and
+`/readyz`. Requests only verify, parse, record and enqueue: no forge is
+called while a webhook waits for its answer.
+
+`create_app_from_env()` is the factory gunicorn calls (see the Procfile).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from bot.queue import WorkQueue, build_queue
+from bot.settings import ConfigurationError, Mode, Settings, load_settings
+from bot.store import Store
+from bot.web import health, setup, webhooks
+from bot.web.services import Services
+
+
+def create_app(
+    settings: Settings, *, store: Store | None = None, queue: WorkQueue | None = None
+) -> Flask:
+    """The app for `settings`; builds the store and an enqueue-only queue if not given."""
+    app = Flask(__name__)
+    if settings.mode is Mode.FULL:
+        store = store if store is not None else Store(settings.database_url)
+        queue = queue if queue is not None else build_queue(settings, store)
+    app.extensions["gatebot"] = Services(settings=settings, store=store, queue=queue)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(setup.bp)
+    webhooks.register_error_handlers(app)
+    return app
+
+
+def create_app_from_env() -> Flask:
+    """Read the environment and build the app; exit with one sentence if it cannot."""
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        raise SystemExit(f"gatebot: cannot start: {exc}") from None
+    return create_app(settings)

@@ -1,0 +1,126 @@
+"""GitLab webhook verification and minimal parsing: pure functions, no I/O.
+
+GitLab sends the configured secret itself in `X-Gitlab-Token` (not a
+signature), so `verify_token` is a constant-time comparison. The delivery id
+is `Idempotency-Key` (the same across retries, GitLab 17.4+), else
+`webhook-id`, else `X-Gitlab-Event-UUID` on older servers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from bot.store.deliveries import DeliveryRecord
+from bot.web.github_webhook import MalformedDelivery
+
+PROVIDER = "gitlab"
+TOKEN_HEADER = "X-Gitlab-Token"
+EVENT_HEADER = "X-Gitlab-Event"
+DELIVERY_HEADERS = ("Idempotency-Key", "webhook-id", "X-Gitlab-Event-UUID")
+
+_ZERO_SHA = "0" * 40
+
+
+class InvalidToken(Exception):
+    """`X-Gitlab-Token` is missing or is not the configured secret."""
+
+
+def verify_token(received: str | None, secret: str) -> None:
+    """Return if `received` equals `secret` (constant time); else raise `InvalidToken`.
+
+    An empty configured secret is refused: the endpoint fails closed.
+    """
+    if not secret:
+        raise InvalidToken("no webhook secret is configured")
+    if not received:
+        raise InvalidToken(f"{TOKEN_HEADER} is missing")
+    if not hmac.compare_digest(received.encode("utf-8"), secret.encode("utf-8")):
+        raise InvalidToken(f"{TOKEN_HEADER} does not match")
+
+
+def parse_delivery(headers: Mapping[str, str], body: bytes) -> DeliveryRecord:
+    """The facts of one delivery the store records.
+
+    Raises `MalformedDelivery` when `X-Gitlab-Event` or every delivery id
+    header is missing, or the body is not a JSON object.
+    """
+    event = (headers.get(EVENT_HEADER) or "").strip()
+    if not event:
+        raise MalformedDelivery(f"{EVENT_HEADER} is missing")
+    delivery_id = next(
+        (v.strip() for h in DELIVERY_HEADERS if (v := headers.get(h)) and v.strip()), ""
+    )
+    if not delivery_id:
+        raise MalformedDelivery(f"none of {', '.join(DELIVERY_HEADERS)} is present")
+    if len(event) > 64 or len(delivery_id) > 128:
+        raise MalformedDelivery("event or delivery header is too long")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedDelivery(f"the body is not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise MalformedDelivery("the body is not a JSON object")
+
+    kind = payload.get("object_kind")
+    attrs = (
+        payload.get("object_attributes")
+        if isinstance(payload.get("object_attributes"), dict)
+        else {}
+    )
+    number, head_sha, pushed, pusher = None, None, False, None
+    if kind == "merge_request":
+        number = _int(attrs.get("iid"))
+        head_sha = _sha(_get(attrs, "last_commit", "id"))
+        # `oldrev` is present exactly when the update brought new commits.
+        if attrs.get("action") == "update" and attrs.get("oldrev"):
+            pushed, pusher = True, _str(_get(payload, "user", "username"))
+    elif kind in ("note", "pipeline", "emoji"):
+        number = _int(_get(payload, "merge_request", "iid"))
+    elif kind == "push":
+        after = _sha(payload.get("after"))
+        ref = payload.get("ref")
+        if after and after != _ZERO_SHA and isinstance(ref, str) and ref.startswith("refs/heads/"):
+            head_sha, pushed, pusher = after, True, _str(payload.get("user_username"))
+
+    return DeliveryRecord(
+        provider=PROVIDER,
+        delivery_id=delivery_id,
+        event=event,
+        action=_str(attrs.get("action"), 64),
+        repo=_str(_get(payload, "project", "path_with_namespace")),
+        installation_id=None,
+        pr_number=number,
+        sender=_str(_get(payload, "user", "username")) or _str(payload.get("user_username")),
+        head_sha=head_sha,
+        head_pushed=pushed,
+        pusher=pusher,
+    )
+
+
+def _get(payload: Any, *path: str) -> Any:
+    for part in path:
+        if not isinstance(payload, dict):
+            return None
+        payload = payload.get(part)
+    return payload
+
+
+def _str(value: Any, limit: int = 255) -> str | None:
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _sha(value: Any) -> str | None:
+    if (
+        isinstance(value, str)
+        and 7 <= len(value) <= 64
+        and all(c in "0123456789abcdef" for c in value.lower())
+    ):
+        return value.lower()
+    return None

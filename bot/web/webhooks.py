@@ -1,0 +1,134 @@
+"""Webhook endpoints: verify, parse the minimum, record, wake the queue, answer.
+
+Order of checks, per the spec: body over 25 MB → 413 (judged on
+Content-Length before anything is read, and by a capped read for chunked
+bodies); bad or missing signature / token → 401; missing event or delivery
+headers or a body that is not a JSON object → 400; a delivery id already
+recorded → 200 `{"status": "duplicate"}`; otherwise the delivery is recorded
+and its PR marked dirty in one transaction → 202. In setup mode every
+webhook is answered 503.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, Response, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from bot.settings import Mode
+from bot.store import deliveries, utcnow
+from bot.store.deliveries import DeliveryRecord
+from bot.web import github_webhook, gitlab_webhook
+from bot.web.services import MAX_BODY_BYTES, services
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__)
+
+_READ_CHUNK = 256 * 1024
+
+
+def _answer(code: int, **body: object) -> tuple[Response, int]:
+    return jsonify(**body), code
+
+
+def _too_large() -> tuple[Response, int]:
+    response, status = _answer(413, error=f"the body is over {MAX_BODY_BYTES} bytes")
+    # The unread rest of the body must not be parsed as a next request.
+    response.headers["Connection"] = "close"
+    return response, status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(RequestEntityTooLarge)
+    def _on_too_large(_exc: RequestEntityTooLarge) -> tuple[Response, int]:
+        return _too_large()
+
+
+def _read_body() -> bytes:
+    """The raw body; raises RequestEntityTooLarge (413) past the cap.
+
+    A declared Content-Length is judged before anything is read; a chunked
+    body is read at most one chunk past the cap. (werkzeug's own
+    MAX_CONTENT_LENGTH silently truncates chunked bodies instead.)
+    """
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()
+    stream = request.stream
+    parts: list[bytes] = []
+    total = 0
+    while chunk := stream.read(_READ_CHUNK):
+        total += len(chunk)
+        if total > MAX_BODY_BYTES:
+            raise RequestEntityTooLarge()
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _unavailable() -> tuple[Response, int] | None:
+    if services().settings.mode is Mode.SETUP:
+        return _answer(503, error="gatebot is in setup mode: no forge is configured")
+    return None
+
+
+@bp.post("/webhooks/github")
+def github() -> tuple[Response, int]:
+    if (busy := _unavailable()) is not None:
+        return busy
+    settings = services().settings
+    if settings.github_webhook_secret is None:
+        return _answer(404, error="GitHub is not configured")
+    body = _read_body()
+    try:
+        github_webhook.verify_signature(
+            body,
+            request.headers.get(github_webhook.SIGNATURE_HEADER),
+            settings.github_webhook_secret.get_secret_value(),
+        )
+    except github_webhook.InvalidSignature as exc:
+        return _answer(401, error=str(exc))
+    return _ingest(lambda: github_webhook.parse_delivery(request.headers, body))
+
+
+@bp.post("/webhooks/gitlab")
+def gitlab() -> tuple[Response, int]:
+    if (busy := _unavailable()) is not None:
+        return busy
+    settings = services().settings
+    if settings.gitlab_webhook_secret is None:
+        return _answer(404, error="GitLab is not configured")
+    body = _read_body()
+    try:
+        gitlab_webhook.verify_token(
+            request.headers.get(gitlab_webhook.TOKEN_HEADER),
+            settings.gitlab_webhook_secret.get_secret_value(),
+        )
+    except gitlab_webhook.InvalidToken as exc:
+        return _answer(401, error=str(exc))
+    return _ingest(lambda: gitlab_webhook.parse_delivery(request.headers, body))
+
+
+def _ingest(parse: Callable[[], DeliveryRecord]) -> tuple[Response, int]:
+    try:
+        record = parse()
+    except github_webhook.MalformedDelivery as exc:
+        return _answer(400, error=str(exc))
+    svc = services()
+    assert svc.store is not None and svc.queue is not None  # full mode
+    with svc.store.begin() as conn:
+        result = deliveries.ingest(conn, record, utcnow())
+    if not result.new:
+        return _answer(200, status="duplicate")
+    if result.wake and result.pull is not None:
+        svc.queue.wake(result.pull)
+    log.info(
+        "delivery %s %s %s.%s%s",
+        record.provider,
+        record.delivery_id,
+        record.event,
+        record.action or "-",
+        f" marks {result.pull}" if result.pull else "",
+    )
+    return _answer(202, status="accepted")

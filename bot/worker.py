@@ -1,0 +1,156 @@
+"""The work done for one dirty PR, around a pluggable pipeline.
+
+`PullWorker.process(key)` claims the PR's lease, records a run, calls the
+pipeline, and clears the dirty mark only if no newer mark arrived meanwhile
+(otherwise it gives the lease back and asks to be run again). The queue
+calls it; it knows nothing about the queue.
+
+The pipeline is a seam: a factory `(settings, store) -> pipeline`, named by
+`GATEBOT_PIPELINE` as `module:function`. The default only records that the
+PR was evaluated; the forge pipelines plug in here without touching the
+queue.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.settings import ConfigurationError, Settings
+from bot.store import Store, dirty, runs, utcnow
+from bot.store.dirty import Claim, Finish, PullKey
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The holder's handle on a PR's lock; long pipelines extend it as they go."""
+
+    claim: Claim
+    store: Store
+    lease_seconds: float
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    def extend(self) -> bool:
+        """Renew the lease for another `lease_seconds`; False if it was lost."""
+        with self.store.begin() as conn:
+            return dirty.extend(conn, self.claim, self.clock(), self.lease_seconds)
+
+
+@dataclass(frozen=True)
+class PullJob:
+    """What a pipeline gets: ids and times, never clients or secrets."""
+
+    key: PullKey
+    generation: int
+    installation_id: int | None
+    started_at: datetime
+    lease: Lease
+
+
+Pipeline = Callable[[PullJob], str]
+"""Does the work for one PR; returns a one-line summary for the run record."""
+
+PipelineFactory = Callable[[Settings, Store], Pipeline]
+
+
+def record_only_pipeline(settings: Settings, store: Store) -> Pipeline:
+    """The default pipeline: evaluate nothing, say when the PR was looked at."""
+
+    def run(job: PullJob) -> str:
+        return f"evaluated PR {job.key.number} of {job.key.repo} at {job.started_at.isoformat()}"
+
+    return run
+
+
+def load_pipeline(settings: Settings, store: Store) -> Pipeline:
+    """Build the pipeline named by `settings.pipeline` (`module:function`)."""
+    module_name, _, attr = settings.pipeline.partition(":")
+    try:
+        factory: PipelineFactory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"GATEBOT_PIPELINE names {settings.pipeline}, which cannot be loaded ({exc})."
+        ) from None
+    return factory(settings, store)
+
+
+def process_id() -> str:
+    """Names this process in leases and run records: host, pid and a nonce."""
+    return f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Outcome(enum.Enum):
+    SKIPPED = "skipped"  # clean, or another worker holds the lease
+    DONE = "done"  # worked and cleared
+    AGAIN = "again"  # worked, but a newer mark arrived: run once more
+    LOST = "lost"  # worked, but the lease expired and another worker took over
+
+
+class PullWorker:
+    """Processes one claimed PR at a time per call; safe to call from many threads."""
+
+    def __init__(
+        self,
+        store: Store,
+        pipeline: Pipeline,
+        *,
+        owner: str,
+        lease_seconds: float,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self.clock = clock
+
+    def process(self, key: PullKey) -> Outcome:
+        # A token per claim: two threads of this process must not finish each
+        # other's claims after a lease expired.
+        claim_owner = f"{self.owner}/{secrets.token_hex(4)}"
+        with self.store.begin() as conn:
+            claim = dirty.claim(conn, key, claim_owner, self.clock(), self.lease_seconds)
+            if claim is None:
+                return Outcome.SKIPPED
+            started_at = self.clock()
+            run_id = runs.start(conn, key, claim.generation, claim_owner, started_at)
+
+        job = PullJob(
+            key=key,
+            generation=claim.generation,
+            installation_id=claim.installation_id,
+            started_at=started_at,
+            lease=Lease(claim, self.store, self.lease_seconds, self.clock),
+        )
+        summary: str | None = None
+        completed = False
+        try:
+            summary = self.pipeline(job)
+            completed = True
+        finally:
+            if not completed:
+                # The exception goes on to the queue's log; the PR stays dirty
+                # for the next sweep, and its lease is freed now rather than
+                # at expiry.
+                with self.store.begin() as conn:
+                    runs.finish(conn, run_id, self.clock(), runs.ERROR)
+                    dirty.release(conn, claim)
+
+        with self.store.begin() as conn:
+            runs.finish(conn, run_id, self.clock(), runs.OK, summary)
+            finish = dirty.finish(conn, claim)
+        log.info("%s generation %d: %s", key, claim.generation, finish.value)
+        return {
+            Finish.CLEARED: Outcome.DONE,
+            Finish.NEWER_MARK: Outcome.AGAIN,
+            Finish.LEASE_LOST: Outcome.LOST,
+        }[finish]

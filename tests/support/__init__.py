@@ -1,0 +1,1 @@
+"""Helpers shared by the service tests: processes, services, signed webhooks."""

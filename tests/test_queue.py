@@ -1,0 +1,241 @@
+"""The worker and the queue: claims, generations, failures, sweeps — and two
+`gatebot worker` processes on Redis + PostgreSQL sharing the PRs safely."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from support.processes import clean_env, wait_until
+from support.webhooks import github_payload, send_github, with_pr_number
+
+from bot.queue import WorkQueue, make_huey
+from bot.settings import Settings
+from bot.store import Store, dirty, runs, utcnow
+from bot.store.dirty import PullKey
+from bot.worker import Outcome, PullJob, PullWorker, load_pipeline, record_only_pipeline
+
+KEY = PullKey("github", "acme/app", 7)
+
+
+@pytest.fixture
+def store(tmp_path):
+    found = Store(f"sqlite:///{tmp_path}/q.sqlite3")
+    found.migrate()
+    yield found
+    found.close()
+
+
+def mark(store: Store, key: PullKey = KEY, when=None) -> int:
+    with store.begin() as conn:
+        return dirty.mark(conn, key, when or utcnow(), installation_id=5)
+
+
+def make_worker(store: Store, pipeline, lease_seconds: float = 30) -> PullWorker:
+    return PullWorker(store, pipeline, owner="test-host:1:abc", lease_seconds=lease_seconds)
+
+
+def test_record_only_pipeline_records_an_evaluation_and_clears(store):
+    mark(store)
+    settings = Settings.model_validate({})
+    outcome = make_worker(store, record_only_pipeline(settings, store)).process(KEY)
+    assert outcome is Outcome.DONE
+    with store.begin() as conn:
+        [run] = runs.for_pull(conn, KEY)
+        assert dirty.get(conn, KEY) is None
+    assert run.outcome == "ok"
+    assert run.generation == 1
+    assert run.summary == f"evaluated PR 7 of acme/app at {run.started_at.isoformat()}"
+    assert run.started_at <= run.finished_at
+
+
+def test_clean_pr_is_skipped_without_a_run(store):
+    assert make_worker(store, lambda job: "x").process(KEY) is Outcome.SKIPPED
+    with store.begin() as conn:
+        assert runs.for_pull(conn, KEY) == []
+
+
+def test_job_carries_ids_and_a_lease_that_can_be_extended(store):
+    mark(store)
+    seen: list[PullJob] = []
+
+    def pipeline(job: PullJob) -> str:
+        seen.append(job)
+        assert job.lease.extend()
+        return "ok"
+
+    make_worker(store, pipeline).process(KEY)
+    assert seen[0].key == KEY and seen[0].installation_id == 5 and seen[0].generation == 1
+
+
+def test_mark_arriving_mid_run_makes_the_pr_go_round_again(store):
+    mark(store)
+    calls: list[int] = []
+
+    def pipeline(job: PullJob) -> str:
+        calls.append(job.generation)
+        if len(calls) == 1:
+            mark(store)  # an event for this PR arrives while it is being worked on
+        return "ok"
+
+    worker = make_worker(store, pipeline)
+    assert worker.process(KEY) is Outcome.AGAIN
+    with store.begin() as conn:
+        row = dirty.get(conn, KEY)
+    assert row is not None and row.lease_owner is None
+    assert worker.process(KEY) is Outcome.DONE
+    assert calls == [1, 2]
+
+
+def test_failing_pipeline_leaves_the_pr_dirty_and_unlocked(store):
+    mark(store)
+
+    def pipeline(job: PullJob) -> str:
+        raise ConnectionError("forge unreachable")
+
+    with pytest.raises(ConnectionError):
+        make_worker(store, pipeline).process(KEY)
+    with store.begin() as conn:
+        row = dirty.get(conn, KEY)
+        [run] = runs.for_pull(conn, KEY)
+    assert row is not None and row.lease_owner is None
+    assert run.outcome == "error" and run.finished_at is not None
+
+
+def test_pr_held_by_another_worker_is_skipped(store):
+    mark(store)
+    with store.begin() as conn:
+        dirty.claim(conn, KEY, "someone-else", utcnow(), 60)
+    assert make_worker(store, lambda job: "x").process(KEY) is Outcome.SKIPPED
+
+
+def test_lost_lease_does_not_clear_the_new_holders_work(store):
+    mark(store)
+
+    def pipeline(job: PullJob) -> str:
+        # This run outlives its lease; another worker takes the PR over.
+        with store.begin() as conn:
+            later = utcnow() + timedelta(seconds=5)
+            assert dirty.claim(conn, KEY, "other", later, 60) is not None
+        return "late"
+
+    assert make_worker(store, pipeline, lease_seconds=1).process(KEY) is Outcome.LOST
+    with store.begin() as conn:
+        assert dirty.get(conn, KEY).lease_owner == "other"
+
+
+def test_pipeline_is_loaded_from_the_setting(store):
+    settings = Settings.model_validate({"GATEBOT_PIPELINE": "support.pipelines:slow_pipeline"})
+    pipeline = load_pipeline(settings, store)
+    mark(store)
+    make_worker(store, pipeline).process(KEY)
+    with store.begin() as conn:
+        assert runs.for_pull(conn, KEY)[0].summary == "slowly evaluated PR 7 of acme/app"
+
+
+def test_sweep_requeues_dirty_prs_whose_wake_up_was_lost(store, tmp_path):
+    settings = Settings.model_validate(
+        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": "sweep"}
+    )
+    queue = WorkQueue(make_huey(settings), store, debounce_seconds=1.0)
+    now = utcnow()
+    mark(store, PullKey("github", "acme/app", 1), now - timedelta(minutes=10))
+    mark(store, PullKey("github", "acme/app", 2), now)  # its own wake-up is still due
+    assert queue.sweep() == 1
+    assert queue.sweep(everything=True) == 2
+    assert queue.huey.pending_count() == 3
+
+
+def test_wake_ups_run_the_worker_through_huey(store, tmp_path):
+    settings = Settings.model_validate(
+        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": "exec"}
+    )
+    queue = WorkQueue(
+        make_huey(settings),
+        store,
+        debounce_seconds=0.0,
+        worker=make_worker(store, lambda job: "done"),
+    )
+    mark(store)
+    queue.wake(KEY)
+    queue.wake(KEY)  # a duplicate wake-up finds the PR clean
+    huey = queue.huey
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+    with store.begin() as conn:
+        assert len(runs.for_pull(conn, KEY)) == 1
+        assert dirty.get(conn, KEY) is None
+
+
+# -- several worker processes on Redis + PostgreSQL ---------------------------
+
+
+@pytest.mark.services
+@pytest.mark.slow
+def test_two_worker_processes_never_work_on_one_pr_at_once(
+    gatebot, github_app_env, postgres_url, redis_queue, free_port
+):
+    redis_url, queue_name = redis_queue
+    env = clean_env(
+        **{**github_app_env, "GATEBOT_DATABASE_URL": postgres_url},
+        GATEBOT_REDIS_URL=redis_url,
+        GATEBOT_QUEUE_NAME=queue_name,
+        GATEBOT_PIPELINE="support.pipelines:slow_pipeline",
+        GATEBOT_TEST_PIPELINE_SECONDS="0.25",
+        GATEBOT_DEBOUNCE_SECONDS="0.2",
+        GATEBOT_WORKER_THREADS="2",
+        GATEBOT_SWEEP_SECONDS="1",
+    )
+    migrate = gatebot(["migrate"], env)
+    assert migrate.proc.wait(60) == 0, migrate.output()
+    workers = [gatebot(["worker"], env, name=f"worker{i}") for i in range(2)]
+    web = gatebot(["serve", "--port", str(free_port)], env)
+    base = f"http://127.0.0.1:{free_port}"
+    web.wait_http(f"{base}/healthz")
+
+    # Deliveries for four PRs, then duplicate wake-ups straight onto the queue
+    # so that every worker thread races for the same PRs, then more deliveries
+    # while runs are under way.
+    secret = github_app_env["GITHUB_WEBHOOK_SECRET"]
+    pulls = [with_pr_number(github_payload("pull_request/synchronize.1"), n) for n in range(1, 5)]
+    for payload in pulls:
+        assert send_github(base, "pull_request", payload, secret).status_code == 202
+    store = Store(postgres_url)
+    settings = Settings.model_validate(
+        {"GATEBOT_REDIS_URL": redis_url, "GATEBOT_QUEUE_NAME": queue_name}
+    )
+    enqueue_only = WorkQueue(make_huey(settings), store, debounce_seconds=0)
+    keys = [PullKey("github", "Codertocat/Hello-World", n) for n in range(1, 5)]
+    for _ in range(8):
+        for key in keys:
+            enqueue_only.wake(key, delay=0)
+    time.sleep(0.4)
+    for payload in pulls:
+        assert send_github(base, "pull_request", payload, secret).status_code == 202
+    for _ in range(4):
+        for key in keys:
+            enqueue_only.wake(key, delay=0)
+
+    def all_done() -> bool:
+        with store.begin() as conn:
+            if any(dirty.get(conn, key) is not None for key in keys):
+                return False
+            return all(r.finished_at is not None for r in runs.all_runs(conn))
+
+    wait_until(all_done, timeout=30, message="PRs still dirty:\n" + workers[0].output())
+    with store.begin() as conn:
+        every = runs.all_runs(conn)
+    assert {r.outcome for r in every} == {"ok"}
+    for key in keys:
+        mine = sorted(
+            (r for r in every if (r.repo, r.number) == key[1:]), key=lambda r: r.started_at
+        )
+        assert mine, f"{key} never ran"
+        for before, after in zip(mine, mine[1:], strict=False):
+            assert before.finished_at <= after.started_at, f"overlapping runs for {key}"
+    processes = {r.worker.rsplit(":", 1)[0] for r in every}
+    assert len(processes) == 2, "both worker processes should have taken PRs"
+    store.close()
+    for worker in workers:
+        assert worker.stop() == 0

@@ -1,0 +1,243 @@
+"""`gatebot serve` as a real process: start-up modes, durability across
+SIGKILL, burst collapsing, duplicates and oversized bodies over real sockets."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+from support.processes import clean_env, wait_until
+from support.webhooks import github_headers, github_payload, send_github, with_pr_number
+
+from bot.store import Store, deliveries, dirty, runs
+from bot.store.dirty import PullKey
+
+pytestmark = pytest.mark.slow
+
+REPO = "Codertocat/Hello-World"
+
+
+def start_serve(gatebot, env, port, **extra):
+    proc = gatebot(["serve", "--port", str(port)], clean_env(**{**env, **extra}))
+    proc.wait_http(f"http://127.0.0.1:{port}/healthz")
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def store_of(env) -> Store:
+    return Store(env["GATEBOT_DATABASE_URL"])
+
+
+def settled(store: Store, key: PullKey) -> bool:
+    """The PR is clean and no run for it is still going."""
+    with store.begin() as conn:
+        return dirty.get(conn, key) is None and all(
+            r.finished_at is not None for r in runs.for_pull(conn, key)
+        )
+
+
+def runs_for(store: Store, key: PullKey):
+    with store.begin() as conn:
+        return runs.for_pull(conn, key)
+
+
+def test_fresh_machine_serves_the_setup_page(gatebot, tmp_path, free_port):
+    proc = gatebot(["serve", "--port", str(free_port)], clean_env())
+    base = f"http://127.0.0.1:{free_port}"
+    proc.wait_http(f"{base}/healthz")
+    assert "Connect a GitHub App" in requests.get(base, timeout=5).text
+    assert requests.get(f"{base}/healthz", timeout=5).json() == {"status": "ok", "mode": "setup"}
+    assert requests.post(f"{base}/webhooks/github", data=b"{}", timeout=5).status_code == 503
+    assert proc.stop() == 0
+    assert f"setup mode (no forge configured): open {base}/" in proc.output()
+
+
+@pytest.mark.parametrize(
+    ("env", "sentence"),
+    [
+        (
+            {"GITHUB_APP_ID": "12"},
+            "GITHUB_APP_ID is set but GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) and "
+            "GITHUB_WEBHOOK_SECRET are missing.",
+        ),
+        (
+            {"GITHUB_APP_ID": "12", "GITHUB_WEBHOOK_SECRET": "hush-hush-value"},
+            "GITHUB_APP_ID and GITHUB_WEBHOOK_SECRET are set but GITHUB_PRIVATE_KEY "
+            "(or GITHUB_PRIVATE_KEY_PATH) is missing.",
+        ),
+    ],
+)
+def test_partial_configuration_refuses_to_start_with_one_sentence(
+    gatebot, free_port, env, sentence
+):
+    proc = gatebot(["serve", "--port", str(free_port)], clean_env(**env))
+    assert proc.proc.wait(30) != 0
+    output = proc.output()
+    assert output.strip() == f"gatebot: cannot start: {sentence}"
+    assert "hush-hush-value" not in output
+
+
+def test_duplicate_delivery_does_one_piece_of_work(gatebot, github_app_env, free_port):
+    proc, base = start_serve(gatebot, github_app_env, free_port, GATEBOT_DEBOUNCE_SECONDS="0.2")
+    secret = github_app_env["GITHUB_WEBHOOK_SECRET"]
+    payload = github_payload("pull_request/opened.1")
+    key = PullKey("github", REPO, payload["number"])
+    delivery = str(uuid.uuid4())
+    first = send_github(base, "pull_request", payload, secret, delivery)
+    assert first.status_code == 202
+    store = store_of(github_app_env)
+    wait_until(lambda: settled(store, key) and runs_for(store, key), timeout=15)
+    again = send_github(base, "pull_request", payload, secret, delivery)
+    assert (again.status_code, again.json()) == (200, {"status": "duplicate"})
+    time.sleep(1.5)  # longer than a wake-up takes: a second run would show
+    [run] = runs_for(store, key)
+    assert run.summary.startswith(f"evaluated PR {key.number} of {REPO} at ")
+    with store.begin() as conn:
+        assert deliveries.count(conn) == 1
+    store.close()
+    assert proc.stop() == 0
+    assert secret not in proc.output()
+
+
+def test_work_survives_sigkill_right_after_the_202(gatebot, github_app_env, free_port):
+    # A long debounce keeps the work from starting before the kill.
+    proc, base = start_serve(gatebot, github_app_env, free_port, GATEBOT_DEBOUNCE_SECONDS="30")
+    payload = with_pr_number(github_payload("pull_request/synchronize.1"), 31)
+    key = PullKey("github", REPO, 31)
+    response = send_github(base, "pull_request", payload, github_app_env["GITHUB_WEBHOOK_SECRET"])
+    assert response.status_code == 202
+    proc.kill()
+    store = store_of(github_app_env)
+    assert runs_for(store, key) == []
+    with store.begin() as conn:
+        assert dirty.get(conn, key) is not None
+
+    restarted, _ = start_serve(gatebot, github_app_env, free_port, GATEBOT_DEBOUNCE_SECONDS="0.2")
+    wait_until(
+        lambda: settled(store, key) and runs_for(store, key), timeout=15, message=restarted.output()
+    )
+    assert len(runs_for(store, key)) == 1
+    store.close()
+    assert restarted.stop() == 0
+
+
+def test_run_killed_midway_is_redone_after_its_lease_expires(gatebot, github_app_env, free_port):
+    slow = {
+        "GATEBOT_DEBOUNCE_SECONDS": "0.1",
+        "GATEBOT_LEASE_SECONDS": "2",
+        "GATEBOT_SWEEP_SECONDS": "0.5",
+        "GATEBOT_PIPELINE": "support.pipelines:slow_pipeline",
+        "GATEBOT_TEST_PIPELINE_SECONDS": "30",
+    }
+    proc, base = start_serve(gatebot, github_app_env, free_port, **slow)
+    payload = with_pr_number(github_payload("pull_request/synchronize.1"), 41)
+    key = PullKey("github", REPO, 41)
+    response = send_github(base, "pull_request", payload, github_app_env["GITHUB_WEBHOOK_SECRET"])
+    assert response.status_code == 202
+    store = store_of(github_app_env)
+    wait_until(lambda: runs_for(store, key), timeout=10, message=proc.output())
+    proc.kill()  # in the middle of the run
+
+    restarted, _ = start_serve(
+        gatebot, github_app_env, free_port, **{**slow, "GATEBOT_TEST_PIPELINE_SECONDS": "0.1"}
+    )
+
+    def redone() -> bool:
+        with store.begin() as conn:
+            return dirty.get(conn, key) is None
+
+    wait_until(redone, timeout=15, message=restarted.output())
+    killed, finished = runs_for(store, key)
+    assert killed.finished_at is None  # the interrupted run never finished
+    assert finished.outcome == "ok" and finished.started_at >= killed.started_at
+    store.close()
+    assert restarted.stop() == 0
+
+
+def test_twenty_events_in_100ms_for_one_pr_give_at_most_two_runs(
+    gatebot, github_app_env, free_port
+):
+    # The default debounce (1 s) is what is being tested.
+    proc, base = start_serve(gatebot, github_app_env, free_port)
+    secret = github_app_env["GITHUB_WEBHOOK_SECRET"]
+    payload = with_pr_number(github_payload("pull_request/synchronize.1"), 20)
+    body = json.dumps(payload).encode()
+    key = PullKey("github", REPO, 20)
+    # Twenty senders with their connections open, released together, the way
+    # GitHub fires the events of one push at once.
+    connections = [
+        http.client.HTTPConnection("127.0.0.1", free_port, timeout=10) for _ in range(20)
+    ]
+    for conn in connections:
+        conn.connect()
+    sent_at: list[float] = []
+    statuses: list[int] = []
+    barrier = threading.Barrier(len(connections))
+
+    def send(conn: http.client.HTTPConnection) -> None:
+        headers = github_headers("pull_request", body, secret)
+        barrier.wait()
+        sent_at.append(time.monotonic())
+        conn.request("POST", "/webhooks/github", body=body, headers=headers)
+        statuses.append(conn.getresponse().status)
+        conn.close()
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in connections]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [202] * 20
+    assert max(sent_at) - min(sent_at) < 0.1
+
+    store = store_of(github_app_env)
+    wait_until(lambda: settled(store, key) and runs_for(store, key), timeout=15)
+    with store.begin() as conn:
+        assert deliveries.count(conn) == 20
+    assert 1 <= len(runs_for(store, key)) <= 2
+    store.close()
+    assert proc.stop() == 0
+
+
+def _raw_post(port: int, headers: dict[str, str], chunks, chunked: bool) -> int:
+    """Send a body piece by piece; return the status (the server may stop reading)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    conn.putrequest("POST", "/webhooks/github")
+    for name, value in headers.items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    try:
+        for chunk in chunks:
+            conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+        if chunked:
+            conn.send(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server answered before taking the whole body: read the answer
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def test_bodies_over_25_mb_are_refused_with_413(gatebot, github_app_env, free_port):
+    proc, base = start_serve(gatebot, github_app_env, free_port)
+    size = 26 * 1024 * 1024
+    chunk = b" " * (1024 * 1024)
+    headers = {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "big", "X-Hub-Signature-256": "x"}
+    declared = _raw_post(free_port, {**headers, "Content-Length": str(size)}, [chunk] * 26, False)
+    assert declared == 413
+    streamed = _raw_post(
+        free_port, {**headers, "Transfer-Encoding": "chunked"}, [chunk] * 26, chunked=True
+    )
+    assert streamed == 413
+    # The server is still fine, and nothing was recorded.
+    assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
+    store = store_of(github_app_env)
+    with store.begin() as conn:
+        assert deliveries.count(conn) == 0
+    store.close()
+    assert size // len(chunk) == 26
+    assert proc.stop() == 0

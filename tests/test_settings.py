@@ -1,0 +1,166 @@
+"""Settings: the three start-up modes, one-sentence refusals, secrets kept secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import ConfigurationError, Mode, Settings, env_names, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in env_names():
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def key_file(tmp_path: Path, app_private_key_pem: str) -> Path:
+    path = tmp_path / "app.pem"
+    path.write_text(app_private_key_pem)
+    return path
+
+
+def refusal(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    message = str(caught.value)
+    # One sentence: a single line ending in a full stop.
+    assert "\n" not in message and message.endswith(".")
+    return message
+
+
+def test_nothing_configured_is_setup_mode_with_documented_defaults():
+    settings = load_settings()
+    assert settings.mode is Mode.SETUP
+    assert settings.database_url == "sqlite:///var/gatebot.sqlite3"
+    assert settings.github_api_url == "https://api.github.com"
+    assert settings.redis_url is None
+    assert settings.port == 8000
+
+
+def test_github_app_fully_configured_is_full_mode(clean_environment, key_file):
+    clean_environment.setenv("GITHUB_APP_ID", "12345")
+    clean_environment.setenv("GITHUB_PRIVATE_KEY_PATH", str(key_file))
+    clean_environment.setenv("GITHUB_WEBHOOK_SECRET", "s3cr3t-value")
+    clean_environment.setenv("GITHUB_API_URL", "https://ghe.example.com/api/v3")
+    settings = load_settings()
+    assert settings.mode is Mode.FULL
+    assert settings.github_app_id == 12345
+    assert settings.github_api_url == "https://ghe.example.com/api/v3"
+    assert settings.github_private_key_pem().startswith("-----BEGIN RSA PRIVATE KEY-----")
+
+
+def test_secrets_never_appear_in_repr(clean_environment, app_private_key_pem):
+    clean_environment.setenv("GITHUB_APP_ID", "1")
+    clean_environment.setenv("GITHUB_PRIVATE_KEY", app_private_key_pem)
+    clean_environment.setenv("GITHUB_WEBHOOK_SECRET", "s3cr3t-value")
+    clean_environment.setenv("GITLAB_TOKEN", "glpat-tokenvalue")
+    clean_environment.setenv("GITLAB_WEBHOOK_SECRET", "gl-hook-secret")
+    clean_environment.setenv("GATEBOT_SECRET_KEY", "details-key")
+    shown = repr(load_settings()) + str(load_settings())
+    for secret in ("s3cr3t-value", "glpat-tokenvalue", "gl-hook-secret", "details-key", "PRIVATE"):
+        assert secret not in shown
+
+
+@pytest.mark.parametrize(
+    ("env", "sentence"),
+    [
+        (
+            {"GITHUB_APP_ID": "12"},
+            "GITHUB_APP_ID is set but GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) and "
+            "GITHUB_WEBHOOK_SECRET are missing.",
+        ),
+        (
+            {"GITHUB_APP_ID": "12", "GITHUB_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----x"},
+            "GITHUB_APP_ID and GITHUB_PRIVATE_KEY are set but GITHUB_WEBHOOK_SECRET is missing.",
+        ),
+        (
+            {"GITHUB_WEBHOOK_SECRET": "x"},
+            "GITHUB_WEBHOOK_SECRET is set but GITHUB_APP_ID and GITHUB_PRIVATE_KEY "
+            "(or GITHUB_PRIVATE_KEY_PATH) are missing.",
+        ),
+        (
+            {"GITLAB_TOKEN": "glpat-x"},
+            "GITLAB_TOKEN is set but GITLAB_WEBHOOK_SECRET is missing.",
+        ),
+        (
+            {"GITLAB_URL": "https://gitlab.example.com"},
+            "GITLAB_URL is set but GITLAB_TOKEN and GITLAB_WEBHOOK_SECRET are missing.",
+        ),
+        (
+            {"GITHUB_APP_ID": "twelve"},
+            "GITHUB_APP_ID is not valid: input should be a valid integer, "
+            "unable to parse string as an integer.",
+        ),
+        (
+            {"GATEBOT_DATABASE_URL": "mysql://localhost/x"},
+            "GATEBOT_DATABASE_URL must be a sqlite or postgresql URL.",
+        ),
+    ],
+)
+def test_partial_configuration_is_refused_with_one_sentence(clean_environment, env, sentence):
+    assert refusal(clean_environment, **env) == sentence
+
+
+def test_key_given_twice_is_refused(clean_environment, key_file, app_private_key_pem):
+    message = refusal(
+        clean_environment,
+        GITHUB_APP_ID="1",
+        GITHUB_WEBHOOK_SECRET="x",
+        GITHUB_PRIVATE_KEY=app_private_key_pem,
+        GITHUB_PRIVATE_KEY_PATH=str(key_file),
+    )
+    assert message == "GITHUB_PRIVATE_KEY and GITHUB_PRIVATE_KEY_PATH are both set; set only one."
+
+
+def test_unreadable_or_non_pem_key_file_is_refused(clean_environment, tmp_path):
+    missing = tmp_path / "nope.pem"
+    message = refusal(
+        clean_environment,
+        GITHUB_APP_ID="1",
+        GITHUB_WEBHOOK_SECRET="x",
+        GITHUB_PRIVATE_KEY_PATH=str(missing),
+    )
+    assert message == f"GITHUB_PRIVATE_KEY_PATH names {missing}, which cannot be read."
+    not_a_key = tmp_path / "notes.txt"
+    not_a_key.write_text("hello")
+    clean_environment.setenv("GITHUB_PRIVATE_KEY_PATH", str(not_a_key))
+    with pytest.raises(ConfigurationError, match="holds no PEM private key"):
+        load_settings()
+
+
+def test_missing_policy_file_is_refused(clean_environment, tmp_path):
+    message = refusal(clean_environment, GATEBOT_DEFAULT_POLICY=str(tmp_path / "default.yml"))
+    assert message == (
+        f"GATEBOT_DEFAULT_POLICY names {tmp_path / 'default.yml'}, which is not a readable file."
+    )
+
+
+def test_empty_variables_count_as_unset(clean_environment):
+    clean_environment.setenv("GITHUB_APP_ID", "")
+    clean_environment.setenv("GATEBOT_REDIS_URL", "")
+    settings = load_settings()
+    assert settings.mode is Mode.SETUP
+    assert settings.redis_url is None
+
+
+def test_embedded_queue_file_sits_beside_the_sqlite_store(tmp_path):
+    settings = Settings.model_validate(
+        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/data/bot.sqlite3"}
+    )
+    assert settings.sqlite_queue_path() == tmp_path / "data" / "bot-queue.sqlite3"
+    on_postgres = Settings.model_validate(
+        {"GATEBOT_DATABASE_URL": "postgresql+psycopg://db/gatebot"}
+    )
+    assert on_postgres.sqlite_queue_path() == Path("var") / "gatebot-queue.sqlite3"
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    missing = [name for name in env_names() if f"`{name}`" not in readme]
+    assert not missing, f"README's Configuration section lacks {missing}"

@@ -1,0 +1,181 @@
+"""The store on SQLite and on PostgreSQL: the same code, the same behaviour."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from bot.store import Store, deliveries, dirty, heads, utcnow
+from bot.store.deliveries import DeliveryRecord
+from bot.store.dirty import Finish, PullKey
+from bot.store.tables import metadata
+
+KEY = PullKey("github", "acme/app", 7)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/store.sqlite3"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    found = Store(url)
+    found.migrate()
+    yield found
+    found.close()
+
+
+def record(**fields) -> DeliveryRecord:
+    defaults = dict(
+        provider="github",
+        delivery_id="d-1",
+        event="pull_request",
+        action="opened",
+        repo="acme/app",
+        installation_id=99,
+        pr_number=7,
+        sender="ada",
+    )
+    return DeliveryRecord(**{**defaults, **fields})
+
+
+def test_migrations_create_exactly_the_declared_tables(store):
+    assert store.is_current()
+    assert store.migrate() == "0001_initial"  # a second run changes nothing
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    store = Store(f"sqlite:///{tmp_path}/nested/dir/x.sqlite3")
+    with store.begin() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_ingest_records_once_and_marks_the_pr(store):
+    now = utcnow()
+    with store.begin() as conn:
+        first = deliveries.ingest(conn, record(), now)
+        second = deliveries.ingest(conn, record(), now)
+        third = deliveries.ingest(conn, record(delivery_id="d-2"), now)
+        row = dirty.get(conn, KEY)
+    assert (first.new, first.pull, first.wake) == (True, KEY, True)
+    assert (second.new, second.wake) == (False, False)
+    assert (third.new, third.wake) == (True, False)  # already dirty: no new wake-up
+    assert row.generation == 2
+    assert row.installation_id == 99
+    assert row.dirty_since == now
+
+
+def test_delivery_and_mark_share_the_callers_transaction(store):
+    with pytest.raises(RuntimeError), store.begin() as conn:
+        deliveries.ingest(conn, record(), utcnow())
+        raise RuntimeError("the request failed after ingesting")
+    with store.begin() as conn:
+        assert deliveries.get(conn, "github", "d-1") is None
+        assert dirty.get(conn, KEY) is None
+
+
+def test_same_delivery_id_from_another_forge_is_not_a_duplicate(store):
+    with store.begin() as conn:
+        assert deliveries.ingest(conn, record(), utcnow()).new
+        assert deliveries.ingest(conn, record(provider="gitlab"), utcnow()).new
+
+
+def test_claim_is_exclusive_until_finish_or_expiry(store):
+    now = utcnow()
+    with store.begin() as conn:
+        dirty.mark(conn, KEY, now)
+        mine = dirty.claim(conn, KEY, "w1", now, lease_seconds=30)
+        assert mine is not None and mine.generation == 1
+        assert dirty.claim(conn, KEY, "w2", now, lease_seconds=30) is None
+        # After expiry anyone may take it over; the first holder has lost it.
+        later = now + timedelta(seconds=31)
+        theirs = dirty.claim(conn, KEY, "w2", later, lease_seconds=30)
+        assert theirs is not None
+        assert dirty.finish(conn, mine) is Finish.LEASE_LOST
+        assert dirty.finish(conn, theirs) is Finish.CLEARED
+        assert dirty.get(conn, KEY) is None
+        assert dirty.claim(conn, KEY, "w3", later, lease_seconds=30) is None  # clean
+
+
+def test_a_mark_during_a_run_survives_the_runs_finish(store):
+    now = utcnow()
+    with store.begin() as conn:
+        dirty.mark(conn, KEY, now)
+        claim = dirty.claim(conn, KEY, "w1", now, 30)
+        assert dirty.mark(conn, KEY, now) == 2  # an event arrives mid-run
+        assert dirty.finish(conn, claim) is Finish.NEWER_MARK
+        row = dirty.get(conn, KEY)
+        assert row.generation == 2 and row.lease_owner is None
+        again = dirty.claim(conn, KEY, "w1", now, 30)
+        assert again.generation == 2
+        assert dirty.finish(conn, again) is Finish.CLEARED
+
+
+def test_extend_keeps_the_lease_alive(store):
+    now = utcnow()
+    with store.begin() as conn:
+        dirty.mark(conn, KEY, now)
+        claim = dirty.claim(conn, KEY, "w1", now, 10)
+        assert dirty.extend(conn, claim, now + timedelta(seconds=9), 10)
+        assert dirty.claim(conn, KEY, "w2", now + timedelta(seconds=15), 10) is None
+        assert not dirty.extend(conn, dirty.Claim(KEY, "w2", 1, None), now, 10)
+
+
+def test_claimable_lists_unleased_and_expired_rows_oldest_first(store):
+    now = utcnow()
+    old, fresh, leased = (PullKey("github", "acme/app", n) for n in (1, 2, 3))
+    with store.begin() as conn:
+        dirty.mark(conn, old, now - timedelta(minutes=5))
+        dirty.mark(conn, fresh, now)
+        dirty.mark(conn, leased, now)
+        dirty.claim(conn, leased, "w1", now, 60)
+        assert dirty.claimable(conn, now) == [old, fresh]
+        recent = now - timedelta(minutes=1)
+        assert dirty.claimable(conn, now, dirty_before=recent) == [old]
+        later = now + timedelta(seconds=61)
+        assert dirty.claimable(conn, later) == [old, fresh, leased]
+        # An expired lease means its holder is gone: listed however recent the mark.
+        assert dirty.claimable(conn, later, dirty_before=recent) == [old, leased]
+
+
+def test_push_time_keeps_the_earliest_values(store):
+    t0 = utcnow()
+    t1 = t0 + timedelta(minutes=1)
+    with store.begin() as conn:
+        heads.record(conn, "github", "acme/app", "abc1234", t0)
+        heads.record(conn, "github", "acme/app", "abc1234", t1, pushed=True, pusher="bob")
+        heads.record(
+            conn, "github", "acme/app", "abc1234", t1 + t1.resolution, pushed=True, pusher="mallory"
+        )
+        row = heads.get(conn, "github", "acme/app", "abc1234")
+    assert row.first_seen_at == t0
+    assert row.pushed_at == t1
+    assert row.pusher == "bob"
+
+
+def test_concurrent_claims_on_one_pr_give_it_to_exactly_one(store):
+    with store.begin() as conn:
+        dirty.mark(conn, KEY, utcnow())
+    barrier = threading.Barrier(8)
+    winners: list[str] = []
+
+    def contend(name: str) -> None:
+        barrier.wait()
+        with store.begin() as conn:
+            if dirty.claim(conn, KEY, name, utcnow(), 30) is not None:
+                winners.append(name)
+
+    threads = [threading.Thread(target=contend, args=(f"w{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1

@@ -1,0 +1,373 @@
+"""Webhook endpoints in-process: signatures, parsing, recording, answers.
+
+Bodies are real recorded payloads (tests/fixtures), signed in the test the
+way GitHub signs them. The process-level behaviour (a real server, real
+sockets, oversized and chunked bodies) is in test_serve_process.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+
+import pytest
+from support.apps import AppUnderTest, build_app
+from support.webhooks import github_headers, github_payload, gitlab_payload
+
+from bot.store import deliveries, dirty, heads
+from bot.store.dirty import PullKey
+from bot.web import create_app
+from bot.web.github_webhook import InvalidSignature, MalformedDelivery, parse_delivery, sign
+from bot.web.github_webhook import verify_signature as verify
+from bot.web.gitlab_webhook import InvalidToken, verify_token
+
+SPEC_SECRET = "It's a Secret to Everybody"
+SPEC_BODY = b"Hello, World!"
+SPEC_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+
+
+# -- pure verification --------------------------------------------------------
+
+
+def test_signature_matches_the_spec_test_vector():
+    assert sign(SPEC_BODY, SPEC_SECRET) == SPEC_SIGNATURE
+    verify(SPEC_BODY, SPEC_SIGNATURE, SPEC_SECRET)
+
+
+@pytest.mark.parametrize(
+    ("body", "header", "secret"),
+    [
+        (SPEC_BODY, None, SPEC_SECRET),  # missing
+        (SPEC_BODY, "", SPEC_SECRET),  # empty
+        (b"Hello, World?", SPEC_SIGNATURE, SPEC_SECRET),  # body changed
+        (SPEC_BODY, SPEC_SIGNATURE, "another secret"),  # wrong secret
+        (SPEC_BODY, SPEC_SIGNATURE.replace("sha256=", "sha1="), SPEC_SECRET),  # wrong scheme
+        (SPEC_BODY, SPEC_SIGNATURE[:-1], SPEC_SECRET),  # truncated
+        (SPEC_BODY, SPEC_SIGNATURE.upper().replace("SHA256", "sha256"), SPEC_SECRET),
+        (SPEC_BODY, "sha256=é", SPEC_SECRET),  # not ASCII
+        (SPEC_BODY, SPEC_SIGNATURE, ""),  # no secret configured: fail closed
+    ],
+)
+def test_bad_signatures_are_refused(body, header, secret):
+    with pytest.raises(InvalidSignature):
+        verify(body, header, secret)
+
+
+def test_gitlab_token_is_compared_exactly():
+    verify_token("tok-1", "tok-1")
+    for received, secret in (("tok-2", "tok-1"), (None, "tok-1"), ("", "tok-1"), ("tok-1", "")):
+        with pytest.raises(InvalidToken):
+            verify_token(received, secret)
+
+
+def test_parse_requires_event_delivery_and_a_json_object():
+    good = {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "d-1"}
+    assert parse_delivery(good, b"{}").event == "ping"
+    for headers, body in (
+        ({"X-GitHub-Delivery": "d-1"}, b"{}"),
+        ({"X-GitHub-Event": "ping"}, b"{}"),
+        (good, b"{not json"),
+        (good, b"[1, 2]"),
+        (good, b"\xff\xfe"),
+    ):
+        with pytest.raises(MalformedDelivery):
+            parse_delivery(headers, body)
+
+
+# -- the endpoint -------------------------------------------------------------
+
+
+@pytest.fixture
+def svc(github_app_env) -> AppUnderTest:
+    return build_app(github_app_env)
+
+
+def post(svc: AppUnderTest, event: str, payload, delivery: str | None = None, **overrides):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    headers = github_headers(
+        event, body, svc.settings.github_webhook_secret.get_secret_value(), delivery
+    )
+    headers.update(overrides)
+    headers = {k: v for k, v in headers.items() if v is not None}
+    return svc.client.post("/webhooks/github", data=body, headers=headers)
+
+
+def delivery_count(svc: AppUnderTest) -> int:
+    with svc.store.begin() as conn:
+        return deliveries.count(conn)
+
+
+def dirty_row(svc: AppUnderTest, key: PullKey):
+    with svc.store.begin() as conn:
+        return dirty.get(conn, key)
+
+
+def comment_on_pull_request() -> dict:
+    """issue_comment/created.1 is on a plain issue; GitHub marks a PR's issue
+    with an `issue.pull_request` object, added here in GitHub's shape."""
+    payload = copy.deepcopy(github_payload("issue_comment/created.1"))
+    repo_url = payload["repository"]["url"]
+    number = payload["issue"]["number"]
+    payload["issue"]["pull_request"] = {
+        "url": f"{repo_url}/pulls/{number}",
+        "html_url": f"{payload['repository']['html_url']}/pull/{number}",
+        "diff_url": f"{payload['repository']['html_url']}/pull/{number}.diff",
+        "patch_url": f"{payload['repository']['html_url']}/pull/{number}.patch",
+        "merged_at": None,
+    }
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("fixture", "event", "marks"),
+    [
+        ("pull_request/opened.1", "pull_request", True),
+        ("pull_request/synchronize.1", "pull_request", True),
+        ("pull_request_review/submitted.1", "pull_request_review", True),
+        ("issue_comment/created.1", "issue_comment", False),  # a plain issue
+        ("ping/ping.1", "ping", False),
+        ("push/push.5", "push", False),
+        ("check_suite/completed.1", "check_suite", False),
+    ],
+)
+def test_real_payloads_are_accepted_recorded_and_mark_their_pr(svc, fixture, event, marks):
+    payload = github_payload(fixture)
+    delivery = str(uuid.uuid4())
+    response = post(svc, event, payload, delivery)
+    assert response.status_code == 202
+    assert response.get_json() == {"status": "accepted"}
+
+    with svc.store.begin() as conn:
+        row = deliveries.get(conn, "github", delivery)
+    assert row.event == event
+    assert row.action == payload.get("action")
+    assert row.repo == payload["repository"]["full_name"]
+    assert row.installation_id == (payload.get("installation") or {}).get("id")
+    if marks:
+        number = payload.get("number") or payload["pull_request"]["number"]
+        assert row.pr_number == number
+        key = PullKey("github", payload["repository"]["full_name"], number)
+        assert dirty_row(svc, key).generation == 1
+        assert svc.queue.huey.pending_count() == 1  # one wake-up queued
+    else:
+        assert row.pr_number is None
+        assert svc.queue.huey.pending_count() == 0
+
+
+def test_comment_on_a_pull_request_marks_it(svc):
+    payload = comment_on_pull_request()
+    assert post(svc, "issue_comment", payload).status_code == 202
+    key = PullKey("github", payload["repository"]["full_name"], payload["issue"]["number"])
+    assert dirty_row(svc, key) is not None
+
+
+def test_synchronize_records_push_time_and_pusher(svc):
+    payload = github_payload("pull_request/synchronize.1")
+    assert post(svc, "pull_request", payload).status_code == 202
+    with svc.store.begin() as conn:
+        head = heads.get(
+            conn, "github", "Codertocat/Hello-World", payload["pull_request"]["head"]["sha"]
+        )
+    assert head.pusher == payload["sender"]["login"]
+    assert head.pushed_at == head.first_seen_at
+
+
+def test_push_to_a_branch_records_the_pushed_head_but_a_tag_does_not(svc):
+    tag = github_payload("push/push.1")
+    branch = github_payload("push/push.5")
+    assert tag["after"] == branch["after"]  # the same commit, tagged then pushed
+    repo = branch["repository"]["full_name"]
+    assert post(svc, "push", tag).status_code == 202
+    with svc.store.begin() as conn:
+        assert heads.get(conn, "github", repo, tag["after"]) is None
+    assert post(svc, "push", branch).status_code == 202
+    with svc.store.begin() as conn:
+        pushed = heads.get(conn, "github", repo, branch["after"])
+    assert pushed.pusher == branch["pusher"]["name"]
+    assert pushed.pushed_at is not None
+
+
+def test_first_seen_time_of_a_head_never_moves(svc):
+    opened = github_payload("pull_request/opened.1")
+    sha = opened["pull_request"]["head"]["sha"]
+    post(svc, "pull_request", opened)
+    with svc.store.begin() as conn:
+        first = heads.get(conn, "github", "Codertocat/Hello-World", sha).first_seen_at
+    post(svc, "pull_request", opened)  # a new delivery of the same head
+    with svc.store.begin() as conn:
+        assert heads.get(conn, "github", "Codertocat/Hello-World", sha).first_seen_at == first
+
+
+def test_duplicate_delivery_is_answered_200_and_recorded_once(svc):
+    payload = github_payload("pull_request/opened.1")
+    delivery = str(uuid.uuid4())
+    assert post(svc, "pull_request", payload, delivery).status_code == 202
+    again = post(svc, "pull_request", payload, delivery)
+    assert again.status_code == 200
+    assert again.get_json() == {"status": "duplicate"}
+    assert delivery_count(svc) == 1
+    key = PullKey("github", "Codertocat/Hello-World", payload["number"])
+    assert dirty_row(svc, key).generation == 1
+    assert svc.queue.huey.pending_count() == 1
+
+
+def test_a_burst_for_one_pr_queues_one_wake_up(svc):
+    payload = github_payload("pull_request/synchronize.1")
+    for _ in range(5):
+        assert post(svc, "pull_request", payload).status_code == 202
+    other = copy.deepcopy(payload)
+    other["number"] = other["pull_request"]["number"] = 77
+    assert post(svc, "pull_request", other).status_code == 202
+    assert dirty_row(svc, PullKey("github", "Codertocat/Hello-World", 2)).generation == 5
+    assert svc.queue.huey.pending_count() == 2
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [None, "sha256=" + "0" * 64, "sha1=2fd4e1c67a2d28fced849ee1bb76e7391b93eb12", "garbage"],
+)
+def test_missing_or_bad_signature_is_401_and_nothing_recorded(svc, signature):
+    response = post(
+        svc, "ping", github_payload("ping/ping.1"), **{"X-Hub-Signature-256": signature}
+    )
+    assert response.status_code == 401
+    assert "error" in response.get_json()
+    assert delivery_count(svc) == 0
+
+
+def test_signature_over_a_different_body_is_401(svc):
+    body = json.dumps(github_payload("ping/ping.1")).encode()
+    headers = github_headers("ping", body, svc.settings.github_webhook_secret.get_secret_value())
+    response = svc.client.post("/webhooks/github", data=body + b" ", headers=headers)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "overrides"),
+    [
+        (b'{"zen": "truncated', {}),
+        (b'["not", "an", "object"]', {}),
+        (b"{}", {"X-GitHub-Event": None}),
+        (b"{}", {"X-GitHub-Delivery": None}),
+    ],
+)
+def test_malformed_but_signed_deliveries_are_400(svc, body, overrides):
+    response = post(svc, "ping", body, **overrides)
+    assert response.status_code == 400
+    assert delivery_count(svc) == 0
+
+
+def test_body_over_25_mb_is_413_before_verification(svc):
+    body = b"{" + b" " * (26 * 1024 * 1024) + b"}"
+    response = svc.client.post(
+        "/webhooks/github",
+        data=body,
+        headers={"X-GitHub-Event": "ping", "X-GitHub-Delivery": "big", "X-Hub-Signature-256": "x"},
+    )
+    assert response.status_code == 413
+    assert delivery_count(svc) == 0
+
+
+def test_readyz_reports_store_and_queue(svc):
+    response = svc.client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "store": "ok", "queue": "ok"}
+
+
+def test_readyz_fails_when_the_store_is_not_migrated(github_app_env, tmp_path):
+    from bot.queue import build_queue
+    from bot.settings import Settings
+    from bot.store import Store
+
+    settings = Settings.model_validate(
+        {**github_app_env, "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/empty.sqlite3"}
+    )
+    store = Store(settings.database_url)
+    app = create_app(settings, store=store, queue=build_queue(settings, store))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["store"] == "not migrated: run gatebot migrate"
+
+
+def test_gitlab_endpoint_is_not_there_without_gitlab_settings(svc):
+    response = svc.client.post("/webhooks/gitlab", data=b"{}", headers={"X-Gitlab-Token": "x"})
+    assert response.status_code == 404
+
+
+# -- setup mode ---------------------------------------------------------------
+
+
+def test_setup_mode_explains_and_refuses_webhooks():
+    from bot.settings import Settings
+
+    app = create_app(Settings.model_validate({}))
+    client = app.test_client()
+    page = client.get("/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    for needle in (
+        "Connect a GitHub App",
+        "GITHUB_APP_ID",
+        "GITHUB_WEBHOOK_SECRET",
+        "Connect a GitLab project",
+        "GITLAB_TOKEN",
+        "/webhooks/github",
+    ):
+        assert needle in text
+    assert client.get("/healthz").get_json() == {"status": "ok", "mode": "setup"}
+    assert client.get("/readyz").status_code == 503
+    for path in ("/webhooks/github", "/webhooks/gitlab"):
+        response = client.post(path, data=b"{}", headers={"X-GitHub-Event": "ping"})
+        assert response.status_code == 503
+
+
+# -- GitLab -------------------------------------------------------------------
+
+
+@pytest.fixture
+def gitlab_svc(tmp_path) -> AppUnderTest:
+    return build_app(
+        {
+            "GITLAB_URL": "https://gitlab.example.com",
+            "GITLAB_TOKEN": "glpat-test",
+            "GITLAB_WEBHOOK_SECRET": "gl-secret",
+            "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/gl.sqlite3",
+        }
+    )
+
+
+def post_gitlab(svc, event, payload, token="gl-secret", key=None):
+    headers = {"X-Gitlab-Event": event, "Idempotency-Key": key or str(uuid.uuid4())}
+    if token is not None:
+        headers["X-Gitlab-Token"] = token
+    return svc.client.post("/webhooks/gitlab", data=json.dumps(payload), headers=headers)
+
+
+def test_gitlab_merge_request_and_note_mark_the_merge_request(gitlab_svc):
+    mr = gitlab_payload("merge_request")
+    note = gitlab_payload("note_merge_request")
+    key = str(uuid.uuid4())
+    assert post_gitlab(gitlab_svc, "Merge Request Hook", mr, key=key).status_code == 202
+    assert post_gitlab(gitlab_svc, "Merge Request Hook", mr, key=key).get_json() == {
+        "status": "duplicate"
+    }
+    assert post_gitlab(gitlab_svc, "Note Hook", note).status_code == 202
+    mr_key = PullKey("gitlab", mr["project"]["path_with_namespace"], mr["object_attributes"]["iid"])
+    note_key = PullKey(
+        "gitlab", note["project"]["path_with_namespace"], note["merge_request"]["iid"]
+    )
+    assert dirty_row(gitlab_svc, mr_key).generation == 1
+    assert dirty_row(gitlab_svc, note_key).generation == 1
+    assert delivery_count(gitlab_svc) == 2
+
+
+@pytest.mark.parametrize("token", [None, "wrong", "gl-secret "])
+def test_gitlab_bad_token_is_401(gitlab_svc, token):
+    response = post_gitlab(gitlab_svc, "Merge Request Hook", gitlab_payload("merge_request"), token)
+    assert response.status_code == 401
+    assert delivery_count(gitlab_svc) == 0
+
+
+def test_github_endpoint_is_not_there_with_only_gitlab(gitlab_svc):
+    assert gitlab_svc.client.post("/webhooks/github", data=b"{}").status_code == 404
