@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from bot.settings import ConfigurationError, Mode, Settings
 from bot.store import Store, dirty, utcnow
 from bot.store.dirty import PullKey
-from bot.worker import Outcome, PullWorker, load_pipeline, process_id
+from bot.worker import Outcome, PullWorker, build_worker
 
 log = logging.getLogger(__name__)
 
@@ -183,12 +183,7 @@ def run_worker(settings: Settings) -> int:
     store = Store(settings.database_url)
     if not store.is_current():
         raise ConfigurationError("The database is not migrated; run gatebot migrate first.")
-    worker = PullWorker(
-        store,
-        load_pipeline(settings, store),
-        owner=process_id(),
-        lease_seconds=settings.lease_seconds,
-    )
+    worker = build_worker(settings, store)
     queue = build_queue(settings, store, worker)
     sweeper = Sweeper(queue, settings.sweep_seconds)
     sweeper.start()

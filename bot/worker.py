@@ -154,3 +154,13 @@ class PullWorker:
             Finish.NEWER_MARK: Outcome.AGAIN,
             Finish.LEASE_LOST: Outcome.LOST,
         }[finish]
+
+
+def build_worker(settings: Settings, store: Store) -> PullWorker:
+    """The worker of this process: the configured pipeline over the store's dirty PRs."""
+    return PullWorker(
+        store,
+        load_pipeline(settings, store),
+        owner=process_id(),
+        lease_seconds=settings.lease_seconds,
+    )

@@ -17,16 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.policy.context import Context
-from bot.core.policy.evaluate import STATE_RANK, Evaluation, GateState, PolicyVerdict
+from bot.core.policy.evaluate import (
+    STATE_RANK,
+    STATE_STATUS,
+    Evaluation,
+    GateState,
+    PolicyVerdict,
+)
 from bot.core.policy.result import Result, Status, join_words, node, short_sha
 from bot.core.snapshot import Override, Snapshot
-
-_STATUS = {
-    "success": Status.APPROVED,
-    "pending": Status.PENDING,
-    "failure": Status.FAILED,
-    "error": Status.ERROR,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +124,7 @@ def decide(evaluation: Evaluation, snapshot: Snapshot) -> Decision:
     passing = state == "success"
     merge_allowed = passing and not report_only and not blocked
     auto_merge = merge_allowed and _auto(repo)
-    root = node("gate", "gate", _STATUS[state], description, tuple(children))
+    root = node("gate", "gate", STATE_STATUS[state], description, tuple(children))
     return Decision(
         state=state,
         description=description,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.gate import Decision
+from bot.core.policy.evaluate import STATE_STATUS
 from bot.core.policy.result import (
     ApprovalFacts,
     CheckFacts,
@@ -114,7 +115,7 @@ def escape_markdown(text: str) -> str:
 
 def markdown(decision: Decision, details_url: str | None = None) -> str:
     """The full explanation for a check run or a PR comment."""
-    icon = ICONS[_gate_status(decision)]
+    icon = ICONS[STATE_STATUS[decision.state]]
     lines = [f"### {icon} gatebot: {STATE_TITLES[decision.state]}", ""]
     if decision.report_only:
         lines += ["_Report-only mode: this verdict never blocks, merges or deploys._", ""]
@@ -134,15 +135,6 @@ def markdown(decision: Decision, details_url: str | None = None) -> str:
     if len(text) > CHECK_RUN_TEXT_LIMIT:
         text = text[: CHECK_RUN_TEXT_LIMIT - 40] + "\n\n… (explanation truncated)\n"
     return text
-
-
-def _gate_status(decision: Decision) -> Status:
-    return {
-        "success": Status.APPROVED,
-        "pending": Status.PENDING,
-        "failure": Status.FAILED,
-        "error": Status.ERROR,
-    }[decision.state]
 
 
 def _label(result: Result) -> str:

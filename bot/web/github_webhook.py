@@ -16,6 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.store.deliveries import DeliveryRecord
+from bot.web.payload import get as _get
+from bot.web.payload import positive_int as _int
+from bot.web.payload import sha as _sha
+from bot.web.payload import text as _str
 
 PROVIDER = "github"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -135,30 +139,3 @@ def _head(event: str, payload: dict[str, Any]) -> tuple[str | None, bool, str | 
             return sha, True, _str(_get(payload, "sender", "login"), 255)
         return sha, False, None
     return None, False, None
-
-
-def _get(payload: Any, *path: str) -> Any:
-    for part in path:
-        if not isinstance(payload, dict):
-            return None
-        payload = payload.get(part)
-    return payload
-
-
-def _str(value: Any, limit: int) -> str | None:
-    return value[:limit] if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int | None:
-    # bool is an int in Python; a JSON true is no PR number.
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-def _sha(value: Any) -> str | None:
-    if (
-        isinstance(value, str)
-        and 7 <= len(value) <= 64
-        and all(c in "0123456789abcdef" for c in value.lower())
-    ):
-        return value.lower()
-    return None

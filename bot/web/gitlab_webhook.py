@@ -11,10 +11,13 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Mapping
-from typing import Any
 
 from bot.store.deliveries import DeliveryRecord
 from bot.web.github_webhook import MalformedDelivery
+from bot.web.payload import get as _get
+from bot.web.payload import positive_int as _int
+from bot.web.payload import sha as _sha
+from bot.web.payload import text as _str
 
 PROVIDER = "gitlab"
 TOKEN_HEADER = "X-Gitlab-Token"
@@ -98,29 +101,3 @@ def parse_delivery(headers: Mapping[str, str], body: bytes) -> DeliveryRecord:
         head_pushed=pushed,
         pusher=pusher,
     )
-
-
-def _get(payload: Any, *path: str) -> Any:
-    for part in path:
-        if not isinstance(payload, dict):
-            return None
-        payload = payload.get(part)
-    return payload
-
-
-def _str(value: Any, limit: int = 255) -> str | None:
-    return value[:limit] if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-def _sha(value: Any) -> str | None:
-    if (
-        isinstance(value, str)
-        and 7 <= len(value) <= 64
-        and all(c in "0123456789abcdef" for c in value.lower())
-    ):
-        return value.lower()
-    return None

@@ -20,7 +20,7 @@ from bot.queue import Sweeper, build_queue
 from bot.settings import Mode, Settings
 from bot.store import Store
 from bot.web import create_app
-from bot.worker import PullWorker, load_pipeline, process_id
+from bot.worker import build_worker
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
     embedded = not settings.uses_redis
     worker = None
     if embedded:
-        worker = PullWorker(
-            store,
-            load_pipeline(settings, store),
-            owner=process_id(),
-            lease_seconds=settings.lease_seconds,
-        )
+        worker = build_worker(settings, store)
     queue = build_queue(settings, store, worker)
     consumer = sweeper = None
     if embedded:

@@ -242,13 +242,17 @@ def evaluate_policy(prepared: PreparedPolicy, ctx: Context, label: str) -> Polic
                          prepared.policy.merge)
 
 
+STATE_STATUS: dict[str, Status] = {
+    "success": Status.APPROVED,
+    "pending": Status.PENDING,
+    "failure": Status.FAILED,
+    "error": Status.ERROR,
+}
+"""The tree status that shows a gate state."""
+
+
 def _status_of(state: GateState) -> Status:
-    return {
-        "success": Status.APPROVED,
-        "pending": Status.PENDING,
-        "failure": Status.FAILED,
-        "error": Status.ERROR,
-    }[state]
+    return STATE_STATUS[state]
 
 
 def _summary(label: str, state: GateState, reasons: list[Reason], report_only: bool) -> str:

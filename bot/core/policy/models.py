@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -71,20 +72,15 @@ class StrictModel(BaseModel):
 # Field types with their own validation
 
 
-def _path_glob(value: str) -> str:
-    try:
-        validate_path_glob(value)
-    except GlobError as exc:
-        raise PydanticCustomError("bad_glob", "{reason}", {"reason": str(exc)}) from None
-    return value
+def _glob(validate: Callable[[str], None]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        try:
+            validate(value)
+        except GlobError as exc:
+            raise PydanticCustomError("bad_glob", "{reason}", {"reason": str(exc)}) from None
+        return value
 
-
-def _ref_glob(value: str) -> str:
-    try:
-        validate_ref_glob(value)
-    except GlobError as exc:
-        raise PydanticCustomError("bad_glob", "{reason}", {"reason": str(exc)}) from None
-    return value
+    return check
 
 
 def _regex(value: str) -> str:
@@ -131,13 +127,7 @@ def _no_url_or_secret(value: str) -> str:
             "ask the operator to declare a target (GATEBOT_DEPLOY_TARGETS) and use "
             "`via: {target: NAME}`",
         )
-    if looks_like_secret(value):
-        raise PydanticCustomError(
-            "secret_not_allowed",
-            "this looks like a secret; policy files are readable by everyone with read "
-            "access — keep secrets in the operator's configuration",
-        )
-    return value
+    return _no_secret(value)
 
 
 def _no_secret(value: str) -> str:
@@ -174,9 +164,9 @@ def _template(allowed: frozenset[str]):
     return check
 
 
-PathGlob = Annotated[str, AfterValidator(_path_glob)]
+PathGlob = Annotated[str, AfterValidator(_glob(validate_path_glob))]
 """A gitignore-style path glob, e.g. `services/api/**` or `*.md`."""
-RefGlob = Annotated[str, AfterValidator(_ref_glob)]
+RefGlob = Annotated[str, AfterValidator(_glob(validate_ref_glob))]
 """A branch-name glob: `*` and `?` stay within one `/` segment, `**` crosses them."""
 Regex = Annotated[str, AfterValidator(_regex)]
 """An RE2 regular expression, searched (not anchored unless it says so)."""
