@@ -1,5 +1,6 @@
 """Shared fixtures: free ports, PostgreSQL and Redis (skipped outside CI when
-absent), a GitHub App configuration, and real `gatebot` processes."""
+absent), a GitHub App configuration, the fake GitHub, and real `gatebot`
+processes."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from fakegithub import fake_github, make_fake_github  # noqa: F401 - fixtures for every module
+from fakegithub.auth import generated_private_key_pem
 from sqlalchemy import create_engine, text
 from support import services
 from support.processes import GatebotProcess
@@ -29,12 +30,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_private_key_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
+    # The same key the fake GitHub verifies App JWTs with.
+    return generated_private_key_pem()
 
 
 @pytest.fixture

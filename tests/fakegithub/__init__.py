@@ -1,0 +1,101 @@
+"""The fake GitHub the whole test suite talks to over HTTP.
+
+A stateful GitHub on 127.0.0.1 (ephemeral port, threaded) that answers the 42
+operations of tests/fixtures/github/rest-operations.json with bodies built
+from GitHub's own examples, App JWT and installation-token checks, GitHub's
+pagination, merge and mergeability rules, fault injection and a log of every
+request. Code under test reaches it only over HTTP (in this process or a
+`gatebot serve` subprocess with `GITHUB_API_URL=fake.url`); the test arranges
+and inspects state in-process.
+
+Starting one::
+
+    with FakeGitHub() as fake:            # or the fixtures: fake_github, or
+        ...                               # make_fake_github(app_id=4242, private_key_pem=pem,
+                                          #                  webhook_secret=secret)
+    fake.url, fake.app_id, fake.private_key_pem, fake.webhook_secret, fake.bot_login
+
+    # the code under test authenticates as the App: JWT on /app routes, then
+    # POST /app/installations/{id}/access_tokens; fake.mint_token(repo) gives a
+    # token directly for tests that skip that flow.
+
+Arranging a world::
+
+    fake.add_repo("acme/api", default_branch="main", files={".github/gatebot.yml": POLICY})
+    # creates organisation "acme" and an installation of the App covering the repo
+    fake.add_installation("other-org", repos=["svc"])       # explicit installations
+    fake.set_file("acme/api", "main", "CODEOWNERS", "* @acme/core")
+    fake.set_role("acme/api", "mia", "maintain")              # or a custom role:
+    fake.set_role("acme/api", "sec", "security-reviewer", base="write")
+    fake.add_team("acme", "core", members=["mia"], maintainers=["lee"])
+    fake.add_org_member("acme", "sam")
+    pr = fake.open_pr("acme/api", 7, author="alice", head="feature",
+                      files=["src/app.py", {"filename": "b.py", "status": "removed"}],
+                      contents={".github/gatebot.yml": "changed in the PR"},
+                      commits=[{"author": "alice"}, {"author": "bob", "committer": "web-flow"}])
+    sha = fake.push("acme/api", 7, pusher="bob")              # mergeable: null on next read
+    fake.add_review("acme/api", 7, "mia", "APPROVED")          # on the head by default
+    fake.add_comment("acme/api", 7, "carol", "/gatebot override")
+    fake.edit_comment("acme/api", comment.id, "new text"); fake.add_reaction(...)
+    fake.set_status("acme/api", sha, "ci/build", "success")
+    fake.set_check_run("acme/api", sha, "tests", conclusion="failure", app_slug="ci")
+    fake.set_mergeable("acme/api", 7, False)                  # a conflict: merge answers 405
+    fake.protect_branch("acme/api", "main", contexts=["gatebot: main"])
+
+Reading what the code under test did::
+
+    fake.statuses(repo, sha), fake.check_runs(repo, sha), fake.comments(repo, 7),
+    fake.reactions(repo, comment_id), fake.labels(repo, 7), fake.merges,
+    fake.deployments, fake.dispatches, fake.branch_updates, fake.deleted_refs,
+    fake.pr(repo, 7).merged, fake.branch_sha(repo, "main"), fake.token_mints
+
+The request log (`RecordedRequest`: method, path, query, headers, body/json,
+operation_id, status, response_json, auth_kind, injected, performed)::
+
+    fake.requests, fake.request_count, fake.requests_for("pulls/get"),
+    mark = fake.mark(); ...; fake.requests_since(mark), fake.unknown_requests
+
+Faults::
+
+    fake.fail("pulls/merge", status=500, after_action=True)   # merged, then 500
+    fake.fail(path=r"/pulls/\\d+/files$", status=502, times=2)
+    fake.secondary_rate_limit("pulls/get", retry_after=1)     # 403 + Retry-After
+    fake.primary_rate_limit("pulls/get", reset_in=30)         # 403, remaining 0
+    hold = fake.hold("pulls/merge"); ...; hold.wait_arrived(); hold.release()
+    fake.expire_tokens()                                      # next calls: 401
+
+Contract checks (schemas.py), for the end of end-to-end tests::
+
+    fake.assert_all_valid()   # unknown operations, invalid requests or responses fail
+
+Webhooks consistent with the state (real payload shapes from tests/fixtures)::
+
+    event, payload = fake.webhook("pull_request", "synchronize", "acme/api", 7)
+    body, headers = fake.webhook_request(event, payload)   # signed X-Hub-Signature-256
+    sign(secret, body)
+
+Known deliberate behaviours: an installation token used on a repository its
+installation does not cover answers 404 (as GitHub does), a missing or bad
+token 401; collaborator lookups of users the fake has never seen answer 404
+and of known users without access `permission: "none"`, `role_name: "none"`.
+"""
+
+from .fake import FakeGitHub
+from .faults import Fault, Hold
+from .fixtures import fake_github, make_fake_github
+from .recording import RecordedRequest
+from .schemas import request_errors, response_errors, validation_report
+from .webhooks import sign
+
+__all__ = [
+    "FakeGitHub",
+    "Fault",
+    "Hold",
+    "RecordedRequest",
+    "fake_github",
+    "make_fake_github",
+    "request_errors",
+    "response_errors",
+    "sign",
+    "validation_report",
+]

@@ -1,0 +1,57 @@
+"""GitHub's page-number pagination: `per_page` (default 30, at most 100), `page`,
+and a Link header with rel="prev", "next", "last" and "first"."""
+
+from __future__ import annotations
+
+import math
+import urllib.parse
+from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def _int(values: list[str] | None, default: int) -> int:
+    if not values:
+        return default
+    try:
+        return int(values[0])
+    except ValueError:
+        return default
+
+
+def paginate(
+    items: Sequence[T],
+    query: dict[str, list[str]],
+    url: str,
+    *,
+    default_per_page: int = 30,
+    max_per_page: int = 100,
+) -> tuple[list[T], str | None]:
+    """The requested page of `items` and the Link header for `url` (None on a single page).
+
+    `url` is the request's absolute URL without its query; the other query
+    parameters are kept in the links, as GitHub does.
+    """
+    per_page = _int(query.get("per_page"), default_per_page)
+    per_page = max(1, min(per_page, max_per_page))
+    page = max(1, _int(query.get("page"), 1))
+    last = max(1, math.ceil(len(items) / per_page))
+    chosen = list(items[(page - 1) * per_page : page * per_page])
+    if last == 1 and page == 1:
+        return chosen, None
+
+    def link(number: int, rel: str) -> str:
+        params = [(k, v) for k, vs in query.items() if k != "page" for v in vs]
+        params.append(("page", str(number)))
+        return f'<{url}?{urllib.parse.urlencode(params)}>; rel="{rel}"'
+
+    links = []
+    if page > 1:
+        links.append(link(min(page - 1, last), "prev"))
+    if page < last:
+        links.append(link(page + 1, "next"))
+        links.append(link(last, "last"))
+    if page > 1:
+        links.append(link(1, "first"))
+    return chosen, ", ".join(links)

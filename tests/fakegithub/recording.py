@@ -1,0 +1,91 @@
+"""The fake GitHub's log: one record per HTTP request, with what it answered."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RecordedRequest:
+    """A request as the fake saw it and the response it sent.
+
+    `headers` are kept as sent (the tokens in them are the fake's own);
+    `auth_scheme` is "token", "bearer" or None, `auth_kind` what the
+    credentials proved to be: "app" (a valid JWT), "installation" (a valid
+    installation token) or None. `injected` names the fault that produced or
+    replaced the response, if any.
+    """
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    operation_id: str | None = None
+    path_params: dict[str, str] = field(default_factory=dict)
+    status: int = 0
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: bytes = b""
+    auth_kind: str | None = None
+    installation_id: int | None = None
+    injected: str | None = None
+    performed: bool = False
+
+    @property
+    def json(self) -> Any:
+        """The request body parsed as JSON (None when empty)."""
+        return json.loads(self.body) if self.body else None
+
+    @property
+    def response_json(self) -> Any:
+        return json.loads(self.response_body) if self.response_body else None
+
+    @property
+    def authorization(self) -> str | None:
+        for name, value in self.headers.items():
+            if name.lower() == "authorization":
+                return value
+        return None
+
+    @property
+    def auth_scheme(self) -> str | None:
+        value = self.authorization
+        if not value:
+            return None
+        return value.split(" ", 1)[0].lower()
+
+    @property
+    def unknown(self) -> bool:
+        return self.operation_id is None
+
+    def __str__(self) -> str:
+        query = "&".join(f"{k}={v}" for k, vs in self.query.items() for v in vs)
+        target = f"{self.path}?{query}" if query else self.path
+        return f"{self.method} {target} [{self.operation_id or 'unknown'}] -> {self.status}"
+
+
+class RequestLog:
+    """Thread-safe, append-only list of RecordedRequest."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[RecordedRequest] = []
+
+    def append(self, record: RecordedRequest) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    def snapshot(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._records)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._records)
