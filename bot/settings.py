@@ -67,6 +67,23 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(30.0, gt=0, le=86400, validation_alias="GATEBOT_SWEEP_SECONDS")
     pipeline: str = Field("bot.worker:record_only_pipeline", validation_alias="GATEBOT_PIPELINE")
 
+    # PyGithub's own pacing between requests (its defaults); tests set both to 0.
+    github_seconds_between_requests: float = Field(
+        0.25, ge=0, le=60, validation_alias="GATEBOT_GITHUB_SECONDS_BETWEEN_REQUESTS"
+    )
+    github_seconds_between_writes: float = Field(
+        1.0, ge=0, le=60, validation_alias="GATEBOT_GITHUB_SECONDS_BETWEEN_WRITES"
+    )
+    directory_cache_seconds: float = Field(
+        900.0, ge=0, le=7 * 86400, validation_alias="GATEBOT_DIRECTORY_CACHE_SECONDS"
+    )
+    forge_cache_seconds: float = Field(
+        3600.0, ge=0, le=7 * 86400, validation_alias="GATEBOT_FORGE_CACHE_SECONDS"
+    )
+    retry_max_wait_seconds: float = Field(
+        60.0, ge=0, le=3600, validation_alias="GATEBOT_RETRY_MAX_WAIT_SECONDS"
+    )
+
     # -- derived facts -------------------------------------------------------
 
     @property

@@ -4,11 +4,16 @@
 function taking an open `Connection`, so callers decide what one transaction
 covers (the web tier records a delivery and marks its PR dirty in one).
 
-- `deliveries` — webhook de-duplication and ingestion
-- `dirty`      — PRs needing work, and the per-PR lease
-- `heads`      — push / first-seen times per head SHA
-- `runs`       — the work done per PR
-- `migrate`    — Alembic migrations (`bot/migrations`)
+- `deliveries`      — webhook de-duplication and ingestion
+- `dirty`           — PRs needing work, and the per-PR lease
+- `heads`           — push / first-seen times per head SHA
+- `runs`            — the work done per PR
+- `forge_files`     — policy files and CODEOWNERS read from a branch (cache)
+- `directory_cache` — team / organisation memberships and permissions (cache)
+- `pull_parts`      — the parts of a PR that change only with its head or `updated_at`
+- `evaluations`     — the verdict last posted per head and context
+- `requests`        — forge requests counted per evaluation
+- `migrate`         — Alembic migrations (`bot/migrations`)
 """
 
 from __future__ import annotations

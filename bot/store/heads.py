@@ -3,11 +3,15 @@
 The policy's "push time" of a head is the earliest of when the bot recorded
 its push (`synchronize`, `push`) and when it first saw that head; the first
 recorded value of each wins, so a redelivered or late event never moves
-them later.
+them later. A snapshot reads them for every commit of the PR at once
+(`for_shas`): the current head, the heads its update merges came from, and
+the people who pushed them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -62,3 +66,29 @@ def get(conn: Connection, provider: str, repo: str, sha: str) -> Row[Any] | None
     return conn.execute(
         select(t).where(and_(t.c.provider == provider, t.c.repo == repo, t.c.sha == sha))
     ).first()
+
+
+_CHUNK = 500  # keeps the IN list well inside every database's parameter limit
+
+
+@dataclass(frozen=True)
+class HeadRecord:
+    sha: str
+    first_seen_at: datetime
+    pushed_at: datetime | None
+    pusher: str | None
+
+
+def for_shas(conn: Connection, provider: str, repo: str, shas: Iterable[str]) -> list[HeadRecord]:
+    """What the store knows of each of `shas` in `repo`, in SHA order."""
+    wanted = sorted(set(shas))
+    found: list[HeadRecord] = []
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        rows = conn.execute(
+            select(t.c.sha, t.c.first_seen_at, t.c.pushed_at, t.c.pusher)
+            .where(and_(t.c.provider == provider, t.c.repo == repo, t.c.sha.in_(chunk)))
+            .order_by(t.c.sha)
+        )
+        found.extend(HeadRecord(r.sha, r.first_seen_at, r.pushed_at, r.pusher) for r in rows)
+    return found

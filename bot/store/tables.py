@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -126,3 +127,93 @@ runs = Table(
     Column("summary", Text, nullable=True),
 )
 Index("ix_runs_provider_repo_number", runs.c.provider, runs.c.repo, runs.c.number)
+
+# -- forge caches and what was posted (migration 0002) -----------------------
+
+# Files read from a forge at a ref (the policy file, its fallbacks, CODEOWNERS),
+# including the paths that were missing, so a warm cache answers a fallback
+# chain without a request. Dropped by a push to the ref, else after a TTL.
+# `ref` is "" for "the repository's default branch".
+forge_files = Table(
+    "forge_files",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("repo", REPO, primary_key=True),
+    Column("ref", String(255), primary_key=True),
+    Column("path", String(512), primary_key=True),
+    Column("found", Boolean, nullable=False),
+    Column("content", Text, nullable=True),
+    Column("fetched_at", UTCDateTime, nullable=False),
+)
+
+# Directory facts per person: a repository permission (kind "permission",
+# scope = repository), a team membership ("team", scope = org/team) or an
+# organisation membership ("org", scope = org). Logins and scopes lower-case.
+directory_facts = Table(
+    "directory_facts",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("scope", String(255), primary_key=True),
+    Column("login", String(255), primary_key=True),
+    Column("value", String(100), nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+Index("ix_directory_facts_provider_login", directory_facts.c.provider, directory_facts.c.login)
+
+# The parts of a PR that only change when the PR's `updated_at` or head does
+# (files, commits, reviews, comments), as JSON, so re-evaluating an unchanged
+# PR reads only what can change silently (checks and statuses).
+pull_parts = Table(
+    "pull_parts",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("repo", REPO, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("head_sha", String(64), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Column("parts", Text, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+)
+
+# The verdict last posted per (repository, head SHA, context): "post only on
+# change" reads it, the details page shows its explanation.
+evaluations = Table(
+    "evaluations",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("repo", REPO, primary_key=True),
+    Column("sha", String(64), primary_key=True),
+    Column("context", String(255), primary_key=True),
+    Column("number", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("description", String(255), nullable=False),
+    Column("details_url", Text, nullable=True),
+    Column("report_only", Boolean, nullable=False),
+    Column("status_posted", Boolean, nullable=False),
+    Column("check_run_id", BigInteger, nullable=True),
+    Column("explanation", Text, nullable=True),
+    Column("posted_at", UTCDateTime, nullable=False),
+)
+
+# The forge requests of each evaluation: how many, and which.
+evaluation_requests = Table(
+    "evaluation_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("head_sha", String(64), nullable=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("requests", Text, nullable=False),
+)
+Index(
+    "ix_evaluation_requests_provider_repo_number",
+    evaluation_requests.c.provider,
+    evaluation_requests.c.repo,
+    evaluation_requests.c.number,
+)

@@ -16,7 +16,7 @@ from flask import Flask
 from bot.queue import WorkQueue, build_queue
 from bot.settings import ConfigurationError, Mode, Settings, load_settings
 from bot.store import Store
-from bot.web import health, setup, webhooks
+from bot.web import details, health, setup, webhooks
 from bot.web.services import Services
 
 
@@ -32,6 +32,7 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(setup.bp)
+    app.register_blueprint(details.bp)
     webhooks.register_error_handlers(app)
     return app
 

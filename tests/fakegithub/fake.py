@@ -564,6 +564,7 @@ class FakeGitHub:
                 submitted_at=submitted_at or utcnow(),
             )
             pr.reviews.append(review)
+            self.world.touch(pr)
             return review
 
     def dismiss_review(self, repo: str, number: int, review_id: int, message: str = "") -> None:
@@ -572,6 +573,7 @@ class FakeGitHub:
             review = next(r for r in pr.reviews if r.id == review_id)
             review.state = "DISMISSED"
             review.dismissal_message = message
+            self.world.touch(pr)
 
     def reviews(self, repo: str, number: int) -> list[Review]:
         with self.world.lock:
@@ -580,12 +582,13 @@ class FakeGitHub:
     def add_comment(self, repo: str, number: int, user: str, body: str) -> Comment:
         with self.world.lock:
             found = self.world.repo(repo)
-            self.world.pull(found, number)
+            pr = self.world.pull(found, number)
             now = utcnow()
             comment = Comment(
                 self.world.next_id(), number, self.world.account(user).login, body, now, now
             )
             found.comments[comment.id] = comment
+            self.world.touch(pr)
             return comment
 
     def edit_comment(self, repo: str, comment_id: int, body: str) -> Comment:
@@ -628,10 +631,13 @@ class FakeGitHub:
                 ensure_label(self.world, found, name)
                 if name not in pr.labels:
                     pr.labels.append(name)
+                    self.world.touch(pr)
 
     def remove_label(self, repo: str, number: int, name: str) -> None:
         with self.world.lock:
-            self.world.pull(self.world.repo(repo), number).labels.remove(name)
+            pr = self.world.pull(self.world.repo(repo), number)
+            pr.labels.remove(name)
+            self.world.touch(pr)
 
     def labels(self, repo: str, number: int) -> list[str]:
         with self.world.lock:
@@ -867,10 +873,12 @@ class FakeGitHub:
         after_action: bool = False,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> Fault:
         """The next `times` matching requests answer `status`; with `after_action`
-        the operation is performed first (a merge that answers 500 but happened)."""
-        matcher = Matcher(operation, path, method)
+        the operation is performed first (a merge that answers 500 but happened).
+        `query` narrows the match to requests carrying those parameters (`{"page": "2"}`)."""
+        matcher = Matcher(operation, path, method, dict(query) if query else None)
         return self.faults.add_fault(
             Fault(matcher, status, times, after_action, body, dict(headers or {}))
         )

@@ -37,21 +37,33 @@ DEFAULT_MESSAGES = {
 
 @dataclass
 class Matcher:
-    """Which requests a rule applies to: an operationId and/or a path regex, and a method."""
+    """Which requests a rule applies to: an operationId and/or a path regex, and a method;
+    optionally query parameters that must be present with these values (e.g. a page)."""
 
     operation: str | None = None
     path: str | None = None
     method: str | None = None
+    query: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.operation is None and self.path is None:
             raise ValueError("give an operation id or a path pattern")
         self._path_re = re.compile(self.path) if self.path is not None else None
 
-    def matches(self, method: str, path: str, operation_id: str | None) -> bool:
+    def matches(
+        self,
+        method: str,
+        path: str,
+        operation_id: str | None,
+        query: dict[str, list[str]] | None = None,
+    ) -> bool:
         if self.method is not None and self.method.upper() != method.upper():
             return False
         if self.operation is not None and self.operation != operation_id:
+            return False
+        if self.query and any(
+            (query or {}).get(name, [None])[0] != value for name, value in self.query.items()
+        ):
             return False
         return not (self._path_re is not None and not self._path_re.search(path))
 
@@ -150,10 +162,18 @@ class FaultBook:
             self._holds.append(hold)
         return hold
 
-    def take_fault(self, method: str, path: str, operation_id: str | None) -> Fault | None:
+    def take_fault(
+        self,
+        method: str,
+        path: str,
+        operation_id: str | None,
+        query: dict[str, list[str]] | None = None,
+    ) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.used < fault.times and fault.matcher.matches(method, path, operation_id):
+                if fault.used < fault.times and fault.matcher.matches(
+                    method, path, operation_id, query
+                ):
                     fault.used += 1
                     return fault
         return None

@@ -545,6 +545,7 @@ class Handlers:
         review.state = "DISMISSED"
         review.dismissal_message = call.field("message")
         pr.mergeable_pending = True
+        self.world.touch(pr)
         return Reply(200, self.shapes.review(repo, review))
 
     def pulls_request_reviewers(self, call: Call) -> Reply:
@@ -745,6 +746,7 @@ class Handlers:
         now = utcnow()
         comment = Comment(self.world.next_id(), number, self.actor, call.field("body"), now, now)
         repo.comments[comment.id] = comment
+        self.world.touch(repo.pulls[number])
         body = self.shapes.comment(repo, comment)
         return Reply(201, body, {"Location": body["url"]})
 
@@ -790,6 +792,7 @@ class Handlers:
             ensure_label(self.world, repo, name)
             if name not in pr.labels:
                 pr.labels.append(name)
+                self.world.touch(pr)
         return Reply(200, [self.shapes.label(repo, repo.labels[n]) for n in pr.labels])
 
     def issues_remove_label(self, call: Call) -> Reply:
@@ -799,6 +802,7 @@ class Handlers:
         if name not in pr.labels:
             raise GitHubError(404, "Label does not exist")
         pr.labels.remove(name)
+        self.world.touch(pr)
         return Reply(200, [self.shapes.label(repo, repo.labels[n]) for n in pr.labels])
 
     def repos_get_collaborator_permission_level(self, call: Call) -> Reply:

@@ -199,7 +199,7 @@ def dispatch(fake: FakeGitHub, handler: BaseHTTPRequestHandler) -> None:
         _finish(fake, handler, record, invalid, headers)
         return
 
-    fault = fake.faults.take_fault(handler.command, raw_path, operation.operation_id)
+    fault = fake.faults.take_fault(handler.command, raw_path, operation.operation_id, query)
     if fault is not None and not fault.after_action:
         record.injected = fault.label
         status, fault_body, fault_headers = fault.response()

@@ -574,6 +574,12 @@ class World:
             raise GitHubError(404, "Not Found")
         return pr
 
+    def touch(self, pr: PullRequest) -> None:
+        """GitHub moves a PR's `updated_at` on every timeline event: a review submitted
+        or dismissed, a comment written, a label added or removed (checks and statuses
+        never move it)."""
+        pr.updated_at = utcnow()
+
     def set_head(self, repo: Repo, pr: PullRequest, sha: str) -> None:
         pr.head_history.append(sha)
         pr.head_sha = sha

@@ -1,0 +1,124 @@
+"""What the worker may ask of a forge, whichever forge it is.
+
+One evaluation of one PR opens a `ForgeEvaluation` (`Forge.evaluation(...)`)
+and asks, in order:
+
+1. `pull()` — the PR's head, base branch and state (one read);
+2. `policy_sources()` — the policy text that governs the PR, from the head of
+   its base branch, with the forge's fallbacks resolved (`remote:` pointers
+   followed one level deep);
+3. `snapshot(needs)` — the frozen `Snapshot` the core evaluates, reading only
+   what the policy needs (`bot.providers.needs`);
+4. `publish(decision)` — the status and check run, unless the same verdict is
+   already posted.
+
+Each evaluation counts its HTTP requests (`tally`) and stores the count when
+it closes. Nothing here names a client library: the GitHub and GitLab
+adapters implement these protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from bot.core.gate import Decision
+from bot.core.snapshot import Snapshot
+from bot.providers.counting import RequestTally
+from bot.providers.needs import SnapshotNeeds
+from bot.store.dirty import PullKey
+
+PolicyOrigin = Literal["repository", "owner", "remote", "operator"]
+
+
+@dataclass(frozen=True)
+class PullHead:
+    """The PR as the first read of an evaluation finds it."""
+
+    number: int
+    base_ref: str
+    head_ref: str
+    head_sha: str
+    state: str
+    """`open` or `closed`."""
+    merged: bool
+    updated_at: str
+    """The forge's own timestamp, verbatim: compared, never parsed."""
+
+
+@dataclass(frozen=True)
+class PolicyText:
+    """A policy file's text and where it came from."""
+
+    origin: PolicyOrigin
+    location: str
+    """Where it was read, for people: `acme/api:.github/gatebot.yml@main`."""
+    filename: str
+    """The name its problems cite (a path, or the operator's file name)."""
+    text: str
+
+
+@dataclass(frozen=True)
+class PolicySources:
+    """The policy that governs a PR, or why there is none."""
+
+    policy: PolicyText | None
+    """The text to load; None when no file exists anywhere (the bot stays silent
+    unless the operator's required policy applies)."""
+    pointer: PolicyText | None = None
+    """The file holding the `remote:` line that led to `policy`, if any."""
+    error: str | None = None
+    """A sentence saying why the policy cannot be read (a missing remote, a remote
+    pointing at another remote); the gate reports it as an error."""
+    error_file: str | None = None
+    """The file the error is about."""
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """What `publish` wrote to the forge."""
+
+    context: str
+    """The status context and check run name, `gatebot: <base>`."""
+    status_posted: bool
+    check_run_posted: bool
+    check_run_id: int | None
+    unchanged: bool
+    """Nothing was written: the same verdict was already posted for this head."""
+    overwrote: tuple[str, ...] = ()
+    """Accounts whose status under the bot's context was overwritten."""
+    silent: bool = False
+    """No policy applies to the repository: nothing is posted at all."""
+
+
+class ForgeEvaluation(Protocol):
+    """One evaluation of one PR: reads, then at most one publication."""
+
+    key: PullKey
+    tally: RequestTally
+
+    def pull(self) -> PullHead: ...
+
+    def policy_sources(self) -> PolicySources: ...
+
+    def file_at(self, path: str, ref: str) -> str | None:
+        """The text of `path` at `ref` (e.g. the PR's own policy file at its head)."""
+        ...
+
+    def snapshot(self, needs: SnapshotNeeds) -> Snapshot: ...
+
+    def publish(self, decision: Decision, *, details_url: str | None) -> PublishOutcome: ...
+
+
+class Forge(Protocol):
+    """A configured forge (one GitHub App, one GitLab token)."""
+
+    provider: str
+    clock: Callable[[], datetime]
+
+    def evaluation(
+        self, key: PullKey, installation_id: int | None
+    ) -> AbstractContextManager[ForgeEvaluation]: ...

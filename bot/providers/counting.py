@@ -1,0 +1,87 @@
+"""The request budget: every HTTP request an evaluation sends to a forge, counted at the wire.
+
+Both forge libraries speak HTTP through `requests`, so the count is taken in
+a `requests` transport adapter (`CountingAdapter`): each page of a list,
+each token mint, each 404 of a fallback and each retried attempt is one
+entry, whatever the library does above it. A `RequestTally` belongs to one
+evaluation and is stored with it (`bot.store.requests`).
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """One request on the wire: method, path with query, and the status (None: no answer)."""
+
+    method: str
+    target: str
+    status: int | None
+
+    def __str__(self) -> str:
+        answer = str(self.status) if self.status is not None else "no answer"
+        return f"{self.method} {self.target} -> {answer}"
+
+
+class RequestTally:
+    """The requests of one evaluation, in the order they were sent; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sent: list[SentRequest] = []
+
+    def record(self, method: str, url: str, status: int | None) -> None:
+        parts = urllib.parse.urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        with self._lock:
+            self._sent.append(SentRequest(method.upper(), target, status))
+
+    @property
+    def sent(self) -> tuple[SentRequest, ...]:
+        with self._lock:
+            return tuple(self._sent)
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return len(self._sent)
+
+    def lines(self) -> list[str]:
+        return [str(r) for r in self.sent]
+
+
+class CountingAdapter(HTTPAdapter):
+    """A transport adapter that records every request it sends in a tally."""
+
+    def __init__(self, tally: RequestTally, **kwargs: Any) -> None:
+        self.tally = tally
+        super().__init__(**kwargs)
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        method = request.method or "GET"
+        url = request.url or ""
+        try:
+            response = super().send(request, *args, **kwargs)
+        except requests.exceptions.RequestException:
+            self.tally.record(method, url, None)
+            raise
+        self.tally.record(method, url, response.status_code)
+        return response
+
+
+def count_requests(session: requests.Session, tally: RequestTally, **adapter: Any) -> None:
+    """Route every request of `session` through a counting adapter (no retries of its own)."""
+    mounted: Mapping[str, Any] = dict(session.adapters)
+    for prefix in mounted:
+        session.mount(prefix, CountingAdapter(tally, max_retries=0, **adapter))

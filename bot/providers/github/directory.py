@@ -1,0 +1,234 @@
+"""Who may do what: repository permissions, team and organisation memberships, per person.
+
+Only the people who matter are looked up (reviewers and commenters whose
+actions can count, the author when the policy asks about them), one request
+per (person, fact), and every answer is kept in the store with an expiry
+(`bot.store.directory_cache`), which the webhook routing drops early on
+`member`, `membership`, `team` and `organization` events.
+
+Permissions come from the collaborator's `role_name`: `permission` folds
+maintain into write and triage into read. A custom role's name says nothing
+about its strength, so it falls back to the strongest of the `user.permissions`
+flags GitHub sends with it (admin, maintain, push, triage, pull), else to the
+folded `permission`. A 404 (no such user, no access) is `none`.
+
+Team membership counts only when `active` (a pending invitation does not).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from github import Github, GithubException
+
+from bot.core.snapshot import Directory, Permission
+from bot.retry import RetryPolicy
+from bot.store import Store, directory_cache
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "github"
+ROLES: tuple[Permission, ...] = ("admin", "maintain", "write", "triage", "read")
+# The `user.permissions` flag of each role, strongest first.
+_FLAGS: tuple[tuple[Permission, str], ...] = (
+    ("admin", "admin"),
+    ("maintain", "maintain"),
+    ("write", "push"),
+    ("triage", "triage"),
+    ("read", "pull"),
+)
+_FOLDED: Mapping[str, Permission] = {"admin": "admin", "write": "write", "read": "read"}
+MEMBER = "member"
+NOT_MEMBER = "none"
+
+
+def permission_from(data: Mapping[str, Any]) -> Permission:
+    """A `repos/get-collaborator-permission-level` answer → the person's permission."""
+    role = str(data.get("role_name") or "").lower()
+    if role in ROLES:
+        return role  # type: ignore[return-value]
+    user = data.get("user")
+    flags = user.get("permissions") if isinstance(user, Mapping) else None
+    if isinstance(flags, Mapping):
+        for permission, flag in _FLAGS:
+            if flags.get(flag):
+                return permission
+    return _FOLDED.get(str(data.get("permission") or "").lower(), "none")
+
+
+def _quote(text: str) -> str:
+    return urllib.parse.quote(text, safe="")
+
+
+class DirectoryReader:
+    """Directory facts for one installation, through the store's cache."""
+
+    def __init__(
+        self,
+        client: Github,
+        store: Store,
+        read: RetryPolicy,
+        *,
+        ttl_seconds: float,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.retry = read
+        self.ttl = ttl_seconds
+        self.clock = clock
+
+    # -- single facts ----------------------------------------------------------
+
+    def fetch_permission(self, repo: str, login: str) -> Permission:
+        path = f"/repos/{repo}/collaborators/{_quote(login)}/permission"
+        try:
+            _, data = self.retry.call(
+                lambda: self.client.requester.requestJsonAndCheck("GET", path),
+                what="GET collaborator permission",
+            )
+        except GithubException as exc:
+            if exc.status == 404:
+                return "none"
+            raise
+        return permission_from(data)
+
+    def fetch_team_membership(self, team: str, login: str) -> bool:
+        org, _, slug = team.partition("/")
+        path = f"/orgs/{_quote(org)}/teams/{_quote(slug)}/memberships/{_quote(login)}"
+        try:
+            _, data = self.retry.call(
+                lambda: self.client.requester.requestJsonAndCheck("GET", path),
+                what="GET team membership",
+            )
+        except GithubException as exc:
+            # 404, with or without a body: no membership.
+            if exc.status == 404:
+                return False
+            raise
+        return isinstance(data, Mapping) and data.get("state") == "active"
+
+    def fetch_org_membership(self, org: str, login: str) -> bool:
+        path = f"/orgs/{_quote(org)}/members/{_quote(login)}"
+        requester = self.client.requester
+
+        def ask() -> int:
+            status, headers, output = requester.requestJson("GET", path)
+            if status >= 400 and status != 404:
+                body = json.loads(output) if isinstance(output, str) and output else {}
+                raise requester.createException(status, headers, body)
+            return status
+
+        status = self.retry.call(ask, what="GET organisation membership")
+        if status == 302:
+            # GitHub redirects callers who cannot see private membership; the App
+            # lacks `members: read`, so membership cannot be confirmed.
+            log.warning("membership of %s in %s cannot be read (302): counted as none", login, org)
+        return status == 204
+
+    # -- cached, for several people --------------------------------------------
+
+    def permissions(self, repo: str, logins: Iterable[str]) -> dict[str, Permission]:
+        def fetch(login: str) -> str:
+            return self.fetch_permission(repo, login)
+
+        found = self._cached(directory_cache.PERMISSION, repo, logins, fetch)
+        return {login: _as_permission(value) for login, value in found.items()}
+
+    def team_members(self, team: str, logins: Iterable[str]) -> tuple[str, ...]:
+        def fetch(login: str) -> str:
+            return MEMBER if self.fetch_team_membership(team, login) else NOT_MEMBER
+
+        found = self._cached(directory_cache.TEAM, team, logins, fetch)
+        return tuple(sorted(login for login, value in found.items() if value == MEMBER))
+
+    def org_members(self, org: str, logins: Iterable[str]) -> tuple[str, ...]:
+        def fetch(login: str) -> str:
+            return MEMBER if self.fetch_org_membership(org, login) else NOT_MEMBER
+
+        found = self._cached(directory_cache.ORG, org, logins, fetch)
+        return tuple(sorted(login for login, value in found.items() if value == MEMBER))
+
+    def directory(
+        self,
+        repo: str,
+        people: Iterable[str],
+        teams: Iterable[str] = (),
+        organizations: Iterable[str] = (),
+    ) -> Directory:
+        """The facts the evaluation needs about `people` (logins as the forge spells them)."""
+        by_key = {login.lower(): login for login in people}
+        if not by_key:
+            # Listed with no members: the core then knows the team is empty
+            # rather than unknown.
+            return Directory(
+                teams={team: () for team in teams},
+                organizations={org: () for org in organizations},
+            )
+        spelled = list(by_key.values())
+        permissions = self.permissions(repo, spelled)
+        return Directory(
+            teams={
+                team: tuple(by_key[m] for m in self.team_members(team, spelled)) for team in teams
+            },
+            organizations={
+                org: tuple(by_key[m] for m in self.org_members(org, spelled))
+                for org in organizations
+            },
+            permissions={by_key[login]: perm for login, perm in permissions.items()},
+        )
+
+    def _cached(
+        self, kind: str, scope: str, logins: Iterable[str], fetch: Callable[[str], str]
+    ) -> dict[str, str]:
+        wanted = sorted({login.lower() for login in logins})
+        now = self.clock()
+        with self.store.begin() as conn:
+            known = directory_cache.lookup(conn, PROVIDER, kind, scope, wanted, now)
+        missing = [login for login in wanted if login not in known]
+        fetched = {login: fetch(login) for login in missing}
+        if fetched:
+            with self.store.begin() as conn:
+                for login, value in fetched.items():
+                    directory_cache.remember(
+                        conn, PROVIDER, kind, scope, login, value, now, self.ttl
+                    )
+        return {**known, **fetched}
+
+
+def _as_permission(value: str) -> Permission:
+    return value if value in (*ROLES, "none") else "none"  # type: ignore[return-value]
+
+
+# -- invalidation, for the webhook routing ---------------------------------------
+
+
+def forget_collaborator(store: Store, repo: str, login: str | None = None) -> int:
+    """`member` event (added, removed, edited): drop `login`'s permission in `repo`."""
+    with store.begin() as conn:
+        return directory_cache.drop_collaborator(conn, PROVIDER, repo, login)
+
+
+def forget_team_member(store: Store, team: str, login: str) -> int:
+    """`membership` event: drop `login`'s membership of `team` (`org/slug`) and their
+    permissions in the organisation's repositories."""
+    with store.begin() as conn:
+        return directory_cache.drop_team_member(conn, PROVIDER, team, login)
+
+
+def forget_team(store: Store, team: str) -> int:
+    """`team` event (edited, deleted, repository access changed): drop what the
+    team decides — its memberships and the organisation's repository permissions."""
+    with store.begin() as conn:
+        return directory_cache.drop_team(conn, PROVIDER, team)
+
+
+def forget_org_member(store: Store, org: str, login: str) -> int:
+    """`organization` event (member added or removed): drop everything about `login` in `org`."""
+    with store.begin() as conn:
+        return directory_cache.drop_org_member(conn, PROVIDER, org, login)

@@ -1,0 +1,391 @@
+"""The GitHub forge: one `GitHubEvaluation` per evaluation of one PR.
+
+An evaluation reads as little as it can:
+
+- the installation token and the App's login come from `GitHubApp`'s caches;
+- the policy file, its fallbacks and CODEOWNERS come from the store's file
+  cache until the base branch is pushed to (`invalidation.on_push`);
+- files, commits and reviews are reused from the store when the PR's head
+  SHA and `updated_at` are what they were and GitHub's clock (`Date`) had
+  already moved past that `updated_at` when they were read — so a change in
+  the same second cannot hide behind an unchanged timestamp. Comments, and
+  reviews when their bodies count as comments, are read again (an edit may
+  not move `updated_at`), and so are check runs and statuses (they never do);
+- directory facts come from the store's directory cache.
+
+Every request is counted in the evaluation's tally, stored with the list of
+requests when the evaluation ends (`bot.store.requests`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from github import BadCredentialsException, Github
+from github.CommitStatus import CommitStatus
+from github.PullRequest import PullRequest
+from github.Repository import Repository
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.core.gate import Decision
+from bot.core.snapshot import (
+    BotIdentity,
+    ChangedFile,
+    CheckResult,
+    Commit,
+    HeadTimes,
+    Hold,
+    Override,
+    Review,
+    Snapshot,
+    TamperMark,
+)
+from bot.providers.base import PolicySources, PublishOutcome, PullHead
+from bot.providers.counting import RequestTally
+from bot.providers.github import snapshot as reads
+from bot.providers.github.auth import AppCredentials, GitHubApp
+from bot.providers.github.client import ClientConfig, installation_client
+from bot.providers.github.directory import DirectoryReader
+from bot.providers.github.policy_source import StoredFiles, find_codeowners, find_policy
+from bot.providers.github.publish import CONTEXT_PREFIX, Publisher
+from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
+from bot.retry import RetryPolicies
+from bot.settings import ConfigurationError, Settings
+from bot.store import Store, heads, pull_parts, requests, utcnow
+from bot.store.dirty import PullKey
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "github"
+
+
+class CachedParts(BaseModel):
+    """The parts of a PR kept between evaluations (`bot.store.pull_parts`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    files: tuple[ChangedFile, ...]
+    files_truncated: bool
+    commits: tuple[Commit, ...]
+    commits_truncated: bool
+    reviews: tuple[Review, ...]
+    read_at: datetime | None
+    """GitHub's clock (`Date`) when the PR was read before these parts."""
+
+
+def _github_date(headers: dict[str, str]) -> datetime | None:
+    value = next((v for k, v in headers.items() if k.lower() == "date"), None)
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class GitHubForge:
+    """The configured GitHub App; opens evaluations. Safe to share between threads."""
+
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        app: GitHubApp | None = None,
+        retries: RetryPolicies | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.config = ClientConfig.from_settings(settings)
+        self.retries = retries or RetryPolicies.build(max_wait=settings.retry_max_wait_seconds)
+        self.clock = clock
+        if app is None:
+            if settings.github_app_id is None:
+                raise ConfigurationError("GITHUB_APP_ID is missing.")
+            credentials = AppCredentials(settings.github_app_id, settings.github_private_key_pem())
+            app = GitHubApp(credentials, self.config, self.retries)
+        self.app = app
+
+    @contextmanager
+    def evaluation(self, key: PullKey, installation_id: int | None) -> Iterator[GitHubEvaluation]:
+        if installation_id is None:
+            raise ValueError(f"{key}: a GitHub evaluation needs the App installation's id")
+        evaluation = GitHubEvaluation(self, key, installation_id)
+        try:
+            yield evaluation
+        except BadCredentialsException:
+            # A revoked token or a suspended installation: mint afresh next time.
+            self.app.forget(installation_id)
+            raise
+        finally:
+            evaluation.record_requests()
+
+
+class GitHubEvaluation:
+    """One evaluation of one PR (not shared between threads)."""
+
+    def __init__(self, forge: GitHubForge, key: PullKey, installation_id: int) -> None:
+        self.forge = forge
+        self.key = key
+        self.installation_id = installation_id
+        self.tally = RequestTally()
+        self.started_at = forge.clock()
+        self._client: Github | None = None
+        self._pull: PullRequest | None = None
+        self._head: PullHead | None = None
+        self._statuses: list[CommitStatus] | None = None
+        self._bot_login: str | None = None
+
+    # -- clients -------------------------------------------------------------
+
+    @property
+    def client(self) -> Github:
+        if self._client is None:
+            token = self.forge.app.token(self.installation_id, self.tally)
+            self._client = installation_client(self.forge.config, token.value, self.tally)
+        return self._client
+
+    @property
+    def repo(self) -> Repository:
+        return self.client.get_repo(self.key.repo)
+
+    @property
+    def bot_login(self) -> str:
+        if self._bot_login is None:
+            self._bot_login = self.forge.app.bot_login(self.tally)
+        return self._bot_login
+
+    def _files(self) -> StoredFiles:
+        return StoredFiles(
+            self.client,
+            self.forge.store,
+            self.forge.retries.read,
+            ttl_seconds=self.forge.settings.forge_cache_seconds,
+            clock=self.forge.clock,
+        )
+
+    # -- reads ---------------------------------------------------------------
+
+    def pull(self) -> PullHead:
+        """The PR's head and base (read once per evaluation)."""
+        if self._head is None:
+            pr = reads.read_pull(self.repo, self.key.number, self.forge.retries.read)
+            self._pull = pr
+            self._head = PullHead(
+                number=pr.number,
+                base_ref=pr.base.ref,
+                head_ref=pr.head.ref,
+                head_sha=pr.head.sha,
+                state=pr.state,
+                merged=bool(pr.merged),
+                updated_at=_aware(pr.updated_at).isoformat(),
+            )
+        return self._head
+
+    def _pull_object(self) -> PullRequest:
+        self.pull()
+        assert self._pull is not None
+        return self._pull
+
+    def policy_sources(self) -> PolicySources:
+        """The policy of the PR's base branch, with the spec's fallbacks."""
+        return find_policy(
+            self._files(), self.key.repo, self.pull().base_ref, self.forge.settings.default_policy
+        )
+
+    def file_at(self, path: str, ref: str) -> str | None:
+        return self._files().read(self.key.repo, path, ref)
+
+    def snapshot(self, needs: SnapshotNeeds) -> Snapshot:
+        """The PR as the policy sees it, reading only what `needs` asks for."""
+        pr = self._pull_object()
+        head = self.pull()
+        read = self.forge.retries.read
+        now = self.forge.clock()
+        parts = self._parts(pr, needs)
+        comments = reads.read_comments(pr, read) if needs.comments else ()
+        checks: tuple[CheckResult, ...] = ()
+        if needs.checks:
+            runs = reads.read_check_runs(self.repo, head.head_sha, read, now)
+            self._statuses = reads.read_statuses(self.repo, head.head_sha, read)
+            checks = runs + tuple(reads.status_result(s) for s in self._statuses)
+        codeowners = (
+            find_codeowners(self._files(), self.key.repo, head.base_ref)
+            if needs.codeowners
+            else None
+        )
+        times, pushers = self._head_times(parts.commits, head.head_sha)
+        author = reads.actor(pr.user)
+        teams = set(needs.teams) | (
+            owner_teams(codeowners, parts.files) if needs.codeowners else set()
+        )
+        directory = DirectoryReader(
+            self.client,
+            self.forge.store,
+            read,
+            ttl_seconds=self.forge.settings.directory_cache_seconds,
+            clock=self.forge.clock,
+        ).directory(
+            self.key.repo,
+            people_who_matter(author, parts.reviews, comments, needs),
+            sorted(teams),
+            sorted(needs.organizations),
+        )
+        holds, overrides, tampering = self._event_facts()
+        return Snapshot(
+            number=pr.number,
+            title=pr.title or "",
+            body=pr.body or "",
+            author=author,
+            draft=bool(pr.draft),
+            base_ref=head.base_ref,
+            base_sha=pr.base.sha,
+            head_ref=head.head_ref,
+            head_sha=head.head_sha,
+            labels=tuple(label.name for label in pr.labels),
+            files=parts.files,
+            files_truncated=parts.files_truncated,
+            files_count=pr.changed_files,
+            additions=pr.additions,
+            deletions=pr.deletions,
+            commits=parts.commits,
+            commits_truncated=parts.commits_truncated,
+            pushers=pushers,
+            reviews=parts.reviews,
+            comments=comments,
+            checks=checks,
+            head_times=times,
+            holds=holds,
+            overrides=overrides,
+            tampering=tampering,
+            directory=directory,
+            codeowners=codeowners,
+            bot=BotIdentity(logins=(self.bot_login,), context_prefix=CONTEXT_PREFIX),
+            evaluated_at=now,
+        )
+
+    def _parts(self, pr: PullRequest, needs: SnapshotNeeds) -> CachedParts:
+        head = self.pull()
+        read = self.forge.retries.read
+        cached = self._cached_parts(head)
+        if cached is not None:
+            if needs.comments:
+                # Review bodies count as comments there, and an edited body
+                # need not move the PR's `updated_at`.
+                cached = cached.model_copy(update={"reviews": reads.read_reviews(pr, read)})
+            return cached
+        files, files_truncated = reads.read_files(pr, read)
+        commits, commits_truncated = reads.read_commits(
+            pr, read, (reads.GITHUB_COMMITTER, self.bot_login)
+        )
+        parts = CachedParts(
+            files=files,
+            files_truncated=files_truncated,
+            commits=commits,
+            commits_truncated=commits_truncated,
+            reviews=reads.read_reviews(pr, read),
+            read_at=_github_date(pr.raw_headers),
+        )
+        with self.forge.store.begin() as conn:
+            pull_parts.put(
+                conn,
+                PROVIDER,
+                self.key.repo,
+                self.key.number,
+                head.head_sha,
+                head.updated_at,
+                parts.model_dump_json(),
+                self.forge.clock(),
+            )
+        return parts
+
+    def _cached_parts(self, head: PullHead) -> CachedParts | None:
+        with self.forge.store.begin() as conn:
+            stored = pull_parts.get(conn, PROVIDER, self.key.repo, self.key.number)
+        if (
+            stored is None
+            or stored.head_sha != head.head_sha
+            or stored.updated_at != head.updated_at
+        ):
+            return None
+        ttl = timedelta(seconds=self.forge.settings.forge_cache_seconds)
+        if stored.fetched_at <= self.forge.clock() - ttl:
+            return None
+        try:
+            parts = CachedParts.model_validate_json(stored.parts)
+        except ValidationError:
+            log.warning("%s: stored PR parts are unreadable; reading them again", self.key)
+            return None
+        # GitHub's timestamps have whole seconds: parts read in the very second
+        # of `updated_at` may miss a change made later in that second.
+        updated = datetime.fromisoformat(head.updated_at)
+        if parts.read_at is None or parts.read_at.replace(microsecond=0) <= updated:
+            return None
+        return parts
+
+    def _head_times(
+        self, commits: Sequence[Commit], head_sha: str
+    ) -> tuple[tuple[HeadTimes, ...], tuple[str, ...]]:
+        shas = {c.sha for c in commits} | {head_sha}
+        with self.forge.store.begin() as conn:
+            records = heads.for_shas(conn, PROVIDER, self.key.repo, shas)
+        times = tuple(
+            HeadTimes(sha=r.sha, synchronized_at=r.pushed_at, first_seen_at=r.first_seen_at)
+            for r in records
+        )
+        pushers = tuple(sorted({r.pusher for r in records if r.pusher}))
+        return times, pushers
+
+    def _event_facts(
+        self,
+    ) -> tuple[tuple[Hold, ...], tuple[Override, ...], tuple[TamperMark, ...]]:
+        """Holds, overrides and tampering marks: facts only the web tier records.
+
+        The store has no tables for them yet; when it does, they are read here.
+        """
+        return (), (), ()
+
+    # -- writes --------------------------------------------------------------
+
+    def publish(self, decision: Decision, *, details_url: str | None) -> PublishOutcome:
+        """Post the decision's status and check run, unless the same verdict is there."""
+        head = self.pull()
+        repo = self.repo
+        read = self.forge.retries.read
+        publisher = Publisher(repo, self.forge.store, self.key, self.forge.retries, self.bot_login)
+        statuses = self._statuses if decision.head_sha == head.head_sha else None
+        return publisher.publish(
+            decision,
+            head.base_ref,
+            details_url,
+            self.forge.clock(),
+            statuses,
+            lambda: reads.read_statuses(repo, decision.head_sha, read),
+        )
+
+    # -- the request budget ----------------------------------------------------
+
+    def record_requests(self) -> None:
+        with self.forge.store.begin() as conn:
+            requests.record(
+                conn,
+                PROVIDER,
+                self.key.repo,
+                self.key.number,
+                self._head.head_sha if self._head else None,
+                self.started_at,
+                self.forge.clock(),
+                self.tally.lines(),
+            )
+        log.info("%s: %d GitHub requests", self.key, self.tally.total)

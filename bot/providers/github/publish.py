@@ -1,0 +1,291 @@
+"""The verdict on GitHub: a commit status and a check run, both named `gatebot: <base>`.
+
+- The status carries the state and the one-line description (≤ 140
+  characters, from `render.status_description`) and links to the details
+  page; the check run carries the title (`render.check_run_title`) and the
+  whole explanation as markdown (`render.markdown`).
+- A pending gate is an `in_progress` check run (never a passing
+  conclusion); `error` is a `failure` titled "policy error". In `report`
+  mode only a `neutral` check run is posted, never a status.
+- Nothing is written when the same verdict (state, description, details
+  link, mode) was already posted for this head and context — unless the
+  status under the bot's context was since written by someone else, which
+  is overwritten and logged.
+- Retries: a status is keyed by (sha, context) and posting the same one twice
+  changes nothing the gate reads, so it is retried like a read. A check-run
+  creation is not idempotent: after a 5xx or a lost answer the bot lists the
+  head's check runs of that name by its own App first, and updates the one it
+  finds rather than creating a second. Updates (PATCH) are retried.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+from github import GithubException
+from github.CommitStatus import CommitStatus
+from github.Repository import Repository
+
+from bot.core import render
+from bot.core.gate import Decision
+from bot.providers.base import PublishOutcome
+from bot.retry import RetryPolicies, classify
+from bot.store import Store, evaluations
+from bot.store.dirty import PullKey
+
+log = logging.getLogger(__name__)
+
+CONTEXT_PREFIX = "gatebot"
+_CONCLUSIONS = {"success": "success", "failure": "failure", "error": "failure"}
+
+
+def context_for(base_ref: str) -> str:
+    """The status context and check run name for PRs into `base_ref`."""
+    return f"{CONTEXT_PREFIX}: {base_ref}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A decision as GitHub will show it."""
+
+    state: str
+    description: str
+    title: str
+    summary: str
+    details_url: str | None
+    report_only: bool
+    explanation: str
+
+    @classmethod
+    def of(cls, decision: Decision, details_url: str | None) -> Verdict:
+        return cls(
+            state=decision.state,
+            description=render.status_description(decision),
+            title=render.check_run_title(decision),
+            summary=render.markdown(decision, details_url),
+            details_url=details_url,
+            report_only=decision.report_only,
+            explanation=json.dumps(render.to_json(decision)),
+        )
+
+    @property
+    def run_completed(self) -> bool:
+        return self.report_only or self.state != "pending"
+
+    def check_run_fields(self, now: datetime) -> dict[str, Any]:
+        fields: dict[str, Any] = {"output": {"title": self.title, "summary": self.summary}}
+        if self.details_url:
+            fields["details_url"] = self.details_url
+        if self.run_completed:
+            fields["status"] = "completed"
+            fields["conclusion"] = "neutral" if self.report_only else _CONCLUSIONS[self.state]
+            fields["completed_at"] = now
+        else:
+            fields["status"] = "in_progress"
+        return fields
+
+
+def foreign_writer(statuses: Sequence[CommitStatus], context: str, bot_login: str) -> str | None:
+    """Who wrote the latest status under `context`, when it was not the bot (else None)."""
+    for status in statuses:  # GitHub lists the newest first
+        if status.context == context:
+            creator = status.creator.login if status.creator is not None else None
+            if creator is None or creator.lower() != bot_login.lower():
+                return creator or "an unknown account"
+            return None
+    return None
+
+
+def post_status(
+    repo: Repository, sha: str, context: str, verdict: Verdict, retries: RetryPolicies
+) -> None:
+    commit = repo.get_commit(sha)
+    options: dict[str, Any] = {"description": verdict.description, "context": context}
+    if verdict.details_url:
+        options["target_url"] = verdict.details_url
+    retries.idempotent_write.call(
+        lambda: commit.create_status(verdict.state, **options), what="POST status"
+    )
+
+
+def update_check_run(
+    repo: Repository, run_id: int, verdict: Verdict, retries: RetryPolicies, now: datetime
+) -> None:
+    run = repo.get_check_run(run_id)
+    fields = verdict.check_run_fields(now)
+    retries.idempotent_write.call(lambda: run.edit(**fields), what="PATCH check run")
+
+
+def create_check_run(
+    repo: Repository,
+    sha: str,
+    context: str,
+    verdict: Verdict,
+    retries: RetryPolicies,
+    now: datetime,
+    app_slug: str,
+) -> int:
+    """Create the check run; after an answer that may hide a creation, look before retrying."""
+    fields = verdict.check_run_fields(now)
+
+    def create() -> int:
+        return retries.unsafe_write.call(
+            lambda: repo.create_check_run(name=context, head_sha=sha, **fields).id,
+            what="POST check run",
+        )
+
+    try:
+        return create()
+    except (GithubException, requests.exceptions.RequestException) as exc:
+        # A 5xx, a dropped connection or a timeout: GitHub may have created it.
+        failure = classify(exc, now.timestamp())
+        if failure.kind not in ("server", "connection", "timeout"):
+            raise
+        log.warning(
+            "creating check run %r on %s failed (%s); looking before retrying",
+            context,
+            sha[:12],
+            failure.status or failure.kind,
+        )
+    existing = find_own_check_run(repo, sha, context, app_slug, retries)
+    if existing is not None:
+        update_check_run(repo, existing, verdict, retries, now)
+        return existing
+    return create()
+
+
+def find_own_check_run(
+    repo: Repository, sha: str, name: str, app_slug: str, retries: RetryPolicies
+) -> int | None:
+    """The newest check run named `name` on `sha` created by this App, if any."""
+    runs = retries.read.call(
+        lambda: list(repo.get_commit(sha).get_check_runs(check_name=name, filter="all")),
+        what="GET check runs by name",
+    )
+    own = [r.id for r in runs if r.app is not None and r.app.slug == app_slug]
+    return max(own) if own else None
+
+
+@dataclass
+class Publisher:
+    """Publishes one evaluation's decision for one PR head."""
+
+    repo: Repository
+    store: Store
+    key: PullKey
+    retries: RetryPolicies
+    bot_login: str
+
+    @property
+    def app_slug(self) -> str:
+        return self.bot_login.removesuffix("[bot]")
+
+    def publish(
+        self,
+        decision: Decision,
+        base_ref: str,
+        details_url: str | None,
+        now: datetime,
+        statuses: Sequence[CommitStatus] | None,
+        read_statuses: Callable[[], Sequence[CommitStatus]],
+    ) -> PublishOutcome:
+        """Post `decision` unless it is already there.
+
+        `statuses` are the head's statuses if the evaluation read them, else
+        None; `read_statuses()` reads them when they are needed to tell whether
+        someone else wrote under the bot's context.
+        """
+        context = context_for(base_ref)
+        if decision.silent:
+            return PublishOutcome(context, False, False, None, unchanged=True, silent=True)
+        sha = decision.head_sha
+        verdict = Verdict.of(decision, details_url)
+        provider, repo_name = self.key.provider, self.key.repo
+        with self.store.begin() as conn:
+            previous = evaluations.last(conn, provider, repo_name, sha, context)
+        candidate = self._posted(verdict, sha, context, now, previous)
+        same = previous is not None and previous.same_verdict(candidate)
+        foreign: str | None = None
+        if not verdict.report_only and (statuses is not None or same):
+            if statuses is None:
+                statuses = read_statuses()
+            foreign = foreign_writer(statuses, context, self.bot_login)
+        if same and foreign is None:
+            return PublishOutcome(
+                context, False, False, previous.check_run_id if previous else None, unchanged=True
+            )
+        if foreign is not None:
+            log.warning(
+                "%s: the status %r on %s was written by %s; overwriting it with the bot's verdict",
+                self.key,
+                context,
+                sha[:12],
+                foreign,
+            )
+
+        if not verdict.report_only:
+            post_status(self.repo, sha, context, verdict, self.retries)
+        run_id = self._check_run(verdict, sha, context, now, previous)
+        with self.store.begin() as conn:
+            evaluations.record(
+                conn,
+                dataclasses.replace(
+                    candidate, check_run_id=run_id, status_posted=not verdict.report_only
+                ),
+            )
+        return PublishOutcome(
+            context,
+            status_posted=not verdict.report_only,
+            check_run_posted=True,
+            check_run_id=run_id,
+            unchanged=False,
+            overwrote=(foreign,) if foreign is not None else (),
+        )
+
+    def _posted(
+        self,
+        verdict: Verdict,
+        sha: str,
+        context: str,
+        now: datetime,
+        previous: evaluations.Posted | None,
+    ) -> evaluations.Posted:
+        return evaluations.Posted(
+            provider=self.key.provider,
+            repo=self.key.repo,
+            sha=sha,
+            context=context,
+            number=self.key.number,
+            state=verdict.state,
+            description=verdict.description,
+            details_url=verdict.details_url,
+            report_only=verdict.report_only,
+            status_posted=previous.status_posted if previous else False,
+            check_run_id=previous.check_run_id if previous else None,
+            explanation=verdict.explanation,
+            posted_at=now,
+        )
+
+    def _check_run(
+        self,
+        verdict: Verdict,
+        sha: str,
+        context: str,
+        now: datetime,
+        previous: evaluations.Posted | None,
+    ) -> int:
+        if previous is not None and previous.check_run_id is not None:
+            was_running = previous.state == "pending" and not previous.report_only
+            # A completed run cannot go back to in progress: a pending verdict
+            # after a completed one is a new run.
+            if was_running or verdict.run_completed:
+                update_check_run(self.repo, previous.check_run_id, verdict, self.retries, now)
+                return previous.check_run_id
+        return create_check_run(self.repo, sha, context, verdict, self.retries, now, self.app_slug)

@@ -1,0 +1,246 @@
+"""A PR's parts read from GitHub and turned into the core's snapshot models.
+
+Each function is one list (every page of it, 100 a page) or one object,
+read under the `read` retry policy; a failed page is asked for again
+without re-reading the pages before it. GitHub's own caps are kept and
+flagged: at most 3,000 files (`files_truncated`) and 250 commits
+(`commits_truncated`), so the core can fail closed.
+
+Update merges: a commit counts as one when it is a merge whose second
+parent is not among the PR's commits — the PR lists every commit reachable
+from its head and not from its base, so a parent outside the list is on the
+base branch — and whose committer is GitHub itself (`web-flow`, as for the
+"Update branch" button) or the bot (`PUT .../update-branch` on its behalf). A
+merge made and pushed by a person can carry any change, so it is not one.
+With a truncated commit list nothing is an update merge.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TypeVar, cast
+from urllib.parse import quote
+
+from github.CheckRun import CheckRun
+from github.CommitStatus import CommitStatus
+from github.NamedUser import NamedUser
+from github.PaginatedList import PaginatedList
+from github.PullRequest import PullRequest
+from github.Repository import Repository
+
+from bot.core.snapshot import (
+    Actor,
+    ChangedFile,
+    CheckResult,
+    CheckState,
+    Comment,
+    Commit,
+    FileStatus,
+    Review,
+)
+from bot.retry import RetryPolicy
+
+FILES_LIMIT = 3000
+COMMITS_LIMIT = 250
+GITHUB_COMMITTER = "web-flow"
+GHOST = "ghost"  # GitHub's stand-in for a deleted account
+
+_FILE_STATUSES = frozenset(
+    {"added", "modified", "removed", "renamed", "copied", "changed", "unchanged"}
+)
+_REVIEW_STATES = frozenset({"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"})
+_CONCLUSIONS = frozenset(
+    {
+        "success",
+        "neutral",
+        "skipped",
+        "failure",
+        "cancelled",
+        "timed_out",
+        "action_required",
+        "stale",
+    }
+)
+_RUN_STATUSES = frozenset({"queued", "in_progress", "pending", "waiting", "requested"})
+_STATUS_STATES = frozenset({"success", "failure", "error", "pending"})
+
+T = TypeVar("T")
+
+
+def read_all(
+    items: PaginatedList[T], retry: RetryPolicy, what: str, limit: int | None = None
+) -> list[T]:
+    """Every item of a paginated list (at most `limit`), each page retried on its own.
+
+    PyGithub's list keeps the pages it already has and the link to the next
+    one, so iterating again after a failed page resumes at that page.
+    """
+
+    def fetch() -> list[T]:
+        return list(itertools.islice(items, limit)) if limit is not None else list(items)
+
+    return retry.call(fetch, what=what)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def actor(user: NamedUser | None) -> Actor:
+    if user is None:
+        return Actor(login=GHOST)
+    login = user.login
+    return Actor(login=login, is_bot=user.type == "Bot" or login.lower().endswith("[bot]"))
+
+
+def read_pull(repo: Repository, number: int, retry: RetryPolicy) -> PullRequest:
+    def fetch() -> PullRequest:
+        # The client is lazy: `complete()` is the GET, so it happens under the retry.
+        return repo.get_pull(number).complete()
+
+    return retry.call(fetch, what=f"GET pull {number}")
+
+
+def read_files(pull: PullRequest, retry: RetryPolicy) -> tuple[tuple[ChangedFile, ...], bool]:
+    """The changed files (GitHub lists at most 3,000) and whether the list was cut."""
+    files = read_all(pull.get_files(), retry, "GET pull files", FILES_LIMIT)
+    changed = tuple(
+        ChangedFile(
+            path=f.filename,
+            previous_path=f.previous_filename or None,
+            status=cast(FileStatus, f.status if f.status in _FILE_STATUSES else "modified"),
+            additions=max(f.additions or 0, 0),
+            deletions=max(f.deletions or 0, 0),
+        )
+        for f in files
+    )
+    return changed, (pull.changed_files or 0) > len(changed)
+
+
+def read_commits(
+    pull: PullRequest, retry: RetryPolicy, update_merge_committers: Iterable[str]
+) -> tuple[tuple[Commit, ...], bool]:
+    """The PR's commits, oldest first (GitHub lists at most 250), and whether the list was cut."""
+    listed = read_all(pull.get_commits(), retry, "GET pull commits", COMMITS_LIMIT)
+    truncated = (pull.commits or 0) > len(listed)
+    shas = {c.sha for c in listed}
+    committers = {login.lower() for login in update_merge_committers}
+    commits = []
+    for c in listed:
+        parents = tuple(p.sha for p in c.parents)
+        author = c.author.login if c.author is not None else None
+        committer = c.committer.login if c.committer is not None else None
+        commits.append(
+            Commit(
+                sha=c.sha,
+                parents=parents,
+                author=author,
+                committer=committer,
+                is_update_merge=(
+                    not truncated
+                    and len(parents) == 2
+                    and parents[1] not in shas
+                    and committer is not None
+                    and committer.lower() in committers
+                ),
+            )
+        )
+    return tuple(commits), truncated
+
+
+def read_reviews(pull: PullRequest, retry: RetryPolicy) -> tuple[Review, ...]:
+    """Submitted reviews (a reviewer's own unsubmitted draft is not one)."""
+    reviews = read_all(pull.get_reviews(), retry, "GET pull reviews")
+    return tuple(
+        Review(
+            id=r.id,
+            author=actor(r.user),
+            state=r.state,  # type: ignore[arg-type]
+            commit_sha=r.commit_id or None,
+            submitted_at=cast(datetime, _aware(r.submitted_at)),
+            body=r.body or "",
+        )
+        for r in reviews
+        if r.state in _REVIEW_STATES and r.submitted_at is not None
+    )
+
+
+def read_comments(pull: PullRequest, retry: RetryPolicy) -> tuple[Comment, ...]:
+    """Conversation comments; a comment updated after it was written counts as edited."""
+    comments = read_all(pull.get_issue_comments(), retry, "GET issue comments")
+    found = []
+    for c in comments:
+        created = cast(datetime, _aware(c.created_at))
+        updated = _aware(c.updated_at)
+        edited = updated is not None and updated > created
+        found.append(
+            Comment(
+                id=c.id,
+                author=actor(c.user),
+                body=c.body or "",
+                created_at=created,
+                edited=edited,
+                edited_at=updated if edited else None,
+            )
+        )
+    return tuple(found)
+
+
+def run_state(status: str | None, conclusion: str | None) -> CheckState:
+    """A check run's status and conclusion in the snapshot's one vocabulary.
+
+    An unknown conclusion fails and an unknown status is pending: neither passes.
+    """
+    if status == "completed":
+        if conclusion in _CONCLUSIONS:
+            return cast(CheckState, conclusion)
+        return "failure"
+    return cast(CheckState, status if status in _RUN_STATUSES else "pending")
+
+
+def check_run_result(run: CheckRun, now: datetime) -> CheckResult:
+    completed = _aware(run.completed_at)
+    started = _aware(run.started_at)
+    app = run.app.slug if run.app is not None else None
+    return CheckResult(
+        name=run.name,
+        kind="check_run",
+        app=app,
+        state=run_state(run.status, run.conclusion),
+        completed_at=completed,
+        updated_at=completed or started or now,
+    )
+
+
+def status_result(status: CommitStatus) -> CheckResult:
+    state = status.state if status.state in _STATUS_STATES else "error"
+    return CheckResult(
+        name=status.context,
+        kind="status",
+        app=status.creator.login if status.creator is not None else None,
+        state=cast(CheckState, state),
+        completed_at=None,
+        updated_at=cast(datetime, _aware(status.updated_at or status.created_at)),
+    )
+
+
+def read_check_runs(
+    repo: Repository, sha: str, retry: RetryPolicy, now: datetime
+) -> tuple[CheckResult, ...]:
+    """Every check run on `sha` (`filter=all`: the core picks the latest per name)."""
+    runs = read_all(repo.get_commit(sha).get_check_runs(filter="all"), retry, "GET check runs")
+    return tuple(check_run_result(run, now) for run in runs)
+
+
+def read_statuses(repo: Repository, sha: str, retry: RetryPolicy) -> list[CommitStatus]:
+    """Every commit status on `sha`, newest first as GitHub lists them."""
+    # `Commit.get_statuses()` asks the legacy `/statuses/{sha}` alias; this is the
+    # documented `repos/list-commit-statuses-for-ref`.
+    statuses = PaginatedList(
+        CommitStatus, repo.requester, f"{repo.url}/commits/{quote(sha, safe='')}/statuses", None
+    )
+    return read_all(statuses, retry, "GET statuses")

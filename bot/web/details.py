@@ -1,0 +1,56 @@
+"""The details page: the last evaluation of a PR, readable by a person.
+
+`GET /details/<provider>/<owner>/<repo>/<number>?sig=...` shows the verdict
+the bot last posted for the PR — every rule, who approved on which commit,
+whose approval did not count and why, the checks seen, and what is missing.
+The link is signed (see `links.py`); a bad signature and an unknown PR get
+the same 404, so pages cannot be enumerated or probed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+
+from bot.core.render import STATE_TITLES
+from bot.store import evaluations
+from bot.web import links
+from bot.web.services import services
+
+bp = Blueprint("details", __name__, template_folder="templates")
+
+@bp.get("/details/<provider>/<owner>/<name>/<int:number>")
+def page(provider: str, owner: str, name: str, number: int) -> tuple[str, int, dict[str, str]]:
+    svc = services()
+    repo = f"{owner}/{name}"
+    key = links.link_key(svc.settings)
+    if svc.store is None or not links.verify(key, provider, repo, number, request.args.get("sig")):
+        abort(404)
+    with svc.store.begin() as conn:
+        posted = evaluations.latest_for_pull(conn, provider, repo, number)
+    if posted is None or posted.explanation is None:
+        abort(404)
+    decision = json.loads(posted.explanation)
+    html = render_template(
+        "details.html",
+        repo=repo,
+        number=number,
+        posted=posted,
+        decision=decision,
+        state_title=STATE_TITLES.get(decision["state"], decision["state"]),
+        short=_short,
+    )
+    # Private review history: never cached by proxies, never framed elsewhere.
+    headers = {
+        "Cache-Control": "private, no-store",
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        "Referrer-Policy": "no-referrer",
+    }
+    return html, 200, headers
+
+
+def _short(sha: Any) -> str:
+    return sha[:7] if isinstance(sha, str) and sha else "unknown commit"

@@ -1,0 +1,192 @@
+"""What the GitHub adapter tests share: a fake GitHub, a store and a forge wired together.
+
+`rig` (import `rig_fixture`) gives each test a started fake GitHub, a migrated SQLite store, and a
+`GitHubForge` pointed at the fake with PyGithub's pauses at zero, retries
+that record their waits instead of sleeping, and a clock the test can move; at the end, every request and response of the
+test is validated against GitHub's operation schemas.
+`Rig.evaluate(...)` runs one whole evaluation the way the worker will: PR,
+policy, needs, snapshot, core evaluation, publication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakegithub import FakeGitHub, RecordedRequest
+
+from bot.core.gate import Decision, decide
+from bot.core.policy.evaluate import evaluate
+from bot.core.policy.loader import load_policy_file
+from bot.core.snapshot import Snapshot
+from bot.providers.base import PolicySources, PublishOutcome
+from bot.providers.github.auth import AppCredentials, GitHubApp
+from bot.providers.github.client import ClientConfig
+from bot.providers.github.forge import GitHubEvaluation, GitHubForge
+from bot.providers.needs import SnapshotNeeds, needs_for
+from bot.retry import RetryPolicies
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.dirty import PullKey
+
+REPO = "acme/api"
+
+ONE_APPROVAL_AND_CI = """\
+version: 1
+policy:
+  approval: [reviewed]
+rules:
+  - name: reviewed
+    requires:
+      approvals: 1
+      from: {permission: write}
+checks: ["ci / test"]
+"""
+
+ONE_APPROVAL = """\
+version: 1
+policy:
+  approval: [reviewed]
+rules:
+  - name: reviewed
+    requires:
+      approvals: 1
+      from: {permission: write}
+"""
+
+
+class Clock:
+    """A settable UTC clock (starts at the real time: the fake's tokens use it)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Evaluated:
+    snapshot: Snapshot
+    decision: Decision
+    outcome: PublishOutcome | None
+    sources: PolicySources
+    needs: SnapshotNeeds
+    requests: list[RecordedRequest]
+    tally: list[str]
+
+
+@dataclass
+class Rig:
+    fake: FakeGitHub
+    store: Store
+    settings: Settings
+    clock: Clock
+    sleeps: list[float] = field(default_factory=list)
+    forge: GitHubForge = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.forge = self.make_forge()
+
+    def make_forge(self, **settings: Any) -> GitHubForge:
+        """A forge (with a fresh App: empty token and identity caches)."""
+        if settings:
+            self.settings = self.settings.model_copy(update=settings)
+        retries = RetryPolicies.build(
+            max_wait=self.settings.retry_max_wait_seconds, sleep=self.sleeps.append
+        )
+        config = ClientConfig.from_settings(self.settings)
+        credentials = AppCredentials(self.fake.app_id, self.fake.private_key_pem)
+        app = GitHubApp(credentials, config, retries, clock=self.clock)
+        self.forge = GitHubForge(
+            self.settings, self.store, app=app, retries=retries, clock=self.clock
+        )
+        return self.forge
+
+    def key(self, number: int, repo: str = REPO) -> PullKey:
+        return PullKey("github", repo, number)
+
+    def installation(self, repo: str = REPO) -> int:
+        return self.fake.installation_id(repo)
+
+    def open(self, number: int, repo: str = REPO) -> Any:
+        """An evaluation context for PR `number`."""
+        return self.forge.evaluation(self.key(number, repo), self.installation(repo))
+
+    def evaluate(
+        self,
+        number: int,
+        repo: str = REPO,
+        *,
+        publish: bool = True,
+        details_url: str | None = "https://gatebot.example/acme/api/pull/7",
+        inside: Callable[[GitHubEvaluation], None] | None = None,
+    ) -> Evaluated:
+        """One evaluation as the worker runs it; the requests it sent, from the fake's log."""
+        mark = self.fake.mark()
+        with self.open(number, repo) as ev:
+            ev.pull()
+            sources = ev.policy_sources()
+            assert sources.policy is not None, sources.error
+            loaded = load_policy_file(sources.policy.text, sources.policy.filename)
+            assert loaded.ok, loaded.problems
+            needs = needs_for(loaded.policy)
+            snapshot = ev.snapshot(needs)
+            decision = decide(evaluate(loaded.policy, snapshot), snapshot)
+            if inside is not None:
+                inside(ev)
+            outcome = ev.publish(decision, details_url=details_url) if publish else None
+        return Evaluated(
+            snapshot,
+            decision,
+            outcome,
+            sources,
+            needs,
+            self.fake.requests_since(mark),
+            ev.tally.lines(),
+        )
+
+
+def request_lines(requests: list[RecordedRequest]) -> list[str]:
+    """`METHOD operation-id` per request, for exact comparisons."""
+    return [f"{r.method} {r.operation_id}" for r in requests]
+
+
+def backdate_pr(fake: FakeGitHub, repo: str, number: int, seconds: int = 30) -> None:
+    """Move the PR's `updated_at` into the past, as for a PR nobody touched lately."""
+    with fake.world.lock:
+        pr = fake.world.pull(fake.world.repo(repo), number)
+        pr.updated_at = pr.updated_at - timedelta(seconds=seconds)
+
+
+def settings_for(fake: FakeGitHub, tmp_path: Path, **extra: str) -> Settings:
+    values = {
+        "GITHUB_APP_ID": str(fake.app_id),
+        "GITHUB_PRIVATE_KEY": fake.private_key_pem,
+        "GITHUB_API_URL": fake.url,
+        "GATEBOT_GITHUB_SECONDS_BETWEEN_REQUESTS": "0",
+        "GATEBOT_GITHUB_SECONDS_BETWEEN_WRITES": "0",
+        "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'gatebot.sqlite3'}",
+        **extra,
+    }
+    return Settings.model_validate(values)
+
+
+@pytest.fixture(name="rig")
+def rig_fixture(fake_github: FakeGitHub, tmp_path: Path) -> Iterator[Rig]:
+    settings = settings_for(fake_github, tmp_path)
+    store = Store(settings.database_url)
+    store.migrate()
+    try:
+        yield Rig(fake_github, store, settings, Clock())
+        # Every request the adapter sent and every answer it got, against GitHub's schemas.
+        fake_github.assert_all_valid()
+    finally:
+        store.close()

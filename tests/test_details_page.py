@@ -1,0 +1,169 @@
+"""The details page: signed links, the last evaluation as HTML, read in Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import pytest
+from factories import OLD_HEAD, check, make_snapshot, review
+from factories import policy as load_policy
+from support.apps import AppUnderTest, build_app
+from werkzeug.serving import make_server
+
+from bot.core import render
+from bot.core.gate import decide
+from bot.core.policy.evaluate import evaluate
+from bot.settings import Settings
+from bot.store import evaluations
+from bot.store.evaluations import Posted
+from bot.web import links
+
+REPO = "acme/api"
+POLICY = load_policy("""
+version: 1
+policy:
+  approval: [two-reviewers]
+rules:
+  - name: two-reviewers
+    requires:
+      approvals: 2
+      from: {teams: [acme/backend, acme/platform]}
+      distinct_teams: 2
+checks:
+  - name: "ci / lint"
+    app: github-actions
+""")
+
+
+@pytest.fixture
+def site(github_app_env: dict[str, str]) -> AppUnderTest:
+    env = {**github_app_env, "GATEBOT_PUBLIC_URL": "https://gatebot.example.com/"}
+    return build_app(env)
+
+
+def _post_decision(site: AppUnderTest, number: int = 7) -> None:
+    snapshot = make_snapshot(
+        number=number,
+        reviews=(review("bob", sha=OLD_HEAD), review("carol"), review("ada")),
+        checks=(check("ci / lint", "failure", app="travis"),),
+    )
+    decision = decide(evaluate(POLICY, snapshot), snapshot)
+    with site.store.begin() as conn:
+        evaluations.record(conn, Posted(
+            provider="github", repo=REPO, sha=snapshot.head_sha, context="gatebot: main",
+            number=number, state=decision.state,
+            description=render.status_description(decision), details_url=None,
+            report_only=False, status_posted=True, check_run_id=None,
+            explanation=json.dumps(render.to_json(decision)),
+            posted_at=datetime(2024, 5, 1, 13, 0, tzinfo=UTC),
+        ))
+
+
+def _path(settings: Settings, number: int = 7) -> str:
+    url = links.details_url(settings, "github", REPO, number)
+    assert url is not None
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}" == "https://gatebot.example.com"
+    return f"{parts.path}?{parts.query}"
+
+
+def test_signed_link_shows_the_last_evaluation(site):
+    _post_decision(site)
+    response = site.client.get(_path(site.settings))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "acme/api#7" in page
+    assert "gatebot: pending" in page
+    assert "needs 1 more approval from acme/backend or acme/platform" in page
+    assert "approved dead002, before the last push" in page
+    assert "is the author" in page
+    assert "reported by travis, not github-actions" in page
+    assert response.headers["Cache-Control"] == "private, no-store"
+
+
+@pytest.mark.parametrize("tamper", ["wrong", "missing", "other-pr", "other-repo"])
+def test_bad_or_missing_signatures_look_like_missing_pages(site, tamper):
+    _post_decision(site, number=7)
+    _post_decision(site, number=8)
+    path = _path(site.settings, 7)
+    if tamper == "wrong":
+        path = path[:-4] + "0000"
+    elif tamper == "missing":
+        path = path.split("?")[0]
+    elif tamper == "other-pr":
+        path = path.replace("/7?", "/8?")
+    else:
+        path = path.replace("/acme/api/", "/acme/web/")
+    response = site.client.get(path)
+    assert response.status_code == 404
+    assert "two-reviewers" not in response.get_data(as_text=True)
+
+
+def test_unknown_pr_with_a_valid_signature_is_404(site):
+    assert site.client.get(_path(site.settings, 99)).status_code == 404
+
+
+def test_links_need_a_public_url(github_app_env):
+    settings = Settings.model_validate(github_app_env)
+    assert links.details_url(settings, "github", REPO, 7) is None
+
+
+def test_secret_key_setting_changes_the_signature(github_app_env):
+    derived = Settings.model_validate({**github_app_env, "GATEBOT_PUBLIC_URL": "https://x"})
+    keyed = Settings.model_validate(
+        {**github_app_env, "GATEBOT_PUBLIC_URL": "https://x", "GATEBOT_SECRET_KEY": "k" * 32}
+    )
+    assert links.details_url(derived, "github", REPO, 7) != links.details_url(keyed, "github",
+                                                                                  REPO, 7)
+    # The key never appears in the link itself.
+    assert "k" * 32 not in (links.details_url(keyed, "github", REPO, 7) or "")
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def served(site: AppUnderTest) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, site.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def test_page_reads_right_in_headless_chromium(site, served, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    _post_decision(site)
+    url = served + _path(site.settings)
+    result = subprocess.run(
+        [
+            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=2000", "--dump-dom", url,
+        ],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    # The text a reviewer reads, as the browser laid it out.
+    assert "<title>gatebot — acme/api#7: pending</title>" in dom
+    assert "needs 1 more approval from acme/backend or acme/platform" in dom
+    assert "approved dead002, before the last push" in dom
+    assert "reported by travis, not github-actions" in dom
+    assert "Merge not allowed" in dom

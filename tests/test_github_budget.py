@@ -1,0 +1,154 @@
+"""The request budget: exact requests per evaluation, counted at the fake GitHub.
+
+A typical PR: a policy with one approval rule and one required check, a
+maintainer's approval, a green CI check run, two commits and two files.
+"""
+
+from __future__ import annotations
+
+from github_helpers import (  # noqa: F401
+    ONE_APPROVAL,
+    ONE_APPROVAL_AND_CI,
+    REPO,
+    Rig,
+    backdate_pr,
+    request_lines,
+    rig_fixture,
+)
+
+from bot.store import requests as request_counts
+
+
+def typical_pr(rig: Rig, number: int = 7, reviewer: str = "mia", policy: str = ONE_APPROVAL_AND_CI):
+    fake = rig.fake
+    if REPO.lower() not in fake.world.repos:
+        fake.add_repo(REPO, files={".github/gatebot.yml": policy, "src/app.py": "print(1)\n"})
+    fake.set_role(REPO, reviewer, "maintain")
+    pr = fake.open_pr(
+        REPO,
+        number,
+        author="alice",
+        commits=[{}, {}],
+        contents={"src/app.py": "print(2)\n", "docs/app.md": "# app\n"},
+    )
+    fake.add_review(REPO, number, reviewer, "APPROVED")
+    fake.set_check_run(REPO, pr.head_sha, "ci / test", conclusion="success", app_slug="ci")
+    backdate_pr(fake, REPO, number)
+    return pr
+
+
+COLD_FIRST = [
+    "POST apps/create-installation-access-token",
+    "GET pulls/get",
+    "GET repos/get-content",
+    "GET pulls/list-files",
+    "GET apps/get-authenticated",
+    "GET pulls/list-commits",
+    "GET pulls/list-reviews",
+    "GET checks/list-for-ref",
+    "GET repos/list-commit-statuses-for-ref",
+    "GET repos/get-collaborator-permission-level",
+    "POST repos/create-commit-status",
+    "POST checks/create",
+]
+
+WARM_READS = [
+    "GET pulls/get",
+    "GET pulls/list-files",
+    "GET pulls/list-commits",
+    "GET pulls/list-reviews",
+    "GET checks/list-for-ref",
+    "GET repos/list-commit-statuses-for-ref",
+    "GET repos/get-collaborator-permission-level",
+]
+WRITES = ["POST repos/create-commit-status", "POST checks/create"]
+
+UNCHANGED = [
+    "GET pulls/get",
+    "GET checks/list-for-ref",
+    "GET repos/list-commit-statuses-for-ref",
+]
+
+
+def test_typical_pr_cold_warm_and_unchanged(rig):
+    typical_pr(rig, 7)
+    cold = rig.evaluate(7)
+    assert cold.decision.state == "success"
+    assert request_lines(cold.requests) == COLD_FIRST
+    # The tally is taken at the HTTP layer: the same requests, in the same order.
+    assert cold.tally == [
+        f"{r.method} {r.path}{'?' + '&'.join(f'{k}={v}' for k, vs in r.query.items() for v in vs) if r.query else ''} -> {r.status}"
+        for r in cold.requests
+    ]
+
+    # Another PR of the same repository, reviewed by someone not looked up yet:
+    # token, App identity and policy file come from the caches.
+    typical_pr(rig, 8, reviewer="noor")
+    warm = rig.evaluate(8)
+    assert request_lines(warm.requests) == WARM_READS + WRITES
+    assert len(WARM_READS) <= 8
+
+    again = rig.evaluate(7)
+    assert again.decision.state == "success"
+    assert request_lines(again.requests) == UNCHANGED
+    assert again.outcome is not None and again.outcome.unchanged
+
+    rig.fake.assert_all_valid()
+
+
+def test_known_reviewer_saves_the_permission_lookup(rig):
+    typical_pr(rig, 7)
+    rig.evaluate(7)
+    typical_pr(rig, 8)  # mia again: her permission is in the directory cache
+    warm = rig.evaluate(8)
+    assert (
+        request_lines(warm.requests)
+        == [line for line in WARM_READS if "permission" not in line] + WRITES
+    )
+
+
+def test_policy_without_checks_reads_statuses_only_to_confirm_an_unchanged_verdict(rig):
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": ONE_APPROVAL})
+    typical_pr(rig, 7, policy=ONE_APPROVAL)
+    first = rig.evaluate(7)
+    assert "GET checks/list-for-ref" not in request_lines(first.requests)
+    assert "GET repos/list-commit-statuses-for-ref" not in request_lines(first.requests)
+    again = rig.evaluate(7)
+    assert request_lines(again.requests) == [
+        "GET pulls/get",
+        "GET repos/list-commit-statuses-for-ref",
+    ]
+    rig.fake.assert_all_valid()
+
+
+def test_counts_are_stored_per_evaluation_with_the_requests(rig):
+    typical_pr(rig, 7)
+    cold = rig.evaluate(7)
+    again = rig.evaluate(7)
+    with rig.store.begin() as conn:
+        stored = request_counts.for_pull(conn, "github", REPO, 7)
+    assert [s.total for s in stored] == [len(COLD_FIRST), len(UNCHANGED)]
+    assert list(stored[0].requests) == cold.tally
+    assert list(stored[1].requests) == again.tally
+    assert stored[0].head_sha == cold.snapshot.head_sha
+    assert stored[1].requests[0].startswith("GET /repos/acme/api/pulls/7 -> 200")
+
+
+def test_a_new_review_is_seen_although_the_rest_is_reused(rig):
+    typical_pr(rig, 7)
+    rig.evaluate(7)
+    rig.fake.add_review(REPO, 7, "mia", "CHANGES_REQUESTED")
+    later = rig.evaluate(7)
+    assert later.decision.state == "failure"
+    assert "GET pulls/list-reviews" in request_lines(later.requests)
+
+
+def test_a_push_reads_everything_of_the_new_head(rig):
+    typical_pr(rig, 7)
+    rig.evaluate(7)
+    rig.fake.push(REPO, 7, contents={"src/app.py": "print(3)\n"})
+    later = rig.evaluate(7)
+    lines = request_lines(later.requests)
+    for needed in ("GET pulls/list-files", "GET pulls/list-commits", "GET pulls/list-reviews"):
+        assert needed in lines
+    assert later.decision.state != "success"  # the approval was for the old head

@@ -1,0 +1,156 @@
+"""Publishing the verdict: a status and a check run named `gatebot: <base>`, only on change."""
+
+from __future__ import annotations
+
+import logging
+
+from github_helpers import ONE_APPROVAL, REPO, Rig, backdate_pr, request_lines, rig_fixture  # noqa: F401
+
+from bot.core import render
+from bot.core.gate import decide
+from bot.core.policy.evaluate import evaluate
+from bot.providers.needs import SnapshotNeeds
+
+DETAILS = "https://gatebot.example/acme/api/pull/7"
+WRITES = {"POST repos/create-commit-status", "POST checks/create", "PATCH checks/update"}
+
+
+def _writes(evaluated) -> list[str]:
+    return [line for line in request_lines(evaluated.requests) if line in WRITES]
+
+
+def _approved_pr(rig: Rig, policy: str = ONE_APPROVAL):
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": policy})
+    rig.fake.set_role(REPO, "mia", "maintain")
+    pr = rig.fake.open_pr(REPO, 7, author="alice", contents={"a.py": "1"})
+    rig.fake.add_review(REPO, 7, "mia", "APPROVED")
+    backdate_pr(rig.fake, REPO, 7)
+    return pr
+
+
+def test_first_verdict_posts_a_status_and_a_check_run(rig):
+    pr = _approved_pr(rig)
+    done = rig.evaluate(7, details_url=DETAILS)
+    assert done.decision.state == "success"
+    assert _writes(done) == ["POST repos/create-commit-status", "POST checks/create"]
+
+    (status,) = rig.fake.statuses(REPO, pr.head_sha)
+    assert status.context == "gatebot: main"
+    assert status.state == "success"
+    assert status.description == render.status_description(done.decision)
+    assert status.target_url == DETAILS
+    assert status.creator == rig.fake.bot_login
+
+    (run,) = rig.fake.check_runs(REPO, pr.head_sha)
+    assert run.name == "gatebot: main"
+    assert (run.status, run.conclusion) == ("completed", "success")
+    assert run.output["title"] == render.check_run_title(done.decision)
+    assert run.output["summary"] == render.markdown(done.decision, DETAILS)
+    assert run.details_url == DETAILS
+    assert done.outcome is not None and done.outcome.check_run_id == run.id
+    rig.fake.assert_all_valid()
+
+
+def test_the_same_verdict_is_not_posted_again(rig):
+    _approved_pr(rig)
+    rig.evaluate(7, details_url=DETAILS)
+    again = rig.evaluate(7, details_url=DETAILS)
+    assert _writes(again) == []
+    assert again.outcome is not None and again.outcome.unchanged
+
+
+def test_a_changed_verdict_posts_a_status_and_updates_the_check_run(rig):
+    pr = _approved_pr(rig)
+    first = rig.evaluate(7)
+    rig.fake.add_review(REPO, 7, "mia", "CHANGES_REQUESTED")
+    later = rig.evaluate(7)
+    assert later.decision.state == "failure"
+    assert _writes(later) == ["POST repos/create-commit-status", "PATCH checks/update"]
+    statuses = rig.fake.statuses(REPO, pr.head_sha)
+    assert [s.state for s in statuses] == ["success", "failure"]
+    (run,) = rig.fake.check_runs(REPO, pr.head_sha)
+    assert run.id == first.outcome.check_run_id
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    rig.fake.assert_all_valid()
+
+
+def test_pending_is_a_running_check_run_and_never_goes_back_from_completed(rig):
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": ONE_APPROVAL})
+    rig.fake.set_role(REPO, "mia", "write")
+    pr = rig.fake.open_pr(REPO, 7, author="alice")
+    pending = rig.evaluate(7)
+    assert pending.decision.state == "pending"
+    (run,) = rig.fake.check_runs(REPO, pr.head_sha)
+    assert (run.status, run.conclusion) == ("in_progress", None)
+    assert rig.fake.statuses(REPO, pr.head_sha)[-1].state == "pending"
+
+    review = rig.fake.add_review(REPO, 7, "mia", "APPROVED")
+    passed = rig.evaluate(7)
+    assert _writes(passed) == ["POST repos/create-commit-status", "PATCH checks/update"]
+    (run,) = rig.fake.check_runs(REPO, pr.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "success")
+
+    rig.fake.dismiss_review(REPO, 7, review.id)
+    pending_again = rig.evaluate(7)
+    assert pending_again.decision.state == "pending"
+    assert _writes(pending_again) == ["POST repos/create-commit-status", "POST checks/create"]
+    runs = rig.fake.check_runs(REPO, pr.head_sha)
+    assert [(r.status, r.conclusion) for r in runs] == [
+        ("completed", "success"),
+        ("in_progress", None),
+    ]
+
+
+def test_a_status_someone_else_wrote_under_the_bots_context_is_overwritten(rig, caplog):
+    pr = _approved_pr(rig)
+    rig.evaluate(7)
+    rig.fake.set_status(REPO, pr.head_sha, "gatebot: main", "failure", creator="mallory")
+    with caplog.at_level(logging.WARNING, logger="bot.providers.github.publish"):
+        again = rig.evaluate(7)
+    assert again.outcome is not None and again.outcome.overwrote == ("mallory",)
+    latest = rig.fake.statuses(REPO, pr.head_sha)[-1]
+    assert (latest.state, latest.creator) == ("success", rig.fake.bot_login)
+    assert "written by mallory" in caplog.text
+    # Its own status on top again: the next evaluation writes nothing.
+    assert _writes(rig.evaluate(7)) == []
+
+
+def test_report_mode_posts_a_neutral_check_run_only(rig):
+    pr = _approved_pr(rig, ONE_APPROVAL.replace("version: 1\n", "version: 1\nmode: report\n"))
+    rig.fake.add_review(REPO, 7, "mia", "CHANGES_REQUESTED")
+    done = rig.evaluate(7)
+    assert done.decision.report_only
+    assert _writes(done) == ["POST checks/create"]
+    assert rig.fake.statuses(REPO, pr.head_sha) == []
+    (run,) = rig.fake.check_runs(REPO, pr.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "neutral")
+    assert run.output["title"].startswith("report only")
+    assert _writes(rig.evaluate(7)) == []
+
+
+def test_the_context_follows_the_base_branch(rig):
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": ONE_APPROVAL})
+    rig.fake.add_branch(REPO, "release/2.x", "main")
+    pr = rig.fake.open_pr(REPO, 7, base="release/2.x")
+    done = rig.evaluate(7)
+    assert done.outcome is not None and done.outcome.context == "gatebot: release/2.x"
+    assert rig.fake.statuses(REPO, pr.head_sha)[0].context == "gatebot: release/2.x"
+    assert rig.fake.check_runs(REPO, pr.head_sha)[0].name == "gatebot: release/2.x"
+
+
+def test_no_policy_anywhere_posts_nothing(rig):
+    rig.fake.add_repo(REPO, files={"README.md": "x"})
+    pr = rig.fake.open_pr(REPO, 7)
+    mark = rig.fake.mark()
+    with rig.open(7) as ev:
+        assert ev.policy_sources().policy is None
+        snap = ev.snapshot(SnapshotNeeds())
+        decision = decide(evaluate(None, snap), snap)
+        outcome = ev.publish(decision, details_url=None)
+    assert outcome.silent and not outcome.status_posted and not outcome.check_run_posted
+    assert not [
+        r
+        for r in rig.fake.requests_since(mark)
+        if r.method != "GET" and r.operation_id != "apps/create-installation-access-token"
+    ]
+    assert rig.fake.statuses(REPO, pr.head_sha) == []

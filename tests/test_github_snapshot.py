@@ -1,0 +1,260 @@
+"""Reading a PR's snapshot from the fake GitHub: every list, its pages and its caps."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from github_helpers import REPO, Rig, request_lines, rig_fixture  # noqa: F401
+
+from bot.providers.needs import SnapshotNeeds
+from bot.store import heads
+
+NOTHING_EXTRA = SnapshotNeeds()
+
+
+def _repo(rig: Rig) -> None:
+    rig.fake.add_repo(REPO, files={"README.md": "hello\n"})
+
+
+def _snapshot(rig: Rig, number: int, needs: SnapshotNeeds = NOTHING_EXTRA):
+    mark = rig.fake.mark()
+    with rig.open(number) as ev:
+        snap = ev.snapshot(needs)
+    return snap, rig.fake.requests_since(mark)
+
+
+def _pages(requests, operation):
+    return [
+        (r.query.get("per_page", [None])[0], r.query.get("page", ["1"])[0])
+        for r in requests
+        if r.operation_id == operation
+    ]
+
+
+def test_files_are_read_100_a_page_until_the_last(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, files=[f"src/f{i:03}.py" for i in range(250)])
+    snap, requests = _snapshot(rig, 7)
+    assert len(snap.files) == 250
+    assert snap.files[0].path == "src/f000.py" and snap.files[-1].path == "src/f249.py"
+    assert not snap.files_truncated
+    assert snap.files_count == 250
+    assert _pages(requests, "pulls/list-files") == [("100", "1"), ("100", "2"), ("100", "3")]
+    rig.fake.assert_all_valid()
+
+
+def test_files_stop_at_githubs_3000_and_say_so(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, files=[f"gen/{i:04}.txt" for i in range(3005)])
+    snap, requests = _snapshot(rig, 7)
+    assert len(snap.files) == 3000
+    assert snap.files_truncated
+    assert snap.files_count == 3005  # GitHub's own count stays exact
+    pages = _pages(requests, "pulls/list-files")
+    assert pages == [("100", str(n)) for n in range(1, 31)]
+    rig.fake.assert_all_valid()
+
+
+def test_renames_keep_the_old_path_and_line_counts(rig):
+    _repo(rig)
+    rig.fake.open_pr(
+        REPO,
+        7,
+        files=[
+            {
+                "filename": "new/name.py",
+                "previous_filename": "old/name.py",
+                "status": "renamed",
+                "additions": 3,
+                "deletions": 1,
+            },
+            {"filename": "gone.py", "status": "removed", "additions": 0, "deletions": 9},
+        ],
+    )
+    snap, _ = _snapshot(rig, 7)
+    renamed, removed = snap.files
+    assert (renamed.path, renamed.previous_path, renamed.status) == (
+        "new/name.py",
+        "old/name.py",
+        "renamed",
+    )
+    assert (renamed.additions, renamed.deletions) == (3, 1)
+    assert removed.status == "removed" and removed.deletions == 9
+
+
+def test_commits_stop_at_250_and_say_so(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, commits=[{"author": "alice"}] * 260)
+    snap, requests = _snapshot(rig, 7)
+    assert len(snap.commits) == 250
+    assert snap.commits_truncated
+    assert _pages(requests, "pulls/list-commits") == [("100", "1"), ("100", "2"), ("100", "3")]
+
+
+def test_commits_carry_parents_author_and_committer(rig):
+    _repo(rig)
+    pr = rig.fake.open_pr(
+        REPO,
+        7,
+        author="alice",
+        commits=[{"author": "alice"}, {"author": "bob", "committer": "carol"}],
+    )
+    snap, _ = _snapshot(rig, 7)
+    first, second = snap.commits
+    assert second.sha == pr.head_sha and second.parents == (first.sha,)
+    assert (first.author, first.committer) == ("alice", "alice")
+    assert (second.author, second.committer) == ("bob", "carol")
+    assert not snap.commits_truncated
+
+
+def _merge_into_pr(rig: Rig, number: int, second_parent: str, committer: str) -> str:
+    world = rig.fake.world
+    with world.lock:
+        repo = world.repo(REPO)
+        pr = world.pull(repo, number)
+        merge = world.add_commit(
+            repo, [pr.head_sha, second_parent], message="Merge", author="alice", committer=committer
+        )
+        pr.commits.append(merge.sha)
+        world.set_head(repo, pr, merge.sha)
+        return merge.sha
+
+
+def test_update_merge_is_a_merge_of_the_base_made_by_github_or_the_bot(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, author="alice", contents={"a.py": "1"})
+    base_tip = rig.fake.commit(REPO, "main", {"b.py": "2"})
+    by_github = _merge_into_pr(rig, 7, base_tip, committer="web-flow")
+    snap, _ = _snapshot(rig, 7)
+    merge = next(c for c in snap.commits if c.sha == by_github)
+    assert merge.is_update_merge
+
+    base_tip = rig.fake.commit(REPO, "main", {"c.py": "3"})
+    by_bot = _merge_into_pr(rig, 7, base_tip, committer=rig.fake.bot_login)
+    snap, _ = _snapshot(rig, 7)
+    assert next(c for c in snap.commits if c.sha == by_bot).is_update_merge
+
+
+def test_merges_by_people_or_of_other_branches_are_not_update_merges(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, author="alice", commits=[{}, {}])
+    base_tip = rig.fake.commit(REPO, "main", {"b.py": "2"})
+    by_person = _merge_into_pr(rig, 7, base_tip, committer="mallory")
+    with rig.fake.world.lock:
+        own_first = rig.fake.world.pull(rig.fake.world.repo(REPO), 7).commits[0]
+    of_pr_commit = _merge_into_pr(rig, 7, own_first, committer="web-flow")
+    snap, _ = _snapshot(rig, 7)
+    flags = {c.sha: c.is_update_merge for c in snap.commits}
+    assert flags[by_person] is False
+    assert flags[of_pr_commit] is False
+
+
+def test_reviews_keep_their_commit_and_state(rig):
+    _repo(rig)
+    pr = rig.fake.open_pr(REPO, 7, author="alice")
+    old_head = pr.head_sha
+    rig.fake.add_review(REPO, 7, "mia", "APPROVED", body="looks good")
+    new_head = rig.fake.push(REPO, 7, contents={"x.py": "2"})
+    rig.fake.add_review(REPO, 7, "noor", "CHANGES_REQUESTED")
+    rig.fake.add_review(REPO, 7, "ci-helper[bot]", "COMMENTED")
+    snap, _ = _snapshot(rig, 7)
+    by = {r.author.login: r for r in snap.reviews}
+    assert by["mia"].commit_sha == old_head and by["mia"].state == "APPROVED"
+    assert by["mia"].body == "looks good"
+    assert by["noor"].commit_sha == new_head and by["noor"].state == "CHANGES_REQUESTED"
+    assert by["ci-helper[bot]"].author.is_bot
+
+
+def test_comments_are_read_only_when_the_policy_counts_them(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, author="alice")
+    comment = rig.fake.add_comment(REPO, 7, "mia", "LGTM")
+    rig.fake.add_comment(REPO, 7, "noor", "first")
+
+    snap, requests = _snapshot(rig, 7)
+    assert snap.comments == ()
+    assert "GET issues/list-comments" not in request_lines(requests)
+
+    with rig.fake.world.lock:
+        comment.updated_at = comment.created_at + timedelta(seconds=5)  # edited later
+    snap, requests = _snapshot(
+        rig, 7, SnapshotNeeds(comments=True, comment_phrases=frozenset({"LGTM"}))
+    )
+    assert "GET issues/list-comments" in request_lines(requests)
+    by = {c.author.login: c for c in snap.comments}
+    assert by["mia"].body == "LGTM" and by["mia"].edited
+    assert not by["noor"].edited
+
+
+def test_checks_are_every_check_run_and_status_of_the_head(rig):
+    _repo(rig)
+    pr = rig.fake.open_pr(REPO, 7, author="alice")
+    sha = pr.head_sha
+    rig.fake.set_check_run(REPO, sha, "ci / test", conclusion="failure", app_slug="ci")
+    rig.fake.set_check_run(REPO, sha, "ci / test", conclusion="success", app_slug="ci")
+    rig.fake.set_check_run(REPO, sha, "lint", status="in_progress", app_slug="lint-app")
+    rig.fake.set_status(REPO, sha, "jenkins", "pending")
+    rig.fake.set_status(REPO, sha, "jenkins", "success")
+
+    snap, requests = _snapshot(rig, 7, SnapshotNeeds(checks=True))
+    runs = sorted((c.name, c.state, c.app) for c in snap.checks if c.kind == "check_run")
+    assert runs == [
+        ("ci / test", "failure", "ci"),
+        ("ci / test", "success", "ci"),
+        ("lint", "in_progress", "lint-app"),
+    ]
+    statuses = sorted(c.state for c in snap.checks if c.kind == "status")
+    assert statuses == ["pending", "success"]  # all of them: the core picks the latest
+    check_list = next(r for r in requests if r.operation_id == "checks/list-for-ref")
+    assert check_list.query["filter"] == ["all"] and check_list.query["per_page"] == ["100"]
+    rig.fake.assert_all_valid()
+
+    snap, requests = _snapshot(rig, 7)
+    assert snap.checks == ()
+    assert "GET checks/list-for-ref" not in request_lines(requests)
+
+
+def test_labels_draft_and_author(rig):
+    _repo(rig)
+    rig.fake.open_pr(
+        REPO,
+        7,
+        author="alice",
+        draft=True,
+        labels=["Ready", "backend"],
+        title="Add things",
+        body=None,
+    )
+    snap, _ = _snapshot(rig, 7)
+    assert snap.labels == ("Ready", "backend")
+    assert snap.draft
+    assert snap.title == "Add things" and snap.body == ""
+    assert snap.author.login == "alice" and not snap.author.is_bot
+    assert snap.base_ref == "main" and snap.head_ref == "feature-7"
+
+
+def test_push_times_and_pushers_come_from_the_store(rig):
+    _repo(rig)
+    pr = rig.fake.open_pr(REPO, 7, author="alice", commits=[{}, {}])
+    earlier = rig.clock.now - timedelta(minutes=10)
+    with rig.store.begin() as conn:
+        heads.record(conn, "github", REPO, pr.commits[0], earlier, pushed=True, pusher="alice")
+        heads.record(conn, "github", REPO, pr.head_sha, rig.clock.now, pushed=True, pusher="bob")
+        heads.record(conn, "github", REPO, "f" * 40, earlier, pushed=True, pusher="zed")
+    snap, _ = _snapshot(rig, 7)
+    times = {t.sha: t for t in snap.head_times}
+    assert set(times) == {pr.commits[0], pr.head_sha}
+    assert times[pr.head_sha].synchronized_at == rig.clock.now
+    assert snap.pushers == ("alice", "bob")
+
+
+def test_the_bot_knows_itself_and_the_time(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, author="alice")
+    snap, requests = _snapshot(rig, 7)
+    assert snap.bot.logins == ("gatebot[bot]",)
+    assert snap.bot.context_prefix == "gatebot"
+    assert snap.evaluated_at == rig.clock.now
+    assert request_lines(requests).count("GET apps/get-authenticated") == 1
+    _, again = _snapshot(rig, 7)
+    assert "GET apps/get-authenticated" not in request_lines(again)  # read once per process
