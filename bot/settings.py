@@ -23,6 +23,8 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/gatebot.sqlite3"
+GITHUB_PIPELINE = "bot.pipeline.github:github_pipeline"
+RECORD_ONLY_PIPELINE = "bot.worker:record_only_pipeline"
 
 
 class Mode(enum.Enum):
@@ -65,7 +67,8 @@ class Settings(BaseSettings):
     debounce_seconds: float = Field(1.0, ge=0, le=300, validation_alias="GATEBOT_DEBOUNCE_SECONDS")
     lease_seconds: float = Field(120.0, gt=0, le=86400, validation_alias="GATEBOT_LEASE_SECONDS")
     sweep_seconds: float = Field(30.0, gt=0, le=86400, validation_alias="GATEBOT_SWEEP_SECONDS")
-    pipeline: str = Field("bot.worker:record_only_pipeline", validation_alias="GATEBOT_PIPELINE")
+    pipeline: str | None = Field(None, validation_alias="GATEBOT_PIPELINE")
+    """Unset: see `pipeline_factory`."""
 
     # PyGithub's own pacing between requests (its defaults); tests set both to 0.
     github_seconds_between_requests: float = Field(
@@ -99,6 +102,16 @@ class Settings(BaseSettings):
         if self.github_configured or self.gitlab_configured:
             return Mode.FULL
         return Mode.SETUP
+
+    @property
+    def pipeline_factory(self) -> str:
+        """`GATEBOT_PIPELINE`, else the GitHub pipeline when a GitHub App is configured,
+        else the pipeline that only records that a PR was looked at."""
+        if self.pipeline is not None:
+            return self.pipeline
+        if self.github_configured:
+            return GITHUB_PIPELINE
+        return RECORD_ONLY_PIPELINE
 
     @property
     def uses_redis(self) -> bool:
@@ -242,7 +255,7 @@ def _url_problem(s: Settings) -> str | None:
         scheme = url.split(":", 1)[0].split("+", 1)[0]
         if "://" not in url or scheme not in schemes:
             return f"{name} must be a {' or '.join(schemes)} URL."
-    if s.pipeline.count(":") != 1:
+    if s.pipeline is not None and s.pipeline.count(":") != 1:
         return "GATEBOT_PIPELINE must name a factory as module:function."
     return None
 

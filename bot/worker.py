@@ -6,9 +6,10 @@ pipeline, and clears the dirty mark only if no newer mark arrived meanwhile
 calls it; it knows nothing about the queue.
 
 The pipeline is a seam: a factory `(settings, store) -> pipeline`, named by
-`GATEBOT_PIPELINE` as `module:function`. The default only records that the
-PR was evaluated; the forge pipelines plug in here without touching the
-queue.
+`GATEBOT_PIPELINE` as `module:function`. Unset, it is the GitHub pipeline
+(`bot.pipeline.github`) when a GitHub App is configured, else
+`record_only_pipeline`, which only records that the PR was looked at; the
+forge pipelines plug in here without touching the queue.
 """
 
 from __future__ import annotations
@@ -72,13 +73,14 @@ def record_only_pipeline(settings: Settings, store: Store) -> Pipeline:
 
 
 def load_pipeline(settings: Settings, store: Store) -> Pipeline:
-    """Build the pipeline named by `settings.pipeline` (`module:function`)."""
-    module_name, _, attr = settings.pipeline.partition(":")
+    """Build the pipeline named by `settings.pipeline_factory` (`module:function`)."""
+    name = settings.pipeline_factory
+    module_name, _, attr = name.partition(":")
     try:
         factory: PipelineFactory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise ConfigurationError(
-            f"GATEBOT_PIPELINE names {settings.pipeline}, which cannot be loaded ({exc})."
+            f"GATEBOT_PIPELINE names {name}, which cannot be loaded ({exc})."
         ) from None
     return factory(settings, store)
 

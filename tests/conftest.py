@@ -49,6 +49,9 @@ def github_app_env(tmp_path: Path, app_private_key_pem: str, webhook_secret: str
         "GITHUB_PRIVATE_KEY_PATH": str(key),
         "GITHUB_WEBHOOK_SECRET": webhook_secret,
         "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'gatebot.sqlite3'}",
+        # Service-level tests exercise ingestion and the queue, not a forge:
+        # the recorded no-op stands in for the GitHub pipeline.
+        "GATEBOT_PIPELINE": "bot.worker:record_only_pipeline",
     }
 
 

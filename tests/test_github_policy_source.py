@@ -105,7 +105,7 @@ def test_a_missing_remote_or_a_remote_of_a_remote_is_an_error(rig):
     )
 
     rig.fake.set_file(REPO, "main", ".github/gatebot.yml", "remote: acme/policies\n")
-    invalidation.on_push(rig.store, REPO, "refs/heads/main", default_branch="main")
+    _invalidate(rig, invalidation.on_push, REPO, "refs/heads/main", default_branch="main")
     found, _ = _sources(rig)
     assert found.policy is None
     assert "one level deep" in (found.error or "")
@@ -122,7 +122,8 @@ def test_the_chain_is_cached_until_the_base_branch_is_pushed(rig):
     found, contents = _sources(rig)
     assert found.policy is not None and found.policy.text == ONE_APPROVAL  # not told yet
 
-    assert invalidation.on_push(rig.store, REPO, "refs/heads/main", default_branch="main") > 0
+    dropped = _invalidate(rig, invalidation.on_push, REPO, "refs/heads/main", default_branch="main")
+    assert dropped > 0
     found, contents = _sources(rig)
     assert found.policy is not None and found.policy.text == PR_VERSION
     assert len(contents) == 1
@@ -132,7 +133,10 @@ def test_a_push_to_another_branch_keeps_the_cache(rig):
     rig.fake.add_repo(REPO, files={".github/gatebot.yml": ONE_APPROVAL})
     rig.fake.open_pr(REPO, 7)
     _sources(rig)
-    assert invalidation.on_push(rig.store, REPO, "refs/heads/feature-7", default_branch="main") == 0
+    dropped = _invalidate(
+        rig, invalidation.on_push, REPO, "refs/heads/feature-7", default_branch="main"
+    )
+    assert dropped == 0
     _, contents = _sources(rig)
     assert contents == []
 
@@ -183,3 +187,9 @@ def test_the_prs_own_version_of_a_file_is_read_at_its_head(rig):
     with rig.open(7) as ev:
         assert ev.file_at(".github/gatebot.yml", pr.head_sha) == PR_VERSION
         assert ev.file_at("missing.yml", pr.head_sha) is None
+
+
+def _invalidate(rig, drop, *args, **kwargs):
+    """Run an invalidation in its own transaction, as one webhook delivery would."""
+    with rig.store.begin() as conn:
+        return drop(conn, *args, **kwargs)

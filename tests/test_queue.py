@@ -178,10 +178,13 @@ def test_two_worker_processes_never_work_on_one_pr_at_once(
 ):
     redis_url, queue_name = redis_queue
     env = clean_env(
-        **{**github_app_env, "GATEBOT_DATABASE_URL": postgres_url},
+        **{
+            **github_app_env,
+            "GATEBOT_DATABASE_URL": postgres_url,
+            "GATEBOT_PIPELINE": "support.pipelines:slow_pipeline",
+        },
         GATEBOT_REDIS_URL=redis_url,
         GATEBOT_QUEUE_NAME=queue_name,
-        GATEBOT_PIPELINE="support.pipelines:slow_pipeline",
         GATEBOT_TEST_PIPELINE_SECONDS="0.25",
         GATEBOT_DEBOUNCE_SECONDS="0.2",
         GATEBOT_WORKER_THREADS="2",

@@ -128,7 +128,7 @@ def comment_on_pull_request() -> dict:
         ("issue_comment/created.1", "issue_comment", False),  # a plain issue
         ("ping/ping.1", "ping", False),
         ("push/push.5", "push", False),
-        ("check_suite/completed.1", "check_suite", False),
+        ("check_run/created.1", "check_run", False),  # a run that starts has no result
     ],
 )
 def test_real_payloads_are_accepted_recorded_and_mark_their_pr(svc, fixture, event, marks):

@@ -13,6 +13,11 @@ covers (the web tier records a delivery and marks its PR dirty in one).
 - `pull_parts`      — the parts of a PR that change only with its head or `updated_at`
 - `evaluations`     — the verdict last posted per head and context
 - `requests`        — forge requests counted per evaluation
+- `pulls`           — open / closed PRs with their base and head, from events
+- `tampering`       — comments edited by someone other than their author
+- `merge_groups`    — merge-queue groups waiting for a verdict
+- `installations`   — App installations and whether they are live
+- `apps`            — the App's own identity (slug), to recognise its own events
 - `migrate`         — Alembic migrations (`bot/migrations`)
 """
 

@@ -1,13 +1,21 @@
 """Deliveries: de-duplication of webhooks, and ingestion in one transaction.
 
 `ingest` is what the web tier calls for every verified webhook: it records
-the delivery (a repeated delivery id is reported, not recorded twice), marks
-the PR dirty and notes head push / first-seen times, all on the connection
-it is given, so the caller's transaction covers the lot.
+the delivery (a repeated delivery id is reported, not recorded twice), notes
+head push / first-seen times, runs whatever else the delivery causes (the
+GitHub routing's `route`: caches dropped, PRs remembered, tamper marks...)
+and marks the PRs it names dirty, all on the connection it is given, so the
+caller's transaction covers the lot. Without a `route` the delivery's own PR
+is marked (the GitLab endpoint).
+
+`dirty.mark_many` marks many PRs in one statement (a push to a base branch may
+concern hundreds) and says which were clean until then: only those need a
+wake-up, the others are queued already.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +25,12 @@ from sqlalchemy import Connection, Executable, Row, and_, func, select
 from bot.store import dirty, heads
 from bot.store.dialect import cached_statement, insert_for
 from bot.store.tables import deliveries as t
+
+Marks = Mapping[dirty.PullKey, int | None]
+"""PRs (or merge groups) to mark dirty, each with the installation to act through."""
+
+Route = Callable[[Connection], Marks]
+"""What else a new delivery causes, run on its connection; returns what to mark."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +59,17 @@ class DeliveryRecord:
 @dataclass(frozen=True)
 class Ingested:
     new: bool  # False: this delivery id was already recorded
-    pull: dirty.PullKey | None  # the PR marked dirty, if any
-    wake: bool  # the PR was clean until now, so nothing is queued for it yet
+    marked: tuple[dirty.PullKey, ...] = ()  # marked dirty by this delivery
+    woken: tuple[dirty.PullKey, ...] = ()  # of those, the ones clean until now: queue them
+
+    @property
+    def pull(self) -> dirty.PullKey | None:
+        """The first PR marked, if any."""
+        return self.marked[0] if self.marked else None
+
+    @property
+    def wake(self) -> bool:
+        return bool(self.woken)
 
 
 @cached_statement
@@ -74,9 +97,15 @@ def record(conn: Connection, rec: DeliveryRecord, now: datetime) -> bool:
     return conn.execute(_record_statement(conn), params).first() is not None
 
 
-def ingest(conn: Connection, rec: DeliveryRecord, now: datetime) -> Ingested:
+def ingest(
+    conn: Connection, rec: DeliveryRecord, now: datetime, route: Route | None = None
+) -> Ingested:
+    """Record `rec`; unless it is a duplicate, run `route` and mark what it names.
+
+    Without `route`, the delivery's own PR (if any) is marked.
+    """
     if not record(conn, rec, now):
-        return Ingested(new=False, pull=None, wake=False)
+        return Ingested(new=False)
     if rec.repo is not None and rec.head_sha is not None:
         heads.record(
             conn,
@@ -87,11 +116,13 @@ def ingest(conn: Connection, rec: DeliveryRecord, now: datetime) -> Ingested:
             pushed=rec.head_pushed,
             pusher=rec.pusher,
         )
-    pull = rec.pull
-    if pull is None:
-        return Ingested(new=True, pull=None, wake=False)
-    generation = dirty.mark(conn, pull, now, rec.installation_id)
-    return Ingested(new=True, pull=pull, wake=generation == 1)
+    if route is not None:
+        marks = route(conn)
+    else:
+        pull = rec.pull
+        marks = {} if pull is None else {pull: rec.installation_id}
+    woken = dirty.mark_many(conn, marks, now)
+    return Ingested(new=True, marked=tuple(sorted(marks)), woken=tuple(woken))
 
 
 def get(conn: Connection, provider: str, delivery_id: str) -> Row[Any] | None:

@@ -12,6 +12,7 @@ and the PR goes round again.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -76,12 +77,11 @@ def _mark_statement(dialect: str) -> Executable:
             "marked_at": stmt.excluded.marked_at,
             "installation_id": func.coalesce(stmt.excluded.installation_id, t.c.installation_id),
         },
-    ).returning(t.c.generation)
+    ).returning(t.c.provider, t.c.repo, t.c.number, t.c.generation)
 
 
-def mark(conn: Connection, key: PullKey, now: datetime, installation_id: int | None = None) -> int:
-    """Mark `key` dirty; return the new generation (1 for a PR that was clean)."""
-    params = {
+def _mark_params(key: PullKey, now: datetime, installation_id: int | None) -> dict[str, Any]:
+    return {
         "provider": key.provider,
         "repo": key.repo,
         "number": key.number,
@@ -90,7 +90,28 @@ def mark(conn: Connection, key: PullKey, now: datetime, installation_id: int | N
         "dirty_since": now,
         "marked_at": now,
     }
-    return int(conn.execute(_mark_statement(conn), params).scalar_one())
+
+
+def mark(conn: Connection, key: PullKey, now: datetime, installation_id: int | None = None) -> int:
+    """Mark `key` dirty; return the new generation (1 for a PR that was clean)."""
+    row = conn.execute(_mark_statement(conn), _mark_params(key, now, installation_id)).one()
+    return int(row.generation)
+
+
+def mark_many(
+    conn: Connection, marks: Mapping[PullKey, int | None], now: datetime
+) -> list[PullKey]:
+    """Mark every key of `marks` (key → installation id) dirty in one statement; return
+    those that were clean until now.
+
+    Keys go in sorted order, so two transactions marking overlapping sets lock
+    rows in the same order.
+    """
+    if not marks:
+        return []
+    params = [_mark_params(key, now, marks[key]) for key in sorted(marks)]
+    rows = conn.execute(_mark_statement(conn), params)
+    return sorted(PullKey(r.provider, r.repo, r.number) for r in rows if r.generation == 1)
 
 
 def claim(

@@ -217,3 +217,98 @@ Index(
     evaluation_requests.c.repo,
     evaluation_requests.c.number,
 )
+
+# -- what webhooks tell about PRs, installations and the merge queue (0003) ---
+
+# The PRs the bot has heard of, kept from `pull_request` (and review) events,
+# so events that name only a commit (statuses, checks) or a branch (pushes)
+# find their PRs without asking the forge. `repo` keeps the forge's spelling
+# (the dirty marks use it); `owner` is lower-case for organisation-wide
+# lookups. `updated_at` is the forge's own time of the PR in the event: an
+# older event delivered late never overwrites a newer one.
+pulls = Table(
+    "pulls",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("repo", REPO, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("owner", String(255), nullable=False),
+    Column("base_ref", String(255), nullable=False),
+    Column("head_sha", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("installation_id", BigInteger, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+Index("ix_pulls_provider_repo_head_sha", pulls.c.provider, pulls.c.repo, pulls.c.head_sha)
+Index("ix_pulls_provider_repo_base_ref", pulls.c.provider, pulls.c.repo, pulls.c.base_ref)
+Index("ix_pulls_provider_owner_state", pulls.c.provider, pulls.c.owner, pulls.c.state)
+
+# Comments edited by someone other than their author (the webhook's
+# `sender`): who, whose, on which head, when. The evaluation decides whether
+# the comment looked like an approval.
+tamper_marks = Table(
+    "tamper_marks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("comment_id", BigInteger, nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("editor", String(255), nullable=False),
+    Column("head_sha", String(64), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index(
+    "ix_tamper_marks_provider_repo_number",
+    tamper_marks.c.provider,
+    tamper_marks.c.repo,
+    tamper_marks.c.number,
+)
+
+# Merge-queue groups to judge: one per (repository, head SHA of the group).
+# `id` names the group in the dirty table (see store/merge_groups.py).
+merge_groups = Table(
+    "merge_groups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("head_sha", String(64), nullable=False),
+    Column("head_ref", String(255), nullable=False),
+    Column("base_ref", String(255), nullable=False),
+    Column("base_sha", String(64), nullable=True),
+    Column("pull_numbers", String(1000), nullable=False),
+    Column("installation_id", BigInteger, nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("provider", "repo", "head_sha"),
+)
+
+# The App's installations as its webhooks describe them.
+installations = Table(
+    "installations",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("installation_id", BigInteger, primary_key=True),
+    Column("account", String(255), nullable=True),
+    Column("app_id", BigInteger, nullable=True),
+    Column("repository_selection", String(16), nullable=True),
+    Column("repositories", Text, nullable=True),
+    Column("suspended", Boolean, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The App's own slug, as events that carry its id show it: the bot's statuses
+# are written by `<slug>[bot]`, which is how the routing recognises them.
+app_identities = Table(
+    "app_identities",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("app_id", BigInteger, primary_key=True),
+    Column("slug", String(255), nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+)

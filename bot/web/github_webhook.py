@@ -2,9 +2,10 @@
 
 `verify_signature` checks `X-Hub-Signature-256` against the raw body;
 `parse_delivery` pulls out the few facts the web tier records (event,
-action, repository, installation, PR number, head SHA and pusher). Both
-raise a documented exception instead of returning a flag, so a caller cannot
-forget to look.
+action, repository, installation, PR number, head SHA and pusher), and
+`read_delivery` returns them with the decoded payload, which the routing
+(`bot/web/github_events`) reads. All raise a documented exception instead
+of returning a flag, so a caller cannot forget to look.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from bot.store.deliveries import DeliveryRecord
@@ -61,8 +63,21 @@ def verify_signature(body: bytes, signature: str | None, secret: str) -> None:
         raise InvalidSignature(f"{SIGNATURE_HEADER} does not match the body")
 
 
+@dataclass(frozen=True)
+class ParsedDelivery:
+    """A verified delivery: what the store records, and the payload it came from."""
+
+    record: DeliveryRecord
+    payload: dict[str, Any]
+
+
 def parse_delivery(headers: Mapping[str, str], body: bytes) -> DeliveryRecord:
-    """The facts of one delivery the store records.
+    """The facts of one delivery the store records (see `read_delivery`)."""
+    return read_delivery(headers, body).record
+
+
+def read_delivery(headers: Mapping[str, str], body: bytes) -> ParsedDelivery:
+    """The facts of one delivery the store records, with its decoded payload.
 
     `headers` is looked up case-sensitively by the canonical names above (a
     WSGI request's headers are case-insensitive already). Raises
@@ -85,7 +100,7 @@ def parse_delivery(headers: Mapping[str, str], body: bytes) -> DeliveryRecord:
         raise MalformedDelivery("the body is not a JSON object")
 
     head_sha, pushed, pusher = _head(event, payload)
-    return DeliveryRecord(
+    record = DeliveryRecord(
         provider=PROVIDER,
         delivery_id=delivery_id,
         event=event,
@@ -98,6 +113,7 @@ def parse_delivery(headers: Mapping[str, str], body: bytes) -> DeliveryRecord:
         head_pushed=pushed,
         pusher=pusher,
     )
+    return ParsedDelivery(record, payload)
 
 
 def _pr_number(event: str, payload: dict[str, Any]) -> int | None:

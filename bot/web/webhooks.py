@@ -5,22 +5,26 @@ Content-Length before anything is read, and by a capped read for chunked
 bodies); bad or missing signature / token → 401; missing event or delivery
 headers or a body that is not a JSON object → 400; a delivery id already
 recorded → 200 `{"status": "duplicate"}`; otherwise the delivery is recorded
-and its PR marked dirty in one transaction → 202. In setup mode every
-webhook is answered 503.
+and everything it causes — for GitHub, what the routing decides
+(`bot/web/github_events`): PRs marked dirty, caches dropped, tamper marks
+and merge groups recorded — happens in one transaction → 202; then the PRs
+that were clean until now are woken. No forge is called on the way. In setup
+mode every webhook is answered 503.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from datetime import datetime
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.settings import Mode
 from bot.store import deliveries, utcnow
-from bot.store.deliveries import DeliveryRecord
-from bot.web import github_webhook, gitlab_webhook
+from bot.store.deliveries import DeliveryRecord, Route
+from bot.store.dirty import PullKey
+from bot.web import github_events, github_webhook, gitlab_webhook
 from bot.web.services import MAX_BODY_BYTES, services
 
 log = logging.getLogger(__name__)
@@ -89,7 +93,13 @@ def github() -> tuple[Response, int]:
         )
     except github_webhook.InvalidSignature as exc:
         return _answer(401, error=str(exc))
-    return _ingest(lambda: github_webhook.parse_delivery(request.headers, body))
+    try:
+        parsed = github_webhook.read_delivery(request.headers, body)
+    except github_webhook.MalformedDelivery as exc:
+        return _answer(400, error=str(exc))
+    now = utcnow()
+    routing = github_events.Ingestion(parsed, settings.github_app_id, now)
+    return _ingest(parsed.record, now, routing)
 
 
 @bp.post("/webhooks/gitlab")
@@ -107,28 +117,37 @@ def gitlab() -> tuple[Response, int]:
         )
     except gitlab_webhook.InvalidToken as exc:
         return _answer(401, error=str(exc))
-    return _ingest(lambda: gitlab_webhook.parse_delivery(request.headers, body))
-
-
-def _ingest(parse: Callable[[], DeliveryRecord]) -> tuple[Response, int]:
     try:
-        record = parse()
+        record = gitlab_webhook.parse_delivery(request.headers, body)
     except github_webhook.MalformedDelivery as exc:
         return _answer(400, error=str(exc))
+    return _ingest(record, utcnow())
+
+
+def _ingest(
+    record: DeliveryRecord, now: datetime, routing: github_events.Ingestion | None = None
+) -> tuple[Response, int]:
     svc = services()
     assert svc.store is not None and svc.queue is not None  # full mode
+    route: Route | None = routing
     with svc.store.begin() as conn:
-        result = deliveries.ingest(conn, record, utcnow())
+        result = deliveries.ingest(conn, record, now, route)
     if not result.new:
         return _answer(200, status="duplicate")
-    if result.wake and result.pull is not None:
-        svc.queue.wake(result.pull)
+    for key in result.woken:
+        svc.queue.wake(key)
     log.info(
-        "delivery %s %s %s.%s%s",
+        "delivery %s %s %s.%s%s%s",
         record.provider,
         record.delivery_id,
         record.event,
         record.action or "-",
-        f" marks {result.pull}" if result.pull else "",
+        f" marks {_keys(result.marked)}" if result.marked else "",
+        f" ({routing.routed.summary})" if routing is not None and routing.routed else "",
     )
     return _answer(202, status="accepted")
+
+
+def _keys(keys: tuple[PullKey, ...], shown: int = 5) -> str:
+    names = ", ".join(str(k) for k in keys[:shown])
+    return names if len(keys) <= shown else f"{names} and {len(keys) - shown} more"

@@ -203,32 +203,3 @@ class DirectoryReader:
 
 def _as_permission(value: str) -> Permission:
     return value if value in (*ROLES, "none") else "none"  # type: ignore[return-value]
-
-
-# -- invalidation, for the webhook routing ---------------------------------------
-
-
-def forget_collaborator(store: Store, repo: str, login: str | None = None) -> int:
-    """`member` event (added, removed, edited): drop `login`'s permission in `repo`."""
-    with store.begin() as conn:
-        return directory_cache.drop_collaborator(conn, PROVIDER, repo, login)
-
-
-def forget_team_member(store: Store, team: str, login: str) -> int:
-    """`membership` event: drop `login`'s membership of `team` (`org/slug`) and their
-    permissions in the organisation's repositories."""
-    with store.begin() as conn:
-        return directory_cache.drop_team_member(conn, PROVIDER, team, login)
-
-
-def forget_team(store: Store, team: str) -> int:
-    """`team` event (edited, deleted, repository access changed): drop what the
-    team decides — its memberships and the organisation's repository permissions."""
-    with store.begin() as conn:
-        return directory_cache.drop_team(conn, PROVIDER, team)
-
-
-def forget_org_member(store: Store, org: str, login: str) -> int:
-    """`organization` event (member added or removed): drop everything about `login` in `org`."""
-    with store.begin() as conn:
-        return directory_cache.drop_org_member(conn, PROVIDER, org, login)

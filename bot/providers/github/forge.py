@@ -55,7 +55,7 @@ from bot.providers.github.publish import CONTEXT_PREFIX, Publisher
 from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
 from bot.retry import RetryPolicies
 from bot.settings import ConfigurationError, Settings
-from bot.store import Store, heads, pull_parts, requests, utcnow
+from bot.store import Store, heads, pull_parts, requests, tampering, utcnow
 from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,18 @@ def _github_date(headers: dict[str, str]) -> datetime | None:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _pull_head(pr: PullRequest) -> PullHead:
+    return PullHead(
+        number=pr.number,
+        base_ref=pr.base.ref,
+        head_ref=pr.head.ref,
+        head_sha=pr.head.sha,
+        state=pr.state,
+        merged=bool(pr.merged),
+        updated_at=_aware(pr.updated_at).isoformat(),
+    )
 
 
 class GitHubForge:
@@ -182,16 +194,12 @@ class GitHubEvaluation:
         if self._head is None:
             pr = reads.read_pull(self.repo, self.key.number, self.forge.retries.read)
             self._pull = pr
-            self._head = PullHead(
-                number=pr.number,
-                base_ref=pr.base.ref,
-                head_ref=pr.head.ref,
-                head_sha=pr.head.sha,
-                state=pr.state,
-                merged=bool(pr.merged),
-                updated_at=_aware(pr.updated_at).isoformat(),
-            )
+            self._head = _pull_head(pr)
         return self._head
+
+    def other_pull(self, number: int) -> PullHead:
+        """Another PR of the same repository, as one read finds it (a merge group's members)."""
+        return _pull_head(reads.read_pull(self.repo, number, self.forge.retries.read))
 
     def _pull_object(self) -> PullRequest:
         self.pull()
@@ -219,7 +227,7 @@ class GitHubEvaluation:
         if needs.checks:
             runs = reads.read_check_runs(self.repo, head.head_sha, read, now)
             self._statuses = reads.read_statuses(self.repo, head.head_sha, read)
-            checks = runs + tuple(reads.status_result(s) for s in self._statuses)
+            checks = runs + reads.status_results(self._statuses)
         codeowners = (
             find_codeowners(self._files(), self.key.repo, head.base_ref)
             if needs.codeowners
@@ -352,9 +360,17 @@ class GitHubEvaluation:
     ) -> tuple[tuple[Hold, ...], tuple[Override, ...], tuple[TamperMark, ...]]:
         """Holds, overrides and tampering marks: facts only the web tier records.
 
-        The store has no tables for them yet; when it does, they are read here.
+        Tampering marks come from `bot.store.tampering` (the core drops those
+        older than the head's push); holds and overrides have no tables yet
+        and are read here when they do.
         """
-        return (), (), ()
+        with self.forge.store.begin() as conn:
+            marks = tampering.marks_for_pull(conn, PROVIDER, self.key.repo, self.key.number)
+        tampered = tuple(
+            TamperMark(comment_id=m.comment_id, editor=m.editor, author=m.author, at=m.at)
+            for m in marks
+        )
+        return (), (), tampered
 
     # -- writes --------------------------------------------------------------
 
@@ -371,6 +387,23 @@ class GitHubEvaluation:
             details_url,
             self.forge.clock(),
             statuses,
+            lambda: reads.read_statuses(repo, decision.head_sha, read),
+        )
+
+    def publish_commit(
+        self, decision: Decision, base_ref: str, *, details_url: str | None
+    ) -> PublishOutcome:
+        """Post a decision on a commit that is no PR's head (a merge group's), under
+        `base_ref`'s context; recorded under this evaluation's key."""
+        repo = self.repo
+        read = self.forge.retries.read
+        publisher = Publisher(repo, self.forge.store, self.key, self.forge.retries, self.bot_login)
+        return publisher.publish(
+            decision,
+            base_ref,
+            details_url,
+            self.forge.clock(),
+            None,
             lambda: reads.read_statuses(repo, decision.head_sha, read),
         )
 

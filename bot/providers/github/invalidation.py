@@ -1,8 +1,10 @@
 """What the webhook routing drops from the caches when GitHub says something changed.
 
-Each function names the event it is for and takes the store and the event's
-facts; none talks to GitHub. The routing calls them in the same request that
-records the delivery, so the evaluation the event wakes up reads fresh data.
+Each function names the event it is for and takes the caller's open
+`Connection` and the event's facts; none talks to GitHub and none opens a
+transaction, so everything one delivery causes — the delivery record, the
+dirty marks, these drops — commits or rolls back together, and the
+evaluation the event wakes up reads fresh data.
 
 | event                                   | function              | drops                        |
 |-----------------------------------------|-----------------------|------------------------------|
@@ -16,44 +18,50 @@ records the delivery, so the evaluation the event wakes up reads fresh data.
 | `pull_request` (edited, labeled, ...)   |                       |                              |
 | `status` under the bot's context by     | `on_foreign_status`   | the record of what was posted|
 | another account                         |                       |                              |
+
+Each returns how many cached answers it dropped.
 """
 
 from __future__ import annotations
 
-from bot.providers.github import directory
-from bot.providers.github.policy_source import invalidate_push
-from bot.store import Store, evaluations, pull_parts
+from sqlalchemy import Connection
+
+from bot.store import directory_cache, evaluations, forge_files, pull_parts
 
 PROVIDER = "github"
 
 
-def on_push(store: Store, repo: str, ref: str, default_branch: str | None = None) -> int:
-    """A push to `ref` (`refs/heads/<branch>` or a branch name) of `repo`."""
+def on_push(conn: Connection, repo: str, ref: str, default_branch: str | None = None) -> int:
+    """A push to `ref` (`refs/heads/<branch>` or a branch name) of `repo`.
+
+    When the branch is `default_branch`, the files read without a ref (the
+    owner's `.github` fallback, remote policies) go too.
+    """
     branch = ref.removeprefix("refs/heads/")
-    return invalidate_push(store, repo, branch, default_branch=branch == default_branch)
+    return forge_files.invalidate_ref(
+        conn, PROVIDER, repo, branch, default_branch=branch == default_branch
+    )
 
 
-def on_member(store: Store, repo: str, login: str) -> int:
-    return directory.forget_collaborator(store, repo, login)
+def on_member(conn: Connection, repo: str, login: str) -> int:
+    return directory_cache.drop_collaborator(conn, PROVIDER, repo, login)
 
 
-def on_membership(store: Store, org: str, team_slug: str, login: str) -> int:
-    return directory.forget_team_member(store, f"{org}/{team_slug}", login)
+def on_membership(conn: Connection, org: str, team_slug: str, login: str) -> int:
+    return directory_cache.drop_team_member(conn, PROVIDER, f"{org}/{team_slug}", login)
 
 
-def on_team(store: Store, org: str, team_slug: str) -> int:
-    return directory.forget_team(store, f"{org}/{team_slug}")
+def on_team(conn: Connection, org: str, team_slug: str) -> int:
+    return directory_cache.drop_team(conn, PROVIDER, f"{org}/{team_slug}")
 
 
-def on_organization(store: Store, org: str, login: str) -> int:
-    return directory.forget_org_member(store, org, login)
+def on_organization(conn: Connection, org: str, login: str) -> int:
+    return directory_cache.drop_org_member(conn, PROVIDER, org, login)
 
 
-def on_pull_changed(store: Store, repo: str, number: int) -> int:
-    with store.begin() as conn:
-        return pull_parts.invalidate(conn, PROVIDER, repo, number)
+def on_pull_changed(conn: Connection, repo: str, number: int) -> int:
+    return pull_parts.invalidate(conn, PROVIDER, repo, number)
 
 
-def on_foreign_status(store: Store, repo: str, sha: str, context: str) -> int:
-    with store.begin() as conn:
-        return evaluations.forget(conn, PROVIDER, repo, sha, context)
+def on_foreign_status(conn: Connection, repo: str, sha: str, context: str) -> int:
+    return evaluations.forget(conn, PROVIDER, repo, sha, context)

@@ -165,14 +165,3 @@ def find_codeowners(files: StoredFiles, repo: str, base_ref: str) -> str | None:
         if text is not None:
             return text
     return None
-
-
-def invalidate_push(store: Store, repo: str, ref: str, *, default_branch: bool = False) -> int:
-    """A `push` to `ref` of `repo`: forget its cached policy files and CODEOWNERS.
-
-    Called by the webhook routing; `default_branch` when the pushed branch is the
-    repository's default (files read without a ref go too). Returns how many
-    cached answers were dropped.
-    """
-    with store.begin() as conn:
-        return forge_files.invalidate_ref(conn, PROVIDER, repo, ref, default_branch=default_branch)

@@ -231,9 +231,16 @@ def status_result(status: CommitStatus) -> CheckResult:
 def read_check_runs(
     repo: Repository, sha: str, retry: RetryPolicy, now: datetime
 ) -> tuple[CheckResult, ...]:
-    """Every check run on `sha` (`filter=all`: the core picks the latest per name)."""
+    """Every check run on `sha` (`filter=all`: the core picks the latest per name), oldest
+    first: GitHub lists the newest first, and the core breaks ties of equal times (whole
+    seconds) in favour of the later entry."""
     runs = read_all(repo.get_commit(sha).get_check_runs(filter="all"), retry, "GET check runs")
-    return tuple(check_run_result(run, now) for run in runs)
+    return tuple(check_run_result(run, now) for run in sorted(runs, key=lambda r: r.id))
+
+
+def status_results(statuses: Iterable[CommitStatus]) -> tuple[CheckResult, ...]:
+    """Commit statuses for the core, oldest first (ids grow; see `read_check_runs`)."""
+    return tuple(status_result(s) for s in sorted(statuses, key=lambda s: s.id))
 
 
 def read_statuses(repo: Repository, sha: str, retry: RetryPolicy) -> list[CommitStatus]:

@@ -1,0 +1,51 @@
+"""What a pipeline does when the forge fails it: one safe log line, and the PR stays dirty.
+
+The adapters have already retried what may be retried (`bot.retry`). What
+still fails reaches here: the failure is logged as its kind and HTTP status
+only — a library's exception text may quote request or response data —
+and re-raised as `ForgeUnavailable`, whose message holds nothing else. The
+worker then leaves the PR marked and frees its lease; the sweeper queues it
+again a while later, so a forge outage costs a few retries a minute, never
+a loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import requests
+from github import GithubException
+
+from bot.retry import RateLimited, classify
+from bot.store.dirty import PullKey
+
+log = logging.getLogger(__name__)
+
+FORGE_ERRORS = (GithubException, requests.exceptions.RequestException, RateLimited)
+
+
+class ForgeUnavailable(Exception):
+    """The forge could not be read or written; the PR is evaluated again later."""
+
+
+def describe(exc: BaseException) -> str:
+    """The failure as kind and status, never the exception's own text."""
+    if isinstance(exc, RateLimited):
+        return f"rate limited for {exc.wait:.0f} s"
+    failure = classify(exc, time.time())
+    status = f" {failure.status}" if failure.status else ""
+    return f"{failure.kind}{status} ({type(exc).__name__})"
+
+
+def guarded(key: PullKey, work: Callable[[], str]) -> str:
+    """Run `work`; turn a forge failure into a logged `ForgeUnavailable`."""
+    try:
+        return work()
+    except FORGE_ERRORS as exc:
+        what = describe(exc)
+        log.warning(
+            "%s: the forge failed (%s); the PR stays marked and is tried again later", key, what
+        )
+        raise ForgeUnavailable(f"{key}: the forge failed ({what})") from None

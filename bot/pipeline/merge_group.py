@@ -1,0 +1,172 @@
+"""A merge-queue group: success on its head commit only if every PR in it passes at its head.
+
+GitHub's merge queue builds a commit holding several queued PRs and asks for
+the required checks on it (`merge_group` `checks_requested`). The routing
+records the group and marks it like a PR (`bot.store.merge_groups`); here
+each member PR is read again (its head now, open or not) and judged by the
+verdict the bot recorded for that head under the group's base context:
+
+- every member passes (a recorded `success`) → `success`;
+- a member failed, is in error, or is not an open PR → `failure`, naming it;
+- a member has no verdict at its head yet, or a pending one → `pending`,
+  naming it; such members are marked for evaluation, and when their verdict
+  is posted the groups holding them are marked again (`GroupWaker`).
+
+A member whose recorded verdict is report-only counts as passing (report
+mode never blocks); a group of report-only members gets a neutral check run
+only. The decision is built by `group_decision`, a pure function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from github import UnknownObjectException
+
+from bot.core.gate import Decision
+from bot.core.policy.evaluate import STATE_RANK, STATE_STATUS, GateState
+from bot.core.policy.result import Status, join_words, node, short_sha
+from bot.providers.github.forge import PROVIDER, GitHubEvaluation, GitHubForge
+from bot.providers.github.publish import context_for
+from bot.store import Store, dirty, evaluations, merge_groups
+from bot.store.dirty import PullKey
+from bot.store.group_members import requested_groups_with
+from bot.worker import PullJob
+
+
+@dataclass(frozen=True)
+class Member:
+    """One PR of a group as the bot finds it now."""
+
+    number: int
+    head_sha: str
+    open: bool
+    verdict: str | None
+    """The state the bot recorded for this head under the group's context; None: none."""
+    report_only: bool = False
+
+
+def _judge(member: Member) -> tuple[GateState, str]:
+    where = f"#{member.number} at {short_sha(member.head_sha)}"
+    if not member.open:
+        return "failure", f"#{member.number} is not an open pull request"
+    if member.verdict is None:
+        return "pending", f"{where} has no verdict yet"
+    if member.verdict == "success" or member.report_only:
+        return "success", f"{where} passes"
+    if member.verdict == "pending":
+        return "pending", f"{where} is still pending"
+    return "failure", f"{where} does not pass ({member.verdict})"
+
+
+def group_decision(head_sha: str, members: Sequence[Member]) -> Decision:
+    """The verdict on a group's head commit from its members' verdicts."""
+    judged = [(m, *_judge(m)) for m in members]
+    if not judged:
+        sentence = "the merge group names no pull request the bot can judge"
+        root = node("gate", "gate", Status.FAILED, sentence)
+        return Decision("failure", sentence, root, head_sha, False, False, False, False,
+                        blockers=(sentence,))
+    state: GateState = "success"
+    for _, level, _ in judged:
+        if STATE_RANK[level] > STATE_RANK[state]:
+            state = level
+    children = tuple(
+        node("pull", f"#{m.number}", STATE_STATUS[level], sentence) for m, level, sentence in judged
+    )
+    if state == "success":
+        description = (
+            f"every PR in the merge group passes at its head: "
+            f"{join_words([f'#{m.number}' for m in members])}"
+        )
+        blockers: tuple[str, ...] = ()
+    else:
+        blockers = tuple(sentence for _, level, sentence in judged if level == state)
+        description = "; ".join(blockers)
+    report_only = all(m.report_only for m in members)
+    root = node("gate", "gate", STATE_STATUS[state], description, children)
+    return Decision(
+        state=state,
+        description=description,
+        explanation=root,
+        head_sha=head_sha,
+        merge_allowed=False,
+        auto_merge=False,
+        deploy_allowed=False,
+        report_only=report_only,
+        blockers=blockers,
+    )
+
+
+@dataclass
+class MergeGroupPipeline:
+    """Judges one merge group per call (a dirty key with `merge_groups.is_group_key`)."""
+
+    forge: GitHubForge
+    store: Store
+
+    def __call__(self, job: PullJob) -> str:
+        with self.store.begin() as conn:
+            group = merge_groups.for_key(conn, job.key)
+        if group is None or group.state != merge_groups.REQUESTED:
+            return "merge group is gone: nothing posted"
+        installation = group.installation_id or job.installation_id
+        base_ref = group.base_ref.removeprefix("refs/heads/")
+        context = context_for(base_ref)
+        with self.forge.evaluation(job.key, installation) as ev:
+            members = [self._member(ev, number, context) for number in group.pull_numbers]
+            self._mark_unjudged(group.repo, installation, members)
+            decision = group_decision(group.head_sha, members)
+            if not job.lease.extend():
+                return f"{decision.state}: lease lost before publishing, nothing posted"
+            outcome = ev.publish_commit(decision, base_ref, details_url=None)
+        written = "unchanged" if outcome.unchanged else "posted"
+        return (
+            f"merge group {short_sha(group.head_sha)} ({outcome.context}): {decision.state},"
+            f" {written}"
+        )
+
+    def _member(self, ev: GitHubEvaluation, number: int, context: str) -> Member:
+        try:
+            head = ev.other_pull(number)
+        except UnknownObjectException:
+            # A number the group's commit names but the repository does not have:
+            # judged (a failure), not retried for ever.
+            return Member(number=number, head_sha="", open=False, verdict=None)
+        with self.store.begin() as conn:
+            posted = evaluations.last(conn, PROVIDER, ev.key.repo, head.head_sha, context)
+        return Member(
+            number=number,
+            head_sha=head.head_sha,
+            open=head.state == "open",
+            verdict=posted.state if posted is not None else None,
+            report_only=posted.report_only if posted is not None else False,
+        )
+
+    def _mark_unjudged(self, repo: str, installation: int | None, members: list[Member]) -> None:
+        """Members without a verdict at their head get evaluated (then wake the group)."""
+        waiting = [m for m in members if m.open and m.verdict is None]
+        if not waiting:
+            return
+        now = self.forge.clock()
+        with self.store.begin() as conn:
+            for member in waiting:
+                dirty.mark(conn, PullKey(PROVIDER, repo, member.number), now, installation)
+
+
+@dataclass
+class GroupWaker:
+    """After a PR's verdict changed, marks the waiting merge groups that hold it."""
+
+    store: Store
+    clock: Callable[[], datetime]
+
+    def __call__(self, key: PullKey) -> int:
+        now = self.clock()
+        with self.store.begin() as conn:
+            groups = requested_groups_with(conn, key.provider, key.repo, key.number)
+            for group in groups:
+                dirty.mark(conn, group.key, now, group.installation_id)
+        return len(groups)

@@ -1,0 +1,149 @@
+"""One dirty PR, start to finish: the pipeline's steps in the order they run.
+
+`PullPipeline` works through any forge behind `bot.providers.base`:
+
+1. read the PR (`pull()`); a closed or merged PR gets nothing posted;
+2. note its head as seen (the earliest time the bot knows of a head is part
+   of its push time, when no `synchronize` was recorded for it);
+3. load the policy from the head of the base branch, with the forge's
+   fallbacks, beside the operator's floor (`policies.governing`); with
+   neither, stay silent;
+4. read the snapshot, only the parts the policies need;
+5. if the PR edits a policy file that would govern after the merge,
+   validate the PR head's version of it;
+6. evaluate (pure) and decide the gate;
+7. renew the lease, then publish: status and check run `<prefix>: <base>`
+   (a neutral check run alone in `report` mode), linking to the details
+   page. The publisher records what it posted — the details page and "post
+   only on change" read that record — so nothing is recorded twice here;
+8. when a new verdict was written, tell whoever waits on it (`on_posted`:
+   merge-queue groups holding the PR).
+
+Each step is a line below; the function returns the one-line summary kept
+in the run record. Errors are not caught here (see `errors.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.core.gate import Decision, decide
+from bot.core.policy.evaluate import evaluate
+from bot.core.policy.problems import Problem
+from bot.core.snapshot import Snapshot
+from bot.pipeline.operator import OperatorConfig
+from bot.pipeline.policies import (
+    Governing,
+    changed_policy_paths,
+    changed_policy_problems,
+    governing,
+)
+from bot.providers.base import Forge, ForgeEvaluation, PolicySources, PublishOutcome, PullHead
+from bot.providers.needs import needs_for
+from bot.store import Store, heads
+from bot.store.dirty import PullKey
+from bot.worker import PullJob
+
+DetailsLink = Callable[[PullKey], str | None]
+
+
+@dataclass
+class PullPipeline:
+    """Evaluates and publishes one PR per call."""
+
+    forge: Forge
+    store: Store
+    operator: OperatorConfig
+    policy_paths: Sequence[str]
+    """The forge's repository policy files, in lookup order."""
+    details_url: DetailsLink
+    on_posted: Callable[[PullKey], object] | None = None
+    """Called when a new verdict was written (merge groups waiting on the PR wake up)."""
+
+    def __call__(self, job: PullJob) -> str:
+        with self.forge.evaluation(job.key, job.installation_id) as ev:
+            return self.run(ev, job)
+
+    def run(self, ev: ForgeEvaluation, job: PullJob) -> str:
+        head = ev.pull()
+        if head.state != "open":
+            return f"PR is {'merged' if head.merged else head.state}: nothing posted"
+        self._note_head_seen(job.key, head)
+
+        sources = ev.policy_sources()
+        policies = governing(
+            sources,
+            self.operator.floor,
+            repo=job.key.repo,
+            deploy_targets=self.operator.deploy_targets,
+        )
+        if policies.silent:
+            return "no policy applies to this repository: nothing posted"
+
+        snapshot = ev.snapshot(needs_for(policies.policy, policies.floor))
+        changed = self._changed_policy(ev, job.key, head, sources, policies, snapshot)
+        evaluation = evaluate(
+            policies.policy,
+            snapshot,
+            policies.floor,
+            policy_errors=policies.problems,
+            changed_policy_errors=changed,
+        )
+        decision = decide(evaluation, snapshot)
+
+        if not job.lease.extend():
+            # Another worker took the PR over; it publishes what it finds.
+            return f"{decision.state}: lease lost before publishing, nothing posted"
+        outcome = ev.publish(decision, details_url=self.details_url(job.key))
+        if self.on_posted is not None and not outcome.unchanged:
+            self.on_posted(job.key)
+        return summary(decision, outcome)
+
+    def _note_head_seen(self, key: PullKey, head: PullHead) -> None:
+        with self.store.begin() as conn:
+            heads.record(conn, key.provider, key.repo, head.head_sha, self.forge.clock())
+
+    def _changed_policy(
+        self,
+        ev: ForgeEvaluation,
+        key: PullKey,
+        head: PullHead,
+        sources: PolicySources,
+        policies: Governing,
+        snapshot: Snapshot,
+    ) -> tuple[Problem, ...]:
+        problems: list[Problem] = []
+        paths = changed_policy_paths(
+            snapshot.files,
+            policies.source,
+            sources.pointer,
+            self.policy_paths,
+            truncated=snapshot.files_truncated,
+        )
+        for path in paths:
+            problems.extend(
+                changed_policy_problems(
+                    ev.file_at(path, head.head_sha),
+                    path,
+                    repo=key.repo,
+                    deploy_targets=self.operator.deploy_targets,
+                )
+            )
+        return tuple(problems)
+
+
+def summary(decision: Decision, outcome: PublishOutcome) -> str:
+    """The run record's line: the verdict and what was written."""
+    if outcome.silent:
+        return "no policy applies to this repository: nothing posted"
+    if outcome.unchanged:
+        written = "unchanged, nothing written"
+    elif outcome.status_posted:
+        written = "status and check run posted"
+    else:
+        written = "check run posted (report only)"
+    overwrote = f"; overwrote the status written by {', '.join(outcome.overwrote)}" if (
+        outcome.overwrote
+    ) else ""
+    return f"{decision.state} on {decision.head_sha[:12]} ({outcome.context}): {written}{overwrote}"

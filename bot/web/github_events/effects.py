@@ -1,0 +1,225 @@
+"""What a GitHub delivery causes, as values.
+
+Handlers return these (inside a `Routed`); `apply.py` carries them out on
+the delivery's own transaction. Being plain values, they let the tests
+state what an event does without a database, and keep every handler free
+of I/O. Marks name PRs directly (`MarkPulls`) or by what the store knows
+of them (a head SHA, a base branch, a repository, an owner); `apply`
+resolves those with one query each and marks everything in one statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class MarkPulls:
+    """These PRs of `repo` need an evaluation."""
+
+    repo: str
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MarkHead:
+    """The PRs of `repo` whose head is `sha` need an evaluation.
+
+    `numbers` are the PRs the payload itself names (a check run's
+    `pull_requests`); the store adds the open PRs it knows with that head,
+    which covers forks, whose check runs list none.
+    """
+
+    repo: str
+    sha: str
+    numbers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class MarkBase:
+    """The open PRs of `repo` into `base_ref` need an evaluation."""
+
+    repo: str
+    base_ref: str
+
+
+@dataclass(frozen=True)
+class MarkRepo:
+    """Every open PR of `repo` needs an evaluation."""
+
+    repo: str
+
+
+@dataclass(frozen=True)
+class MarkOwner:
+    """Every open PR in `owner`'s repositories needs an evaluation.
+
+    With `without_own_policy`, PRs whose base branch is known to hold a
+    policy file of its own are left out (the owner's fallback changed).
+    """
+
+    owner: str
+    without_own_policy: bool = False
+
+
+@dataclass(frozen=True)
+class RememberPull:
+    """Keep what the event says of the PR (base, head, open or closed)."""
+
+    repo: str
+    number: int
+    base_ref: str
+    head_sha: str
+    closed: bool
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RecordTamper:
+    """`editor` edited `author`'s comment on PR `number`; the PR's head is looked up."""
+
+    repo: str
+    number: int
+    comment_id: int
+    author: str
+    editor: str
+
+
+@dataclass(frozen=True)
+class ForgetVerdict:
+    """Someone else wrote under the bot's context: forget what was posted, so it is
+    posted again, and mark the PR that verdict was for."""
+
+    repo: str
+    sha: str
+    context: str
+    writer: str
+
+
+@dataclass(frozen=True)
+class DropPullParts:
+    """The PR changed in a way its `updated_at` may not show: re-read its parts."""
+
+    repo: str
+    number: int
+
+
+@dataclass(frozen=True)
+class DropBranchFiles:
+    """The policy files and CODEOWNERS cached for a branch are out of date."""
+
+    repo: str
+    ref: str
+    default_branch: str | None
+
+
+@dataclass(frozen=True)
+class DropCollaborator:
+    repo: str
+    login: str
+
+
+@dataclass(frozen=True)
+class DropTeamMember:
+    org: str
+    team: str
+    login: str
+
+
+@dataclass(frozen=True)
+class DropTeam:
+    org: str
+    team: str
+
+
+@dataclass(frozen=True)
+class DropOrgMember:
+    org: str
+    login: str
+
+
+@dataclass(frozen=True)
+class RecordInstallation:
+    """An `installation` event: what it says of the installation now."""
+
+    installation_id: int
+    account: str | None
+    app_id: int | None
+    repository_selection: str | None
+    repositories: tuple[str, ...] | None  # None: the event did not list them
+    suspended: bool
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class ChangeInstallationRepos:
+    """An `installation_repositories` event: repositories added to or removed from it."""
+
+    installation_id: int
+    account: str | None
+    app_id: int | None
+    repository_selection: str | None
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DropWork:
+    """Forget the dirty marks of an installation (all of it when `installation_id`
+    is given) or of some repositories: no token can act on them any more."""
+
+    installation_id: int | None
+    repos: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RememberAppSlug:
+    """An event carrying the configured App's id told its slug."""
+
+    app_id: int
+    slug: str
+
+
+@dataclass(frozen=True)
+class RequestMergeGroup:
+    """A merge-queue group wants the bot's verdict on its head commit."""
+
+    repo: str
+    head_sha: str
+    head_ref: str
+    base_ref: str
+    base_sha: str | None
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class EndMergeGroup:
+    """GitHub dropped a merge-queue group; it needs no verdict any more."""
+
+    repo: str
+    head_sha: str
+
+
+Effect = (
+    MarkPulls
+    | MarkHead
+    | MarkBase
+    | MarkRepo
+    | MarkOwner
+    | RememberPull
+    | RecordTamper
+    | ForgetVerdict
+    | DropPullParts
+    | DropBranchFiles
+    | DropCollaborator
+    | DropTeamMember
+    | DropTeam
+    | DropOrgMember
+    | RecordInstallation
+    | ChangeInstallationRepos
+    | DropWork
+    | RememberAppSlug
+    | RequestMergeGroup
+    | EndMergeGroup
+)

@@ -1,0 +1,114 @@
+"""Events about one PR: `pull_request`, `pull_request_review`, `issue_comment`.
+
+- `pull_request` opened / reopened / synchronize / edited / ready_for_review
+  / converted_to_draft / labeled / unlabeled: the PR is remembered (base,
+  head, state — a retargeted PR is judged under its new base from now on)
+  and marked. The push time and pusher of a `synchronize` head are recorded
+  with the delivery itself (`DeliveryRecord.head_pushed`). Every action but
+  opened and synchronize also drops the PR's stored parts, which are kept
+  by head and `updated_at` and may not see the change.
+- `pull_request` closed: remembered closed and marked once, so the
+  pipeline sees it closed and stops (or does what follows a merge).
+- `pull_request_review` submitted / edited / dismissed: parts dropped, marked.
+- `issue_comment` created / edited / deleted on a PR: parts dropped, marked.
+  An edit by someone other than the comment's author (the webhook's
+  `sender`) is recorded as a tamper mark first — every such edit, whatever
+  the comment says: the evaluation decides whether it looked like an
+  approval. The bot's own comments cause no work.
+
+Events about a closed PR do no work (its last verdict stands); a tamper
+mark is still recorded, since only the webhook knows who edited.
+"""
+
+from __future__ import annotations
+
+from bot.web.github_events import readers
+from bot.web.github_events.effects import DropPullParts, MarkPulls, RecordTamper
+from bot.web.github_events.router import Delivery, Routed, Router, do, ignore
+from bot.web.payload import get, positive_int
+
+router = Router()
+
+NO_PULL = "the payload names no pull request"
+CLOSED = "the pull request is closed: its last verdict stands"
+
+# Actions whose change the PR's stored parts may miss.
+_PARTS_CHANGE = {
+    "reopened",
+    "edited",
+    "ready_for_review",
+    "converted_to_draft",
+    "labeled",
+    "unlabeled",
+}
+
+
+@router.register(
+    "pull_request",
+    "opened",
+    "reopened",
+    "synchronize",
+    "edited",
+    "ready_for_review",
+    "converted_to_draft",
+    "labeled",
+    "unlabeled",
+)
+def pull_request_changed(d: Delivery) -> Routed:
+    pull = readers.pull(d.repo, d.get("pull_request"))
+    if pull is None:
+        return ignore(NO_PULL)
+    if pull.closed:
+        return ignore(CLOSED, pull)
+    parts = DropPullParts(pull.repo, pull.number) if d.action in _PARTS_CHANGE else None
+    note = None
+    if d.action == "edited" and get(d.payload, "changes", "base") is not None:
+        old = get(d.payload, "changes", "base", "ref", "from")
+        note = f"retargeted from {old or 'another branch'} to {pull.base_ref}"
+    return do(pull, parts, MarkPulls(pull.repo, (pull.number,)), note=note)
+
+
+@router.register("pull_request", "closed")
+def pull_request_closed(d: Delivery) -> Routed:
+    pull = readers.pull(d.repo, d.get("pull_request"))
+    if pull is None:
+        return ignore(NO_PULL)
+    return do(pull, MarkPulls(pull.repo, (pull.number,)))
+
+
+@router.register("pull_request_review", "submitted", "edited", "dismissed")
+def review_changed(d: Delivery) -> Routed:
+    pull = readers.pull(d.repo, d.get("pull_request"))
+    if pull is None:
+        return ignore(NO_PULL)
+    if pull.closed:
+        return ignore(CLOSED, pull)
+    return do(pull, DropPullParts(pull.repo, pull.number), MarkPulls(pull.repo, (pull.number,)))
+
+
+@router.register("issue_comment", "created", "edited", "deleted")
+def comment_changed(d: Delivery) -> Routed:
+    issue = d.get("issue")
+    if not isinstance(get(issue, "pull_request"), dict):
+        return ignore("a comment on an issue, not on a pull request")
+    number = positive_int(get(issue, "number"))
+    if d.repo is None or number is None:
+        return ignore(NO_PULL)
+    tamper = _tamper(d, d.repo, number) if d.action == "edited" else None
+    if get(issue, "state") == readers.CLOSED:
+        return ignore(CLOSED, tamper)
+    if tamper is None and d.is_own_app(d.get("comment", "performed_via_github_app")):
+        return ignore("the bot's own comment")
+    return do(tamper, DropPullParts(d.repo, number), MarkPulls(d.repo, (number,)))
+
+
+def _tamper(d: Delivery, repo: str, number: int) -> RecordTamper | None:
+    """A tamper mark when the editor (`sender`) is not the comment's author."""
+    comment_id = positive_int(d.get("comment", "id"))
+    author = readers.login(d.get("comment", "user"))
+    editor = d.sender
+    if comment_id is None or author is None or editor is None:
+        return None
+    if readers.fold(author) == readers.fold(editor):
+        return None
+    return RecordTamper(repo, number, comment_id, author, editor)

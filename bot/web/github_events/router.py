@@ -1,0 +1,134 @@
+"""Dispatch on (event, action) to small handlers; routers compose.
+
+A handler takes a `Delivery` (the payload and the few facts around it) and
+returns a `Routed`: the effects to apply, or the reason nothing is done.
+Handlers are pure — no store, no forge, no clock — so they can run inside
+the delivery's transaction in microseconds and be tested on payloads alone.
+
+    router = Router()
+
+    @router.register("pull_request", "opened", "reopened")
+    def pull_opened(d: Delivery) -> Routed: ...
+
+    ROUTER = Router(pulls.router, checks.router, ...)   # one registry
+
+An event without a handler for its action is answered by `ignored.reason`,
+where every ignored event and action is named with why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.web.github_events import ignored
+from bot.web.github_events.effects import Effect
+from bot.web.payload import get
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One verified GitHub delivery, as the handlers see it."""
+
+    event: str
+    action: str | None
+    payload: dict[str, Any]
+    repo: str | None  # `repository.full_name`
+    installation_id: int | None
+    sender: str | None  # `sender.login`: who acted
+    app_id: int | None  # the configured GITHUB_APP_ID
+    app_slug: str | None = None  # the App's slug, for events registered `needs_slug`
+
+    def get(self, *path: str) -> Any:
+        return get(self.payload, *path)
+
+    @property
+    def bot_login(self) -> str | None:
+        """The account the App writes as, if its slug is known."""
+        return f"{self.app_slug}[bot]" if self.app_slug else None
+
+    def is_own_app(self, app: Any) -> bool:
+        """Whether an `app` object of the payload is the configured App."""
+        app_id = get(app, "id")
+        return self.app_id is not None and isinstance(app_id, int) and app_id == self.app_id
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What a delivery causes: effects, and why nothing (more) is done, if so."""
+
+    effects: tuple[Effect, ...] = ()
+    ignored: str | None = None
+    note: str | None = None  # a remark for the delivery's log line
+
+    @property
+    def summary(self) -> str:
+        if self.ignored is not None:
+            return f"ignored: {self.ignored}"
+        return self.note or f"{len(self.effects)} effect(s)"
+
+
+def do(*effects: Effect | None, note: str | None = None) -> Routed:
+    """Apply `effects` (None entries are skipped)."""
+    return Routed(tuple(e for e in effects if e is not None), note=note)
+
+
+def ignore(reason: str, *effects: Effect | None) -> Routed:
+    """No PR work, because `reason`; `effects` (facts worth keeping) still apply."""
+    return Routed(tuple(e for e in effects if e is not None), ignored=reason)
+
+
+Handler = Callable[[Delivery], Routed]
+
+_ANY = None  # an action key: every action of the event
+
+
+class Router:
+    """Handlers by (event, action); `Router(a, b)` holds the handlers of both."""
+
+    def __init__(self, *routers: Router) -> None:
+        self._handlers: dict[tuple[str, str | None], Handler] = {}
+        self._needs_slug: set[str] = set()
+        for other in routers:
+            for key, handler in other._handlers.items():
+                self._add(key, handler)
+            self._needs_slug |= other._needs_slug
+
+    def _add(self, key: tuple[str, str | None], handler: Handler) -> None:
+        if key in self._handlers:
+            raise ValueError(f"two handlers for {key[0]}.{key[1] or '*'}")
+        self._handlers[key] = handler
+
+    def register(
+        self, event: str, *actions: str, needs_slug: bool = False
+    ) -> Callable[[Handler], Handler]:
+        """Handle `event` for `actions` (every action when none is given).
+
+        `needs_slug`: the handler reads `Delivery.app_slug`, which the
+        caller then looks up before routing.
+        """
+
+        def decorate(handler: Handler) -> Handler:
+            for action in actions or (_ANY,):
+                self._add((event, action), handler)
+            if needs_slug:
+                self._needs_slug.add(event)
+            return handler
+
+        return decorate
+
+    def handler(self, event: str, action: str | None) -> Handler | None:
+        return self._handlers.get((event, action)) or self._handlers.get((event, _ANY))
+
+    def needs_slug(self, event: str) -> bool:
+        return event in self._needs_slug
+
+    def handled(self) -> Iterable[tuple[str, str | None]]:
+        return sorted(self._handlers, key=lambda k: (k[0], k[1] or ""))
+
+    def route(self, delivery: Delivery) -> Routed:
+        handler = self.handler(delivery.event, delivery.action)
+        if handler is None:
+            return ignore(ignored.reason(delivery.event, delivery.action))
+        return handler(delivery)

@@ -1,0 +1,536 @@
+"""The GitHub gate end to end: `gatebot serve` as a real process, the fake GitHub as GitHub.
+
+One service and one fake serve the whole module; each test works in a
+repository of its own, so the caches and records of one test never meet
+another's. Webhooks are built from the fake's state (real payload shapes
+from tests/fixtures) and signed with the App's secret; every assertion reads
+what the bot wrote at the fake once the service drained the PR's work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from support.e2e import GateService, next_second
+from support.processes import GatebotProcess, wait_until
+
+pytestmark = pytest.mark.slow
+
+TEAM_RULE = """\
+version: 1
+policy:
+  approval: [backend-review]
+rules:
+  - name: backend-review
+    requires:
+      approvals: 2
+      from:
+        teams: [acme/backend]
+"""
+
+
+@pytest.fixture(scope="module")
+def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GateService]:
+    service = GateService.start(tmp_path_factory.mktemp("e2e"))
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+def fake(gate: GateService):
+    yield gate.fake
+    gate.fake.assert_all_valid()
+
+
+def new_repo(gate: GateService, name: str, policy: str | None, **files: str) -> str:
+    repo = f"acme/{name}"
+    contents = {"src/app.py": "print(1)\n", **files}
+    if policy is not None:
+        contents[".github/gatebot.yml"] = policy
+    gate.fake.add_repo(repo, files=contents)
+    return repo
+
+
+def backend_team(gate: GateService, repo: str, *members: str) -> None:
+    fake = gate.fake
+    if "backend" not in fake.world.org("acme").teams:
+        fake.add_team("acme", "backend", members=["bob", "carol"])
+    for login in ("bob", "carol", "dave", *members):
+        fake.set_role(repo, login, "write")
+
+
+def test_two_approvals_from_a_team_go_from_pending_to_success(gate, fake):
+    repo = new_repo(gate, "two-approvals", TEAM_RULE)
+    backend_team(gate, repo)
+    pr = fake.open_pr(repo, 1, author="alice", contents={"src/app.py": "print(2)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status is not None and status.state == "pending"
+    assert "needs 2 more approvals" in status.description
+    assert status.creator == fake.bot_login
+
+    fake.add_review(repo, 1, "bob", "APPROVED")
+    gate.deliver("pull_request_review", "submitted", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "pending" and "needs 1 more approval" in status.description
+
+    fake.add_review(repo, 1, "carol", "APPROVED")
+    gate.deliver("pull_request_review", "submitted", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "success"
+    run = gate.gate_run(repo, pr.head_sha)
+    assert run is not None and run.conclusion == "success"
+    assert status.target_url.startswith(f"{gate.base}/details/github/acme/two-approvals/1?sig=")
+
+ONE_REVIEW_OR_COMMENT = """\
+version: 1
+policy:
+  approval: [reviewed]
+rules:
+  - name: reviewed
+    requires:
+      approvals: 1
+      from: {permission: write}
+    options:
+      methods:
+        review: true
+        comments: ["LGTM"]
+"""
+
+
+
+def test_an_approval_from_outside_the_team_is_not_counted(gate, fake):
+    repo = new_repo(gate, "outsider", TEAM_RULE)
+    backend_team(gate, repo)
+    pr = fake.open_pr(repo, 1, author="alice", contents={"src/app.py": "print(2)\n"})
+    fake.add_review(repo, 1, "bob", "APPROVED")
+    fake.add_review(repo, 1, "dave", "APPROVED")  # write access, but not in acme/backend
+    gate.deliver("pull_request", "opened", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "pending"
+    assert "needs 1 more approval from acme/backend" in status.description
+    summary = gate.gate_run(repo, pr.head_sha).output["summary"]
+    assert "dave" in summary and "bob" not in status.description
+
+
+def test_the_authors_own_review_and_comment_do_not_approve(gate, fake):
+    repo = new_repo(gate, "self-approval", ONE_REVIEW_OR_COMMENT)
+    fake.set_role(repo, "alice", "write")
+    fake.set_role(repo, "bob", "write")
+    pr = fake.open_pr(repo, 1, author="alice", contents={"src/app.py": "print(2)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    next_second()
+    fake.add_review(repo, 1, "alice", "APPROVED")
+    fake.add_comment(repo, 1, "alice", "LGTM")
+    gate.deliver("issue_comment", "created", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "pending"
+    assert "needs 1 more approval" in status.description
+    assert "alice is the author" in status.description
+
+    # The same comment from someone else approves.
+    fake.add_comment(repo, 1, "bob", "LGTM")
+    gate.deliver("issue_comment", "created", repo, 1)
+    assert gate.gate_status(repo, pr.head_sha).state == "success"
+
+
+def test_an_approval_of_an_older_head_does_not_count_after_a_push(gate, fake):
+    repo = new_repo(gate, "stale-review", ONE_REVIEW_OR_COMMENT)
+    fake.set_role(repo, "bob", "write")
+    first = fake.open_pr(repo, 1, author="alice", contents={"src/app.py": "print(2)\n"}).head_sha
+    fake.add_review(repo, 1, "bob", "APPROVED")
+    gate.deliver("pull_request", "opened", repo, 1)
+    assert gate.gate_status(repo, first).state == "success"
+
+    second = fake.push(repo, 1, contents={"src/app.py": "print(3)\n"})
+    gate.deliver("pull_request", "synchronize", repo, 1)
+    status = gate.gate_status(repo, second)
+    assert status.state == "pending"
+    assert f"bob approved {first[:7]}, before the last push" in status.description
+    assert gate.gate_status(repo, first).state == "success"  # what was true of that commit
+
+
+def test_a_comment_approval_written_before_a_push_does_not_count_after_it(gate, fake):
+    repo = new_repo(gate, "stale-comment", ONE_REVIEW_OR_COMMENT)
+    fake.set_role(repo, "bob", "write")
+    first = fake.open_pr(repo, 1, author="alice", contents={"src/app.py": "print(2)\n"}).head_sha
+    gate.deliver("pull_request", "opened", repo, 1)
+    next_second()
+    fake.add_comment(repo, 1, "bob", "LGTM")
+    gate.deliver("issue_comment", "created", repo, 1)
+    assert gate.gate_status(repo, first).state == "success"
+
+    next_second()
+    second = fake.push(repo, 1, contents={"src/app.py": "print(3)\n"})
+    gate.deliver("pull_request", "synchronize", repo, 1)
+    status = gate.gate_status(repo, second)
+    assert status.state == "pending"
+    assert "needs 1 more approval" in status.description
+
+
+LOOSE_POLICY = """version: 1
+policy:
+  approval: [nothing]
+rules:
+  - name: nothing
+    requires:
+      approvals: 0
+"""
+
+BROKEN_EDIT = """version: 1
+policy:
+  approval: [nothing]
+rules:
+  - name: nothing
+    requires:
+      aprovals: 0
+"""
+
+
+def content_reads(fake, repo: str, path: str) -> list[str]:
+    """The `ref` of every read of `path` in `repo`, in order."""
+    return [
+        r.query.get("ref", ["(default branch)"])[0]
+        for r in fake.requests_for("repos/get-content")
+        if r.path.startswith(f"/repos/{repo}/contents/") and r.path.endswith(path)
+    ]
+
+
+def test_a_pr_loosening_the_policy_is_judged_by_the_base_branch_policy(gate, fake):
+    repo = new_repo(gate, "loosen", ONE_REVIEW_OR_COMMENT)
+    pr = fake.open_pr(
+        repo, 1, author="alice", contents={".github/gatebot.yml": LOOSE_POLICY}
+    )
+    gate.deliver("pull_request", "opened", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "pending"
+    assert "reviewed: needs 1 more approval" in status.description
+    # The policy came from the base branch; the PR's own version was only validated.
+    assert content_reads(fake, repo, ".github/gatebot.yml") == ["main", pr.head_sha]
+
+    broken = fake.push(repo, 1, contents={".github/gatebot.yml": BROKEN_EDIT})
+    gate.deliver("pull_request", "synchronize", repo, 1)
+    status = gate.gate_status(repo, broken)
+    assert status.state == "failure"
+    assert status.description.startswith(
+        "this PR changes .github/gatebot.yml, and the new file is invalid: line 7:"
+    )
+    summary = gate.gate_run(repo, broken).output["summary"]
+    assert "gatebot.yml:7:7: unknown-key" in summary and "did you mean" in summary
+    assert content_reads(fake, repo, ".github/gatebot.yml")[-1] == broken
+
+
+def test_a_repository_without_any_policy_gets_nothing(gate, fake):
+    # No policy anywhere and no operator floor: the bot stays silent on the
+    # repository, even towards a PR that adds a policy file.
+    repo = new_repo(gate, "first-policy", None)
+    pr = fake.open_pr(repo, 1, author="alice", contents={".gatebot.yml": BROKEN_EDIT})
+    gate.deliver("pull_request", "opened", repo, 1)
+    assert gate.gate_status(repo, pr.head_sha) is None
+    assert gate.gate_run(repo, pr.head_sha) is None
+    assert gate.runs(repo, 1)[-1].summary == "no policy applies to this repository: nothing posted"
+
+
+DOCS_FAST_LANE = """version: 1
+policy:
+  approval:
+    - or: [reviewed, docs-only]
+rules:
+  - name: reviewed
+    requires:
+      approvals: 1
+      from: {permission: write}
+  - name: docs-only
+    if:
+      only_changed_files: {paths: ["docs/**", "**/*.md"]}
+    requires: {approvals: 0}
+"""
+
+
+def test_a_docs_only_change_passes_by_the_path_rule(gate, fake):
+    repo = new_repo(gate, "docs-lane", DOCS_FAST_LANE)
+    docs = fake.open_pr(repo, 1, contents={"docs/guide.md": "# Guide\n", "README.md": "hi\n"})
+    code = fake.open_pr(repo, 2, contents={"docs/guide.md": "# Guide\n", "src/app.py": "2\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    gate.deliver("pull_request", "opened", repo, 2)
+    passed = gate.gate_status(repo, docs.head_sha)
+    assert passed.state == "success" and "docs-only" in passed.description
+    pending = gate.gate_status(repo, code.head_sha)
+    assert pending.state == "pending" and "reviewed: needs 1 more approval" in pending.description
+
+
+def test_retargeting_the_base_posts_under_the_new_branch_context(gate, fake):
+    repo = new_repo(gate, "retarget", ONE_REVIEW_OR_COMMENT)
+    backend_team(gate, repo)
+    fake.commit(repo, "release", {".github/gatebot.yml": TEAM_RULE})
+    pr = fake.open_pr(repo, 1, author="alice", contents={"src/app.py": "print(2)\n"})
+    fake.add_review(repo, 1, "bob", "APPROVED")
+    gate.deliver("pull_request", "opened", repo, 1)
+    assert gate.gate_status(repo, pr.head_sha).state == "success"
+
+    fake.edit_pr(repo, 1, base_ref="release")
+    gate.deliver(
+        "pull_request", "edited", repo, 1,
+        changes={"base": {"ref": {"from": "main"}, "sha": {"from": fake.branch_sha(repo, "main")}}},
+    )
+    release = gate.gate_status(repo, pr.head_sha, "gatebot: release")
+    assert release is not None and release.state == "pending"
+    # bob's approval stands (same head), but release wants two from the team.
+    assert release.description == "backend-review: needs 1 more approval from acme/backend"
+    assert gate.gate_run(repo, pr.head_sha, "gatebot: release").status == "in_progress"
+    assert content_reads(fake, repo, ".github/gatebot.yml")[-1] == "release"
+
+
+BROKEN_POLICY = """version: 1
+policy:
+  approval: [reviewed]
+rules:
+  - name: reviewed
+    requires:
+      approvals: 1
+      form: {permission: write}
+"""
+
+
+def test_a_broken_policy_is_an_error_naming_file_and_line(gate, fake):
+    repo = new_repo(gate, "broken", BROKEN_POLICY)
+    pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(2)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "error"
+    assert status.description.startswith(".github/gatebot.yml cannot be used: line 8: ")
+    assert "form" in status.description
+    run = gate.gate_run(repo, pr.head_sha)
+    assert run.conclusion == "failure" and run.output["title"].startswith("policy error: ")
+
+
+REPORT_ONLY = "version: 1\nmode: report\n" + ONE_REVIEW_OR_COMMENT.removeprefix("version: 1\n")
+
+
+def test_report_mode_posts_a_neutral_check_run_and_no_status(gate, fake):
+    repo = new_repo(gate, "shadow", REPORT_ONLY)
+    pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(2)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    assert gate.gate_statuses(repo, pr.head_sha) == []
+    run = gate.gate_run(repo, pr.head_sha)
+    assert run.status == "completed" and run.conclusion == "neutral"
+    assert run.output["title"].startswith("report only — pending: reviewed: needs 1 more approval")
+
+
+def test_a_closed_pr_gets_nothing_posted(gate, fake):
+    repo = new_repo(gate, "closed", ONE_REVIEW_OR_COMMENT)
+    pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(2)\n"})
+    fake.edit_pr(repo, 1, state="closed")
+    gate.deliver("pull_request", "closed", repo, 1)
+    assert gate.gate_statuses(repo, pr.head_sha) == []
+    assert gate.gate_run(repo, pr.head_sha) is None
+    assert gate.runs(repo, 1)[-1].summary == "PR is closed: nothing posted"
+
+
+def test_a_bad_signature_is_refused_before_any_forge_call(gate, fake):
+    repo = new_repo(gate, "forged", ONE_REVIEW_OR_COMMENT)
+    pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(2)\n"})
+    before = fake.request_count
+    event, payload = fake.webhook("pull_request", "opened", repo, 1)
+    response = gate.post(event, payload, secret="not-the-secret")
+    assert response.status_code == 401
+    unsigned = gate.session.post(
+        f"{gate.base}/webhooks/github",
+        data=b"{}",
+        headers={"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "x1"},
+        timeout=5,
+    )
+    assert unsigned.status_code == 401
+    # Longer than a debounced wake-up takes: any work would have reached the fake by now.
+    time.sleep(1.5)
+    assert fake.request_count == before
+    assert gate.runs(repo, 1) == []
+    assert gate.gate_statuses(repo, pr.head_sha) == []
+
+
+# -- events the routing turns into work -------------------------------------------
+
+REQUIRED_CI = """\
+version: 1
+policy:
+  approval: [nothing]
+rules:
+  - name: nothing
+    requires: {approvals: 0}
+checks:
+  - name: ci / test
+    app: github-actions
+"""
+
+
+def test_a_failing_then_passing_required_check(gate, fake):
+    repo = new_repo(gate, "ci-gate", REQUIRED_CI)
+    pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(2)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "pending" and status.description.startswith("waiting for checks: ")
+
+    fake.set_check_run(repo, pr.head_sha, "ci / test", conclusion="failure", app_slug="github-actions")
+    gate.deliver("check_run", "completed", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "failure"
+    assert status.description.startswith("required check failed: ci / test")
+    assert gate.gate_run(repo, pr.head_sha).conclusion == "failure"
+
+    fake.set_check_run(repo, pr.head_sha, "ci / test", conclusion="success", app_slug="github-actions")
+    gate.deliver("check_run", "completed", repo, 1)
+    assert gate.gate_status(repo, pr.head_sha).state == "success"
+    # The completed check run cannot go back: a new verdict that is final updates it.
+    assert gate.gate_run(repo, pr.head_sha).conclusion == "success"
+
+
+def test_a_check_from_the_wrong_app_is_not_counted(gate, fake):
+    repo = new_repo(gate, "ci-impostor", REQUIRED_CI)
+    pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(2)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    fake.set_check_run(repo, pr.head_sha, "ci / test", conclusion="success", app_slug="impostor-ci")
+    gate.deliver("check_run", "completed", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "pending" and status.description.startswith("waiting for checks: ")
+    assert "impostor-ci" in gate.gate_run(repo, pr.head_sha).output["summary"]
+
+
+def test_someone_elses_success_under_the_bots_context_is_overwritten(gate, fake):
+    repo = new_repo(gate, "forged-status", ONE_REVIEW_OR_COMMENT)
+    pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(2)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    assert gate.gate_status(repo, pr.head_sha).state == "pending"
+
+    fake.set_status(repo, pr.head_sha, "gatebot: main", "success", creator="mallory",
+                    description="all good, trust me")
+    gate.deliver("status", None, repo, 1)
+    latest = gate.gate_status(repo, pr.head_sha)
+    assert (latest.state, latest.creator) == ("pending", fake.bot_login)
+    assert "reviewed: needs 1 more approval" in latest.description
+    assert [s.creator for s in gate.gate_statuses(repo, pr.head_sha)] == [
+        fake.bot_login, "mallory", fake.bot_login,
+    ]
+    assert "'gatebot: main' on " + pr.head_sha[:12] + " written by mallory" in gate.proc.output()
+
+
+def test_an_approval_comment_edited_by_someone_else_fails_the_gate(gate, fake):
+    repo = new_repo(gate, "tamper", ONE_REVIEW_OR_COMMENT)
+    for login in ("bob", "carol"):
+        fake.set_role(repo, login, "admin" if login == "carol" else "write")
+    pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(2)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    next_second()
+    comment = fake.add_comment(repo, 1, "bob", "I will look at this tomorrow")
+    gate.deliver("issue_comment", "created", repo, 1)
+    assert gate.gate_status(repo, pr.head_sha).state == "pending"
+
+    fake.edit_comment(repo, comment.id, "LGTM")
+    gate.deliver(
+        "issue_comment", "edited", repo, 1, sender="carol", comment_id=comment.id,
+        changes={"body": {"from": "I will look at this tomorrow"}},
+    )
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "failure"
+    assert status.description.startswith(
+        f"tampering: carol edited bob's approval comment {comment.id}"
+    )
+
+    # A push ends it; the edited comment still approves nothing.
+    head = fake.push(repo, 1, contents={"src/app.py": "print(3)\n"})
+    gate.deliver("pull_request", "synchronize", repo, 1)
+    assert gate.gate_status(repo, head).state == "pending"
+
+
+def request_merge_group(gate: GateService, repo: str, numbers: list[int]) -> str:
+    """GitHub's merge queue builds a commit of `numbers` and asks for checks on it."""
+    fake = gate.fake
+    head = fake.commit(repo, f"gh-readonly-queue/main/pr-{numbers[-1]}", {"queue.txt": str(numbers)})
+    message = "\n\n".join(f"Merge pull request #{n} from acme/feature-{n}" for n in numbers)
+    event, payload = fake.webhook("merge_group", "checks_requested", repo)
+    payload["merge_group"].update(
+        head_sha=head,
+        head_ref=f"refs/heads/gh-readonly-queue/main/pr-{numbers[-1]}-{head}",
+        base_ref="refs/heads/main",
+        base_sha=fake.branch_sha(repo, "main"),
+    )
+    payload["merge_group"]["head_commit"].update(id=head, tree_id=head, message=message)
+    response = gate.post(event, payload)
+    assert response.status_code == 202, response.text
+    gate.settle_group(repo, head)
+    return head
+
+
+def test_a_merge_group_passes_only_when_every_pr_passes_at_its_head(gate, fake):
+    repo = new_repo(gate, "queue", ONE_REVIEW_OR_COMMENT)
+    fake.set_role(repo, "bob", "write")
+    for number in (1, 2):
+        fake.open_pr(repo, number, contents={f"src/{number}.py": "1\n"})
+    fake.add_review(repo, 1, "bob", "APPROVED")
+    gate.deliver("pull_request", "opened", repo, 1)
+    gate.deliver("pull_request", "opened", repo, 2)
+
+    both = request_merge_group(gate, repo, [1, 2])
+    status = gate.gate_status(repo, both)
+    assert status.state == "pending"
+    assert status.description == f"#2 at {fake.pr(repo, 2).head_sha[:7]} is still pending"
+
+    alone = request_merge_group(gate, repo, [1])
+    status = gate.gate_status(repo, alone)
+    assert status.state == "success"
+    assert status.description == "every PR in the merge group passes at its head: #1"
+    assert gate.gate_run(repo, alone).conclusion == "success"
+
+
+# -- start-up and secrets ------------------------------------------------------------
+
+
+def test_a_broken_operator_file_stops_the_start_with_one_sentence(tmp_path, gate):
+    required = tmp_path / "required.yml"
+    required.write_text("version: 1\npolicy:\n  approval: [reviewed]\nrules: []\n")
+    env = {**gate.env, "GATEBOT_REQUIRED_POLICY": str(required),
+           "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'gatebot.sqlite3'}"}
+    proc = GatebotProcess(["serve", "--port", "0"], env, cwd=tmp_path, log_path=tmp_path / "log")
+    assert proc.proc.wait(30) != 0
+    lines = [line for line in proc.output().splitlines() if "cannot start" in line]
+    assert lines == [
+        f"gatebot: cannot start: GATEBOT_REQUIRED_POLICY names {required}, which is not a valid"
+        " policy: line 3: unknown rule `reviewed`; the file defines no rules."
+    ]
+    proc.stop()
+
+
+def test_no_secret_reaches_the_log(gate, fake):
+    """Runs last: the log then holds every test's deliveries, evaluations and failures."""
+    repo = new_repo(gate, "leaky", ONE_REVIEW_OR_COMMENT)
+    for number in (1, 2):
+        fake.open_pr(repo, number, contents={"src/app.py": f"print({number})\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    token = fake.tokens[-1].token
+    # An error whose text quotes a credential, as some error bodies do.
+    fake.fail("pulls/get", status=401, body={"message": f"Bad credentials {token}"})
+    assert gate.send("pull_request", "opened", repo, 2).status_code == 202
+    wait_until(
+        lambda: any(r.outcome == "error" for r in gate.runs(repo, 2)),
+        timeout=20,
+        message=gate.proc.output()[-3000:],
+    )
+    log = gate.proc.output()
+    assert "github:acme/leaky#2: the forge failed (other 401 (GithubException))" in log
+
+    pem_lines = [
+        line for line in fake.private_key_pem.splitlines() if line and not line.startswith("-----")
+    ]
+    authorizations = {r.authorization.split(" ", 1)[1] for r in fake.requests if r.authorization}
+    secrets = [
+        fake.webhook_secret,
+        gate.env["GATEBOT_SECRET_KEY"],
+        *pem_lines,
+        *(t.token for t in fake.tokens),
+        *authorizations,  # installation tokens and App JWTs as sent
+    ]
+    leaked = [secret[:8] + "…" for secret in secrets if secret in log]
+    assert leaked == []
