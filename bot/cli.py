@@ -103,6 +103,38 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_since(text: str):
+    """An ISO date or date-time; without a zone it is UTC."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date or date-time (e.g. 2026-11-28 or 2026-11-28T14:00)"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from bot.store import Store, merges
+
+    settings = _settings_or_exit()
+    store = Store(settings.database_url)
+    try:
+        if not store.is_current():
+            print("gatebot: the database is not migrated; run gatebot migrate first.",
+                  file=sys.stderr)
+            return 1
+        with store.begin() as conn:
+            entries = merges.audit(conn, repo=args.repo, since=args.since)
+    finally:
+        store.close()
+    for entry in entries:
+        print(entry.line())
+    return 0
+
+
 def _load_for_evaluate(path: str):
     """A policy for `evaluate`: (policy, None) or (None, errors printed)."""
     from bot.core.policy.loader import load_policy_file
@@ -184,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", help="apply the store's database migrations")
     p.set_defaults(func=_cmd_migrate)
+
+    p = sub.add_parser("audit", help="print the merge audit log, oldest first")
+    p.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
+    p.add_argument(
+        "--since", type=_parse_since, metavar="TIME",
+        help="only entries from this ISO date or date-time on (UTC unless a zone is given)",
+    )
+    p.set_defaults(func=_cmd_audit)
 
     return parser
 

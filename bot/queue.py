@@ -3,7 +3,10 @@
 The store is the truth about what needs work; a queued task only says "look
 at PR X". huey has no acknowledgements, so a task lost with a killed process
 is made good by the sweeper, which re-queues dirty PRs nobody holds a lease
-on — once at start-up and then every `GATEBOT_SWEEP_SECONDS`.
+on — once at start-up and then every `GATEBOT_SWEEP_SECONDS`. PRs with a
+merge intent whose answer was never settled (a crash mid-merge, a lost
+answer) are marked dirty first, so their evaluation reconciles the intent
+against the PR's real state before anything is retried.
 
 Queues: `SqliteHuey` in a file beside the store (consumed inside `gatebot
 serve`) or `RedisHuey` when `GATEBOT_REDIS_URL` is set (consumed by `gatebot
@@ -24,7 +27,7 @@ from huey.consumer import Consumer
 from redis.exceptions import RedisError
 
 from bot.settings import ConfigurationError, Mode, Settings
-from bot.store import Store, dirty, utcnow
+from bot.store import Store, dirty, merges, utcnow
 from bot.store.dirty import PullKey
 from bot.worker import Outcome, PullWorker, build_worker
 
@@ -114,7 +117,14 @@ class WorkQueue:
             else now - timedelta(seconds=self.debounce_seconds + SWEEP_GRACE_SECONDS)
         )
         with self.store.begin() as conn:
+            unsettled = {
+                i.key: i.installation_id
+                for i in merges.open_intents(conn)
+                if dirty_before is None or i.updated_at <= dirty_before
+            }
+            fresh = dirty.mark_many(conn, unsettled, now)
             keys = dirty.claimable(conn, now, dirty_before)
+            keys += [k for k in fresh if k not in keys]
         for key in keys:
             self.wake(key, delay=0)
         if keys:

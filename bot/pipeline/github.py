@@ -11,6 +11,7 @@ either leaves it marked for a later try (`errors.guarded`).
 from __future__ import annotations
 
 from bot.pipeline.errors import guarded
+from bot.pipeline.merge import MergeStep
 from bot.pipeline.merge_group import GroupWaker, MergeGroupPipeline
 from bot.pipeline.operator import load_operator_config
 from bot.pipeline.pull import PullPipeline
@@ -38,8 +39,15 @@ def github_pipeline(settings: Settings, store: Store) -> Pipeline:
     def details_url(key: PullKey) -> str | None:
         return links.details_url(settings, key.provider, key.repo, key.number)
 
+    merging = MergeStep(store, forge.clock, lock_seconds=settings.lease_seconds)
     pulls = PullPipeline(
-        forge, store, operator, POLICY_PATHS, details_url, on_posted=GroupWaker(store, forge.clock)
+        forge,
+        store,
+        operator,
+        POLICY_PATHS,
+        details_url,
+        on_posted=GroupWaker(store, forge.clock),
+        merging=merging,
     )
     groups = MergeGroupPipeline(forge, store)
 

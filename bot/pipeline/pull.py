@@ -17,7 +17,10 @@
    page. The publisher records what it posted — the details page and "post
    only on change" read that record — so nothing is recorded twice here;
 8. when a new verdict was written, tell whoever waits on it (`on_posted`:
-   merge-queue groups holding the PR).
+   merge-queue groups holding the PR);
+9. merge (`bot.pipeline.merge`) when the gate allows it and `merge.auto`
+   (with its trigger) armed it. Merge intents a crash or a lost answer left
+   open are reconciled right after the first read, before anything else.
 
 Each step is a line below; the function returns the one-line summary kept
 in the run record. Errors are not caught here (see `errors.py`).
@@ -32,6 +35,7 @@ from bot.core.gate import Decision, decide
 from bot.core.policy.evaluate import evaluate
 from bot.core.policy.problems import Problem
 from bot.core.snapshot import Snapshot
+from bot.pipeline.merge import MergeStep
 from bot.pipeline.operator import OperatorConfig
 from bot.pipeline.policies import (
     Governing,
@@ -41,7 +45,7 @@ from bot.pipeline.policies import (
 )
 from bot.providers.base import Forge, ForgeEvaluation, PolicySources, PublishOutcome, PullHead
 from bot.providers.needs import needs_for
-from bot.store import Store, heads
+from bot.store import Store, heads, merges
 from bot.store.dirty import PullKey
 from bot.worker import PullJob
 
@@ -60,6 +64,8 @@ class PullPipeline:
     details_url: DetailsLink
     on_posted: Callable[[PullKey], object] | None = None
     """Called when a new verdict was written (merge groups waiting on the PR wake up)."""
+    merging: MergeStep | None = None
+    """The merge step; None never merges."""
 
     def __call__(self, job: PullJob) -> str:
         with self.forge.evaluation(job.key, job.installation_id) as ev:
@@ -67,8 +73,10 @@ class PullPipeline:
 
     def run(self, ev: ForgeEvaluation, job: PullJob) -> str:
         head = ev.pull()
+        reconciled = self.merging.reconcile(ev, job) if self.merging is not None else None
         if head.state != "open":
-            return f"PR is {'merged' if head.merged else head.state}: nothing posted"
+            closed = f"PR is {'merged' if head.merged else head.state}: nothing posted"
+            return f"{closed}; {reconciled}" if reconciled else closed
         self._note_head_seen(job.key, head)
 
         sources = ev.policy_sources()
@@ -98,7 +106,15 @@ class PullPipeline:
         outcome = ev.publish(decision, details_url=self.details_url(job.key))
         if self.on_posted is not None and not outcome.unchanged:
             self.on_posted(job.key)
-        return summary(decision, outcome)
+        line = summary(decision, outcome)
+        if self.merging is not None:
+            # Armed by the policy today; a person's `/gate merge` arms it the same way later.
+            armed_by = merges.AUTO if decision.auto_merge else None
+            config = policies.policy.merge if policies.policy is not None else None
+            merged = self.merging.run(ev, job, decision, snapshot, config, armed_by)
+            if merged:
+                line = f"{line}; {merged}"
+        return line
 
     def _note_head_seen(self, key: PullKey, head: PullHead) -> None:
         with self.store.begin() as conn:

@@ -10,7 +10,11 @@ and asks, in order:
 3. `snapshot(needs)` — the frozen `Snapshot` the core evaluates, reading only
    what the policy needs (`bot.providers.needs`);
 4. `publish(decision)` — the status and check run, unless the same verdict is
-   already posted.
+   already posted;
+5. when the gate lets the PR be merged, the merge primitives
+   (`merge_state`, `allowed_merge_methods`, `merge`, `update_branch`,
+   `delete_branch`, `open_pulls_into`, `comment`), driven by
+   `bot.pipeline.merge`, which owns the intents, the lock and the feedback.
 
 Each evaluation counts its HTTP requests (`tally`) and stores the count when
 it closes. Nothing here names a client library: the GitHub and GitLab
@@ -94,6 +98,47 @@ class PublishOutcome:
     """No policy applies to the repository: nothing is posted at all."""
 
 
+@dataclass(frozen=True)
+class MergeState:
+    """The PR as a fresh read finds it right before (or after) a merge call."""
+
+    number: int
+    state: str
+    """`open` or `closed`."""
+    merged: bool
+    merge_sha: str | None
+    """The merge commit's SHA once merged."""
+    head_sha: str
+    head_ref: str
+    base_ref: str
+    base_sha: str
+    mergeable: bool | None
+    """None while the forge is still computing it."""
+    mergeable_state: str
+    """`clean`, `behind`, `blocked`, `dirty`, `unknown`..."""
+    from_fork: bool
+    title: str
+    body: str
+    author: str
+
+
+MergeAnswerKind = Literal["merged", "head_moved", "refused", "unknown"]
+
+
+@dataclass(frozen=True)
+class MergeAnswer:
+    """How the forge answered one merge call.
+
+    `unknown` (a 5xx, a timeout, a dropped connection) means the merge may
+    or may not have happened: the caller re-reads the PR before anything else.
+    """
+
+    kind: MergeAnswerKind
+    merge_sha: str | None = None
+    message: str = ""
+    status: int | None = None
+
+
 class ForgeEvaluation(Protocol):
     """One evaluation of one PR: reads, then at most one publication."""
 
@@ -111,6 +156,43 @@ class ForgeEvaluation(Protocol):
     def snapshot(self, needs: SnapshotNeeds) -> Snapshot: ...
 
     def publish(self, decision: Decision, *, details_url: str | None) -> PublishOutcome: ...
+
+    # -- merging ---------------------------------------------------------------
+
+    def merge_state(self) -> MergeState:
+        """A fresh read of the PR (never the evaluation's first read)."""
+        ...
+
+    def allowed_merge_methods(self) -> frozenset[str]:
+        """The merge methods the repository allows (cached by the forge)."""
+        ...
+
+    def commit_messages(self) -> tuple[str, ...]:
+        """The PR's commit messages, oldest first."""
+        ...
+
+    def merge(
+        self, sha: str, method: str, title: str | None, message: str | None
+    ) -> MergeAnswer:
+        """One merge call for exactly `sha`; never retried after an answer that may
+        hide a merge."""
+        ...
+
+    def update_branch(self, expected_head_sha: str) -> str | None:
+        """Bring the base into the head branch; None when accepted, else why not."""
+        ...
+
+    def delete_branch(self, ref: str) -> bool:
+        """Delete the head branch `ref`; False if it was already gone."""
+        ...
+
+    def open_pulls_into(self, branch: str) -> tuple[int, ...]:
+        """Open PRs of the repository whose base is `branch`."""
+        ...
+
+    def comment(self, body: str) -> int:
+        """Write a comment on the PR; its id."""
+        ...
 
 
 class Forge(Protocol):

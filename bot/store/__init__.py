@@ -18,6 +18,7 @@ covers (the web tier records a delivery and marks its PR dirty in one).
 - `merge_groups`    — merge-queue groups waiting for a verdict
 - `installations`   — App installations and whether they are live
 - `apps`            — the App's own identity (slug), to recognise its own events
+- `merges`          — merge intents, the merge audit log, feedback keys, per-base merge locks
 - `migrate`         — Alembic migrations (`bot/migrations`)
 """
 

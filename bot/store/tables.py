@@ -312,3 +312,79 @@ app_identities = Table(
     Column("slug", String(255), nullable=False),
     Column("seen_at", UTCDateTime, nullable=False),
 )
+
+# -- merging (migration 0004) --------------------------------------------------
+
+# One merge per (repository, PR, head SHA): written `open` before the merge
+# call and completed (`merged`, `refused`, `abandoned`) after it, so an
+# answer lost to a crash or a 5xx is settled against the PR's real state
+# before anything is tried again.
+merge_intents = Table(
+    "merge_intents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("head_sha", String(64), nullable=False),
+    Column("base_ref", String(255), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("armed_by", String(255), nullable=False),
+    Column("installation_id", BigInteger, nullable=True),
+    # Kept with the intent so a merge found only at reconciliation (after a
+    # crash) still cleans up the head branch as the policy asked.
+    Column("delete_branch", Boolean, nullable=False, server_default="0"),
+    Column("state", String(16), nullable=False),
+    Column("merge_sha", String(64), nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("provider", "repo", "number", "head_sha"),
+)
+Index("ix_merge_intents_state", merge_intents.c.state)
+
+# Every merge outcome, for people (`gatebot audit`): who armed it, what was
+# merged at which SHA with which method, and how it ended.
+merge_audit = Table(
+    "merge_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("head_sha", String(64), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("armed_by", String(255), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("merge_sha", String(64), nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_merge_audit_at", merge_audit.c.at)
+
+# The PR comments the merge step wrote, one per (PR, head SHA, outcome):
+# a redelivered event or a second worker never says the same thing twice.
+merge_feedback = Table(
+    "merge_feedback",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("repo", REPO, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("head_sha", String(64), primary_key=True),
+    Column("outcome", String(32), primary_key=True),
+    Column("comment_id", BigInteger, nullable=True),
+    Column("posted_at", UTCDateTime, nullable=False),
+)
+
+# One merge at a time per (repository, base branch), across every worker and
+# process: a lease row like the dirty PRs' (a dead holder blocks until expiry).
+merge_locks = Table(
+    "merge_locks",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("repo", REPO, primary_key=True),
+    Column("base_ref", String(255), primary_key=True),
+    Column("owner", String(128), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+)

@@ -44,12 +44,13 @@ from bot.core.snapshot import (
     Snapshot,
     TamperMark,
 )
-from bot.providers.base import PolicySources, PublishOutcome, PullHead
+from bot.providers.base import MergeAnswer, MergeState, PolicySources, PublishOutcome, PullHead
 from bot.providers.counting import RequestTally
 from bot.providers.github import snapshot as reads
 from bot.providers.github.auth import AppCredentials, GitHubApp
 from bot.providers.github.client import ClientConfig, installation_client
 from bot.providers.github.directory import DirectoryReader
+from bot.providers.github.merge import GitHubMerging, MergeMethods, merge_state
 from bot.providers.github.policy_source import StoredFiles, find_codeowners, find_policy
 from bot.providers.github.publish import CONTEXT_PREFIX, Publisher
 from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
@@ -128,6 +129,7 @@ class GitHubForge:
             credentials = AppCredentials(settings.github_app_id, settings.github_private_key_pem())
             app = GitHubApp(credentials, self.config, self.retries)
         self.app = app
+        self.merge_methods = MergeMethods(settings.forge_cache_seconds, clock)
 
     @contextmanager
     def evaluation(self, key: PullKey, installation_id: int | None) -> Iterator[GitHubEvaluation]:
@@ -406,6 +408,39 @@ class GitHubEvaluation:
             None,
             lambda: reads.read_statuses(repo, decision.head_sha, read),
         )
+
+    # -- merging ---------------------------------------------------------------
+
+    @property
+    def _merging(self) -> GitHubMerging:
+        return GitHubMerging(self.client, self.key.repo, self.key.number, self.forge.retries)
+
+    def merge_state(self) -> MergeState:
+        """The PR read afresh (mergeability, head and base as GitHub sees them now)."""
+        return merge_state(reads.read_pull(self.repo, self.key.number, self.forge.retries.read))
+
+    def allowed_merge_methods(self) -> frozenset[str]:
+        return self.forge.merge_methods.get(self.key.repo, self._merging.repository)
+
+    def commit_messages(self) -> tuple[str, ...]:
+        return self._merging.commit_messages()
+
+    def merge(
+        self, sha: str, method: str, title: str | None, message: str | None
+    ) -> MergeAnswer:
+        return self._merging.merge(sha, method, title, message, self.forge.clock().timestamp())
+
+    def update_branch(self, expected_head_sha: str) -> str | None:
+        return self._merging.update_branch(expected_head_sha)
+
+    def delete_branch(self, ref: str) -> bool:
+        return self._merging.delete_branch(ref)
+
+    def open_pulls_into(self, branch: str) -> tuple[int, ...]:
+        return self._merging.open_pulls_into(branch)
+
+    def comment(self, body: str) -> int:
+        return self._merging.comment(body)
 
     # -- the request budget ----------------------------------------------------
 
