@@ -117,7 +117,7 @@ def _parse_since(text: str):
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from bot.store import Store, merges
+    from bot.store import Store, deploys, merges
 
     settings = _settings_or_exit()
     store = Store(settings.database_url)
@@ -127,11 +127,14 @@ def _cmd_audit(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 1
         with store.begin() as conn:
-            entries = merges.audit(conn, repo=args.repo, since=args.since)
+            merged = merges.audit(conn, repo=args.repo, since=args.since)
+            deployed = deploys.audit(conn, repo=args.repo, since=args.since)
     finally:
         store.close()
-    for entry in entries:
-        print(entry.line())
+    # Merges and deploys interleaved by time; a merge sorts before its deploys.
+    lines = [(e.at, 0, e.line()) for e in merged] + [(e.at, 1, e.line()) for e in deployed]
+    for _, _, line in sorted(lines, key=lambda x: (x[0], x[1])):
+        print(line)
     return 0
 
 
@@ -217,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="apply the store's database migrations")
     p.set_defaults(func=_cmd_migrate)
 
-    p = sub.add_parser("audit", help="print the merge audit log, oldest first")
+    p = sub.add_parser("audit", help="print the merge and deploy audit log, oldest first")
     p.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
     p.add_argument(
         "--since", type=_parse_since, metavar="TIME",

@@ -10,6 +10,8 @@ either leaves it marked for a later try (`errors.guarded`).
 
 from __future__ import annotations
 
+from bot.pipeline.deploy import DeployStep
+from bot.pipeline.deploy_targets import TargetCaller
 from bot.pipeline.errors import guarded
 from bot.pipeline.merge import MergeStep
 from bot.pipeline.merge_group import GroupWaker, MergeGroupPipeline
@@ -40,6 +42,9 @@ def github_pipeline(settings: Settings, store: Store) -> Pipeline:
         return links.details_url(settings, key.provider, key.repo, key.number)
 
     merging = MergeStep(store, forge.clock, lock_seconds=settings.lease_seconds)
+    deploying = DeployStep(
+        store, forge.clock, operator.targets, TargetCaller(forge.retries)
+    )
     pulls = PullPipeline(
         forge,
         store,
@@ -48,6 +53,7 @@ def github_pipeline(settings: Settings, store: Store) -> Pipeline:
         details_url,
         on_posted=GroupWaker(store, forge.clock),
         merging=merging,
+        deploying=deploying,
     )
     groups = MergeGroupPipeline(forge, store)
 

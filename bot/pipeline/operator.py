@@ -7,11 +7,13 @@
   adapter reads it where the fallbacks lead to it; it is validated here so
   a typo shows at start-up rather than as an `error` on every such PR.
 - `GATEBOT_DEPLOY_TARGETS` — a YAML mapping of target names to
-  `{type, url, secret..., repos: [globs]}`. Only the names and the `repos`
-  allow-lists are kept (the policy loader checks `via: {target: ...}`
-  against them); URLs and secrets are not read into memory here, and no
-  message ever quotes a value from the file. A target without `repos` may be
-  used by no repository.
+  `{type: webhook|jenkins, url, secret, repos: [globs]}` (Jenkins also takes
+  `user` and `api_token` for the CSRF crumb, and `jenkins_url` when the job
+  URL does not start with the server's). The `repos` allow-lists are what the
+  policy loader checks `via: {target: ...}` against; the full definitions
+  (`DeployTarget`) are what the deploy step calls. No message ever quotes a
+  value from the file, and a target's repr hides its URL and secrets. A
+  target without `repos` may be used by no repository.
 """
 
 from __future__ import annotations
@@ -27,6 +29,31 @@ from bot.core.policy.problems import Problem
 from bot.core.policy.yamlsource import YamlProblem, parse_yaml
 from bot.settings import ConfigurationError, Settings
 
+TARGET_TYPES = ("webhook", "jenkins")
+
+
+@dataclass(frozen=True)
+class DeployTarget:
+    """One operator deploy target; its URL and secrets never show in a repr."""
+
+    name: str
+    type: str
+    """`webhook` or `jenkins`."""
+    url: str = field(repr=False)
+    """The webhook's URL, or the Jenkins job's URL."""
+    secret: str = field(repr=False)
+    """The webhook's HMAC key, or the Jenkins job's build token."""
+    repos: tuple[str, ...] = ()
+    user: str | None = field(default=None, repr=False)
+    """Jenkins: the account whose API token asks for the CSRF crumb."""
+    api_token: str | None = field(default=None, repr=False)
+    jenkins_url: str | None = field(default=None, repr=False)
+    """Jenkins: the server's root URL (default: the job URL up to `/job/`)."""
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every value that must never be written anywhere."""
+        return tuple(v for v in (self.secret, self.api_token) if v)
+
 
 @dataclass(frozen=True)
 class OperatorConfig:
@@ -40,6 +67,8 @@ class OperatorConfig:
         default_factory=lambda: MappingProxyType({})
     )
     """Target name → the repositories (`owner/name` globs) allowed to use it."""
+    targets: Mapping[str, DeployTarget] = field(default_factory=lambda: MappingProxyType({}))
+    """Target name → its full definition, for the deploy step."""
 
 
 def load_operator_config(settings: Settings) -> OperatorConfig:
@@ -49,13 +78,14 @@ def load_operator_config(settings: Settings) -> OperatorConfig:
         floor = _policy_file("GATEBOT_REQUIRED_POLICY", settings.required_policy)
     if settings.default_policy is not None:
         _policy_file("GATEBOT_DEFAULT_POLICY", settings.default_policy)
-    targets: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+    targets: Mapping[str, DeployTarget] = MappingProxyType({})
     if settings.deploy_targets is not None:
-        targets = load_deploy_targets(settings.deploy_targets)
+        targets = load_targets(settings.deploy_targets)
     return OperatorConfig(
         floor=floor,
         floor_file=settings.required_policy.name if settings.required_policy else None,
-        deploy_targets=targets,
+        deploy_targets=MappingProxyType({n: t.repos for n, t in targets.items()}),
+        targets=targets,
     )
 
 
@@ -88,6 +118,11 @@ def _first(problems: tuple[Problem, ...]) -> str:
 
 def load_deploy_targets(path: Path) -> Mapping[str, tuple[str, ...]]:
     """Target names and their repository allow-lists from `GATEBOT_DEPLOY_TARGETS`."""
+    return MappingProxyType({n: t.repos for n, t in load_targets(path).items()})
+
+
+def load_targets(path: Path) -> Mapping[str, DeployTarget]:
+    """The full target definitions from `GATEBOT_DEPLOY_TARGETS`."""
     variable = "GATEBOT_DEPLOY_TARGETS"
     try:
         doc = parse_yaml(_read(variable, path))
@@ -102,7 +137,7 @@ def load_deploy_targets(path: Path) -> Mapping[str, tuple[str, ...]]:
         raise ConfigurationError(
             f"{variable} names {path}, which must map target names to their settings."
         )
-    targets: dict[str, tuple[str, ...]] = {}
+    targets: dict[str, DeployTarget] = {}
     for name, entry in data.items():
         line = doc.key_mark((name,)).line
         where = f"{variable} names {path}, whose target at line {line}"
@@ -115,5 +150,45 @@ def load_deploy_targets(path: Path) -> Mapping[str, tuple[str, ...]]:
             isinstance(r, str) and r.strip() for r in repos
         ):
             raise ConfigurationError(f"{where} has a `repos` that is not a list of repositories.")
-        targets[name] = tuple(r.strip() for r in repos)
+        targets[name] = _target(name, entry, tuple(r.strip() for r in repos), where)
     return MappingProxyType(targets)
+
+
+def _target(name: str, entry: dict, repos: tuple[str, ...], where: str) -> DeployTarget:
+    kind = entry.get("type")
+    if kind not in TARGET_TYPES:
+        raise ConfigurationError(f"{where} needs `type: webhook` or `type: jenkins`.")
+
+    def text(key: str, required: bool) -> str | None:
+        value = entry.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"{where} needs `{key}` as a non-empty string.")
+        return value.strip()
+
+    url = text("url", True)
+    assert url is not None
+    if not url.startswith(("https://", "http://")):
+        raise ConfigurationError(f"{where} needs an http(s) `url`.")
+    secret = text("secret", True)
+    assert secret is not None
+    user = text("user", False)
+    api_token = text("api_token", False)
+    if (user is None) != (api_token is None):
+        raise ConfigurationError(f"{where} needs both `user` and `api_token`, or neither.")
+    jenkins_url = text("jenkins_url", False)
+    if kind == "jenkins" and jenkins_url is None and "/job/" not in url:
+        raise ConfigurationError(
+            f"{where} needs a job `url` (…/job/<name>) or a `jenkins_url`."
+        )
+    return DeployTarget(
+        name=name,
+        type=kind,
+        url=url.rstrip("/"),
+        secret=secret,
+        repos=repos,
+        user=user,
+        api_token=api_token,
+        jenkins_url=jenkins_url.rstrip("/") if jenkins_url else None,
+    )

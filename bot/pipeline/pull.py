@@ -20,7 +20,10 @@
    merge-queue groups holding the PR);
 9. merge (`bot.pipeline.merge`) when the gate allows it and `merge.auto`
    (with its trigger) armed it. Merge intents a crash or a lost answer left
-   open are reconciled right after the first read, before anything else.
+   open are reconciled right after the first read, before anything else;
+10. deploy (`bot.pipeline.deploy`) the merge commit of a PR found merged —
+   merged by the bot in this run, or by anyone before it (a `closed` event
+   marks the PR) — when its merged head passed the gate.
 
 Each step is a line below; the function returns the one-line summary kept
 in the run record. Errors are not caught here (see `errors.py`).
@@ -35,6 +38,7 @@ from bot.core.gate import Decision, decide
 from bot.core.policy.evaluate import evaluate
 from bot.core.policy.problems import Problem
 from bot.core.snapshot import Snapshot
+from bot.pipeline.deploy import DeployStep, MergedPull
 from bot.pipeline.merge import MergeStep
 from bot.pipeline.operator import OperatorConfig
 from bot.pipeline.policies import (
@@ -66,6 +70,8 @@ class PullPipeline:
     """Called when a new verdict was written (merge groups waiting on the PR wake up)."""
     merging: MergeStep | None = None
     """The merge step; None never merges."""
+    deploying: DeployStep | None = None
+    """The deploy step; None never deploys."""
 
     def __call__(self, job: PullJob) -> str:
         with self.forge.evaluation(job.key, job.installation_id) as ev:
@@ -76,7 +82,10 @@ class PullPipeline:
         reconciled = self.merging.reconcile(ev, job) if self.merging is not None else None
         if head.state != "open":
             closed = f"PR is {'merged' if head.merged else head.state}: nothing posted"
-            return f"{closed}; {reconciled}" if reconciled else closed
+            notes = [closed, reconciled]
+            if head.merged and head.merge_sha:
+                notes.append(self._deploy(ev, job, head.base_ref, head.head_sha, head.merge_sha))
+            return "; ".join(n for n in notes if n)
         self._note_head_seen(job.key, head)
 
         sources = ev.policy_sources()
@@ -114,7 +123,36 @@ class PullPipeline:
             merged = self.merging.run(ev, job, decision, snapshot, config, armed_by)
             if merged:
                 line = f"{line}; {merged}"
+            with self.store.begin() as conn:
+                done = merges.merged_intent(conn, job.key)
+            if done is not None and done.head_sha == decision.head_sha and done.merge_sha:
+                deployed = self._deploy(
+                    ev, job, snapshot.base_ref, done.head_sha, done.merge_sha, policies
+                )
+                if deployed:
+                    line = f"{line}; {deployed}"
         return line
+
+    def _deploy(
+        self,
+        ev: ForgeEvaluation,
+        job: PullJob,
+        base_ref: str,
+        head_sha: str,
+        merge_sha: str,
+        policies: Governing | None = None,
+    ) -> str | None:
+        if self.deploying is None:
+            return None
+        if policies is None:
+            policies = governing(
+                ev.policy_sources(),
+                self.operator.floor,
+                repo=job.key.repo,
+                deploy_targets=self.operator.deploy_targets,
+            )
+        merged = MergedPull(job.key, base_ref, head_sha, merge_sha)
+        return self.deploying.run(ev, policies.policy, merged)
 
     def _note_head_seen(self, key: PullKey, head: PullHead) -> None:
         with self.store.begin() as conn:

@@ -14,7 +14,10 @@ and asks, in order:
 5. when the gate lets the PR be merged, the merge primitives
    (`merge_state`, `allowed_merge_methods`, `merge`, `update_branch`,
    `delete_branch`, `open_pulls_into`, `comment`), driven by
-   `bot.pipeline.merge`, which owns the intents, the lock and the feedback.
+   `bot.pipeline.merge`, which owns the intents, the lock and the feedback;
+6. after a merge, the deploy primitives (`deployments_of`,
+   `create_deployment`, `workflow_dispatch`, `repository_dispatch`), driven
+   by `bot.pipeline.deploy`, which owns the deploy intents.
 
 Each evaluation counts its HTTP requests (`tally`) and stores the count when
 it closes. Nothing here names a client library: the GitHub and GitLab
@@ -51,6 +54,8 @@ class PullHead:
     merged: bool
     updated_at: str
     """The forge's own timestamp, verbatim: compared, never parsed."""
+    merge_sha: str | None = None
+    """The merge commit's SHA once merged."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,26 @@ class MergeAnswer:
     status: int | None = None
 
 
+DeployAnswerKind = Literal["created", "refused", "unsent", "unknown"]
+
+
+@dataclass(frozen=True)
+class DeployAnswer:
+    """How a deploy target answered one call.
+
+    `unsent` means the target certainly did not act (a rate limit, a
+    connection never opened): a later run may send it. `unknown` (a 5xx, a
+    timeout, a dropped connection) means the deployment may or may not exist:
+    it is never sent again blindly.
+    """
+
+    kind: DeployAnswerKind
+    link: str | None = None
+    """Where people can follow it (a deployment's page, a workflow's runs)."""
+    message: str = ""
+    """Why it failed, free of URLs and secrets."""
+
+
 class ForgeEvaluation(Protocol):
     """One evaluation of one PR: reads, then at most one publication."""
 
@@ -192,6 +217,30 @@ class ForgeEvaluation(Protocol):
 
     def comment(self, body: str) -> int:
         """Write a comment on the PR; its id."""
+        ...
+
+    # -- deploying ---------------------------------------------------------------
+
+    def deployments_of(self, sha: str, environment: str) -> tuple[str, ...]:
+        """Links of the forge deployments already made of `sha` to `environment`."""
+        ...
+
+    def create_deployment(
+        self, sha: str, environment: str, description: str | None, payload: dict[str, str]
+    ) -> DeployAnswer:
+        """One forge deployment of `sha`, needing no status and merging nothing."""
+        ...
+
+    def workflow_dispatch(
+        self, workflow: str, ref: str, inputs: dict[str, str], idempotency_key: str
+    ) -> DeployAnswer:
+        """Run a workflow on the branch or tag `ref`; never repeated blindly."""
+        ...
+
+    def repository_dispatch(
+        self, event_type: str, client_payload: dict[str, str], idempotency_key: str
+    ) -> DeployAnswer:
+        """Send a repository dispatch event; never repeated blindly."""
         ...
 
 

@@ -388,3 +388,47 @@ merge_locks = Table(
     Column("owner", String(128), nullable=True),
     Column("expires_at", UTCDateTime, nullable=True),
 )
+
+# -- deploying (migration 0005) ------------------------------------------------
+
+# One deployment per (repository, merge SHA, deploy name): written `open`
+# before the call and completed (`deployed`, `failed`) after it. An intent
+# left `open` means the answer was lost: a GitHub deployment is settled by
+# listing the SHA's deployments, anything else is never sent again.
+deploy_intents = Table(
+    "deploy_intents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("merge_sha", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("environment", String(255), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("link", Text, nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("provider", "repo", "merge_sha", "name"),
+)
+Index("ix_deploy_intents_state", deploy_intents.c.state)
+
+# Every deploy outcome, for people: what was shipped where, and how it ended.
+deploy_audit = Table(
+    "deploy_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("merge_sha", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("link", Text, nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_deploy_audit_at", deploy_audit.c.at)

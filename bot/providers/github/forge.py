@@ -44,11 +44,19 @@ from bot.core.snapshot import (
     Snapshot,
     TamperMark,
 )
-from bot.providers.base import MergeAnswer, MergeState, PolicySources, PublishOutcome, PullHead
+from bot.providers.base import (
+    DeployAnswer,
+    MergeAnswer,
+    MergeState,
+    PolicySources,
+    PublishOutcome,
+    PullHead,
+)
 from bot.providers.counting import RequestTally
 from bot.providers.github import snapshot as reads
 from bot.providers.github.auth import AppCredentials, GitHubApp
 from bot.providers.github.client import ClientConfig, installation_client
+from bot.providers.github.deploy import GitHubDeploying, web_root
 from bot.providers.github.directory import DirectoryReader
 from bot.providers.github.merge import GitHubMerging, MergeMethods, merge_state
 from bot.providers.github.policy_source import StoredFiles, find_codeowners, find_policy
@@ -101,6 +109,7 @@ def _pull_head(pr: PullRequest) -> PullHead:
         state=pr.state,
         merged=bool(pr.merged),
         updated_at=_aware(pr.updated_at).isoformat(),
+        merge_sha=pr.merge_commit_sha if pr.merged else None,
     )
 
 
@@ -441,6 +450,40 @@ class GitHubEvaluation:
 
     def comment(self, body: str) -> int:
         return self._merging.comment(body)
+
+    # -- deploying ---------------------------------------------------------------
+
+    @property
+    def _deploying(self) -> GitHubDeploying:
+        base = self._pull_object().base.repo
+        page = getattr(base, "_html_url", None)
+        repo_page = (
+            str(page.value)
+            if page is not None and page.value
+            else f"{web_root(self.forge.settings.github_api_url)}/{self.key.repo}"
+        )
+        return GitHubDeploying(
+            self.client, self.key.repo, self.forge.retries, repo_page,
+            self.forge.clock().timestamp(),
+        )
+
+    def deployments_of(self, sha: str, environment: str) -> tuple[str, ...]:
+        return self._deploying.deployments_of(sha, environment)
+
+    def create_deployment(
+        self, sha: str, environment: str, description: str | None, payload: dict[str, str]
+    ) -> DeployAnswer:
+        return self._deploying.create_deployment(sha, environment, description, payload)
+
+    def workflow_dispatch(
+        self, workflow: str, ref: str, inputs: dict[str, str], idempotency_key: str
+    ) -> DeployAnswer:
+        return self._deploying.workflow_dispatch(workflow, ref, inputs, idempotency_key)
+
+    def repository_dispatch(
+        self, event_type: str, client_payload: dict[str, str], idempotency_key: str
+    ) -> DeployAnswer:
+        return self._deploying.repository_dispatch(event_type, client_payload, idempotency_key)
 
     # -- the request budget ----------------------------------------------------
 

@@ -1,0 +1,340 @@
+"""The deploy step: ship the merge commit once, and only what passed the gate.
+
+Runs after a merge into one of a `deploy` entry's `branches` — a merge the
+bot made, or a person's (the `pull_request` closed+merged event marks the PR
+dirty and the pipeline finds it merged):
+
+1. only when the merged head had a passing, enforcing verdict recorded by
+   the bot (`bot.store.evaluations`); otherwise ONE comment says why
+   nothing was deployed and that `/gate deploy <name>` can ship it (in
+   `mode: report` nothing is deployed and nothing said);
+2. per entry, the intent keyed by (provider, repository, merge SHA, deploy
+   name) is written `open` before the call (`bot.store.deploys`);
+3. the call: a GitHub deployment of the merge SHA, a workflow or repository
+   dispatch, or an operator target (`deploy_targets`); placeholders
+   `{merge_sha}` `{head_sha}` `{number}` `{base}` `{environment}` are filled;
+4. its answer settles the intent: created → `deployed`, audited, one comment
+   with a link where there is one; refused → `failed`, audited, one comment;
+   unsent (nothing happened) → the intent is dropped and the PR is tried
+   later; unknown → a GitHub deployment is looked for by listing the SHA's
+   deployments (found → deployed, else the intent stays open and the PR is
+   tried later), anything else stays `open`, is audited and said once, and
+   is never sent again: a person decides.
+
+An intent found `open` at the start of a run (a crash, a lost answer) is
+settled the same way before anything is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.globs import compile_ref_glob
+from bot.core.policy.models import DeployEntry, Policy
+from bot.pipeline.deploy_targets import DeployFacts, TargetCaller, idempotency_key
+from bot.pipeline.errors import ForgeUnavailable
+from bot.pipeline.operator import DeployTarget
+from bot.providers.base import DeployAnswer, ForgeEvaluation
+from bot.store import Store, deploys, evaluations, merges
+from bot.store.deploys import DeployKey
+from bot.store.dirty import PullKey
+
+log = logging.getLogger(__name__)
+
+GITHUB_DEPLOYMENT = "github_deployment"
+WORKFLOW_DISPATCH = "workflow_dispatch"
+REPOSITORY_DISPATCH = "repository_dispatch"
+GITLAB_PIPELINE = "gitlab_pipeline"
+TARGET = "target"
+
+SAID_NOT_DEPLOYED = "not-deployed"
+
+
+@dataclass(frozen=True)
+class MergedPull:
+    """The merge a deploy ships."""
+
+    key: PullKey
+    base_ref: str
+    head_sha: str
+    merge_sha: str
+
+
+def method_of(entry: DeployEntry) -> str:
+    via = entry.via
+    for name in (GITHUB_DEPLOYMENT, WORKFLOW_DISPATCH, REPOSITORY_DISPATCH, GITLAB_PIPELINE):
+        if getattr(via, name) is not None:
+            return name
+    return TARGET
+
+
+def environment_of(entry: DeployEntry) -> str:
+    return entry.environment or entry.name
+
+
+def entries_for(policy: Policy | None, base_ref: str) -> list[DeployEntry]:
+    """The policy's deploy entries whose `branches` take a merge into `base_ref`."""
+    if policy is None:
+        return []
+    return [
+        e for e in policy.deploy if any(compile_ref_glob(b).matches(base_ref) for b in e.branches)
+    ]
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """Fill the deploy placeholders; the loader already refused unknown ones."""
+    try:
+        return string.Formatter().vformat(template, (), dict(values))
+    except (KeyError, IndexError, ValueError, AttributeError):
+        raise TemplateError(f"the template `{template}` cannot be filled") from None
+
+
+def not_deployed_comment(head_sha: str, names: list[str]) -> str:
+    listed = ", ".join(f"`{n}`" for n in names)
+    first = names[0]
+    return (
+        f"Not deployed ({listed}): the merged head {head_sha[:12]} never passed this "
+        "gate (no passing verdict or override was recorded by the bot), so the merge "
+        f"bypassed it. Someone with deploy permission can ship it with `/gate deploy {first}`."
+    )
+
+
+def deployed_comment(name: str, environment: str, merge_sha: str, method: str,
+                     link: str | None) -> str:
+    where = f" — {link}" if link else ""
+    return f"Deployed {merge_sha[:12]} to `{environment}` (`{name}`, {method}){where}."
+
+
+def failed_comment(name: str, merge_sha: str, why: str) -> str:
+    return f"Could not deploy {merge_sha[:12]} (`{name}`): {why}"
+
+
+def unknown_comment(name: str, merge_sha: str, why: str) -> str:
+    return (
+        f"The deploy `{name}` of {merge_sha[:12]} got no usable answer ({why}); it may or "
+        "may not have started. It is not sent again automatically: check the target, and "
+        f"use `/gate deploy {name}` if it did not run."
+    )
+
+
+def _feedback(kind: str, name: str) -> str:
+    # Feedback keys are short; the name's digest keeps one per deploy.
+    return f"{kind}:{hashlib.sha256(name.encode()).hexdigest()[:24]}"
+
+
+@dataclass
+class DeployStep:
+    """Deploys for one forge; shared by the worker threads of a process."""
+
+    store: Store
+    clock: Callable[[], datetime]
+    targets: Mapping[str, DeployTarget]
+    caller: TargetCaller | None = None
+    """Sends to operator targets; None refuses every `via: {target: ...}`."""
+
+    def run(self, ev: ForgeEvaluation, policy: Policy | None, merged: MergedPull) -> str | None:
+        """Deploy the merge for each entry that takes it; a summary, or None if none does."""
+        entries = entries_for(policy, merged.base_ref)
+        if not entries:
+            return None
+        pull = merged.key
+        with self.store.begin() as conn:
+            verdicts = evaluations.for_sha(conn, pull.provider, pull.repo, merged.head_sha)
+        passed = any(v.state == "success" and not v.report_only for v in verdicts)
+        if not passed and verdicts and all(v.report_only for v in verdicts):
+            # `mode: report` never deploys, and says nothing about it either.
+            return "not deployed: the gate only reports on this repository"
+        if not passed:
+            return self._refuse(ev, merged, entries)
+        notes: list[str] = []
+        retry: list[str] = []
+        for entry in entries:
+            note, again = self._one(ev, merged, entry)
+            notes.append(note)
+            if again:
+                retry.append(entry.name)
+        summary = "; ".join(notes)
+        if retry:
+            raise ForgeUnavailable(
+                f"{pull}: {summary}; the deploy of {', '.join(retry)} is settled later"
+            )
+        return summary
+
+    # -- one entry ------------------------------------------------------------------
+
+    def _one(self, ev: ForgeEvaluation, merged: MergedPull, entry: DeployEntry) -> tuple[str, bool]:
+        """A note, and whether the PR must be looked at again."""
+        method = method_of(entry)
+        environment = environment_of(entry)
+        key = DeployKey(merged.key.provider, merged.key.repo, merged.merge_sha, entry.name)
+        with self.store.begin() as conn:
+            known = deploys.intent(conn, key)
+        if known is not None and known.state != deploys.OPEN:
+            return f"deploy {entry.name} already {known.state}", False
+        if known is not None:
+            settled = self._reconcile(ev, merged, entry, method, environment)
+            if settled is not None:
+                return settled
+        else:
+            with self.store.begin() as conn:
+                opened = deploys.open_intent(conn, key, number=merged.key.number, method=method,
+                                             environment=environment, now=self.clock())
+            if opened is None:
+                return f"deploy {entry.name} is being handled by another run", False
+        answer = self._call(ev, merged, entry, method, environment, key)
+        return self._settle(ev, merged, entry, method, environment, answer)
+
+    def _reconcile(
+        self, ev: ForgeEvaluation, merged: MergedPull, entry: DeployEntry, method: str,
+        environment: str,
+    ) -> tuple[str, bool] | None:
+        """Settle an intent an earlier run left open; None when the call may be made now."""
+        if method == GITHUB_DEPLOYMENT:
+            found = ev.deployments_of(merged.merge_sha, environment)
+            if found:
+                self._done(ev, merged, entry, method, environment, found[0], found=True)
+                return f"deploy {entry.name}: found {merged.merge_sha[:12]} deployed", False
+            # Listed and absent: the lost call created nothing, so it is made now.
+            return None
+        # A dispatch or a target cannot be asked whether it acted: a person decides.
+        return f"deploy {entry.name}: answer lost earlier, not sent again", False
+
+    def _call(
+        self, ev: ForgeEvaluation, merged: MergedPull, entry: DeployEntry, method: str,
+        environment: str, key: DeployKey,
+    ) -> DeployAnswer:
+        values = {
+            "merge_sha": merged.merge_sha,
+            "head_sha": merged.head_sha,
+            "number": str(merged.key.number),
+            "base": merged.base_ref,
+            "environment": environment,
+        }
+        idem = idempotency_key(key.repo, key.merge_sha, key.name)
+        via = entry.via
+        try:
+            if via.github_deployment is not None:
+                spec = via.github_deployment
+                description = (fill(spec.description, values)
+                               if spec.description is not None else None)
+                payload = {k: fill(v, values) for k, v in spec.payload.items()}
+                return ev.create_deployment(merged.merge_sha, environment, description, payload)
+            if via.workflow_dispatch is not None:
+                wd = via.workflow_dispatch
+                inputs = {k: fill(v, values) for k, v in wd.inputs.items()}
+                return ev.workflow_dispatch(wd.workflow, wd.ref, inputs, idem)
+            if via.repository_dispatch is not None:
+                rd = via.repository_dispatch
+                payload = {k: fill(v, values) for k, v in rd.client_payload.items()}
+                return ev.repository_dispatch(rd.event_type, payload, idem)
+        except TemplateError as exc:
+            return DeployAnswer("refused", message=str(exc))
+        if via.gitlab_pipeline is not None:
+            return DeployAnswer("refused", message="`gitlab_pipeline` deploys only GitLab projects")
+        target = self.targets.get(via.target or "")
+        if target is None or self.caller is None:
+            return DeployAnswer(
+                "refused", message=f"the operator declares no target `{via.target}`"
+            )
+        facts = DeployFacts(
+            repository=merged.key.repo, number=merged.key.number, merge_sha=merged.merge_sha,
+            head_sha=merged.head_sha, base=merged.base_ref, environment=environment,
+            deploy=entry.name,
+        )
+        return self.caller.send(target, facts, idem, self.clock().timestamp())
+
+    def _settle(
+        self, ev: ForgeEvaluation, merged: MergedPull, entry: DeployEntry, method: str,
+        environment: str, answer: DeployAnswer,
+    ) -> tuple[str, bool]:
+        key = DeployKey(merged.key.provider, merged.key.repo, merged.merge_sha, entry.name)
+        now = self.clock()
+        if answer.kind == "created":
+            self._done(ev, merged, entry, method, environment, answer.link, found=False)
+            return f"deployed {merged.merge_sha[:12]} ({entry.name})", False
+        if answer.kind == "refused":
+            with self.store.begin() as conn:
+                if deploys.settle(conn, key, deploys.FAILED, now, detail=answer.message):
+                    deploys.record(conn, key, number=merged.key.number, method=method,
+                                   outcome="failed", now=now, detail=answer.message)
+            self._say(ev, merged, _feedback("failed", entry.name),
+                      failed_comment(entry.name, merged.merge_sha, answer.message))
+            return f"deploy {entry.name} failed: {answer.message}", False
+        if answer.kind == "unsent":
+            with self.store.begin() as conn:
+                deploys.drop(conn, key)
+            return f"deploy {entry.name} not sent: {answer.message}", True
+        if method == GITHUB_DEPLOYMENT:
+            found = ev.deployments_of(merged.merge_sha, environment)
+            if found:
+                self._done(ev, merged, entry, method, environment, found[0], found=True)
+                return f"deployed {merged.merge_sha[:12]} ({entry.name})", False
+            with self.store.begin() as conn:
+                deploys.note(conn, key, answer.message, now)
+                deploys.record(conn, key, number=merged.key.number, method=method,
+                               outcome="unknown", now=now, detail=answer.message)
+            return f"deploy {entry.name}: no usable answer ({answer.message})", True
+        with self.store.begin() as conn:
+            deploys.note(conn, key, answer.message, now)
+            deploys.record(conn, key, number=merged.key.number, method=method,
+                           outcome="unknown", now=now, detail=answer.message)
+        self._say(ev, merged, _feedback("unknown", entry.name),
+                  unknown_comment(entry.name, merged.merge_sha, answer.message))
+        log.warning("%s: deploy %s of %s got no usable answer; left for a person",
+                    merged.key, entry.name, merged.merge_sha[:12])
+        return f"deploy {entry.name}: no usable answer, left for a person", False
+
+    def _done(
+        self, ev: ForgeEvaluation, merged: MergedPull, entry: DeployEntry, method: str,
+        environment: str, link: str | None, *, found: bool,
+    ) -> None:
+        key = DeployKey(merged.key.provider, merged.key.repo, merged.merge_sha, entry.name)
+        now = self.clock()
+        detail = "found by listing the deployments after a lost answer" if found else None
+        with self.store.begin() as conn:
+            if deploys.settle(conn, key, deploys.DEPLOYED, now, link=link, detail=detail):
+                deploys.record(conn, key, number=merged.key.number, method=method,
+                               outcome="deployed", now=now, link=link, detail=detail)
+        self._say(ev, merged, _feedback("deployed", entry.name),
+                  deployed_comment(entry.name, environment, merged.merge_sha, method, link))
+
+    # -- not deployed -------------------------------------------------------------------
+
+    def _refuse(self, ev: ForgeEvaluation, merged: MergedPull, entries: list[DeployEntry]) -> str:
+        names = [e.name for e in entries]
+        why = f"the merged head {merged.head_sha[:12]} had no passing verdict"
+        if self._say(ev, merged, SAID_NOT_DEPLOYED, not_deployed_comment(merged.head_sha, names)):
+            now = self.clock()
+            with self.store.begin() as conn:
+                for entry in entries:
+                    key = DeployKey(merged.key.provider, merged.key.repo, merged.merge_sha,
+                                    entry.name)
+                    deploys.record(conn, key, number=merged.key.number, method=method_of(entry),
+                                   outcome="not deployed", now=now, detail=why)
+        return f"not deployed: {why}"
+
+    def _say(self, ev: ForgeEvaluation, merged: MergedPull, outcome: str, body: str) -> bool:
+        """Write the one comment for (PR, merge SHA, outcome); False if it was written before."""
+        key = merged.key
+        with self.store.begin() as conn:
+            if not merges.claim_feedback(conn, key, merged.merge_sha, outcome, self.clock()):
+                return False
+        posted: int | None = None
+        try:
+            posted = ev.comment(body)
+        finally:
+            with self.store.begin() as conn:
+                if posted is None:
+                    merges.drop_feedback(conn, key, merged.merge_sha, outcome)
+                else:
+                    merges.feedback_posted(conn, key, merged.merge_sha, outcome, posted)
+        return True

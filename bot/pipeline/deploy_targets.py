@@ -1,0 +1,177 @@
+"""Operator deploy targets (`GATEBOT_DEPLOY_TARGETS`): webhooks and Jenkins jobs.
+
+- `webhook`: `POST <url>` with a JSON body (`repository`, `number`,
+  `merge_sha`, `head_sha`, `base`, `environment`, `deploy`, `delivery`),
+  signed `X-Gatebot-Signature-256: sha256=<hex HMAC-SHA256 of the raw body
+  keyed with the target's secret>`, and an `Idempotency-Key` header derived
+  from (repository, merge SHA, deploy name) so a receiver can drop a repeat.
+- `jenkins`: `GET <jenkins>/crumbIssuer/api/json` with basic auth (`user`,
+  `api_token`) for the CSRF crumb, whose session cookie the same
+  `requests.Session` keeps, then `POST <job>/buildWithParameters` with
+  `MERGE_SHA`, `HEAD_SHA`, `NUMBER`, `BASE`, `ENVIRONMENT`, `REPOSITORY`,
+  `DEPLOY` and the job token as the `token` form field — never in the URL,
+  where `requests` exceptions and server logs would show it.
+
+Writes run under `unsafe_write` (repeated only when the connection was never
+opened). No message built here quotes a URL, a header or an exception's text:
+only the target's name, the kind of failure and the HTTP status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import dataclass
+
+import requests
+
+from bot.pipeline.operator import DeployTarget
+from bot.providers.base import DeployAnswer
+from bot.retry import RateLimited, RetryPolicies, classify
+
+SIGNATURE_HEADER = "X-Gatebot-Signature-256"
+TIMEOUT = (5.0, 30.0)
+"""Seconds to connect, then to wait for the answer."""
+
+
+@dataclass(frozen=True)
+class DeployFacts:
+    """What a target is told about the merge it deploys."""
+
+    repository: str
+    number: int
+    merge_sha: str
+    head_sha: str
+    base: str
+    environment: str
+    deploy: str
+
+
+def idempotency_key(repo: str, merge_sha: str, name: str) -> str:
+    """The hex SHA-256 of the deploy key: the same for every attempt of one deployment."""
+    return hashlib.sha256(f"{repo.lower()}\n{merge_sha}\n{name}".encode()).hexdigest()
+
+
+def signature(secret: str, body: bytes) -> str:
+    """`sha256=` + the hex HMAC-SHA256 of `body` keyed with `secret` (GitHub's scheme)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class TargetCaller:
+    """Sends deployments to the operator's targets; one per worker process."""
+
+    def __init__(self, retries: RetryPolicies, session_factory=requests.Session) -> None:
+        self.retries = retries
+        self.session_factory = session_factory
+
+    def send(self, target: DeployTarget, facts: DeployFacts, key: str, now: float) -> DeployAnswer:
+        with self.session_factory() as session:
+            try:
+                if target.type == "webhook":
+                    response = self._webhook(session, target, facts, key)
+                else:
+                    response = self._jenkins(session, target, facts, key)
+            except _Refused as refused:
+                return DeployAnswer("refused", message=refused.message)
+            except RateLimited:
+                return DeployAnswer("unsent", message=f"target {target.name} asked to wait")
+            except requests.exceptions.RequestException as exc:
+                # The exception's text holds the URL: only its kind is said.
+                failure = classify(exc, now)
+                if failure.kind == "unsent":
+                    return DeployAnswer(
+                        "unsent", message=f"target {target.name} could not be reached"
+                    )
+                return DeployAnswer(
+                    "unknown", message=f"no answer from target {target.name} ({failure.kind})"
+                )
+        return _answer(target, response.status_code)
+
+    def _webhook(
+        self, session: requests.Session, target: DeployTarget, facts: DeployFacts, key: str
+    ) -> requests.Response:
+        body = json.dumps(
+            {
+                "repository": facts.repository,
+                "number": facts.number,
+                "merge_sha": facts.merge_sha,
+                "head_sha": facts.head_sha,
+                "base": facts.base,
+                "environment": facts.environment,
+                "deploy": facts.deploy,
+                "delivery": str(uuid.uuid4()),
+            },
+            separators=(",", ":"),
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "gatebot",
+            SIGNATURE_HEADER: signature(target.secret, body),
+            "Idempotency-Key": key,
+        }
+        return self.retries.unsafe_write.call(
+            lambda: session.post(target.url, data=body, headers=headers, timeout=TIMEOUT),
+            what=f"POST webhook target {target.name}",
+        )
+
+    def _jenkins(
+        self, session: requests.Session, target: DeployTarget, facts: DeployFacts, key: str
+    ) -> requests.Response:
+        auth = (target.user, target.api_token) if target.user and target.api_token else None
+        headers = {"User-Agent": "gatebot", "Idempotency-Key": key}
+        root = target.jenkins_url or target.url.split("/job/", 1)[0]
+        crumb = self.retries.read.call(
+            lambda: session.get(f"{root}/crumbIssuer/api/json", auth=auth, timeout=TIMEOUT),
+            what=f"GET crumb of target {target.name}",
+        )
+        if crumb.status_code == 200:
+            try:
+                data = crumb.json()
+                headers[str(data["crumbRequestField"])] = str(data["crumb"])
+            except (ValueError, KeyError, TypeError):
+                raise _Refused(f"target {target.name} sent an unreadable CSRF crumb") from None
+        elif crumb.status_code != 404:  # 404: the server does not use crumbs
+            raise _Refused(
+                f"target {target.name} refused the CSRF crumb request ({crumb.status_code})"
+            )
+        form = {
+            "token": target.secret,
+            "MERGE_SHA": facts.merge_sha,
+            "HEAD_SHA": facts.head_sha,
+            "NUMBER": str(facts.number),
+            "BASE": facts.base,
+            "ENVIRONMENT": facts.environment,
+            "REPOSITORY": facts.repository,
+            "DEPLOY": facts.deploy,
+        }
+        return self.retries.unsafe_write.call(
+            lambda: session.post(
+                f"{target.url}/buildWithParameters",
+                data=form,
+                headers=headers,
+                auth=auth,
+                timeout=TIMEOUT,
+                allow_redirects=False,
+            ),
+            what=f"POST build of target {target.name}",
+        )
+
+
+class _Refused(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _answer(target: DeployTarget, status: int) -> DeployAnswer:
+    if 200 <= status < 300:
+        return DeployAnswer("created")
+    if status == 429:
+        return DeployAnswer("unsent", message=f"target {target.name} asked to wait (429)")
+    if status >= 500:
+        return DeployAnswer(
+            "unknown", message=f"target {target.name} answered {status}; it may have acted"
+        )
+    return DeployAnswer("refused", message=f"target {target.name} refused it ({status})")

@@ -1,0 +1,194 @@
+"""Deploying end to end: `gatebot serve` as a real process, the fake GitHub as GitHub, a
+loopback receiver as the operator's webhook and Jenkins targets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakegithub import FakeGitHub
+from fakegithub.auth import generated_private_key_pem
+from support.e2e import GateService
+from support.processes import wait_until
+from support.receiver import (
+    JENKINS_API_TOKEN,
+    JENKINS_JOB_TOKEN,
+    WEBHOOK_SECRET,
+    Receiver,
+    running,
+    targets_yaml,
+)
+
+from bot.store import deploys
+from bot.store.deploys import DeployKey
+from bot.store.dirty import PullKey
+
+pytestmark = pytest.mark.slow
+
+POLICY = """\
+version: 1
+policy:
+  approval: [reviewed]
+rules:
+  - name: reviewed
+    requires:
+      approvals: 1
+      from: {permission: write}
+merge:
+  auto: true
+  method: squash
+deploy:
+"""
+
+GITHUB_DEPLOYMENT = """\
+  - name: production
+    branches: [main]
+    environment: prod
+    via:
+      github_deployment:
+        payload: {sha: "{merge_sha}"}
+"""
+
+TARGETS = """\
+  - name: hook
+    branches: [main]
+    via: {target: prod-hook}
+  - name: jenkins
+    branches: [main]
+    via: {target: prod-jenkins}
+"""
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with running() as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def gate(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[GateService]:
+    workdir = tmp_path_factory.mktemp("e2e-deploy")
+    targets = workdir / "targets.yml"
+    targets.write_text(targets_yaml(receiver))
+    service = GateService.start(workdir, GATEBOT_DEPLOY_TARGETS=str(targets))
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def new_repo(fake: FakeGitHub, name: str, deploy: str) -> str:
+    repo = f"acme/{name}"
+    fake.add_repo(repo, files={".github/gatebot.yml": POLICY + deploy, "src/app.py": "1\n"})
+    fake.set_role(repo, "mia", "write")
+    return repo
+
+
+def approved(fake: FakeGitHub, repo: str, number: int) -> str:
+    pr = fake.open_pr(repo, number, contents={f"src/f{number}.py": "2\n"})
+    fake.add_review(repo, number, "mia", "APPROVED")
+    return pr.head_sha
+
+
+def deployments_of(fake: FakeGitHub, repo: str) -> list:
+    return [d for d in fake.deployments if d.repo == repo]
+
+
+def deployed(gate: GateService, repo: str, number: int, count: int = 1) -> None:
+    wait_until(
+        lambda: len(deployments_of(gate.fake, repo)) >= count
+        and gate.settled(PullKey("github", repo, number)),
+        timeout=20,
+        message=gate.proc.output()[-4000:],
+    )
+
+
+def test_a_merge_is_deployed_once_whatever_the_events(gate):
+    fake = gate.fake
+    repo = new_repo(fake, "deploy-once", GITHUB_DEPLOYMENT)
+    approved(fake, repo, 1)
+    event, payload = fake.webhook("pull_request_review", "submitted", repo, 1)
+    body, headers = fake.webhook_request(event, payload)
+    assert gate.session.post(f"{gate.base}/webhooks/github", data=body,
+                             headers=headers).status_code == 202
+    deployed(gate, repo, 1)
+    for _ in range(5):  # the same delivery again
+        again = gate.session.post(f"{gate.base}/webhooks/github", data=body, headers=headers)
+        assert again.status_code == 200
+    for _ in range(5):  # re-sent events, the closed one among them
+        assert gate.send("pull_request", "closed", repo, 1).status_code == 202
+        assert gate.send("pull_request_review", "submitted", repo, 1).status_code == 202
+        gate.settle(repo, 1)
+    (merge,) = [m for m in fake.merges if m.repo == repo]
+    (deployment,) = deployments_of(fake, repo)
+    assert deployment.sha == merge.merge_commit_sha and deployment.payload == {
+        "sha": merge.merge_commit_sha
+    }
+    creations = [r for r in fake.requests_for("repos/create-deployment") if repo in r.path]
+    assert len(creations) == 1
+    fake.assert_all_valid()
+
+
+def test_targets_are_called_once_and_their_secrets_stay_out_of_the_log(gate, receiver):
+    fake = gate.fake
+    repo = new_repo(fake, "deploy-targets", TARGETS)
+    approved(fake, repo, 1)
+    gate.deliver("pull_request", "opened", repo, 1)
+    wait_until(lambda: len(receiver.builds()) == 1 and len(receiver.hooks()) == 1,
+               timeout=20, message=gate.proc.output()[-4000:])
+    gate.deliver("pull_request", "closed", repo, 1)
+    assert len(receiver.hooks()) == 1 and len(receiver.builds()) == 1
+    assert receiver.hooks()[0].verified and receiver.builds()[0].verified
+    output = gate.proc.output()
+    for secret in (WEBHOOK_SECRET, JENKINS_JOB_TOKEN, JENKINS_API_TOKEN):
+        assert secret not in output
+    comments = [c.body for c in fake.comments(repo, 1) if c.user == fake.bot_login]
+    assert len([c for c in comments if c.startswith("Deployed")]) == 2
+
+
+def test_a_worker_killed_during_the_deployment_deploys_exactly_once_after_restart(
+    tmp_path: Path,
+):
+    fake = FakeGitHub(private_key_pem=generated_private_key_pem()).start()
+    workdir = tmp_path / "service"
+    settings = {"GATEBOT_LEASE_SECONDS": "2", "GATEBOT_SWEEP_SECONDS": "1"}
+    gate = GateService.start(workdir, fake, **settings)
+    restarted: GateService | None = None
+    try:
+        repo = new_repo(fake, "deploy-killed", GITHUB_DEPLOYMENT)
+        approved(fake, repo, 1)
+        hold = fake.hold("repos/create-deployment")
+        assert gate.send("pull_request", "opened", repo, 1).status_code == 202
+        assert hold.wait_arrived(20), gate.proc.output()[-3000:]
+        (merge,) = fake.merges
+        key = DeployKey("github", repo, merge.merge_commit_sha, "production")
+        with gate.store.begin() as conn:
+            intent = deploys.intent(conn, key)
+        assert intent is not None and intent.state == deploys.OPEN  # written before the call
+        gate.proc.kill()
+        hold.release()  # GitHub creates it; the answer goes nowhere
+        wait_until(lambda: len(fake.deployments) == 1, timeout=10)
+
+        gate.session.close()
+        gate.store.close()
+        restarted = GateService.start(workdir, fake, **settings)
+
+        def settled() -> bool:
+            with restarted.store.begin() as conn:
+                found = deploys.intent(conn, key)
+            return found is not None and found.state == deploys.DEPLOYED
+
+        wait_until(settled, timeout=30, message=restarted.proc.output()[-4000:])
+        assert len(fake.deployments) == 1
+        assert len(fake.requests_for("repos/create-deployment")) == 1
+        with restarted.store.begin() as conn:
+            (entry,) = deploys.audit(conn, repo=repo)
+        assert entry.outcome == "deployed" and "found by listing" in (entry.detail or "")
+        fake.assert_all_valid()
+    finally:
+        if restarted is not None:
+            restarted.stop()
+        else:
+            gate.proc.stop()
+            fake.stop()
