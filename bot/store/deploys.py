@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, and_, delete, select, update
 
+from bot.store.audit import audit_query
 from bot.store.dialect import insert
 from bot.store.tables import deploy_audit, deploy_intents
 
@@ -191,12 +192,7 @@ def audit(
 ) -> list[AuditEntry]:
     """The deploy audit log, oldest first, optionally of one repository and from a time on."""
     t = deploy_audit
-    stmt = select(t)
-    if repo is not None:
-        stmt = stmt.where(func.lower(t.c.repo) == repo.lower())
-    if since is not None:
-        stmt = stmt.where(t.c.at >= since)
-    rows = conn.execute(stmt.order_by(t.c.at, t.c.id))
+    rows = conn.execute(audit_query(t, repo=repo, since=since))
     return [
         AuditEntry(
             key=DeployKey(r.provider, r.repo, r.merge_sha, r.name),

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, update
 
+from bot.store.audit import audit_query
 from bot.store.dialect import insert
 from bot.store.dirty import PullKey
 from bot.store.tables import merge_audit, merge_feedback, merge_intents, merge_locks
@@ -227,12 +228,7 @@ def audit(
 ) -> list[AuditEntry]:
     """The audit log, oldest first, optionally of one repository and from a time on."""
     t = merge_audit
-    stmt = select(t)
-    if repo is not None:
-        stmt = stmt.where(func.lower(t.c.repo) == repo.lower())
-    if since is not None:
-        stmt = stmt.where(t.c.at >= since)
-    rows = conn.execute(stmt.order_by(t.c.at, t.c.id))
+    rows = conn.execute(audit_query(t, repo=repo, since=since))
     return [
         AuditEntry(
             key=PullKey(r.provider, r.repo, r.number),
