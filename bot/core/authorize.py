@@ -1,0 +1,80 @@
+"""Who may run a comment command: the policy's `commands.allow`, else the defaults.
+
+Pure: the caller supplies what the forge knows of the commenter (their
+repository permission by role name, so maintain and write differ, and the
+teams they belong to). A refusal carries the sentence the bot replies with,
+naming what would have been needed.
+
+Rules (the spec's Comment commands section): bots — the App included — never
+run commands; an entry of `commands.allow` replaces the command's default
+permission entirely; within an entry, `permission`, `teams` and `users` are
+alternatives (anyone matching any of them may run it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.commands import COMMANDS_BY_NAME
+from bot.core.policy.models import CommandPermission, CommandsConfig, permission_at_least
+from bot.core.policy.result import join_words
+
+
+@dataclass(frozen=True, slots=True)
+class Commenter:
+    """The author of a comment, as far as authorisation needs to know."""
+
+    login: str
+    permission: str | None
+    """Repository role name (admin, maintain, write, triage, read) or None: no access."""
+    teams: frozenset[str] = frozenset()
+    """Teams (`org/team-slug`) the person belongs to, among those the rule names."""
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether the command may run, and if not, the sentence that says why."""
+
+    allowed: bool
+    reason: str = ""
+
+
+def requirement(command: str, config: CommandsConfig | None) -> CommandPermission:
+    """Who may run `command` under `config` (the policy's entry, or the default)."""
+    if config is not None and command in config.allow:
+        return config.allow[command]  # type: ignore[index]
+    return CommandPermission(permission=COMMANDS_BY_NAME[command].permission)
+
+
+def describe(rule: CommandPermission) -> str:
+    """`write permission or above, acme/release or alice` — the words of a refusal."""
+    parts: list[str] = []
+    if rule.permission is not None:
+        parts.append(
+            "admin permission" if rule.permission == "admin"
+            else f"{rule.permission} permission or above"
+        )
+    parts.extend(f"membership of {team}" for team in rule.teams)
+    parts.extend(f"being {user}" for user in rule.users)
+    return join_words(parts, "or") if parts else "nobody (the policy allows no one)"
+
+
+def authorize(command: str, commenter: Commenter, config: CommandsConfig | None) -> Verdict:
+    """May `commenter` run `command` (a known command name)?"""
+    if commenter.is_bot or commenter.login.casefold().endswith("[bot]"):
+        return Verdict(False, "commands from bots are ignored")
+    rule = requirement(command, config)
+    login = commenter.login.casefold()
+    if any(login == user.casefold() for user in rule.users):
+        return Verdict(True)
+    teams = {team.casefold() for team in commenter.teams}
+    if any(team.casefold() in teams for team in rule.teams):
+        return Verdict(True)
+    if rule.permission is not None and permission_at_least(commenter.permission, rule.permission):
+        return Verdict(True)
+    return Verdict(
+        False,
+        f"@{commenter.login} may not run `{command}`: it needs {describe(rule)}"
+        f" (you have {commenter.permission or 'no'} permission)",
+    )
