@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TypeVar, cast
+from typing import TypeVar, cast, get_args
 from urllib.parse import quote
 
 from github.CheckRun import CheckRun
@@ -39,6 +39,7 @@ from bot.core.snapshot import (
     Commit,
     FileStatus,
     Review,
+    ReviewState,
 )
 from bot.retry import RetryPolicy
 
@@ -47,10 +48,9 @@ COMMITS_LIMIT = 250
 GITHUB_COMMITTER = "web-flow"
 GHOST = "ghost"  # GitHub's stand-in for a deleted account
 
-_FILE_STATUSES = frozenset(
-    {"added", "modified", "removed", "renamed", "copied", "changed", "unchanged"}
-)
-_REVIEW_STATES = frozenset({"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"})
+# The snapshot's own vocabularies; anything else GitHub sends is mapped below.
+_FILE_STATUSES = frozenset(get_args(FileStatus))
+_REVIEW_STATES = frozenset(get_args(ReviewState))
 _CONCLUSIONS = frozenset(
     {
         "success",
