@@ -117,7 +117,7 @@ def _parse_since(text: str):
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from bot.store import Store, deploys, merges
+    from bot.store import Store, commands, deploys, merges, overrides
 
     settings = _settings_or_exit()
     store = Store(settings.database_url)
@@ -129,10 +129,19 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         with store.begin() as conn:
             merged = merges.audit(conn, repo=args.repo, since=args.since)
             deployed = deploys.audit(conn, repo=args.repo, since=args.since)
+            overridden = overrides.audit_entries(conn, repo=args.repo, since=args.since)
+            commanded = commands.audit_entries(conn, repo=args.repo, since=args.since)
     finally:
         store.close()
-    # Merges and deploys interleaved by time; a merge sorts before its deploys.
-    lines = [(e.at, 0, e.line()) for e in merged] + [(e.at, 1, e.line()) for e in deployed]
+    # All four logs interleaved by time. At the same instant a command comes
+    # first (an override's command entry before the override it recorded),
+    # and a merge before its deploys.
+    lines = (
+        [(e.at, 0, e.line()) for e in commanded]
+        + [(e.recorded_at, 1, e.line()) for e in overridden]
+        + [(e.at, 2, e.line()) for e in merged]
+        + [(e.at, 3, e.line()) for e in deployed]
+    )
     for _, _, line in sorted(lines, key=lambda x: (x[0], x[1])):
         print(line)
     return 0
@@ -220,7 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="apply the store's database migrations")
     p.set_defaults(func=_cmd_migrate)
 
-    p = sub.add_parser("audit", help="print the merge and deploy audit log, oldest first")
+    p = sub.add_parser(
+        "audit",
+        help="print what the bot did (merges, deploys, overrides, comment commands), oldest first",
+    )
     p.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
     p.add_argument(
         "--since", type=_parse_since, metavar="TIME",

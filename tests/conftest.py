@@ -16,6 +16,8 @@ from sqlalchemy import create_engine, text
 from support import services
 from support.processes import GatebotProcess
 
+from bot.store import Store
+
 
 def find_free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -60,6 +62,20 @@ def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for the whole run (SQLAlchemy URL)."""
     with services.fresh_postgres_database() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated store, once on SQLite and once on PostgreSQL: the store's SQL must
+    mean the same on both (rowcounts, ON CONFLICT, times)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/store.sqlite3"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    found = Store(url)
+    found.migrate()
+    yield found
+    found.close()
 
 
 @pytest.fixture

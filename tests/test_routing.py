@@ -25,9 +25,10 @@ from sqlalchemy import delete, event, select
 from support.apps import AppUnderTest, build_app
 from support.webhooks import github_headers, github_payload
 
+from bot.core.commands import MAX_BODY_CHARS
 from bot.store import (
-    Store,
     apps,
+    commands,
     deliveries,
     directory_cache,
     dirty,
@@ -44,6 +45,7 @@ from bot.store import (
 from bot.store.dirty import PullKey
 from bot.store.tables import dirty_pulls
 from bot.web import github_events
+from bot.web.github_events import effects as fx
 from bot.web.github_events import ignored
 
 APP_ID = 4242  # GITHUB_APP_ID of the github_app_env fixture
@@ -294,10 +296,12 @@ def test_a_closed_pr_is_marked_once_and_then_left_alone(hooks):
     assert hooks.generation(key(2)) == 1
     assert hooks.pull(2).state == "closed"
 
-    # Later events about it cause no work.
+    # Later events about it cause no work (a new comment, which may hold
+    # commands, is the exception: see the command inbox tests).
     hooks.send("pull_request", pull_event("pull_request/labeled.1", state="closed"))
     hooks.send("status", status_event(sha=HEAD, context="ci/build", writer="ci-bot"))
-    hooks.send("issue_comment", comment_event("issue_comment/created.1", state="closed"))
+    hooks.send("issue_comment", comment_event("issue_comment/edited.1", state="closed"))
+    hooks.send("issue_comment", comment_event("issue_comment/deleted.1", state="closed"))
     assert hooks.generation(key(2)) == 1
 
 
@@ -389,11 +393,134 @@ def test_tampering_on_a_closed_pr_is_still_recorded(hooks, svc):
         assert len(tampering.marks_for_pull(conn, "github", REPO, 2)) == 1
 
 
-def test_the_bots_own_comments_cause_no_work(hooks):
-    payload = comment_event("issue_comment/created.1")
+@pytest.mark.parametrize("state", ["open", "closed"])
+def test_the_bots_own_comments_cause_no_work(hooks, svc, state):
+    payload = comment_event("issue_comment/created.1", state=state)
     payload["comment"]["performed_via_github_app"] = {"id": APP_ID, "slug": SLUG}
+    payload["comment"]["user"].update(login=f"{SLUG}[bot]", type="Bot")
     hooks.send("issue_comment", payload)
     assert hooks.dirty() == set()
+    assert inbox(svc, 2) == []
+
+
+# -- the command inbox ----------------------------------------------------------------
+
+
+def inbox(svc: AppUnderTest, number: int, repo: str = REPO) -> list[commands.CommandComment]:
+    with svc.store.begin() as conn:
+        return commands.unanswered(conn, key(number, repo))
+
+
+def routed_effects(payload: dict[str, Any], action: str) -> list[type]:
+    routed = github_events.route(
+        github_events.Delivery(
+            event="issue_comment",
+            action=action,
+            payload=payload,
+            repo=REPO,
+            installation_id=None,
+            sender=payload["sender"]["login"],
+            app_id=APP_ID,
+        )
+    )
+    return [type(e) for e in routed.effects]
+
+
+def test_a_new_comment_on_an_open_pr_goes_to_its_command_inbox(hooks, svc, fake_github):
+    fake_github.add_repo("acme/api", default_branch="main")
+    fake_github.open_pr("acme/api", 7, author="alice")
+    written = fake_github.add_comment("acme/api", 7, "mia", "/gate merge")
+    event_name, payload = fake_github.webhook("issue_comment", "created", "acme/api", 7)
+    with svc.store.begin() as conn:
+        pull_parts.put(conn, "github", "acme/api", 7, HEAD, "t0", "{}", utcnow())
+    hooks.send(event_name, payload)
+
+    assert hooks.dirty() == {key(7, "acme/api")}
+    (received,) = inbox(svc, 7, "acme/api")
+    assert (received.comment_id, received.author, received.body) == (written.id, "mia",
+                                                                       "/gate merge")
+    assert received.created_at == written.created_at.replace(microsecond=0)
+    assert received.installation_id == payload["installation"]["id"]
+    assert received.state == commands.PENDING
+    with svc.store.begin() as conn:
+        assert pull_parts.get(conn, "github", "acme/api", 7) is None  # parts dropped as before
+
+
+def test_a_new_comment_on_a_closed_pr_is_received_and_marked_without_dropping_parts(hooks, svc):
+    payload = comment_event("issue_comment/created.1", state="closed")
+    payload["comment"]["body"] = "/gate deploy production"
+    assert routed_effects(payload, "created") == [fx.ReceiveComment]
+    with svc.store.begin() as conn:
+        pull_parts.put(conn, "github", REPO, 2, HEAD, "t0", "{}", utcnow())
+    hooks.send("issue_comment", payload)
+
+    assert hooks.dirty() == {key(2)}
+    (received,) = inbox(svc, 2)
+    assert (received.comment_id, received.author, received.body) == (
+        payload["comment"]["id"],
+        "Codertocat",
+        "/gate deploy production",
+    )
+    assert received.created_at == datetime(2019, 5, 15, 15, 20, 21, tzinfo=UTC)
+    with svc.store.begin() as conn:
+        assert pull_parts.get(conn, "github", REPO, 2) is not None
+
+
+@pytest.mark.parametrize("name", ["issue_comment/edited.1", "issue_comment/deleted.1"])
+@pytest.mark.parametrize("editor", ["Codertocat", "mallory"])
+def test_edited_and_deleted_comments_never_reach_the_inbox(hooks, svc, name, editor):
+    payload = comment_event(name)
+    payload["comment"]["body"] = "/gate merge"
+    payload["sender"]["login"] = editor
+    assert fx.ReceiveComment not in routed_effects(payload, payload["action"])
+    hooks.send("issue_comment", payload)
+    assert hooks.dirty() == {key(2)}  # still marked, as before
+    assert inbox(svc, 2) == []
+
+
+@pytest.mark.parametrize(
+    ("login", "user_type"), [("ci-helper", "Bot"), ("renovate[bot]", "Bot"), ("dep[bot]", "User")]
+)
+def test_other_bots_comments_mark_the_pr_but_give_no_commands(hooks, svc, login, user_type):
+    payload = comment_event("issue_comment/created.1")
+    payload["comment"]["user"].update(login=login, type=user_type)
+    payload["comment"]["body"] = "/gate merge"
+    hooks.send("issue_comment", payload)
+    assert hooks.dirty() == {key(2)}
+    assert inbox(svc, 2) == []
+
+
+def test_a_comment_too_long_to_hold_commands_is_not_received(hooks, svc):
+    longest = comment_event("issue_comment/created.1")
+    longest["comment"]["body"] = "/gate hold\n" + "x" * (MAX_BODY_CHARS - len("/gate hold\n"))
+    too_long = comment_event("issue_comment/created.1")
+    too_long["comment"]["id"] += 1
+    too_long["comment"]["body"] = longest["comment"]["body"] + "x"
+    hooks.send("issue_comment", longest)
+    hooks.send("issue_comment", too_long)
+    assert hooks.dirty() == {key(2)}
+    assert [c.comment_id for c in inbox(svc, 2)] == [longest["comment"]["id"]]
+
+
+@pytest.mark.parametrize("field", ["id", "user", "created_at"])
+def test_a_comment_without_its_id_author_or_time_is_not_received(hooks, svc, field):
+    payload = comment_event("issue_comment/created.1")
+    payload["comment"]["created_at" if field == "created_at" else field] = (
+        "yesterday" if field == "created_at" else None
+    )
+    hooks.send("issue_comment", payload)
+    assert hooks.dirty() == {key(2)}
+    assert inbox(svc, 2) == []
+
+
+@pytest.mark.parametrize("state", ["open", "closed"])
+def test_a_comment_delivered_twice_is_received_once(hooks, svc, state):
+    payload = comment_event("issue_comment/created.1", state=state)
+    hooks.send("issue_comment", payload, str(uuid.uuid4()))
+    hooks.send("issue_comment", payload, str(uuid.uuid4()))  # a new delivery id
+    assert len(inbox(svc, 2)) == 1
+    # On a closed PR only a new comment is work; an open PR is marked by any comment.
+    assert hooks.generation(key(2)) == (1 if state == "closed" else 2)
 
 
 # -- checks and statuses ------------------------------------------------------------
@@ -888,18 +1015,6 @@ def test_a_redelivered_event_does_nothing_twice(hooks, svc):
 
 
 # -- the store functions, on SQLite and PostgreSQL -------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/store.sqlite3"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    found = Store(url)
-    found.migrate()
-    yield found
-    found.close()
 
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

@@ -9,24 +9,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from bot.store import Store, deliveries, dirty, heads, migrate, utcnow
+from bot.store import Store, deliveries, deploys, dirty, heads, merges, migrate, utcnow
 from bot.store.deliveries import DeliveryRecord
+from bot.store.deploys import DeployKey
 from bot.store.dirty import Finish, PullKey
 from bot.store.tables import metadata
 
 KEY = PullKey("github", "acme/app", 7)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/store.sqlite3"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    found = Store(url)
-    found.migrate()
-    yield found
-    found.close()
 
 
 def record(**fields) -> DeliveryRecord:
@@ -179,3 +168,19 @@ def test_concurrent_claims_on_one_pr_give_it_to_exactly_one(store):
     for thread in threads:
         thread.join()
     assert len(winners) == 1
+
+
+def test_once_only_keys_tell_the_first_writer_from_the_others(store):
+    # ON CONFLICT DO NOTHING reports no rowcount on PostgreSQL: the first claim must
+    # still be told apart from the second, on both databases.
+    key = DeployKey("github", "acme/app", "f" * 40, "production")
+    now = utcnow()
+    with store.begin() as conn:
+        first = deploys.open_intent(conn, key, number=7, method="github_deployment",
+                                    environment="prod", now=now)
+        second = deploys.open_intent(conn, key, number=7, method="github_deployment",
+                                     environment="prod", now=now)
+        assert first is not None and first.state == deploys.OPEN and second is None
+        assert merges.claim_feedback(conn, KEY, "a" * 40, "merged", now)
+        assert not merges.claim_feedback(conn, KEY, "a" * 40, "merged", now)
+        assert merges.claim_feedback(conn, KEY, "a" * 40, "refused", now)

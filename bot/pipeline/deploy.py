@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core import replies
 from bot.core.globs import compile_ref_glob
 from bot.core.policy.models import DeployEntry, Policy
 from bot.pipeline.deploy_targets import DeployFacts, TargetCaller, idempotency_key
@@ -168,6 +169,38 @@ class DeployStep:
                 f"{pull}: {summary}; the deploy of {', '.join(retry)} is settled later"
             )
         return summary
+
+    def by_command(
+        self, ev: ForgeEvaluation, policy: Policy | None, merged: MergedPull, name: str | None,
+        by: str,
+    ) -> str:
+        """`/gate deploy [name]` from someone allowed to run it: ship the merge whatever
+        its verdict (the command is the audited decision), at most once per entry.
+
+        Returns what the command's reply says; a deploy that went out or failed is
+        announced by its own comment, as any deploy is, so the reply says nothing more.
+        """
+        entries = entries_for(policy, merged.base_ref)
+        chosen = [e for e in entries if name is None or e.name == name]
+        if not chosen:
+            return replies.no_deploy_entry_text(name, merged.base_ref, [e.name for e in entries])
+        said: list[str] = []
+        for entry in chosen:
+            key = DeployKey(merged.key.provider, merged.key.repo, merged.merge_sha, entry.name)
+            with self.store.begin() as conn:
+                known = deploys.intent(conn, key)
+                if known is None:
+                    deploys.record(conn, key, number=merged.key.number, method=method_of(entry),
+                                   outcome="requested", now=self.clock(),
+                                   detail=f"/gate deploy by {by}")
+            if known is not None and known.state != deploys.OPEN:
+                said.append(replies.already_deployed_text(entry.name, merged.merge_sha,
+                                                          known.state))
+                continue
+            note, again = self._one(ev, merged, entry)
+            if again:
+                said.append(f"`{entry.name}` was not deployed this time ({note}); ask again later.")
+        return "\n\n".join(said)
 
     # -- one entry ------------------------------------------------------------------
 

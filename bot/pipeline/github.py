@@ -10,6 +10,7 @@ either leaves it marked for a later try (`errors.guarded`).
 
 from __future__ import annotations
 
+from bot.pipeline.commands import CommandStep
 from bot.pipeline.deploy import DeployStep
 from bot.pipeline.deploy_targets import TargetCaller
 from bot.pipeline.errors import guarded
@@ -54,6 +55,7 @@ def github_pipeline(settings: Settings, store: Store) -> Pipeline:
         on_posted=GroupWaker(store, forge.clock),
         merging=merging,
         deploying=deploying,
+        commands=CommandStep(store, forge.clock),
     )
     groups = MergeGroupPipeline(forge, store)
 

@@ -2,12 +2,16 @@
 
 `PullPipeline` works through any forge behind `bot.providers.base`:
 
-1. read the PR (`pull()`); a closed or merged PR gets nothing posted;
+1. read the PR (`pull()`); a closed or merged PR gets nothing posted (a
+   merged one is deployed, see 10, and comment commands on it are answered);
 2. note its head as seen (the earliest time the bot knows of a head is part
    of its push time, when no `synchronize` was recorded for it);
 3. load the policy from the head of the base branch, with the forge's
    fallbacks, beside the operator's floor (`policies.governing`); with
    neither, stay silent;
+3b. take the PR's new comment commands (`bot.pipeline.commands`): holds,
+   overrides and merge armings are written before the snapshot, so this
+   very evaluation shows them;
 4. read the snapshot, only the parts the policies need;
 5. if the PR edits a policy file that would govern after the merge,
    validate the PR head's version of it;
@@ -19,11 +23,14 @@
 8. when a new verdict was written, tell whoever waits on it (`on_posted`:
    merge-queue groups holding the PR);
 9. merge (`bot.pipeline.merge`) when the gate allows it and `merge.auto`
-   (with its trigger) armed it. Merge intents a crash or a lost answer left
+   (with its trigger) or a person's `/gate merge` armed it. Merge intents a crash or a lost answer left
    open are reconciled right after the first read, before anything else;
 10. deploy (`bot.pipeline.deploy`) the merge commit of a PR found merged —
    merged by the bot in this run, or by anyone before it (a `closed` event
-   marks the PR) — when its merged head passed the gate.
+   marks the PR) — when its merged head passed the gate;
+11. answer the comment commands: reactions, and one reply per comment where
+   there is something to say (the verdict for `status`, what is missing for
+   an armed `merge`...).
 
 Each step is a line below; the function returns the one-line summary kept
 in the run record. Errors are not caught here (see `errors.py`).
@@ -34,10 +41,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.core import replies
 from bot.core.gate import Decision, decide
 from bot.core.policy.evaluate import evaluate
 from bot.core.policy.problems import Problem
 from bot.core.snapshot import Snapshot
+from bot.pipeline.commands import LATER_DEPLOY, CommandStep, RunFacts, Taken
 from bot.pipeline.deploy import DeployStep, MergedPull
 from bot.pipeline.merge import MergeStep
 from bot.pipeline.operator import OperatorConfig
@@ -49,7 +58,7 @@ from bot.pipeline.policies import (
 )
 from bot.providers.base import Forge, ForgeEvaluation, PolicySources, PublishOutcome, PullHead
 from bot.providers.needs import needs_for
-from bot.store import Store, heads, merges
+from bot.store import Store, commands, heads, merges
 from bot.store.dirty import PullKey
 from bot.worker import PullJob
 
@@ -72,6 +81,8 @@ class PullPipeline:
     """The merge step; None never merges."""
     deploying: DeployStep | None = None
     """The deploy step; None never deploys."""
+    commands: CommandStep | None = None
+    """The comment-command step; None leaves comments unanswered."""
 
     def __call__(self, job: PullJob) -> str:
         with self.forge.evaluation(job.key, job.installation_id) as ev:
@@ -81,22 +92,17 @@ class PullPipeline:
         head = ev.pull()
         reconciled = self.merging.reconcile(ev, job) if self.merging is not None else None
         if head.state != "open":
-            closed = f"PR is {'merged' if head.merged else head.state}: nothing posted"
-            notes = [closed, reconciled]
-            if head.merged and head.merge_sha:
-                notes.append(self._deploy(ev, job, head.base_ref, head.head_sha, head.merge_sha))
-            return "; ".join(n for n in notes if n)
+            return self._closed(ev, job, head, reconciled)
         self._note_head_seen(job.key, head)
 
         sources = ev.policy_sources()
-        policies = governing(
-            sources,
-            self.operator.floor,
-            repo=job.key.repo,
-            deploy_targets=self.operator.deploy_targets,
-        )
+        policies = self._governing(ev, job, sources)
+        taken = self._take(ev, job, head, policies)
         if policies.silent:
-            return "no policy applies to this repository: nothing posted"
+            answered = self._answer(ev, job, taken, RunFacts(head=head))
+            return "; ".join(
+                n for n in ("no policy applies to this repository: nothing posted", answered) if n
+            )
 
         snapshot = ev.snapshot(needs_for(policies.policy, policies.floor))
         changed = self._changed_policy(ev, job.key, head, sources, policies, snapshot)
@@ -110,15 +116,21 @@ class PullPipeline:
         decision = decide(evaluation, snapshot)
 
         if not job.lease.extend():
-            # Another worker took the PR over; it publishes what it finds.
+            # Another worker took the PR over; it publishes (and answers) what it finds.
             return f"{decision.state}: lease lost before publishing, nothing posted"
-        outcome = ev.publish(decision, details_url=self.details_url(job.key))
+        details = self.details_url(job.key)
+        outcome = ev.publish(decision, details_url=details)
         if self.on_posted is not None and not outcome.unchanged:
             self.on_posted(job.key)
         line = summary(decision, outcome)
+        merged: str | None = None
+        auto = policies.policy is not None and policies.policy.merge is not None and (
+            policies.policy.merge.auto
+        )
         if self.merging is not None:
-            # Armed by the policy today; a person's `/gate merge` arms it the same way later.
             armed_by = merges.AUTO if decision.auto_merge else None
+            if armed_by is None and self.commands is not None:
+                armed_by = self.commands.armed_by(job.key)  # a person's `/gate merge`
             config = policies.policy.merge if policies.policy is not None else None
             merged = self.merging.run(ev, job, decision, snapshot, config, armed_by)
             if merged:
@@ -131,7 +143,79 @@ class PullPipeline:
                 )
                 if deployed:
                     line = f"{line}; {deployed}"
-        return line
+        facts = RunFacts(
+            decision=decision,
+            head=head,
+            auto_merge_policy=bool(auto),
+            merge_note=merged,
+            merged=bool(merged) and merged.startswith("merged "),
+            details_url=details,
+        )
+        answered = self._answer(ev, job, taken, facts)
+        return f"{line}; {answered}" if answered else line
+
+    def _closed(
+        self, ev: ForgeEvaluation, job: PullJob, head: PullHead, reconciled: str | None
+    ) -> str:
+        """A closed PR: nothing is posted; a merged one is deployed; commands are answered."""
+        notes = [f"PR is {'merged' if head.merged else head.state}: nothing posted", reconciled]
+        policies: Governing | None = None
+        if head.merged and head.merge_sha:
+            policies = self._governing(ev, job)
+            notes.append(self._deploy(ev, job, head.base_ref, head.head_sha, head.merge_sha,
+                                      policies))
+        if self.commands is not None:
+            self.commands.disarm(job.key)  # a reopened PR is not merged on an old say-so
+            with self.store.begin() as conn:
+                waiting = bool(commands.unanswered(conn, job.key))
+            if waiting:
+                policies = policies or self._governing(ev, job)
+                taken = self._take(ev, job, head, policies)
+                deploys: dict[int, str] = {}
+                for comment, asked in taken.later(LATER_DEPLOY):
+                    said = self._deploy_command(ev, job, head, policies, asked.args,
+                                                comment.author)
+                    deploys[comment.comment_id] = "\n\n".join(
+                        d for d in (deploys.get(comment.comment_id, ""), said) if d
+                    )
+                notes.append(self._answer(ev, job, taken, RunFacts(head=head, deploys=deploys)))
+        return "; ".join(n for n in notes if n)
+
+    def _governing(
+        self, ev: ForgeEvaluation, job: PullJob, sources: PolicySources | None = None
+    ) -> Governing:
+        return governing(
+            sources if sources is not None else ev.policy_sources(),
+            self.operator.floor,
+            repo=job.key.repo,
+            deploy_targets=self.operator.deploy_targets,
+        )
+
+    def _take(
+        self, ev: ForgeEvaluation, job: PullJob, head: PullHead, policies: Governing
+    ) -> Taken:
+        if self.commands is None:
+            return Taken()
+        return self.commands.take(ev, job.key, head, policies.policy, silent=policies.silent)
+
+    def _answer(self, ev: ForgeEvaluation, job: PullJob, taken: Taken, facts: RunFacts) -> str | None:
+        if self.commands is None or not taken.comments:
+            return None
+        return self.commands.answer(ev, job.key, taken, facts)
+
+    def _deploy_command(
+        self,
+        ev: ForgeEvaluation,
+        job: PullJob,
+        head: PullHead,
+        policies: Governing,
+        name: str,
+        by: str,
+    ) -> str:
+        if self.deploying is None or head.merge_sha is None:
+            return replies.deploy_unmerged_text()
+        merged = MergedPull(job.key, head.base_ref, head.head_sha, head.merge_sha)
+        return self.deploying.by_command(ev, policies.policy, merged, name or None, by)
 
     def _deploy(
         self,
@@ -145,12 +229,7 @@ class PullPipeline:
         if self.deploying is None:
             return None
         if policies is None:
-            policies = governing(
-                ev.policy_sources(),
-                self.operator.floor,
-                repo=job.key.repo,
-                deploy_targets=self.operator.deploy_targets,
-            )
+            policies = self._governing(ev, job)
         merged = MergedPull(job.key, base_ref, head_sha, merge_sha)
         return self.deploying.run(ev, policies.policy, merged)
 

@@ -17,7 +17,10 @@ and asks, in order:
    `bot.pipeline.merge`, which owns the intents, the lock and the feedback;
 6. after a merge, the deploy primitives (`deployments_of`,
    `create_deployment`, `workflow_dispatch`, `repository_dispatch`), driven
-   by `bot.pipeline.deploy`, which owns the deploy intents.
+   by `bot.pipeline.deploy`, which owns the deploy intents;
+7. for comment commands (`bot.pipeline.commands`): `bot_login` (the App may
+   be @mentioned), `commenter` (role and teams, for authorisation), `react`
+   and `comment` (the answer).
 
 Each evaluation counts its HTTP requests (`tally`) and stores the count when
 it closes. Nothing here names a client library: the GitHub and GitLab
@@ -26,12 +29,13 @@ adapters implement these protocols.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from bot.core.authorize import Commenter
 from bot.core.gate import Decision
 from bot.core.snapshot import Snapshot
 from bot.providers.counting import RequestTally
@@ -217,6 +221,21 @@ class ForgeEvaluation(Protocol):
 
     def comment(self, body: str) -> int:
         """Write a comment on the PR; its id."""
+        ...
+
+    # -- comment commands ----------------------------------------------------------
+
+    @property
+    def bot_login(self) -> str:
+        """The bot's own login (`<app-slug>[bot]` on GitHub): commands may @mention it."""
+        ...
+
+    def commenter(self, login: str, teams: Sequence[str]) -> Commenter:
+        """The commenter's repository role and which of `teams` they belong to."""
+        ...
+
+    def react(self, comment_id: int, content: str) -> None:
+        """Put a reaction (`+1`, `-1`, `confused`, `eyes`...) on a comment of the PR."""
         ...
 
     # -- deploying ---------------------------------------------------------------

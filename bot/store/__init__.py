@@ -19,6 +19,12 @@ covers (the web tier records a delivery and marks its PR dirty in one).
 - `installations`   — App installations and whether they are live
 - `apps`            — the App's own identity (slug), to recognise its own events
 - `merges`          — merge intents, the merge audit log, feedback keys, per-base merge locks
+- `deploys`         — deploy intents and the deploy audit log
+- `commands`        — the inbox of PR comments that may hold commands, and the command audit
+- `holds`           — `/gate hold` per PR and person
+- `overrides`       — `/gate override`, bound to a head SHA (kept: they are the audit)
+- `merge_arms`      — merges armed by `/gate merge`
+- `audit`           — what the audit logs share (`gatebot audit`)
 - `migrate`         — Alembic migrations (`bot/migrations`)
 """
 

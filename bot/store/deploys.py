@@ -105,8 +105,10 @@ def open_intent(
             updated_at=now,
         )
         .on_conflict_do_nothing()
-    ).rowcount
-    return intent(conn, key) if inserted == 1 else None
+        # RETURNING, not rowcount: PostgreSQL reports no rowcount for ON CONFLICT DO NOTHING.
+        .returning(deploy_intents.c.id)
+    ).first()
+    return intent(conn, key) if inserted is not None else None
 
 
 def settle(

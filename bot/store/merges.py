@@ -262,8 +262,10 @@ def claim_feedback(
             posted_at=now,
         )
         .on_conflict_do_nothing()
-    ).rowcount
-    return inserted == 1
+        # RETURNING, not rowcount: PostgreSQL reports no rowcount for ON CONFLICT DO NOTHING.
+        .returning(merge_feedback.c.posted_at)
+    ).first()
+    return inserted is not None
 
 
 def _feedback_row(key: PullKey, head_sha: str, outcome: str) -> Any:

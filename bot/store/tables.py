@@ -432,3 +432,113 @@ deploy_audit = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 Index("ix_deploy_audit_at", deploy_audit.c.at)
+
+# -- comment commands (migration 0006) -------------------------------------------
+
+# The inbox of PR comments that may hold commands, written by the web tier as
+# they arrive (`created` only: edited comments never run commands) and worked
+# through by the pipeline: `pending` (received) -> `acted` (the commands ran;
+# `outcomes` is the pipeline's JSON of what happened, `cheap` how many
+# rate-limited commands it counted) -> `answering` (one worker is posting the
+# reply) -> `answered` (`reply_id` is the reply, if one was needed).
+command_comments = Table(
+    "command_comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("comment_id", BigInteger, nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),  # the comment's own time
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("installation_id", BigInteger, nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("outcomes", Text, nullable=True),
+    Column("cheap", Integer, nullable=False, server_default="0"),
+    Column("acted_at", UTCDateTime, nullable=True),
+    Column("reply_id", BigInteger, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("provider", "repo", "comment_id"),
+)
+Index(
+    "ix_command_comments_provider_repo_number_state",
+    command_comments.c.provider,
+    command_comments.c.repo,
+    command_comments.c.number,
+    command_comments.c.state,
+)
+
+# `/gate hold`: at most one hold per person and PR; `/gate unhold` lifts them all.
+pull_holds = Table(
+    "pull_holds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("by", String(255), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("comment_id", BigInteger, nullable=False),
+    UniqueConstraint("provider", "repo", "number", "by"),
+)
+
+# `/gate override <reason>`, bound to the head SHA the bot saw when it ran
+# the command. `at` is the comment's own time (the head must have been pushed
+# before it), `recorded_at` when the bot took it in. Kept after the head
+# moves on: the rows are the override audit log too.
+pull_overrides = Table(
+    "pull_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("sha", String(64), nullable=False),
+    Column("by", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("comment_id", BigInteger, nullable=False),
+    UniqueConstraint("provider", "repo", "comment_id"),
+)
+Index(
+    "ix_pull_overrides_provider_repo_number",
+    pull_overrides.c.provider,
+    pull_overrides.c.repo,
+    pull_overrides.c.number,
+)
+
+# `/gate merge`: the PR merges once its gate passes; `/gate cancel` disarms.
+# One arming per PR: the first one stands.
+merge_arms = Table(
+    "merge_arms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("by", String(255), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("comment_id", BigInteger, nullable=False),
+    UniqueConstraint("provider", "repo", "number"),
+)
+
+# Every command the bot acted on (or refused), for people (`gatebot audit`).
+command_audit = Table(
+    "command_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("comment_id", BigInteger, nullable=False),
+    Column("login", String(255), nullable=False),
+    Column("command", String(32), nullable=False),
+    Column("args", Text, nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_command_audit_at", command_audit.c.at)

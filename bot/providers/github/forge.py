@@ -31,6 +31,7 @@ from github.PullRequest import PullRequest
 from github.Repository import Repository
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bot.core.authorize import Commenter
 from bot.core.gate import Decision
 from bot.core.snapshot import (
     BotIdentity,
@@ -64,7 +65,7 @@ from bot.providers.github.publish import CONTEXT_PREFIX, Publisher
 from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
 from bot.retry import RetryPolicies
 from bot.settings import ConfigurationError, Settings
-from bot.store import Store, heads, pull_parts, requests, tampering, utcnow
+from bot.store import Store, heads, holds, overrides, pull_parts, requests, tampering, utcnow
 from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,15 @@ class GitHubEvaluation:
             clock=self.forge.clock,
         )
 
+    def _directory(self) -> DirectoryReader:
+        return DirectoryReader(
+            self.client,
+            self.forge.store,
+            self.forge.retries.read,
+            ttl_seconds=self.forge.settings.directory_cache_seconds,
+            clock=self.forge.clock,
+        )
+
     # -- reads ---------------------------------------------------------------
 
     def pull(self) -> PullHead:
@@ -249,13 +259,7 @@ class GitHubEvaluation:
         teams = set(needs.teams) | (
             owner_teams(codeowners, parts.files) if needs.codeowners else set()
         )
-        directory = DirectoryReader(
-            self.client,
-            self.forge.store,
-            read,
-            ttl_seconds=self.forge.settings.directory_cache_seconds,
-            clock=self.forge.clock,
-        ).directory(
+        directory = self._directory().directory(
             self.key.repo,
             people_who_matter(author, parts.reviews, comments, needs),
             sorted(teams),
@@ -369,19 +373,26 @@ class GitHubEvaluation:
     def _event_facts(
         self,
     ) -> tuple[tuple[Hold, ...], tuple[Override, ...], tuple[TamperMark, ...]]:
-        """Holds, overrides and tampering marks: facts only the web tier records.
+        """Holds, overrides and tampering marks: facts only the bot itself records.
 
         Tampering marks come from `bot.store.tampering` (the core drops those
-        older than the head's push); holds and overrides have no tables yet
-        and are read here when they do.
+        older than the head's push); holds and overrides from the comment
+        commands that set them (`bot.store.holds`, `bot.store.overrides`; the
+        core keeps only an override of the current head given after its push).
         """
         with self.forge.store.begin() as conn:
             marks = tampering.marks_for_pull(conn, PROVIDER, self.key.repo, self.key.number)
+            held = holds.for_pull(conn, self.key)
+            overridden = overrides.for_pull(conn, self.key)
         tampered = tuple(
             TamperMark(comment_id=m.comment_id, editor=m.editor, author=m.author, at=m.at)
             for m in marks
         )
-        return (), (), tampered
+        return (
+            tuple(Hold(by=h.by, at=h.at) for h in held),
+            tuple(Override(sha=o.sha, by=o.by, reason=o.reason, at=o.at) for o in overridden),
+            tampered,
+        )
 
     # -- writes --------------------------------------------------------------
 
@@ -450,6 +461,29 @@ class GitHubEvaluation:
 
     def comment(self, body: str) -> int:
         return self._merging.comment(body)
+
+    # -- comment commands --------------------------------------------------------
+
+    def commenter(self, login: str, teams: Sequence[str]) -> Commenter:
+        """What authorisation needs of `login`: role name and membership of `teams`,
+        through the directory cache (one read per person and team at most)."""
+        reader = self._directory()
+        permission = reader.permissions(self.key.repo, [login]).get(login.lower(), "none")
+        member_of = frozenset(t for t in teams if reader.team_members(t, [login]))
+        return Commenter(
+            login=login,
+            permission=None if permission == "none" else permission,
+            teams=member_of,
+        )
+
+    def react(self, comment_id: int, content: str) -> None:
+        """Put a reaction on a comment (answered 200 when it is there already)."""
+        path = f"/repos/{self.key.repo}/issues/comments/{comment_id}/reactions"
+
+        def post() -> None:
+            self.client.requester.requestJsonAndCheck("POST", path, input={"content": content})
+
+        self.forge.retries.idempotent_write.call(post, what="POST reaction")
 
     # -- deploying ---------------------------------------------------------------
 

@@ -8,9 +8,9 @@ delivery's one transaction, after recording the delivery:
    effects (`effects.py`), or into a reason to do nothing (`ignored.py`
    names every ignored event and action with why). No store, no forge.
 2. `apply` — the effects on the transaction: PRs remembered, caches
-   dropped, tamper marks and merge groups recorded, posted verdicts
-   forgotten; returns the PRs (and merge groups) to mark dirty, which
-   `deliveries.ingest` marks in one statement.
+   dropped, tamper marks and merge groups recorded, new PR comments put in
+   the command inbox, posted verdicts forgotten; returns the PRs (and merge
+   groups) to mark dirty, which `deliveries.ingest` marks in one statement.
 
 Handlers, one module per concern, combined in `ROUTER`:
 
@@ -25,7 +25,12 @@ Handlers, one module per concern, combined in `ROUTER`:
 
 The bot's own check runs (`app.id` = `GITHUB_APP_ID`) and statuses (written
 by `<slug>[bot]`; the slug is learnt from events, see `identity.py`) never
-cause work, so posting a verdict cannot wake the bot again.
+cause work, so posting a verdict cannot wake the bot again; nor do its own
+comments (`performed_via_github_app`), so answering a command cannot either.
+
+Comment commands are never run here: `issue_comment` `created` puts the
+comment in the PR's command inbox (`store/commands.py`) and marks the PR;
+the pipeline parses, authorises, runs and answers them.
 """
 
 from __future__ import annotations

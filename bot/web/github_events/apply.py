@@ -22,6 +22,7 @@ from bot.providers.github import invalidation
 from bot.providers.github.policy_source import POLICY_PATHS
 from bot.store import (
     apps,
+    commands,
     evaluations,
     installations,
     merge_groups,
@@ -137,6 +138,24 @@ def _(e: fx.RecordTamper, run: _Run) -> None:
     log.warning(
         "%s#%d: %s edited %s's comment %d", e.repo, e.number, e.editor, e.author, e.comment_id
     )
+
+
+@_run.register
+def _(e: fx.ReceiveComment, run: _Run) -> None:
+    new = commands.receive(
+        run.conn,
+        PullKey(PROVIDER, e.repo, e.number),
+        e.comment_id,
+        author=e.author,
+        body=e.body,
+        created_at=e.created_at,
+        installation_id=run.installation_id,
+        now=run.now,
+    )
+    # A comment already in the inbox (the same comment delivered again) was
+    # marked when it arrived; its commands are not run twice either way.
+    if new:
+        run.mark(e.repo, (e.number,))
 
 
 @_run.register

@@ -87,6 +87,20 @@ class RecordTamper:
 
 
 @dataclass(frozen=True)
+class ReceiveComment:
+    """A new comment on PR `number` that may hold commands: into the PR's inbox
+    (`store/commands.py`), where the pipeline reads, runs and answers it. The PR
+    is marked when the comment is new to the inbox."""
+
+    repo: str
+    number: int
+    comment_id: int
+    author: str
+    body: str
+    created_at: datetime  # the comment's own time
+
+
+@dataclass(frozen=True)
 class ForgetVerdict:
     """Someone else wrote under the bot's context: forget what was posted, so it is
     posted again, and mark the PR that verdict was for."""
@@ -209,6 +223,7 @@ Effect = (
     | MarkOwner
     | RememberPull
     | RecordTamper
+    | ReceiveComment
     | ForgetVerdict
     | DropPullParts
     | DropBranchFiles

@@ -15,15 +15,30 @@
   `sender`) is recorded as a tamper mark first — every such edit, whatever
   the comment says: the evaluation decides whether it looked like an
   approval. The bot's own comments cause no work.
+- `issue_comment` created, by a person (not a bot account, not the App),
+  with a body of at most `MAX_BODY_CHARS` characters: the comment also goes
+  into the PR's command inbox (`ReceiveComment`), where the pipeline parses
+  and runs its commands and answers. Only `created` does: edited comments
+  never run commands. Other bots' comments still mark the PR (the policy
+  may count them), but give no commands.
 
 Events about a closed PR do no work (its last verdict stands); a tamper
-mark is still recorded, since only the webhook knows who edited.
+mark is still recorded, since only the webhook knows who edited. A new
+comment on a closed PR is the exception: it is received and the PR marked
+(without dropping its parts), since commands such as `/gate deploy` are
+given on merged PRs.
 """
 
 from __future__ import annotations
 
+from bot.core.commands import MAX_BODY_CHARS
 from bot.web.github_events import readers
-from bot.web.github_events.effects import DropPullParts, MarkPulls, RecordTamper
+from bot.web.github_events.effects import (
+    DropPullParts,
+    MarkPulls,
+    ReceiveComment,
+    RecordTamper,
+)
 from bot.web.github_events.router import Delivery, Routed, Router, do, ignore
 from bot.web.payload import get, positive_int
 
@@ -95,11 +110,32 @@ def comment_changed(d: Delivery) -> Routed:
     if d.repo is None or number is None:
         return ignore(NO_PULL)
     tamper = _tamper(d, d.repo, number) if d.action == "edited" else None
+    own = d.is_own_app(d.get("comment", "performed_via_github_app"))
+    received = _received(d, d.repo, number) if d.action == "created" and not own else None
     if get(issue, "state") == readers.CLOSED:
+        if received is not None:
+            return do(received, note="a comment on a closed pull request: commands are read")
         return ignore(CLOSED, tamper)
-    if tamper is None and d.is_own_app(d.get("comment", "performed_via_github_app")):
+    if tamper is None and own:
         return ignore("the bot's own comment")
-    return do(tamper, DropPullParts(d.repo, number), MarkPulls(d.repo, (number,)))
+    return do(tamper, received, DropPullParts(d.repo, number), MarkPulls(d.repo, (number,)))
+
+
+def _received(d: Delivery, repo: str, number: int) -> ReceiveComment | None:
+    """The comment for the PR's command inbox; None for bots, oversized bodies
+    (they hold no commands) and payloads without an id, author or time."""
+    comment_id = positive_int(d.get("comment", "id"))
+    user = d.get("comment", "user")
+    author = readers.login(user)
+    body = d.get("comment", "body")
+    created_at = readers.forge_time(d.get("comment", "created_at"))
+    if comment_id is None or author is None or created_at is None:
+        return None
+    if get(user, "type") == "Bot" or author.endswith("[bot]"):
+        return None
+    if not isinstance(body, str) or len(body) > MAX_BODY_CHARS:
+        return None
+    return ReceiveComment(repo, number, comment_id, author, body, created_at)
 
 
 def _tamper(d: Delivery, repo: str, number: int) -> RecordTamper | None:

@@ -1,0 +1,69 @@
+"""Holds on PRs (`/gate hold`, `/gate unhold`): a held PR does not pass the gate.
+
+One hold per person and PR: holding again is no new hold. Logins compare
+case-insensitively, as on the forge; each hold keeps its login as written.
+`unhold` lifts every hold of the PR, whoever placed it. The pipeline reads
+`for_pull` into the snapshot's holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, select
+
+from bot.store.dialect import insert
+from bot.store.dirty import PullKey
+from bot.store.tables import pull_holds as t
+
+
+@dataclass(frozen=True)
+class HoldRecord:
+    by: str
+    at: datetime
+    comment_id: int
+
+
+def _of_pull(key: PullKey) -> Any:
+    return and_(t.c.provider == key.provider, t.c.repo == key.repo, t.c.number == key.number)
+
+
+def hold(conn: Connection, key: PullKey, *, by: str, at: datetime, comment_id: int) -> bool:
+    """Hold the PR for `by`; False when `by` (in any letter case) already holds it."""
+    # The PR's commands run one at a time (under its dirty lease), so this
+    # check cannot race with another hold of the same PR; the unique key
+    # still refuses a second row of the same spelling.
+    held = conn.execute(
+        select(t.c.id).where(_of_pull(key), func.lower(t.c.by) == by.lower())
+    ).first()
+    if held is not None:
+        return False
+    inserted = conn.execute(
+        insert(conn, t)
+        .values(
+            provider=key.provider,
+            repo=key.repo,
+            number=key.number,
+            by=by,
+            at=at,
+            comment_id=comment_id,
+        )
+        .on_conflict_do_nothing()
+        # RETURNING, not rowcount: on PostgreSQL an INSERT ... ON CONFLICT DO
+        # NOTHING reports a rowcount of -1 here, whether it inserted or not.
+        .returning(t.c.id)
+    ).first()
+    return inserted is not None
+
+
+def unhold(conn: Connection, key: PullKey) -> int:
+    """Lift every hold of the PR; how many there were."""
+    return conn.execute(delete(t).where(_of_pull(key))).rowcount
+
+
+def for_pull(conn: Connection, key: PullKey) -> list[HoldRecord]:
+    """The PR's holds, oldest first."""
+    rows = conn.execute(select(t).where(_of_pull(key)).order_by(t.c.at, t.c.id))
+    return [HoldRecord(by=r.by, at=r.at, comment_id=r.comment_id) for r in rows]
