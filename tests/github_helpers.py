@@ -23,6 +23,7 @@ from bot.core.gate import Decision, decide
 from bot.core.policy.evaluate import evaluate
 from bot.core.policy.loader import load_policy_file
 from bot.core.snapshot import Snapshot
+from bot.pipeline.errors import guarded
 from bot.providers.base import PolicySources, PublishOutcome
 from bot.providers.github.auth import AppCredentials, GitHubApp
 from bot.providers.github.client import ClientConfig
@@ -30,8 +31,9 @@ from bot.providers.github.forge import GitHubEvaluation, GitHubForge
 from bot.providers.needs import SnapshotNeeds, needs_for
 from bot.retry import RetryPolicies
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, dirty, utcnow
 from bot.store.dirty import PullKey
+from bot.worker import Outcome, PullWorker
 
 REPO = "acme/api"
 
@@ -109,6 +111,22 @@ class Rig:
             self.settings, self.store, app=app, retries=retries, clock=self.clock
         )
         return self.forge
+
+    def settle(self, pipeline: Callable[[Any], str], number: int = 7) -> Outcome:
+        """Mark PR `number` and run it through a worker until it stops asking to be
+        looked at again (a merge re-marks it, for one)."""
+        key = self.key(number)
+        with self.store.begin() as conn:
+            dirty.mark(conn, key, utcnow(), self.installation())
+        outcome = Outcome.AGAIN
+        for _ in range(10):
+            outcome = PullWorker(
+                self.store, lambda job: guarded(job.key, lambda: pipeline(job)),
+                owner="test:1", lease_seconds=30,
+            ).process(key)
+            if outcome is not Outcome.AGAIN:
+                break
+        return outcome
 
     def key(self, number: int, repo: str = REPO) -> PullKey:
         return PullKey("github", repo, number)

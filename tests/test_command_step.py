@@ -7,28 +7,19 @@ pipeline parses, authorises, acts, reacts and replies over real HTTP."""
 from __future__ import annotations
 
 import pytest
-from github_helpers import REPO, Rig, rig_fixture  # noqa: F401
+from github_helpers import ONE_APPROVAL, REPO, Rig, rig_fixture  # noqa: F401
 
 from bot.pipeline.commands import RATE_LIMIT, CommandStep
 from bot.pipeline.deploy import DeployStep
-from bot.pipeline.errors import ForgeUnavailable, guarded
+from bot.pipeline.errors import ForgeUnavailable
 from bot.pipeline.merge import MergeStep
 from bot.pipeline.operator import OperatorConfig
 from bot.pipeline.pull import PullPipeline
 from bot.providers.github.policy_source import POLICY_PATHS
-from bot.store import commands, dirty, merges, overrides, utcnow
-from bot.worker import Outcome, PullWorker
+from bot.store import commands, merges, overrides, utcnow
+from bot.worker import Outcome
 
-POLICY = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
-"""
+POLICY = ONE_APPROVAL
 
 DEPLOYING = POLICY + """\
 deploy:
@@ -57,19 +48,7 @@ def pipeline(rig: Rig) -> PullPipeline:
 
 
 def run(rig: Rig, pipe: PullPipeline, number: int = 7) -> Outcome:
-    """Run the PR until it stops asking to be looked at again."""
-    key = rig.key(number)
-    with rig.store.begin() as conn:
-        dirty.mark(conn, key, utcnow(), rig.installation())
-    outcome = Outcome.AGAIN
-    for _ in range(10):
-        outcome = PullWorker(
-            rig.store, lambda job: guarded(job.key, lambda: pipe(job)), owner="test:1",
-            lease_seconds=30,
-        ).process(key)
-        if outcome is not Outcome.AGAIN:
-            break
-    return outcome
+    return rig.settle(pipe, number)
 
 
 def open_pr(rig: Rig, text: str = POLICY, number: int = 7, **options):
@@ -450,3 +429,16 @@ def test_closing_a_pull_request_disarms_its_merge(rig):
     run(rig, pipe)
     assert rig.fake.merges == []
     assert gate(rig, rig.fake.pr(REPO, 7).head_sha)[0] == "success"
+
+
+def test_recheck_catches_up_with_what_no_webhook_told(rig):
+    pr = open_pr(rig, POLICY + 'checks: ["ci / test"]\n')
+    rig.fake.add_review(REPO, 7, "max", "APPROVED")
+    pipe = pipeline(rig)
+    run(rig, pipe)
+    assert gate(rig, pr.head_sha)[0] == "pending"
+    rig.fake.set_check_run(REPO, pr.head_sha, "ci / test", conclusion="success")  # event lost
+    asked = say(rig, "rita", "/gate recheck")
+    run(rig, pipe)
+    assert reactions(rig, asked) == ["+1"] and replies_to(rig, "rita") == []
+    assert gate(rig, pr.head_sha) == ("success", "approved: reviewed; ci / test passed (success)")

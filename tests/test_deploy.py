@@ -22,14 +22,14 @@ from support.receiver import (
 
 from bot.pipeline.deploy import DeployStep
 from bot.pipeline.deploy_targets import TargetCaller, idempotency_key
-from bot.pipeline.errors import ForgeUnavailable, guarded
+from bot.pipeline.errors import ForgeUnavailable
 from bot.pipeline.merge import MergeStep
 from bot.pipeline.operator import OperatorConfig, load_targets
 from bot.pipeline.pull import PullPipeline
 from bot.providers.github.policy_source import POLICY_PATHS
-from bot.store import deploys, dirty, runs, utcnow
+from bot.store import deploys, runs, utcnow
 from bot.store.deploys import DeployKey
-from bot.worker import Outcome, PullWorker
+from bot.worker import Outcome
 
 
 def policy(deploy: str, merge: str = "merge:\n  auto: true\n  method: squash\n") -> str:
@@ -99,18 +99,7 @@ def pipeline(rig: Rig, operator: OperatorConfig | None = None) -> PullPipeline:
 
 
 def run(rig: Rig, pipe: PullPipeline, number: int = 7) -> Outcome:
-    key = rig.key(number)
-    with rig.store.begin() as conn:
-        dirty.mark(conn, key, utcnow(), rig.installation())
-    outcome = Outcome.AGAIN
-    for _ in range(10):
-        outcome = PullWorker(
-            rig.store, lambda job: guarded(job.key, lambda: pipe(job)), owner="test:1",
-            lease_seconds=30,
-        ).process(key)
-        if outcome is not Outcome.AGAIN:
-            break
-    return outcome
+    return rig.settle(pipe, number)
 
 
 def summary(rig: Rig, number: int = 7) -> str:

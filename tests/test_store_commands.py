@@ -158,9 +158,9 @@ def test_an_answer_without_a_reply_is_answered_with_no_reply_id(store):
         assert states(conn) == {}
     with store.engine.connect() as conn:
         row = conn.exec_driver_sql(
-            "SELECT state, reply_id FROM command_comments WHERE comment_id = 5"
+            "SELECT state, reply_id, body FROM command_comments WHERE comment_id = 5"
         ).one()
-    assert tuple(row) == (ANSWERED, None)
+    assert tuple(row) == (ANSWERED, None, "")  # the body is not kept once answered
 
 
 def test_cheap_since_sums_the_prs_comments_acted_on_in_the_window(store):

@@ -80,7 +80,6 @@ class Taken:
     """What `take` found for one PR: each comment with its outcomes."""
 
     comments: list[tuple[CommandComment, list[Outcome]]] = field(default_factory=list)
-    recheck: bool = False
 
     def later(self, kind: str) -> list[tuple[CommandComment, Outcome]]:
         return [(c, o) for c, outs in self.comments for o in outs if o.later == kind]
@@ -144,7 +143,7 @@ class CommandStep:
             with self.store.begin() as conn:
                 for outcome in outcomes:
                     if outcome.result == RAN and not silent:
-                        self._apply(conn, key, head, comment, outcome, policy, taken)
+                        self._apply(conn, key, head, comment, outcome, policy)
                     commands.audit(
                         conn, key, comment.comment_id, login=comment.author,
                         command=outcome.command, args=outcome.args, outcome=outcome.result,
@@ -201,7 +200,6 @@ class CommandStep:
         comment: CommandComment,
         outcome: Outcome,
         policy: Policy | None,
-        taken: Taken,
     ) -> None:
         """The state change of one allowed command, on the comment's transaction."""
         name, by, at, cid = outcome.command, comment.author, comment.created_at, comment.comment_id
@@ -215,7 +213,7 @@ class CommandStep:
             if closed:
                 outcome.message = replies.closed_text(name, head.merged)
             else:
-                taken.recheck = True
+                # Everything is read afresh by the evaluation that follows.
                 pull_parts.invalidate(conn, key.provider, key.repo, key.number)
         elif name == "deploy":
             outcome.later = LATER_DEPLOY

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select, update
 
 from bot.store.audit import audit_query
-from bot.store.dialect import insert
+from bot.store.dialect import insert_once
 from bot.store.dirty import PullKey
 from bot.store.tables import command_audit, command_comments
 
@@ -95,28 +95,22 @@ def receive(
 ) -> bool:
     """Put a new comment in the PR's inbox as `pending`; False (nothing changed)
     when the comment is already known, whatever its state."""
-    inserted = conn.execute(
-        insert(conn, command_comments)
-        .values(
-            provider=key.provider,
-            repo=key.repo,
-            number=key.number,
-            comment_id=comment_id,
-            author=author,
-            body=body,
-            created_at=created_at,
-            received_at=now,
-            installation_id=installation_id,
-            state=PENDING,
-            cheap=0,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing()
-        # RETURNING, not rowcount: on PostgreSQL an INSERT ... ON CONFLICT DO
-        # NOTHING reports a rowcount of -1 here, whether it inserted or not.
-        .returning(command_comments.c.id)
-    ).first()
-    return inserted is not None
+    return insert_once(
+        conn,
+        command_comments,
+        provider=key.provider,
+        repo=key.repo,
+        number=key.number,
+        comment_id=comment_id,
+        author=author,
+        body=body,
+        created_at=created_at,
+        received_at=now,
+        installation_id=installation_id,
+        state=PENDING,
+        cheap=0,
+        updated_at=now,
+    )
 
 
 def unanswered(conn: Connection, key: PullKey) -> list[CommandComment]:
@@ -156,11 +150,15 @@ def claim_answer(conn: Connection, key: PullKey, comment_id: int, now: datetime)
 def answered(
     conn: Connection, key: PullKey, comment_id: int, reply_id: int | None, now: datetime
 ) -> None:
-    """answering → answered; `reply_id` is the reply posted, None when none was needed."""
+    """answering → answered; `reply_id` is the reply posted, None when none was needed.
+
+    The body is dropped then: it was kept only to be read once, and the audit log
+    keeps each command with its arguments.
+    """
     conn.execute(
         update(command_comments)
         .where(_comment_in(key, comment_id, ANSWERING))
-        .values(state=ANSWERED, reply_id=reply_id, updated_at=now)
+        .values(state=ANSWERED, reply_id=reply_id, body="", updated_at=now)
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, select, update
 
 from bot.store.audit import audit_query
-from bot.store.dialect import insert
+from bot.store.dialect import insert_once
 from bot.store.tables import deploy_audit, deploy_intents
 
 OPEN = "open"
@@ -90,25 +90,21 @@ def open_intent(
 ) -> Intent | None:
     """Write the intent before the call; None when one already exists for the key
     (deployed, failed, or open with its answer unsettled)."""
-    inserted = conn.execute(
-        insert(conn, deploy_intents)
-        .values(
-            provider=key.provider,
-            repo=key.repo.lower(),
-            merge_sha=key.merge_sha,
-            name=key.name,
-            number=number,
-            method=method,
-            environment=environment,
-            state=OPEN,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing()
-        # RETURNING, not rowcount: PostgreSQL reports no rowcount for ON CONFLICT DO NOTHING.
-        .returning(deploy_intents.c.id)
-    ).first()
-    return intent(conn, key) if inserted is not None else None
+    inserted = insert_once(
+        conn,
+        deploy_intents,
+        provider=key.provider,
+        repo=key.repo.lower(),
+        merge_sha=key.merge_sha,
+        name=key.name,
+        number=number,
+        method=method,
+        environment=environment,
+        state=OPEN,
+        created_at=now,
+        updated_at=now,
+    )
+    return intent(conn, key) if inserted else None
 
 
 def settle(

@@ -1,4 +1,4 @@
-"""The one place that differs per database: INSERT ... ON CONFLICT.
+"""The one place that differs per database: INSERT ... ON CONFLICT (`insert_once`).
 
 PostgreSQL and SQLite (3.35+) both accept `ON CONFLICT` and `RETURNING`;
 SQLAlchemy spells them through each dialect's own `insert`. Statements on
@@ -29,6 +29,17 @@ def insert_for(dialect: str, table: Table) -> Insert:
 
 def insert(conn: Connection, table: Table) -> Insert:
     return insert_for(conn.dialect.name, table)
+
+
+def insert_once(conn: Connection, table: Table, **values: Any) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True when this call wrote the row.
+
+    Told by RETURNING, never by rowcount: PostgreSQL (psycopg) reports a
+    rowcount of -1 for this statement whether it inserted or not.
+    """
+    first = next(iter(table.columns))
+    stmt = insert(conn, table).values(**values).on_conflict_do_nothing().returning(first)
+    return conn.execute(stmt).first() is not None
 
 
 def cached_statement(

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, select
 
-from bot.store.dialect import insert
+from bot.store.dialect import insert_once
 from bot.store.dirty import PullKey
 from bot.store.tables import pull_holds as t
 
@@ -40,22 +40,16 @@ def hold(conn: Connection, key: PullKey, *, by: str, at: datetime, comment_id: i
     ).first()
     if held is not None:
         return False
-    inserted = conn.execute(
-        insert(conn, t)
-        .values(
-            provider=key.provider,
-            repo=key.repo,
-            number=key.number,
-            by=by,
-            at=at,
-            comment_id=comment_id,
-        )
-        .on_conflict_do_nothing()
-        # RETURNING, not rowcount: on PostgreSQL an INSERT ... ON CONFLICT DO
-        # NOTHING reports a rowcount of -1 here, whether it inserted or not.
-        .returning(t.c.id)
-    ).first()
-    return inserted is not None
+    return insert_once(
+        conn,
+        t,
+        provider=key.provider,
+        repo=key.repo,
+        number=key.number,
+        by=by,
+        at=at,
+        comment_id=comment_id,
+    )
 
 
 def unhold(conn: Connection, key: PullKey) -> int:

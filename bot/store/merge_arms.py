@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, select
 
-from bot.store.dialect import insert
+from bot.store.dialect import insert_once
 from bot.store.dirty import PullKey
 from bot.store.tables import merge_arms as t
 
@@ -31,22 +31,16 @@ def _of_pull(key: PullKey) -> Any:
 
 def arm(conn: Connection, key: PullKey, *, by: str, at: datetime, comment_id: int) -> bool:
     """Arm the PR's merge; False when it was armed already (the first arming stands)."""
-    inserted = conn.execute(
-        insert(conn, t)
-        .values(
-            provider=key.provider,
-            repo=key.repo,
-            number=key.number,
-            by=by,
-            at=at,
-            comment_id=comment_id,
-        )
-        .on_conflict_do_nothing()
-        # RETURNING, not rowcount: on PostgreSQL an INSERT ... ON CONFLICT DO
-        # NOTHING reports a rowcount of -1 here, whether it inserted or not.
-        .returning(t.c.id)
-    ).first()
-    return inserted is not None
+    return insert_once(
+        conn,
+        t,
+        provider=key.provider,
+        repo=key.repo,
+        number=key.number,
+        by=by,
+        at=at,
+        comment_id=comment_id,
+    )
 
 
 def armed(conn: Connection, key: PullKey) -> ArmedMerge | None:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, or_, select, update
 
 from bot.store.audit import audit_query
-from bot.store.dialect import insert
+from bot.store.dialect import insert, insert_once
 from bot.store.dirty import PullKey
 from bot.store.tables import merge_audit, merge_feedback, merge_intents, merge_locks
 
@@ -251,21 +251,16 @@ def claim_feedback(
     conn: Connection, key: PullKey, head_sha: str, outcome: str, now: datetime
 ) -> bool:
     """Reserve the one comment for (PR, head, outcome); False if it was already written."""
-    inserted = conn.execute(
-        insert(conn, merge_feedback)
-        .values(
-            provider=key.provider,
-            repo=key.repo,
-            number=key.number,
-            head_sha=head_sha,
-            outcome=outcome,
-            posted_at=now,
-        )
-        .on_conflict_do_nothing()
-        # RETURNING, not rowcount: PostgreSQL reports no rowcount for ON CONFLICT DO NOTHING.
-        .returning(merge_feedback.c.posted_at)
-    ).first()
-    return inserted is not None
+    return insert_once(
+        conn,
+        merge_feedback,
+        provider=key.provider,
+        repo=key.repo,
+        number=key.number,
+        head_sha=head_sha,
+        outcome=outcome,
+        posted_at=now,
+    )
 
 
 def _feedback_row(key: PullKey, head_sha: str, outcome: str) -> Any:

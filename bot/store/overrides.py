@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from bot.store.dialect import insert
+from bot.store.dialect import insert_once
 from bot.store.dirty import PullKey
 from bot.store.tables import pull_overrides as t
 
@@ -62,25 +62,19 @@ def record(
     now: datetime,
 ) -> bool:
     """Record the override of comment `comment_id`; False when it is recorded already."""
-    inserted = conn.execute(
-        insert(conn, t)
-        .values(
-            provider=key.provider,
-            repo=key.repo,
-            number=key.number,
-            sha=sha,
-            by=by,
-            reason=reason,
-            at=at,
-            recorded_at=now,
-            comment_id=comment_id,
-        )
-        .on_conflict_do_nothing()
-        # RETURNING, not rowcount: on PostgreSQL an INSERT ... ON CONFLICT DO
-        # NOTHING reports a rowcount of -1 here, whether it inserted or not.
-        .returning(t.c.id)
-    ).first()
-    return inserted is not None
+    return insert_once(
+        conn,
+        t,
+        provider=key.provider,
+        repo=key.repo,
+        number=key.number,
+        sha=sha,
+        by=by,
+        reason=reason,
+        at=at,
+        recorded_at=now,
+        comment_id=comment_id,
+    )
 
 
 def for_pull(conn: Connection, key: PullKey) -> list[OverrideRecord]:
