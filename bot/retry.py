@@ -1,7 +1,7 @@
 """The one place retry policies live (tenacity): which forge calls may be repeated, and when.
 
 Forge clients are built without retries of their own (PyGithub with
-`retry=None`): a blind library retry would repeat a merge or a deployment
+`retry=None`, python-gitlab with `retry_transient_errors=False`): a blind library retry would repeat a merge or a deployment
 after a 5xx that may well have happened. Callers wrap each call in the policy
 that fits what the call does:
 
@@ -80,7 +80,24 @@ def _number(text: str | None) -> float | None:
         return None
 
 
-def _message(exc: GithubException) -> str:
+class ForgeAnswer(Exception):
+    """A forge answered outside 2xx, as raised by the adapters whose client library is not
+    PyGithub (GitLab): the status, the forge's own message and the response headers."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None) -> None:
+        super().__init__(status, message)
+        self.status = status
+        self.text = message
+        self.headers = dict(headers or {})
+
+
+HTTP_ERRORS = (GithubException, ForgeAnswer)
+"""The forge answered, with an error status: what `classify` reads statuses from."""
+
+
+def _message(exc: GithubException | ForgeAnswer) -> str:
+    if isinstance(exc, ForgeAnswer):
+        return exc.text.lower()
     data = exc.data
     if isinstance(data, dict):
         return str(data.get("message") or "").lower()
@@ -133,7 +150,7 @@ def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
 
 def classify(exc: BaseException, now: float) -> Failure:
     """Sort an exception raised by a forge client into what a retry policy decides on."""
-    if isinstance(exc, GithubException):
+    if isinstance(exc, HTTP_ERRORS):
         wait = rate_limit_wait(exc.status, exc.headers, _message(exc), now)
         if wait is not None:
             return Failure("rate_limit", exc.status, wait)
@@ -217,7 +234,7 @@ class RetryPolicy:
         )
         try:
             return retrying(fn)
-        except (GithubException, requests.exceptions.RequestException) as exc:
+        except (*HTTP_ERRORS, requests.exceptions.RequestException) as exc:
             failure = classify(exc, self.clock())
             too_long = (failure.wait or 0.0) > self.max_wait
             if failure.kind == "rate_limit" and failure.kind in self.retry_kinds and too_long:

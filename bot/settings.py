@@ -23,7 +23,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/gatebot.sqlite3"
-GITHUB_PIPELINE = "bot.pipeline.github:github_pipeline"
+FORGES_PIPELINE = "bot.pipeline.forges:forge_pipeline"
 RECORD_ONLY_PIPELINE = "bot.worker:record_only_pipeline"
 
 
@@ -105,12 +105,12 @@ class Settings(BaseSettings):
 
     @property
     def pipeline_factory(self) -> str:
-        """`GATEBOT_PIPELINE`, else the GitHub pipeline when a GitHub App is configured,
-        else the pipeline that only records that a PR was looked at."""
+        """`GATEBOT_PIPELINE`, else the forges' pipeline when GitHub or GitLab is
+        configured, else the pipeline that only records that a PR was looked at."""
         if self.pipeline is not None:
             return self.pipeline
-        if self.github_configured:
-            return GITHUB_PIPELINE
+        if self.github_configured or self.gitlab_configured:
+            return FORGES_PIPELINE
         return RECORD_ONLY_PIPELINE
 
     @property

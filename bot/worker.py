@@ -6,10 +6,10 @@ pipeline, and clears the dirty mark only if no newer mark arrived meanwhile
 calls it; it knows nothing about the queue.
 
 The pipeline is a seam: a factory `(settings, store) -> pipeline`, named by
-`GATEBOT_PIPELINE` as `module:function`. Unset, it is the GitHub pipeline
-(`bot.pipeline.github`) when a GitHub App is configured, else
-`record_only_pipeline`, which only records that the PR was looked at; the
-forge pipelines plug in here without touching the queue.
+`GATEBOT_PIPELINE` as `module:function`. Unset, it is the pipeline of every
+configured forge (`bot.pipeline.forges`: GitHub and GitLab) when one is
+configured, else `record_only_pipeline`, which only records that the PR was
+looked at; the forge pipelines plug in here without touching the queue.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fakegithub import fake_github, make_fake_github  # noqa: F401 - fixtures for every module
 from fakegithub.auth import generated_private_key_pem
+from fakegitlab import fake_gitlab, make_fake_gitlab  # noqa: F401 - fixtures for every module
 from sqlalchemy import create_engine, text
 from support import services
 from support.processes import GatebotProcess

@@ -287,10 +287,10 @@ def test_a_forge_outage_leaves_the_pr_marked_and_logs_no_secret(rig, caplog):
     assert tokens and not any(token in caplog.text for token in tokens)
 
 
-def test_the_github_pipeline_is_the_default_once_an_app_is_configured(rig, tmp_path):
+def test_the_forges_pipeline_is_the_default_once_an_app_is_configured(rig, tmp_path):
     assert Settings.model_validate({}).pipeline_factory == "bot.worker:record_only_pipeline"
     assert rig.settings.pipeline is None
-    assert rig.settings.pipeline_factory == "bot.pipeline.github:github_pipeline"
+    assert rig.settings.pipeline_factory == "bot.pipeline.forges:forge_pipeline"
     explicit = rig.settings.model_copy(update={"pipeline": "support.pipelines:slow_pipeline"})
     assert explicit.pipeline_factory == "support.pipelines:slow_pipeline"
 

@@ -15,12 +15,13 @@ import pytest
 from support.apps import AppUnderTest, build_app
 from support.webhooks import github_headers, github_payload, gitlab_payload
 
-from bot.store import deliveries, dirty, heads
+from bot.store import deliveries, dirty, heads, pulls
 from bot.store.dirty import PullKey
 from bot.web import create_app
 from bot.web.github_webhook import InvalidSignature, MalformedDelivery, parse_delivery, sign
 from bot.web.github_webhook import verify_signature as verify
 from bot.web.gitlab_webhook import InvalidToken, verify_token
+from bot.web.gitlab_webhook import read_delivery as gitlab_read_delivery
 
 SPEC_SECRET = "It's a Secret to Everybody"
 SPEC_BODY = b"Hello, World!"
@@ -371,3 +372,63 @@ def test_gitlab_bad_token_is_401(gitlab_svc, token):
 
 def test_github_endpoint_is_not_there_with_only_gitlab(gitlab_svc):
     assert gitlab_svc.client.post("/webhooks/github", data=b"{}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Idempotency-Key": "k-1"}, b"{}"),  # no X-Gitlab-Event
+        ({"X-Gitlab-Event": "Note Hook"}, b"{}"),  # no delivery id of any kind
+        ({"X-Gitlab-Event": "Note Hook", "Idempotency-Key": "k-1"}, b"[1, 2]"),
+        ({"X-Gitlab-Event": "Note Hook", "Idempotency-Key": "k-1"}, b"{not json"),
+    ],
+    ids=["no-event", "no-delivery-id", "not-an-object", "not-json"],
+)
+def test_gitlab_malformed_deliveries_are_400_and_not_recorded(gitlab_svc, headers, body):
+    response = gitlab_svc.client.post(
+        "/webhooks/gitlab", data=body, headers={"X-Gitlab-Token": "gl-secret", **headers}
+    )
+    assert response.status_code == 400
+    assert delivery_count(gitlab_svc) == 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Idempotency-Key": "a", "webhook-id": "b", "X-Gitlab-Event-UUID": "c"}, "a"),
+        ({"webhook-id": "b", "X-Gitlab-Event-UUID": "c"}, "b"),
+        ({"X-Gitlab-Event-UUID": "c"}, "c"),
+        ({"Idempotency-Key": "  ", "X-Gitlab-Event-UUID": "c"}, "c"),
+    ],
+)
+def test_gitlab_delivery_id_prefers_the_retry_stable_headers(headers, expected):
+    body = json.dumps(gitlab_payload("note_merge_request")).encode()
+    parsed = gitlab_read_delivery({"X-Gitlab-Event": "Note Hook", **headers}, body)
+    assert parsed.record.delivery_id == expected
+    assert parsed.payload["object_attributes"]["id"] == 1244
+
+
+def test_gitlab_merge_request_push_records_the_head_and_routes_the_mr(gitlab_svc):
+    # service_merge_request.json: a pushed update (`oldrev`), sent as an integration
+    # ("Service Hook") sends it.
+    payload = gitlab_payload("service_merge_request")
+    assert post_gitlab(gitlab_svc, "Service Hook", payload).status_code == 202
+    repo = payload["project"]["path_with_namespace"]
+    head = payload["object_attributes"]["last_commit"]["id"]
+    with gitlab_svc.store.begin() as conn:
+        pushed = heads.get(conn, "gitlab", repo, head)
+        known = pulls.get(conn, "gitlab", repo, payload["object_attributes"]["iid"])
+    assert pushed.pusher == payload["user"]["username"] and pushed.pushed_at is not None
+    assert (known.base_ref, known.head_sha, known.state) == ("master", head, pulls.OPEN)
+    assert dirty_row(gitlab_svc, PullKey("gitlab", repo, 2)).generation == 1
+
+
+def test_gitlab_system_notes_are_recorded_without_work(gitlab_svc):
+    note = gitlab_payload("note_merge_request")
+    # The recorded note overlaid into a system note ("added 1 commit"): GitLab's
+    # record of a change the change's own event reports.
+    note["object_attributes"]["system"] = True
+    assert post_gitlab(gitlab_svc, "Note Hook", note).status_code == 202
+    assert delivery_count(gitlab_svc) == 1
+    key = PullKey("gitlab", note["project"]["path_with_namespace"], note["merge_request"]["iid"])
+    assert dirty_row(gitlab_svc, key) is None

@@ -11,7 +11,7 @@ dirty and the pipeline finds it merged):
 2. per entry, the intent keyed by (provider, repository, merge SHA, deploy
    name) is written `open` before the call (`bot.store.deploys`);
 3. the call: a GitHub deployment of the merge SHA, a workflow or repository
-   dispatch, or an operator target (`deploy_targets`); placeholders
+   dispatch, a GitLab pipeline, or an operator target (`deploy_targets`); placeholders
    `{merge_sha}` `{head_sha}` `{number}` `{base}` `{environment}` are filled;
 4. its answer settles the intent: created → `deployed`, audited, one comment
    with a link where there is one; refused → `failed`, audited, one comment;
@@ -269,10 +269,15 @@ class DeployStep:
                 rd = via.repository_dispatch
                 payload = {k: fill(v, values) for k, v in rd.client_payload.items()}
                 return ev.repository_dispatch(rd.event_type, payload, idem)
+            if via.gitlab_pipeline is not None:
+                gp = via.gitlab_pipeline
+                # The branch merged into, unless the entry names a branch or tag; the
+                # merge SHA travels as a variable, as with workflow_dispatch.
+                ref = fill(gp.ref, values) if gp.ref is not None else merged.base_ref
+                variables = {k: fill(v, values) for k, v in gp.variables.items()}
+                return ev.create_pipeline(ref, variables)
         except TemplateError as exc:
             return DeployAnswer("refused", message=str(exc))
-        if via.gitlab_pipeline is not None:
-            return DeployAnswer("refused", message="`gitlab_pipeline` deploys only GitLab projects")
         target = self.targets.get(via.target or "")
         if target is None or self.caller is None:
             return DeployAnswer(

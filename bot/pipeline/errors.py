@@ -16,14 +16,13 @@ import time
 from collections.abc import Callable
 
 import requests
-from github import GithubException
 
-from bot.retry import RateLimited, classify
+from bot.retry import HTTP_ERRORS, RateLimited, classify
 from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 
-FORGE_ERRORS = (GithubException, requests.exceptions.RequestException, RateLimited)
+FORGE_ERRORS = (*HTTP_ERRORS, requests.exceptions.RequestException, RateLimited)
 
 
 class ForgeUnavailable(Exception):

@@ -1,5 +1,5 @@
-"""The GitHub pipeline: `GATEBOT_PIPELINE=bot.pipeline.github:github_pipeline`, the default
-whenever a GitHub App is configured.
+"""The GitHub pipeline: what `bot.pipeline.forges` runs for GitHub PRs and merge-queue
+groups whenever a GitHub App is configured.
 
 Built once per worker process: the operator's files are read here (a
 broken one stops the start with one sentence), the App's forge is shared by

@@ -16,7 +16,8 @@ and asks, in order:
    `delete_branch`, `open_pulls_into`, `comment`), driven by
    `bot.pipeline.merge`, which owns the intents, the lock and the feedback;
 6. after a merge, the deploy primitives (`deployments_of`,
-   `create_deployment`, `workflow_dispatch`, `repository_dispatch`), driven
+   `create_deployment`, `workflow_dispatch`, `repository_dispatch`,
+   `create_pipeline`), driven
    by `bot.pipeline.deploy`, which owns the deploy intents;
 7. for comment commands (`bot.pipeline.commands`): `bot_login` (the App may
    be @mentioned), `commenter` (role and teams, for authorisation), `react`
@@ -260,6 +261,10 @@ class ForgeEvaluation(Protocol):
         self, event_type: str, client_payload: dict[str, str], idempotency_key: str
     ) -> DeployAnswer:
         """Send a repository dispatch event; never repeated blindly."""
+        ...
+
+    def create_pipeline(self, ref: str, variables: dict[str, str]) -> DeployAnswer:
+        """Run a GitLab pipeline on the branch or tag `ref`; never repeated blindly."""
         ...
 
 

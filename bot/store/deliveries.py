@@ -3,10 +3,10 @@
 `ingest` is what the web tier calls for every verified webhook: it records
 the delivery (a repeated delivery id is reported, not recorded twice), notes
 head push / first-seen times, runs whatever else the delivery causes (the
-GitHub routing's `route`: caches dropped, PRs remembered, tamper marks...)
-and marks the PRs it names dirty, all on the connection it is given, so the
-caller's transaction covers the lot. Without a `route` the delivery's own PR
-is marked (the GitLab endpoint).
+forge's routing, `route`: caches dropped, PRs remembered, tamper marks,
+comments received...) and marks the PRs it names dirty, all on the
+connection it is given, so the caller's transaction covers the lot. Without
+a `route` the delivery's own PR is marked.
 
 `dirty.mark_many` marks many PRs in one statement (a push to a base branch may
 concern hundreds) and says which were clean until then: only those need a

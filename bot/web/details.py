@@ -1,6 +1,7 @@
 """The details page: the last evaluation of a PR, readable by a person.
 
-`GET /details/<provider>/<owner>/<repo>/<number>?sig=...` shows the verdict
+`GET /details/<provider>/<repository path>/<number>?sig=...` (a GitLab project
+path may have several groups) shows the verdict
 the bot last posted for the PR — every rule, who approved on which commit,
 whose approval did not count and why, the checks seen, and what is missing.
 The link is signed (see `links.py`); a bad signature and an unknown PR get
@@ -21,10 +22,9 @@ from bot.web.services import services
 
 bp = Blueprint("details", __name__, template_folder="templates")
 
-@bp.get("/details/<provider>/<owner>/<name>/<int:number>")
-def page(provider: str, owner: str, name: str, number: int) -> tuple[str, int, dict[str, str]]:
+@bp.get("/details/<provider>/<path:repo>/<int:number>")
+def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str]]:
     svc = services()
-    repo = f"{owner}/{name}"
     key = links.link_key(svc.settings)
     if svc.store is None or not links.verify(key, provider, repo, number, request.args.get("sig")):
         abort(404)

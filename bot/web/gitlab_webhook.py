@@ -4,6 +4,10 @@ GitLab sends the configured secret itself in `X-Gitlab-Token` (not a
 signature), so `verify_token` is a constant-time comparison. The delivery id
 is `Idempotency-Key` (the same across retries, GitLab 17.4+), else
 `webhook-id`, else `X-Gitlab-Event-UUID` on older servers.
+
+`parse_delivery` pulls out the facts the store records; `read_delivery`
+returns them with the decoded payload, which the routing
+(`bot/web/gitlab_events`) reads.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import json
 from collections.abc import Mapping
 
 from bot.store.deliveries import DeliveryRecord
-from bot.web.github_webhook import MalformedDelivery
+from bot.web.github_webhook import MalformedDelivery, ParsedDelivery
 from bot.web.payload import get as _get
 from bot.web.payload import positive_int as _int
 from bot.web.payload import sha as _sha
@@ -45,7 +49,12 @@ def verify_token(received: str | None, secret: str) -> None:
 
 
 def parse_delivery(headers: Mapping[str, str], body: bytes) -> DeliveryRecord:
-    """The facts of one delivery the store records.
+    """The facts of one delivery the store records (see `read_delivery`)."""
+    return read_delivery(headers, body).record
+
+
+def read_delivery(headers: Mapping[str, str], body: bytes) -> ParsedDelivery:
+    """The facts of one delivery the store records, with its decoded payload.
 
     Raises `MalformedDelivery` when `X-Gitlab-Event` or every delivery id
     header is missing, or the body is not a JSON object.
@@ -88,7 +97,7 @@ def parse_delivery(headers: Mapping[str, str], body: bytes) -> DeliveryRecord:
         if after and after != _ZERO_SHA and isinstance(ref, str) and ref.startswith("refs/heads/"):
             head_sha, pushed, pusher = after, True, _str(payload.get("user_username"))
 
-    return DeliveryRecord(
+    record = DeliveryRecord(
         provider=PROVIDER,
         delivery_id=delivery_id,
         event=event,
@@ -101,3 +110,4 @@ def parse_delivery(headers: Mapping[str, str], body: bytes) -> DeliveryRecord:
         head_pushed=pushed,
         pusher=pusher,
     )
+    return ParsedDelivery(record, payload)

@@ -5,11 +5,12 @@ Content-Length before anything is read, and by a capped read for chunked
 bodies); bad or missing signature / token → 401; missing event or delivery
 headers or a body that is not a JSON object → 400; a delivery id already
 recorded → 200 `{"status": "duplicate"}`; otherwise the delivery is recorded
-and everything it causes — for GitHub, what the routing decides
-(`bot/web/github_events`): PRs marked dirty, caches dropped, tamper marks
-and merge groups recorded — happens in one transaction → 202; then the PRs
-that were clean until now are woken. No forge is called on the way. In setup
-mode every webhook is answered 503.
+and everything it causes — what the forge's routing decides
+(`bot/web/github_events`, `bot/web/gitlab_events`): PRs and merge requests
+marked dirty, caches dropped, tamper marks, merge groups and new comments
+recorded — happens in one transaction → 202; then the PRs that were clean
+until now are woken. No forge is called on the way. In setup mode every
+webhook is answered 503.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from bot.settings import Mode
 from bot.store import deliveries, utcnow
 from bot.store.deliveries import DeliveryRecord, Route
 from bot.store.dirty import PullKey
-from bot.web import github_events, github_webhook, gitlab_webhook
+from bot.web import github_events, github_webhook, gitlab_events, gitlab_webhook
 from bot.web.services import MAX_BODY_BYTES, services
 
 log = logging.getLogger(__name__)
@@ -118,18 +119,20 @@ def gitlab() -> tuple[Response, int]:
     except gitlab_webhook.InvalidToken as exc:
         return _answer(401, error=str(exc))
     try:
-        record = gitlab_webhook.parse_delivery(request.headers, body)
+        parsed = gitlab_webhook.read_delivery(request.headers, body)
     except github_webhook.MalformedDelivery as exc:
         return _answer(400, error=str(exc))
-    return _ingest(record, utcnow())
+    now = utcnow()
+    return _ingest(parsed.record, now, gitlab_events.Ingestion(parsed, now))
 
 
-def _ingest(
-    record: DeliveryRecord, now: datetime, routing: github_events.Ingestion | None = None
-) -> tuple[Response, int]:
+Routing = github_events.Ingestion | gitlab_events.Ingestion
+
+
+def _ingest(record: DeliveryRecord, now: datetime, routing: Routing) -> tuple[Response, int]:
     svc = services()
     assert svc.store is not None and svc.queue is not None  # full mode
-    route: Route | None = routing
+    route: Route = routing
     with svc.store.begin() as conn:
         result = deliveries.ingest(conn, record, now, route)
     if not result.new:
@@ -143,7 +146,7 @@ def _ingest(
         record.event,
         record.action or "-",
         f" marks {_keys(result.marked)}" if result.marked else "",
-        f" ({routing.routed.summary})" if routing is not None and routing.routed else "",
+        f" ({routing.routed.summary})" if routing.routed else "",
     )
     return _answer(202, status="accepted")
 

@@ -30,6 +30,14 @@ ORG = "acme"
 MAIN = "gatebot: main"
 
 
+def pull_settled(store: Store, key: PullKey) -> bool:
+    """No mark left on the PR and no run of it still going."""
+    with store.begin() as conn:
+        return dirty.get(conn, key) is None and all(
+            r.finished_at is not None for r in runs.for_pull(conn, key)
+        )
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -154,10 +162,7 @@ class GateService:
         )
 
     def settled(self, key: PullKey) -> bool:
-        with self.store.begin() as conn:
-            return dirty.get(conn, key) is None and all(
-                r.finished_at is not None for r in runs.for_pull(conn, key)
-            )
+        return pull_settled(self.store, key)
 
     def runs(self, repo: str, number: int):
         return self.runs_of(PullKey("github", repo, number))

@@ -38,13 +38,10 @@ from bot.core.snapshot import (
     ChangedFile,
     CheckResult,
     Commit,
-    HeadTimes,
-    Hold,
-    Override,
     Review,
     Snapshot,
-    TamperMark,
 )
+from bot.providers import recorded
 from bot.providers.base import (
     DeployAnswer,
     MergeAnswer,
@@ -65,7 +62,7 @@ from bot.providers.github.publish import CONTEXT_PREFIX, Publisher
 from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
 from bot.retry import RetryPolicies
 from bot.settings import ConfigurationError, Settings
-from bot.store import Store, heads, holds, overrides, pull_parts, requests, tampering, utcnow
+from bot.store import Store, pull_parts, requests, utcnow
 from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
@@ -254,7 +251,9 @@ class GitHubEvaluation:
             if needs.codeowners
             else None
         )
-        times, pushers = self._head_times(parts.commits, head.head_sha)
+        times, pushers = recorded.head_times(
+            self.forge.store, self.key, [*(c.sha for c in parts.commits), head.head_sha]
+        )
         author = reads.actor(pr.user)
         teams = set(needs.teams) | (
             owner_teams(codeowners, parts.files) if needs.codeowners else set()
@@ -265,7 +264,7 @@ class GitHubEvaluation:
             sorted(teams),
             sorted(needs.organizations),
         )
-        holds, overrides, tampering = self._event_facts()
+        holds, overrides, tampering = recorded.event_facts(self.forge.store, self.key)
         return Snapshot(
             number=pr.number,
             title=pr.title or "",
@@ -356,43 +355,6 @@ class GitHubEvaluation:
         if parts.read_at is None or parts.read_at.replace(microsecond=0) <= updated:
             return None
         return parts
-
-    def _head_times(
-        self, commits: Sequence[Commit], head_sha: str
-    ) -> tuple[tuple[HeadTimes, ...], tuple[str, ...]]:
-        shas = {c.sha for c in commits} | {head_sha}
-        with self.forge.store.begin() as conn:
-            records = heads.for_shas(conn, PROVIDER, self.key.repo, shas)
-        times = tuple(
-            HeadTimes(sha=r.sha, synchronized_at=r.pushed_at, first_seen_at=r.first_seen_at)
-            for r in records
-        )
-        pushers = tuple(sorted({r.pusher for r in records if r.pusher}))
-        return times, pushers
-
-    def _event_facts(
-        self,
-    ) -> tuple[tuple[Hold, ...], tuple[Override, ...], tuple[TamperMark, ...]]:
-        """Holds, overrides and tampering marks: facts only the bot itself records.
-
-        Tampering marks come from `bot.store.tampering` (the core drops those
-        older than the head's push); holds and overrides from the comment
-        commands that set them (`bot.store.holds`, `bot.store.overrides`; the
-        core keeps only an override of the current head given after its push).
-        """
-        with self.forge.store.begin() as conn:
-            marks = tampering.marks_for_pull(conn, PROVIDER, self.key.repo, self.key.number)
-            held = holds.for_pull(conn, self.key)
-            overridden = overrides.for_pull(conn, self.key)
-        tampered = tuple(
-            TamperMark(comment_id=m.comment_id, editor=m.editor, author=m.author, at=m.at)
-            for m in marks
-        )
-        return (
-            tuple(Hold(by=h.by, at=h.at) for h in held),
-            tuple(Override(sha=o.sha, by=o.by, reason=o.reason, at=o.at) for o in overridden),
-            tampered,
-        )
 
     # -- writes --------------------------------------------------------------
 
@@ -518,6 +480,9 @@ class GitHubEvaluation:
         self, event_type: str, client_payload: dict[str, str], idempotency_key: str
     ) -> DeployAnswer:
         return self._deploying.repository_dispatch(event_type, client_payload, idempotency_key)
+
+    def create_pipeline(self, ref: str, variables: dict[str, str]) -> DeployAnswer:
+        return DeployAnswer("refused", message="`gitlab_pipeline` deploys only GitLab projects")
 
     # -- the request budget ----------------------------------------------------
 

@@ -15,6 +15,8 @@ default branch); a missing remote, or a remote that is itself a pointer, is
 an error the gate reports.
 
 CODEOWNERS is looked up where GitHub looks: `.github/`, the root, `docs/`.
+The walk and the pointer rules are every forge's (`bot.providers.policy_chain`);
+this module says where GitHub keeps the files and how it reads them.
 
 Every read goes through `StoredFiles`, which keeps answers — including "no
 such file" — in the store until the branch is pushed to or the TTL passes,
@@ -29,8 +31,8 @@ from pathlib import Path
 
 from github import Github, GithubException, UnknownObjectException
 
-from bot.core.policy.loader import load_policy_file
 from bot.providers.base import PolicySources, PolicyText
+from bot.providers.policy_chain import first_file, operator_policy, repository_policy, resolve
 from bot.retry import RetryPolicy
 from bot.store import Store, forge_files
 
@@ -101,24 +103,24 @@ def find_policy(
     files: StoredFiles, repo: str, base_ref: str, operator_default: Path | None
 ) -> PolicySources:
     """The policy governing PRs into `base_ref` of `repo`, with the fallbacks resolved."""
-    for path in POLICY_PATHS:
-        text = files.read(repo, path, base_ref)
-        if text is not None:
-            return _follow(files, PolicyText("repository", f"{repo}:{path}@{base_ref}", path, text))
-    owner = repo.split("/", 1)[0]
-    owner_repo = f"{owner}/{OWNER_REPOSITORY}"
+    return resolve(
+        files,
+        (
+            lambda: repository_policy(files, repo, POLICY_PATHS, base_ref),
+            lambda: _owner_policy(files, repo),
+            lambda: operator_policy(operator_default),
+        ),
+        parse_remote,
+    )
+
+
+def _owner_policy(files: StoredFiles, repo: str) -> PolicyText | None:
+    owner_repo = f"{repo.split('/', 1)[0]}/{OWNER_REPOSITORY}"
     text = files.read(owner_repo, OWNER_POLICY_PATH, None)
-    if text is not None:
-        location = f"{owner_repo}:{OWNER_POLICY_PATH}"
-        return _follow(
-            files, PolicyText("owner", location, f"{owner_repo}/{OWNER_POLICY_PATH}", text)
-        )
-    if operator_default is not None:
-        text = operator_default.read_text(encoding="utf-8")
-        return _follow(
-            files, PolicyText("operator", str(operator_default), operator_default.name, text)
-        )
-    return PolicySources(policy=None)
+    if text is None:
+        return None
+    location = f"{owner_repo}:{OWNER_POLICY_PATH}"
+    return PolicyText("owner", location, f"{owner_repo}/{OWNER_POLICY_PATH}", text)
 
 
 def parse_remote(spec: str) -> tuple[str, str, str | None]:
@@ -130,38 +132,7 @@ def parse_remote(spec: str) -> tuple[str, str, str | None]:
     return repo, path, ref or None
 
 
-def _follow(files: StoredFiles, found: PolicyText) -> PolicySources:
-    loaded = load_policy_file(found.text, found.filename)
-    if loaded.remote is None:
-        return PolicySources(policy=found)
-    repo, path, ref = parse_remote(loaded.remote.remote)
-    location = f"{repo}:{path}" + (f"@{ref}" if ref else "")
-    text = files.read(repo, path, ref)
-    if text is None:
-        return PolicySources(
-            policy=None,
-            pointer=found,
-            error=f"the remote policy {location} named in {found.location} does not exist",
-            error_file=found.filename,
-        )
-    remote = PolicyText("remote", location, f"{repo}/{path}", text)
-    if load_policy_file(text, remote.filename).remote is not None:
-        return PolicySources(
-            policy=None,
-            pointer=found,
-            error=(
-                f"the remote policy {location} named in {found.location} is itself a "
-                "`remote:` pointer; remote policies are followed one level deep"
-            ),
-            error_file=remote.filename,
-        )
-    return PolicySources(policy=remote, pointer=found)
-
-
 def find_codeowners(files: StoredFiles, repo: str, base_ref: str) -> str | None:
     """CODEOWNERS of the base branch, from the first place GitHub looks that has one."""
-    for path in CODEOWNERS_PATHS:
-        text = files.read(repo, path, base_ref)
-        if text is not None:
-            return text
-    return None
+    found = first_file(files, repo, CODEOWNERS_PATHS, base_ref)
+    return found[1] if found is not None else None

@@ -1,11 +1,17 @@
 """Carry out a delivery's effects on its own transaction; say what to mark dirty.
 
-`apply(conn, routed, ...)` runs the effects in order (a PR is remembered
-before lookups by head or base run) and returns the PRs and merge groups to
-mark, each with its installation. Lookups cost one query per effect —
-never one per PR — and the marks go to the store in one statement
-(`dirty.mark_many`), so a push concerning hundreds of PRs answers as
-fast as one concerning a single PR.
+`apply(conn, routed, provider=..., ...)` runs the effects in order (a PR is
+remembered before lookups by head or base run) and returns the PRs and merge
+groups to mark, each with its installation. Lookups cost one query per
+effect — never one per PR — and the marks go to the store in one statement
+(`dirty.mark_many`), so a push concerning hundreds of PRs answers as fast as
+one concerning a single PR.
+
+Forge-neutral: every store row is written under the delivery's provider
+(`github`, the default, or `gitlab`), so the GitLab routing
+(`bot/web/gitlab_events`) applies its effects here too. Installations,
+merge groups, the App's slug and owner-wide fallback policies exist only on
+GitHub; no GitLab handler returns those effects.
 """
 
 from __future__ import annotations
@@ -18,14 +24,16 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from bot.providers.github import invalidation
-from bot.providers.github.policy_source import POLICY_PATHS
+from bot.providers.github.policy_source import POLICY_PATHS as GITHUB_POLICY_PATHS
 from bot.store import (
     apps,
     commands,
+    directory_cache,
     evaluations,
+    forge_files,
     installations,
     merge_groups,
+    pull_parts,
     pulls,
     tampering,
 )
@@ -35,21 +43,22 @@ from bot.web.github_events.router import Routed
 
 log = logging.getLogger(__name__)
 
-PROVIDER = "github"
+GITHUB = "github"
 
 
 @dataclass
 class _Run:
-    """One delivery's application: its connection, facts, and the marks so far."""
+    """One delivery's application: its connection, forge, facts, and the marks so far."""
 
     conn: Connection
+    provider: str
     now: datetime
     installation_id: int | None
     marks: dict[PullKey, int | None] = field(default_factory=dict)
 
     def mark(self, repo: str, numbers: Iterable[int], installation_id: int | None = None) -> None:
         for number in numbers:
-            key = PullKey(PROVIDER, repo, number)
+            key = PullKey(self.provider, repo, number)
             found = installation_id if installation_id is not None else self.installation_id
             if self.marks.get(key) is None:
                 self.marks[key] = found
@@ -60,10 +69,16 @@ class _Run:
 
 
 def apply(
-    conn: Connection, routed: Routed, *, installation_id: int | None, now: datetime
+    conn: Connection,
+    routed: Routed,
+    *,
+    installation_id: int | None,
+    now: datetime,
+    provider: str = GITHUB,
 ) -> dict[PullKey, int | None]:
-    """Run `routed`'s effects on `conn`; return what to mark dirty (key → installation)."""
-    run = _Run(conn, now, installation_id)
+    """Run `routed`'s effects on `conn` for the forge `provider` (the delivery
+    record's own); return what to mark dirty (key → installation)."""
+    run = _Run(conn, provider, now, installation_id)
     for effect in routed.effects:
         _run(effect, run)
     return run.marks
@@ -82,23 +97,24 @@ def _(e: fx.MarkPulls, run: _Run) -> None:
 @_run.register
 def _(e: fx.MarkHead, run: _Run) -> None:
     run.mark(e.repo, e.numbers)
-    run.mark(e.repo, pulls.numbers_for_sha(run.conn, PROVIDER, e.repo, e.sha))
+    run.mark(e.repo, pulls.numbers_for_sha(run.conn, run.provider, e.repo, e.sha))
 
 
 @_run.register
 def _(e: fx.MarkBase, run: _Run) -> None:
-    run.mark_open(pulls.open_on_base(run.conn, PROVIDER, e.repo, e.base_ref))
+    run.mark_open(pulls.open_on_base(run.conn, run.provider, e.repo, e.base_ref))
 
 
 @_run.register
 def _(e: fx.MarkRepo, run: _Run) -> None:
-    run.mark_open(pulls.open_in_repo(run.conn, PROVIDER, e.repo))
+    run.mark_open(pulls.open_in_repo(run.conn, run.provider, e.repo))
 
 
 @_run.register
 def _(e: fx.MarkOwner, run: _Run) -> None:
-    paths = POLICY_PATHS if e.without_own_policy else ()
-    run.mark_open(pulls.open_of_owner(run.conn, PROVIDER, e.owner, without_policy_at=paths))
+    # The owner-wide fallback policy is GitHub's (the owner's `.github` repository).
+    paths = GITHUB_POLICY_PATHS if e.without_own_policy else ()
+    run.mark_open(pulls.open_of_owner(run.conn, run.provider, e.owner, without_policy_at=paths))
 
 
 @_run.register
@@ -106,7 +122,7 @@ def _(e: fx.RememberPull, run: _Run) -> None:
     pulls.remember(
         run.conn,
         pulls.PullState(
-            provider=PROVIDER,
+            provider=run.provider,
             repo=e.repo,
             number=e.number,
             base_ref=e.base_ref,
@@ -121,11 +137,11 @@ def _(e: fx.RememberPull, run: _Run) -> None:
 
 @_run.register
 def _(e: fx.RecordTamper, run: _Run) -> None:
-    known = pulls.get(run.conn, PROVIDER, e.repo, e.number)
+    known = pulls.get(run.conn, run.provider, e.repo, e.number)
     tampering.record(
         run.conn,
         tampering.TamperRecord(
-            provider=PROVIDER,
+            provider=run.provider,
             repo=e.repo,
             number=e.number,
             comment_id=e.comment_id,
@@ -144,7 +160,7 @@ def _(e: fx.RecordTamper, run: _Run) -> None:
 def _(e: fx.ReceiveComment, run: _Run) -> None:
     new = commands.receive(
         run.conn,
-        PullKey(PROVIDER, e.repo, e.number),
+        PullKey(run.provider, e.repo, e.number),
         e.comment_id,
         author=e.author,
         body=e.body,
@@ -160,8 +176,8 @@ def _(e: fx.ReceiveComment, run: _Run) -> None:
 
 @_run.register
 def _(e: fx.ForgetVerdict, run: _Run) -> None:
-    posted = evaluations.last(run.conn, PROVIDER, e.repo, e.sha, e.context)
-    invalidation.on_foreign_status(run.conn, e.repo, e.sha, e.context)
+    posted = evaluations.last(run.conn, run.provider, e.repo, e.sha, e.context)
+    evaluations.forget(run.conn, run.provider, e.repo, e.sha, e.context)
     if posted is not None:
         run.mark(e.repo, (posted.number,))
     log.warning(
@@ -175,44 +191,48 @@ def _(e: fx.ForgetVerdict, run: _Run) -> None:
 
 @_run.register
 def _(e: fx.DropPullParts, run: _Run) -> None:
-    invalidation.on_pull_changed(run.conn, e.repo, e.number)
+    pull_parts.invalidate(run.conn, run.provider, e.repo, e.number)
 
 
 @_run.register
 def _(e: fx.DropBranchFiles, run: _Run) -> None:
-    invalidation.on_push(run.conn, e.repo, e.ref, e.default_branch)
+    branch = e.ref.removeprefix("refs/heads/")
+    # The default branch's files are also cached without a ref (read "at the default branch").
+    forge_files.invalidate_ref(
+        run.conn, run.provider, e.repo, branch, default_branch=branch == e.default_branch
+    )
 
 
 @_run.register
 def _(e: fx.DropCollaborator, run: _Run) -> None:
-    invalidation.on_member(run.conn, e.repo, e.login)
+    directory_cache.drop_collaborator(run.conn, run.provider, e.repo, e.login)
 
 
 @_run.register
 def _(e: fx.DropTeamMember, run: _Run) -> None:
-    invalidation.on_membership(run.conn, e.org, e.team, e.login)
+    directory_cache.drop_team_member(run.conn, run.provider, f"{e.org}/{e.team}", e.login)
 
 
 @_run.register
 def _(e: fx.DropTeam, run: _Run) -> None:
-    invalidation.on_team(run.conn, e.org, e.team)
+    directory_cache.drop_team(run.conn, run.provider, f"{e.org}/{e.team}")
 
 
 @_run.register
 def _(e: fx.DropOrgMember, run: _Run) -> None:
-    invalidation.on_organization(run.conn, e.org, e.login)
+    directory_cache.drop_org_member(run.conn, run.provider, e.org, e.login)
 
 
 @_run.register
 def _(e: fx.RecordInstallation, run: _Run) -> None:
-    known = installations.get(run.conn, PROVIDER, e.installation_id)
+    known = installations.get(run.conn, run.provider, e.installation_id)
     repos = (
         e.repositories if e.repositories is not None else (known.repositories if known else None)
     )
     installations.record(
         run.conn,
         installations.Installation(
-            provider=PROVIDER,
+            provider=run.provider,
             installation_id=e.installation_id,
             account=e.account or (known.account if known else None),
             app_id=e.app_id or (known.app_id if known else None),
@@ -228,12 +248,12 @@ def _(e: fx.RecordInstallation, run: _Run) -> None:
 
 @_run.register
 def _(e: fx.ChangeInstallationRepos, run: _Run) -> None:
-    known = installations.get(run.conn, PROVIDER, e.installation_id)
+    known = installations.get(run.conn, run.provider, e.installation_id)
     before = set(known.repositories or ()) if known is not None else set()
     installations.record(
         run.conn,
         installations.Installation(
-            provider=PROVIDER,
+            provider=run.provider,
             installation_id=e.installation_id,
             account=e.account or (known.account if known else None),
             app_id=e.app_id or (known.app_id if known else None),
@@ -249,7 +269,7 @@ def _(e: fx.ChangeInstallationRepos, run: _Run) -> None:
 
 @_run.register
 def _(e: fx.DropWork, run: _Run) -> None:
-    providers = (PROVIDER, merge_groups.queue_provider(PROVIDER))
+    providers = (run.provider, merge_groups.queue_provider(run.provider))
     dropped = installations.drop_work(
         run.conn, providers, installation_id=e.installation_id, repos=e.repos
     )
@@ -263,14 +283,14 @@ def _(e: fx.DropWork, run: _Run) -> None:
 
 @_run.register
 def _(e: fx.RememberAppSlug, run: _Run) -> None:
-    apps.remember(run.conn, PROVIDER, e.app_id, e.slug, run.now)
+    apps.remember(run.conn, run.provider, e.app_id, e.slug, run.now)
 
 
 @_run.register
 def _(e: fx.RequestMergeGroup, run: _Run) -> None:
     group = merge_groups.request(
         run.conn,
-        provider=PROVIDER,
+        provider=run.provider,
         repo=e.repo,
         head_sha=e.head_sha,
         head_ref=e.head_ref,
@@ -285,4 +305,4 @@ def _(e: fx.RequestMergeGroup, run: _Run) -> None:
 
 @_run.register
 def _(e: fx.EndMergeGroup, run: _Run) -> None:
-    merge_groups.end(run.conn, PROVIDER, e.repo, e.head_sha, run.now)
+    merge_groups.end(run.conn, run.provider, e.repo, e.head_sha, run.now)

@@ -1,4 +1,4 @@
-"""What a GitHub delivery causes, as values.
+"""What a delivery causes, as values.
 
 Handlers return these (inside a `Routed`); `apply.py` carries them out on
 the delivery's own transaction. Being plain values, they let the tests
@@ -6,6 +6,11 @@ state what an event does without a database, and keep every handler free
 of I/O. Marks name PRs directly (`MarkPulls`) or by what the store knows
 of them (a head SHA, a base branch, a repository, an owner); `apply`
 resolves those with one query each and marks everything in one statement.
+
+The values name no forge: `apply` writes them under the delivery's
+provider, so GitHub's handlers and GitLab's (`bot/web/gitlab_events`, where
+a "PR" is a merge request and its number the MR's `iid`) share them. The
+installation, merge-group, App-slug and owner effects are GitHub's alone.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Dispatch on (event, action) to small handlers; routers compose.
 
-A handler takes a `Delivery` (the payload and the few facts around it) and
+A handler takes a delivery (the payload and the few facts around it) and
 returns a `Routed`: the effects to apply, or the reason nothing is done.
 Handlers are pure — no store, no forge, no clock — so they can run inside
 the delivery's transaction in microseconds and be tested on payloads alone.
@@ -12,15 +12,19 @@ the delivery's transaction in microseconds and be tested on payloads alone.
 
     ROUTER = Router(pulls.router, checks.router, ...)   # one registry
 
-An event without a handler for its action is answered by `ignored.reason`,
-where every ignored event and action is named with why.
+The machinery is forge-neutral: a router dispatches any delivery that has an
+`event` and an `action` (`Routable`) — GitHub's `Delivery` below, GitLab's
+in `bot/web/gitlab_events`. An event without a handler for its action is
+answered by the registry's `unhandled` function, where every ignored event
+and action is named with why (GitHub's `ignored.reason` unless told
+otherwise).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot.web.github_events import ignored
 from bot.web.github_events.effects import Effect
@@ -79,37 +83,58 @@ def ignore(reason: str, *effects: Effect | None) -> Routed:
     return Routed(tuple(e for e in effects if e is not None), ignored=reason)
 
 
-Handler = Callable[[Delivery], Routed]
+class Routable(Protocol):
+    """What the router reads of a delivery, whatever the forge."""
+
+    @property
+    def event(self) -> str: ...
+
+    @property
+    def action(self) -> str | None: ...
+
+
+D = TypeVar("D", bound=Routable)
+
+Handler = Callable[[D], Routed]
+
+Unhandled = Callable[[str, str | None], str]
+"""Why an (event, action) without a handler causes no work."""
 
 _ANY = None  # an action key: every action of the event
 
 
-class Router:
-    """Handlers by (event, action); `Router(a, b)` holds the handlers of both."""
+class Router(Generic[D]):
+    """Handlers by (event, action); `Router(a, b)` holds the handlers of both.
 
-    def __init__(self, *routers: Router) -> None:
-        self._handlers: dict[tuple[str, str | None], Handler] = {}
+    `unhandled` names why an event without a handler is ignored; only the
+    registry that routes (not the routers it is built from) needs it.
+    """
+
+    def __init__(self, *routers: Router[D], unhandled: Unhandled = ignored.reason) -> None:
+        self._handlers: dict[tuple[str, str | None], Handler[D]] = {}
         self._needs_slug: set[str] = set()
+        self._unhandled = unhandled
         for other in routers:
             for key, handler in other._handlers.items():
                 self._add(key, handler)
             self._needs_slug |= other._needs_slug
 
-    def _add(self, key: tuple[str, str | None], handler: Handler) -> None:
+    def _add(self, key: tuple[str, str | None], handler: Handler[D]) -> None:
         if key in self._handlers:
             raise ValueError(f"two handlers for {key[0]}.{key[1] or '*'}")
         self._handlers[key] = handler
 
     def register(
         self, event: str, *actions: str, needs_slug: bool = False
-    ) -> Callable[[Handler], Handler]:
+    ) -> Callable[[Handler[D]], Handler[D]]:
         """Handle `event` for `actions` (every action when none is given).
 
-        `needs_slug`: the handler reads `Delivery.app_slug`, which the
+        `needs_slug`: the handler reads the bot's own name (GitHub's
+        `Delivery.app_slug`, GitLab's `Delivery.bot_username`), which the
         caller then looks up before routing.
         """
 
-        def decorate(handler: Handler) -> Handler:
+        def decorate(handler: Handler[D]) -> Handler[D]:
             for action in actions or (_ANY,):
                 self._add((event, action), handler)
             if needs_slug:
@@ -118,7 +143,7 @@ class Router:
 
         return decorate
 
-    def handler(self, event: str, action: str | None) -> Handler | None:
+    def handler(self, event: str, action: str | None) -> Handler[D] | None:
         return self._handlers.get((event, action)) or self._handlers.get((event, _ANY))
 
     def needs_slug(self, event: str) -> bool:
@@ -127,8 +152,8 @@ class Router:
     def handled(self) -> Iterable[tuple[str, str | None]]:
         return sorted(self._handlers, key=lambda k: (k[0], k[1] or ""))
 
-    def route(self, delivery: Delivery) -> Routed:
+    def route(self, delivery: D) -> Routed:
         handler = self.handler(delivery.event, delivery.action)
         if handler is None:
-            return ignore(ignored.reason(delivery.event, delivery.action))
+            return ignore(self._unhandled(delivery.event, delivery.action))
         return handler(delivery)

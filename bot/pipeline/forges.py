@@ -1,0 +1,36 @@
+"""Every configured forge in one worker: `GATEBOT_PIPELINE=bot.pipeline.forges:forge_pipeline`,
+the default once GitHub or GitLab is configured.
+
+A PR key names its forge (`github`, `github-mq` for merge-queue groups,
+`gitlab`); each job goes to the pipeline of that forge, built once when the
+worker starts. A key of a forge that is not configured is answered with a
+sentence (its marks came from deliveries recorded before the configuration
+changed) rather than an error.
+"""
+
+from __future__ import annotations
+
+from bot.pipeline.github import github_pipeline
+from bot.pipeline.gitlab import gitlab_pipeline
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.merge_groups import queue_provider
+from bot.worker import Pipeline, PullJob
+
+
+def forge_pipeline(settings: Settings, store: Store) -> Pipeline:
+    """The GitHub and the GitLab pipeline, whichever are configured."""
+    by_provider: dict[str, Pipeline] = {}
+    if settings.github_configured:
+        github = github_pipeline(settings, store)
+        by_provider["github"] = by_provider[queue_provider("github")] = github
+    if settings.gitlab_configured:
+        by_provider["gitlab"] = gitlab_pipeline(settings, store)
+
+    def run(job: PullJob) -> str:
+        pipeline = by_provider.get(job.key.provider)
+        if pipeline is None:
+            return f"{job.key.provider} is not configured: {job.key} left alone"
+        return pipeline(job)
+
+    return run

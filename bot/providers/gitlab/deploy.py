@@ -1,0 +1,71 @@
+"""Deploying on GitLab: a pipeline on the branch the merge request went into.
+
+`create_pipeline` is `POST /projects/:id/pipeline` with `ref` (a branch or
+tag) and the policy's variables, under the `unsafe_write` policy: repeated
+only when GitLab certainly did not act. GitLab takes no idempotency key, so
+a lost answer is never sent again blindly. Answers become a `DeployAnswer`:
+201 created (linking to the pipeline's page), 4xx refused with GitLab's own
+message, a rate limit or a connection never opened unsent, 5xx / timeout /
+dropped connection unknown.
+
+GitHub's deploy methods (deployments, workflow and repository dispatches)
+have no GitLab counterpart here: a policy naming one on a GitLab project is
+refused with a sentence saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from bot.providers.base import DeployAnswer
+from bot.providers.gitlab.client import GitLabClient, GitLabError, project
+from bot.retry import RateLimited, RetryPolicies, classify
+
+
+def github_only(method: str) -> DeployAnswer:
+    return DeployAnswer(
+        "refused", message=f"`{method}` is a GitHub deploy method; this is a GitLab project"
+    )
+
+
+def create_pipeline(
+    client: GitLabClient,
+    repo: str,
+    ref: str,
+    variables: Mapping[str, str],
+    retries: RetryPolicies,
+    now: float,
+) -> DeployAnswer:
+    body: dict[str, Any] = {
+        "ref": ref,
+        "variables": [
+            {"key": key, "value": value, "variable_type": "env_var"}
+            for key, value in variables.items()
+        ],
+    }
+
+    def post() -> Any:
+        return client.json("post", f"{project(repo)}/pipeline", body=body)
+
+    try:
+        data = retries.unsafe_write.call(post, what="POST pipeline")
+    except GitLabError as exc:
+        failure = classify(exc, now)
+        if failure.kind == "server":
+            return DeployAnswer("unknown", message=exc.text)
+        if failure.kind == "rate_limit":
+            # Refused before GitLab acted: nothing was created, a later run may send it.
+            return DeployAnswer("unsent", message="GitLab's rate limit refused the call")
+        return DeployAnswer("refused", message=exc.text)
+    except RateLimited:
+        return DeployAnswer("unsent", message="GitLab's rate limit refused the call")
+    except requests.exceptions.RequestException as exc:
+        failure = classify(exc, now)
+        if failure.kind == "unsent":
+            return DeployAnswer("unsent", message="GitLab could not be reached")
+        return DeployAnswer("unknown", message=f"no answer from GitLab ({failure.kind})")
+    link = data.get("web_url") if isinstance(data, Mapping) else None
+    return DeployAnswer("created", link=str(link) if link else None)

@@ -1,0 +1,206 @@
+"""Who may do what on GitLab: project permissions and group memberships, per person.
+
+Only the people who matter are looked up, one request per (person, fact),
+and every answer is kept in the store with an expiry
+(`bot.store.directory_cache`, provider `gitlab`):
+
+- a username becomes a user id with `GET /users?username=` (kept per forge:
+  ids never change); no such user has no permission and no membership;
+- the permission is the access level of `GET /projects/:id/members/all/:user_id`
+  (direct, inherited and shared-group members alike), named as the policy
+  names GitHub's roles: Owner (50) = admin, Maintainer (40) = maintain,
+  Developer (30) = write, Reporter (20) = triage, Guest (10) = read; below
+  that (Minimal access), or a 404, is none;
+- a "team" is a GitLab group path (`acme/backend`), an "organisation" a
+  top-level group; membership is `GET /groups/:path/members/all/:user_id`
+  answering with an active member (inherited memberships count, as GitLab
+  counts them for approvals; an invitation awaiting acceptance does not).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from bot.core.snapshot import Directory, Permission
+from bot.providers.gitlab.client import GitLabClient, GitLabError, encoded, project
+from bot.retry import RetryPolicy
+from bot.store import Store, directory_cache
+
+PROVIDER = "gitlab"
+MEMBER = "member"
+NOT_MEMBER = "none"
+_ROLES: tuple[tuple[int, Permission], ...] = (
+    (50, "admin"),
+    (40, "maintain"),
+    (30, "write"),
+    (20, "triage"),
+    (10, "read"),
+)
+_PERMISSIONS = frozenset({"admin", "maintain", "write", "triage", "read", "none"})
+
+
+def permission_from(access_level: Any) -> Permission:
+    """A GitLab access level → the policy's permission name."""
+    try:
+        level = int(access_level)
+    except (TypeError, ValueError):
+        return "none"
+    for floor, permission in _ROLES:
+        if level >= floor:
+            return permission
+    return "none"
+
+
+def _active(member: Mapping[str, Any]) -> bool:
+    return str(member.get("state") or "active") == "active"
+
+
+class UserIds:
+    """Usernames → GitLab user ids, for the life of the forge; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, int | None] = {}
+
+    def get(self, username: str, fetch: Callable[[str], int | None]) -> int | None:
+        key = username.lower()
+        with self._lock:
+            if key in self._known:
+                return self._known[key]
+        found = fetch(username)
+        with self._lock:
+            self._known[key] = found
+        return found
+
+
+class DirectoryReader:
+    """Directory facts through the store's cache, read with one evaluation's client."""
+
+    def __init__(
+        self,
+        client: GitLabClient,
+        store: Store,
+        read: RetryPolicy,
+        user_ids: UserIds,
+        *,
+        ttl_seconds: float,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.retry = read
+        self.user_ids = user_ids
+        self.ttl = ttl_seconds
+        self.clock = clock
+
+    # -- single facts ----------------------------------------------------------
+
+    def user_id(self, username: str) -> int | None:
+        def fetch(name: str) -> int | None:
+            found = self.retry.call(
+                lambda: self.client.json("get", "/users", query={"username": name}),
+                what="GET user by username",
+            )
+            for user in found or ():
+                if str(user.get("username", "")).lower() == name.lower():
+                    return int(user["id"])
+            return None
+
+        return self.user_ids.get(username, fetch)
+
+    def _member(self, path: str, what: str) -> Mapping[str, Any] | None:
+        try:
+            found = self.retry.call(lambda: self.client.json("get", path), what=what)
+        except GitLabError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found if isinstance(found, Mapping) else None
+
+    def fetch_permission(self, repo: str, username: str) -> Permission:
+        user = self.user_id(username)
+        if user is None:
+            return "none"
+        member = self._member(f"{project(repo)}/members/all/{user}", "GET project member")
+        if member is None or not _active(member):
+            return "none"
+        return permission_from(member.get("access_level"))
+
+    def fetch_group_membership(self, group: str, username: str) -> bool:
+        user = self.user_id(username)
+        if user is None:
+            return False
+        member = self._member(
+            f"/groups/{encoded(group)}/members/all/{user}", "GET group member"
+        )
+        return member is not None and _active(member)
+
+    # -- cached, for several people --------------------------------------------
+
+    def permissions(self, repo: str, usernames: Iterable[str]) -> dict[str, Permission]:
+        found = self._cached(
+            directory_cache.PERMISSION, repo, usernames,
+            lambda name: self.fetch_permission(repo, name),
+        )
+        return {
+            name: value if value in _PERMISSIONS else "none"  # type: ignore[misc]
+            for name, value in found.items()
+        }
+
+    def group_members(self, kind: str, group: str, usernames: Iterable[str]) -> tuple[str, ...]:
+        def fetch(name: str) -> str:
+            return MEMBER if self.fetch_group_membership(group, name) else NOT_MEMBER
+
+        found = self._cached(kind, group, usernames, fetch)
+        return tuple(sorted(name for name, value in found.items() if value == MEMBER))
+
+    def directory(
+        self,
+        repo: str,
+        people: Iterable[str],
+        teams: Iterable[str] = (),
+        organizations: Iterable[str] = (),
+    ) -> Directory:
+        """The facts the evaluation needs about `people` (usernames as GitLab spells them)."""
+        by_key = {name.lower(): name for name in people}
+        if not by_key:
+            return Directory(
+                teams={team: () for team in teams},
+                organizations={org: () for org in organizations},
+            )
+        spelled = list(by_key.values())
+        permissions = self.permissions(repo, spelled)
+        return Directory(
+            teams={
+                team: self._named(by_key, self.group_members(directory_cache.TEAM, team, spelled))
+                for team in teams
+            },
+            organizations={
+                org: self._named(by_key, self.group_members(directory_cache.ORG, org, spelled))
+                for org in organizations
+            },
+            permissions={by_key[name]: perm for name, perm in permissions.items()},
+        )
+
+    @staticmethod
+    def _named(by_key: Mapping[str, str], members: Iterable[str]) -> tuple[str, ...]:
+        return tuple(by_key[m] for m in members)
+
+    def _cached(
+        self, kind: str, scope: str, usernames: Iterable[str], fetch: Callable[[str], str]
+    ) -> dict[str, str]:
+        spelled = {name.lower(): name for name in usernames}
+        now = self.clock()
+        with self.store.begin() as conn:
+            known = directory_cache.lookup(conn, PROVIDER, kind, scope, spelled, now)
+        fetched = {key: fetch(name) for key, name in sorted(spelled.items()) if key not in known}
+        if fetched:
+            with self.store.begin() as conn:
+                for name, value in fetched.items():
+                    directory_cache.remember(
+                        conn, PROVIDER, kind, scope, name, value, now, self.ttl
+                    )
+        return {**known, **fetched}

@@ -1,0 +1,410 @@
+"""The GitLab forge: one `GitLabEvaluation` per evaluation of one merge request.
+
+A key names the project by its full path (`group/sub/project`) and the
+merge request by its iid; GitLab has no App installations, so the
+installation id is always None. One personal, project or group access
+token (`GITLAB_TOKEN`) acts for the bot; its user's username
+(`GET /user`, read once per forge) is the bot's login — its notes and
+approvals never count, and its statuses are its own.
+
+An evaluation reads as little as it can:
+
+- the policy file, its fallbacks and CODEOWNERS come from the store's file
+  cache until the target branch is pushed to (or the TTL passes);
+- files, commits, approvals and the merge request itself are read each time
+  (one request each, plus pages); notes only when a comment can count;
+  commit statuses only when the policy asks about checks;
+- directory facts come from the store's directory cache;
+- push times, holds, overrides and tampering marks come from the store
+  (`bot.providers.recorded`), as on GitHub.
+
+Every request is counted in the evaluation's tally, stored with the list of
+requests when the evaluation ends (`bot.store.requests`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from bot.core.authorize import Commenter
+from bot.core.gate import Decision
+from bot.core.snapshot import BotIdentity, CheckResult, Snapshot
+from bot.providers import recorded
+from bot.providers.base import (
+    DeployAnswer,
+    MergeAnswer,
+    MergeState,
+    PolicySources,
+    PublishOutcome,
+    PullHead,
+)
+from bot.providers.counting import RequestTally
+from bot.providers.gitlab import deploy
+from bot.providers.gitlab import snapshot as reads
+from bot.providers.gitlab.client import ClientConfig, GitLabClient, GitLabError, token_of
+from bot.providers.gitlab.directory import DirectoryReader, UserIds
+from bot.providers.gitlab.merge import GitLabMerging, MergeMethods, merge_state
+from bot.providers.gitlab.policy_source import StoredFiles, find_codeowners, find_policy
+from bot.providers.gitlab.publish import CONTEXT_PREFIX, Publisher
+from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
+from bot.retry import RetryPolicies
+from bot.settings import Settings
+from bot.store import Store, directory_cache, requests, utcnow
+from bot.store.dirty import PullKey
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "gitlab"
+OWN_STATUSES = f"{CONTEXT_PREFIX}:"
+"""Status names the bot writes (`gatebot: <target>`): never counted as checks."""
+
+EMOJI = {
+    "+1": "thumbsup",
+    "-1": "thumbsdown",
+    "confused": "confused",
+    "eyes": "eyes",
+    "laugh": "laughing",
+    "hooray": "tada",
+    "heart": "heart",
+    "rocket": "rocket",
+}
+"""GitHub's reaction names (which the command step uses) → GitLab's emoji names."""
+
+
+def _label(label: Any) -> str:
+    return str(label.get("name")) if isinstance(label, Mapping) else str(label)
+
+
+class GitLabForge:
+    """The configured GitLab token; opens evaluations. Safe to share between threads."""
+
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        retries: RetryPolicies | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        token_of(settings)  # a missing token is a configuration error, said at once
+        self.settings = settings
+        self.store = store
+        self.config = ClientConfig.from_settings(settings)
+        self.retries = retries or RetryPolicies.build(max_wait=settings.retry_max_wait_seconds)
+        self.clock = clock
+        self.merge_methods = MergeMethods(settings.forge_cache_seconds, clock)
+        self.user_ids = UserIds()
+        self._lock = threading.Lock()
+        self._bot_username: str | None = None
+
+    def __repr__(self) -> str:
+        return f"GitLabForge({self.config.url})"
+
+    def client(self, tally: RequestTally) -> GitLabClient:
+        """A client counting its requests in `tally`."""
+        return GitLabClient(self.config, token_of(self.settings), tally)
+
+    def bot_username(self, tally: RequestTally | None = None) -> str:
+        """The token user's username (`GET /user`, once per forge)."""
+        with self._lock:
+            if self._bot_username is not None:
+                return self._bot_username
+        client = self.client(tally if tally is not None else RequestTally())
+        user = self.retries.read.call(lambda: client.json("get", "/user"), what="GET user")
+        username = str(user["username"])
+        with self._lock:
+            self._bot_username = username
+        return username
+
+    @contextmanager
+    def evaluation(self, key: PullKey, installation_id: int | None) -> Iterator[GitLabEvaluation]:
+        """An evaluation of merge request `key.number` of project `key.repo`
+        (`installation_id` is a GitHub notion, ignored here)."""
+        evaluation = GitLabEvaluation(self, key)
+        try:
+            yield evaluation
+        finally:
+            evaluation.record_requests()
+
+
+class GitLabEvaluation:
+    """One evaluation of one merge request (not shared between threads)."""
+
+    def __init__(self, forge: GitLabForge, key: PullKey) -> None:
+        self.forge = forge
+        self.key = key
+        self.tally = RequestTally()
+        self.started_at = forge.clock()
+        self._client: GitLabClient | None = None
+        self._mr: Mapping[str, Any] | None = None
+        self._head: PullHead | None = None
+        self._fresh: MergeState | None = None
+        self._statuses: list[dict[str, Any]] | None = None
+
+    def __repr__(self) -> str:
+        return f"GitLabEvaluation({self.key})"
+
+    # -- clients -------------------------------------------------------------
+
+    @property
+    def client(self) -> GitLabClient:
+        if self._client is None:
+            self._client = self.forge.client(self.tally)
+        return self._client
+
+    @property
+    def bot_login(self) -> str:
+        return self.forge.bot_username(self.tally)
+
+    def _files(self) -> StoredFiles:
+        return StoredFiles(
+            self.client,
+            self.forge.store,
+            self.forge.retries.read,
+            ttl_seconds=self.forge.settings.forge_cache_seconds,
+            clock=self.forge.clock,
+        )
+
+    def _directory(self) -> DirectoryReader:
+        return DirectoryReader(
+            self.client,
+            self.forge.store,
+            self.forge.retries.read,
+            self.forge.user_ids,
+            ttl_seconds=self.forge.settings.directory_cache_seconds,
+            clock=self.forge.clock,
+        )
+
+    # -- reads ---------------------------------------------------------------
+
+    def pull(self) -> PullHead:
+        """The merge request's head and target (read once per evaluation)."""
+        if self._head is None:
+            mr = reads.read_merge_request(
+                self.client, self.key.repo, self.key.number, self.forge.retries.read
+            )
+            self._mr = mr
+            self._head = reads.pull_head(mr)
+        return self._head
+
+    def _merge_request(self) -> Mapping[str, Any]:
+        self.pull()
+        assert self._mr is not None
+        return self._mr
+
+    def policy_sources(self) -> PolicySources:
+        """The policy of the target branch's head, with the spec's fallbacks."""
+        return find_policy(
+            self._files(), self.key.repo, self.pull().base_ref, self.forge.settings.default_policy
+        )
+
+    def file_at(self, path: str, ref: str) -> str | None:
+        return self._files().read(self.key.repo, path, ref)
+
+    def snapshot(self, needs: SnapshotNeeds) -> Snapshot:
+        """The merge request as the policy sees it, reading only what `needs` asks for."""
+        mr = self._merge_request()
+        head = self.pull()
+        client, repo, read = self.client, self.key.repo, self.forge.retries.read
+        now = self.forge.clock()
+        files, files_truncated = reads.read_files(client, repo, mr, read)
+        commits = reads.commits_of(reads.read_raw_commits(client, repo, head.number, read))
+        reviews = reads.read_reviews(client, repo, mr, read)
+        comments = reads.read_comments(client, repo, head.number, read) if needs.comments else ()
+        checks: tuple[CheckResult, ...] = ()
+        if needs.checks:
+            self._statuses = reads.read_statuses(client, repo, head.head_sha, read)
+            checks = reads.check_results(self._statuses, OWN_STATUSES, now)
+        codeowners = (
+            find_codeowners(self._files(), repo, head.base_ref) if needs.codeowners else None
+        )
+        times, pushers = recorded.head_times(
+            self.forge.store, self.key, {c.sha for c in commits} | {head.head_sha}
+        )
+        author = reads.actor(mr.get("author"))
+        teams = set(needs.teams) | (owner_teams(codeowners, files) if needs.codeowners else set())
+        directory = self._directory().directory(
+            repo,
+            people_who_matter(author, reviews, comments, needs),
+            sorted(teams),
+            sorted(needs.organizations),
+        )
+        holds, overrides, tampering = recorded.event_facts(self.forge.store, self.key)
+        count, capped = reads.changes_count(mr)
+        return Snapshot(
+            number=head.number,
+            title=str(mr.get("title") or ""),
+            body=str(mr.get("description") or ""),
+            author=author,
+            draft=bool(mr.get("draft") or mr.get("work_in_progress")),
+            base_ref=head.base_ref,
+            base_sha=reads.base_sha_of(mr),
+            head_ref=head.head_ref,
+            head_sha=head.head_sha,
+            labels=tuple(_label(label) for label in mr.get("labels") or ()),
+            files=files,
+            files_truncated=files_truncated,
+            files_count=None if capped else count,
+            commits=commits,
+            pushers=pushers,
+            reviews=reviews,
+            comments=comments,
+            checks=checks,
+            head_times=times,
+            holds=holds,
+            overrides=overrides,
+            tampering=tampering,
+            directory=directory,
+            codeowners=codeowners,
+            bot=BotIdentity(logins=(self.bot_login,), context_prefix=CONTEXT_PREFIX),
+            evaluated_at=now,
+        )
+
+    # -- writes --------------------------------------------------------------
+
+    def publish(self, decision: Decision, *, details_url: str | None) -> PublishOutcome:
+        """Post the decision's commit status, unless the same verdict is there."""
+        head = self.pull()
+        client, repo, read = self.client, self.key.repo, self.forge.retries.read
+        publisher = Publisher(
+            client, self.forge.store, self.key, self.forge.retries, self.bot_login
+        )
+        on_head = decision.head_sha == head.head_sha
+        return publisher.publish(
+            decision,
+            head.base_ref,
+            head.head_ref if on_head else None,
+            details_url,
+            self.forge.clock(),
+            self._statuses if on_head else None,
+            lambda: reads.read_statuses(client, repo, decision.head_sha, read),
+        )
+
+    # -- merging ---------------------------------------------------------------
+
+    @property
+    def _merging(self) -> GitLabMerging:
+        return GitLabMerging(self.client, self.key.repo, self.key.number, self.forge.retries)
+
+    def merge_state(self) -> MergeState:
+        """The merge request read afresh (mergeability, head and target as GitLab sees them)."""
+        self._fresh = merge_state(self._merging.read())
+        return self._fresh
+
+    def allowed_merge_methods(self) -> frozenset[str]:
+        return self.forge.merge_methods.get(self.key.repo, self._merging.project_settings)
+
+    def commit_messages(self) -> tuple[str, ...]:
+        return self._merging.commit_messages()
+
+    def merge(
+        self, sha: str, method: str, title: str | None, message: str | None
+    ) -> MergeAnswer:
+        return self._merging.merge(sha, method, title, message, self.forge.clock().timestamp())
+
+    def update_branch(self, expected_head_sha: str) -> str | None:
+        """Rebase the source branch onto the target (GitLab's rebase takes no expected
+        head: the last fresh read of this evaluation must show `expected_head_sha`)."""
+        seen = self._fresh.head_sha if self._fresh is not None else self.pull().head_sha
+        if seen != expected_head_sha:
+            return f"the head moved to {seen[:12]}"
+        return self._merging.update_branch()
+
+    def delete_branch(self, ref: str) -> bool:
+        return self._merging.delete_branch(ref)
+
+    def open_pulls_into(self, branch: str) -> tuple[int, ...]:
+        return self._merging.open_pulls_into(branch)
+
+    def comment(self, body: str) -> int:
+        return self._merging.comment(body)
+
+    # -- comment commands --------------------------------------------------------
+
+    def commenter(self, login: str, teams: Sequence[str]) -> Commenter:
+        """What authorisation needs of `login`: role name and membership of the group
+        paths `teams`, through the directory cache (one read per person and group at most)."""
+        reader = self._directory()
+        permission = reader.permissions(self.key.repo, [login]).get(login.lower(), "none")
+        member_of = frozenset(
+            team for team in teams if reader.group_members(directory_cache.TEAM, team, [login])
+        )
+        is_bot = reads.actor({"username": login}).is_bot or (
+            login.lower() == self.bot_login.lower()
+        )
+        return Commenter(
+            login=login,
+            permission=None if permission == "none" else permission,
+            teams=member_of,
+            is_bot=is_bot,
+        )
+
+    def react(self, comment_id: int, content: str) -> None:
+        """Award an emoji on a note of the merge request; one already given is fine."""
+        name = EMOJI.get(content, content)
+        path = f"{reads.mr_path(self.key.repo, self.key.number)}/notes/{comment_id}/award_emoji"
+
+        def post() -> None:
+            self.client.request("post", path, body={"name": name})
+
+        try:
+            self.forge.retries.idempotent_write.call(post, what="POST award emoji")
+        except GitLabError as exc:
+            # GitLab answers a repeated award with 404 "... has already been taken".
+            if "already" not in exc.text.lower():
+                raise
+
+    # -- deploying ---------------------------------------------------------------
+
+    def deployments_of(self, sha: str, environment: str) -> tuple[str, ...]:
+        """GitHub deployments: a GitLab project has none the bot made."""
+        return ()
+
+    def create_deployment(
+        self, sha: str, environment: str, description: str | None, payload: dict[str, str]
+    ) -> DeployAnswer:
+        return deploy.github_only("github_deployment")
+
+    def workflow_dispatch(
+        self, workflow: str, ref: str, inputs: dict[str, str], idempotency_key: str
+    ) -> DeployAnswer:
+        return deploy.github_only("workflow_dispatch")
+
+    def repository_dispatch(
+        self, event_type: str, client_payload: dict[str, str], idempotency_key: str
+    ) -> DeployAnswer:
+        return deploy.github_only("repository_dispatch")
+
+    def create_pipeline(self, ref: str, variables: dict[str, str]) -> DeployAnswer:
+        """Run the project's pipeline on the branch or tag `ref`; never repeated blindly."""
+        return deploy.create_pipeline(
+            self.client,
+            self.key.repo,
+            ref,
+            variables,
+            self.forge.retries,
+            self.forge.clock().timestamp(),
+        )
+
+    # -- the request budget ----------------------------------------------------
+
+    def record_requests(self) -> None:
+        with self.forge.store.begin() as conn:
+            requests.record(
+                conn,
+                PROVIDER,
+                self.key.repo,
+                self.key.number,
+                self._head.head_sha if self._head else None,
+                self.started_at,
+                self.forge.clock(),
+                self.tally.lines(),
+            )
+        log.info("%s: %d GitLab requests", self.key, self.tally.total)

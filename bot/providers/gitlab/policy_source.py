@@ -1,0 +1,126 @@
+"""The policy file and CODEOWNERS of a merge request, read from the head of its target branch.
+
+Where the policy comes from (the spec's order for GitLab):
+
+1. `.gitlab/gatebot.yml`, else `.gatebot.yml`, in the project, at the target
+   branch (the `ref` sent is the branch's name, so GitLab answers from its
+   current head — never the merge request's source branch);
+2. the operator's default policy file (`GATEBOT_DEFAULT_POLICY`);
+3. nothing: no project policy. (GitLab has no owner-wide `.github`
+   repository, so there is no step between the two.)
+
+A file holding only `remote: group/project[/path][@ref]` is followed once
+(`bot.providers.policy_chain`); the path defaults to `.gitlab/gatebot.yml`,
+the ref to the project's default branch. A project in a subgroup is named
+the way GitLab's own URLs separate a project from its files, with `/-/`:
+`remote: acme/platform/policies/-/gatebot.yml@main`.
+
+CODEOWNERS is looked up where GitLab looks, in GitLab's order: the root,
+`docs/`, `.gitlab/`.
+
+Every read goes through `StoredFiles`, which keeps answers — including "no
+such file" — in the store (provider `gitlab`) until the branch is pushed to
+or the TTL passes. A file is one `GET /projects/:id/repository/files/:path/raw`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.providers.base import PolicySources
+from bot.providers.gitlab.client import GitLabClient, GitLabError, encoded, project
+from bot.providers.policy_chain import first_file, operator_policy, repository_policy, resolve
+from bot.retry import RetryPolicy
+from bot.store import Store, forge_files
+
+PROVIDER = "gitlab"
+POLICY_PATHS = (".gitlab/gatebot.yml", ".gatebot.yml")
+REMOTE_DEFAULT_PATH = ".gitlab/gatebot.yml"
+CODEOWNERS_PATHS = ("CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
+PROJECT_SEPARATOR = "/-/"
+
+
+class StoredFiles:
+    """Reads files from GitLab through the store's file cache."""
+
+    def __init__(
+        self,
+        client: GitLabClient,
+        store: Store,
+        read: RetryPolicy,
+        *,
+        ttl_seconds: float,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.retry = read
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self.clock = clock
+
+    def read(self, repo: str, path: str, ref: str | None) -> str | None:
+        """The text of `path` in `repo` at `ref` (None: the default branch); None if missing."""
+        key_ref = ref if ref is not None else forge_files.DEFAULT_BRANCH
+        now = self.clock()
+        with self.store.begin() as conn:
+            cached = forge_files.get(conn, PROVIDER, repo, key_ref, path, now - self.ttl)
+        if cached is not None:
+            return cached.content
+        text = self.retry.call(
+            lambda: fetch_file(self.client, repo, path, ref), what=f"GET file {path}"
+        )
+        with self.store.begin() as conn:
+            forge_files.put(conn, PROVIDER, repo, key_ref, path, text, now)
+        return text
+
+
+def fetch_file(client: GitLabClient, repo: str, path: str, ref: str | None) -> str | None:
+    """One `GET .../repository/files/:path/raw?ref=...`; None when there is no such file.
+
+    GitLab answers 404 for a missing file, a missing ref and an empty repository alike.
+    """
+    query = {"ref": ref} if ref is not None else {}
+    try:
+        response = client.request(
+            "get", f"{project(repo)}/repository/files/{encoded(path)}/raw", query=query
+        )
+    except GitLabError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return response.content.decode("utf-8", errors="replace")
+
+
+def parse_remote(spec: str) -> tuple[str, str, str | None]:
+    """`group/project[/path][@ref]`, or `group/sub/project/-/path[@ref]` → (project, path,
+    ref or None)."""
+    where, _, ref = spec.partition("@")
+    if PROJECT_SEPARATOR in where:
+        repo, _, path = where.partition(PROJECT_SEPARATOR)
+    else:
+        parts = where.split("/", 2)
+        repo = f"{parts[0]}/{parts[1]}"
+        path = parts[2] if len(parts) == 3 else ""
+    return repo, path or REMOTE_DEFAULT_PATH, ref or None
+
+
+def find_policy(
+    files: StoredFiles, repo: str, target_branch: str, operator_default: Path | None
+) -> PolicySources:
+    """The policy governing merge requests into `target_branch` of `repo`."""
+    return resolve(
+        files,
+        (
+            lambda: repository_policy(files, repo, POLICY_PATHS, target_branch),
+            lambda: operator_policy(operator_default),
+        ),
+        parse_remote,
+    )
+
+
+def find_codeowners(files: StoredFiles, repo: str, target_branch: str) -> str | None:
+    """CODEOWNERS of the target branch, from the first place GitLab looks that has one."""
+    found = first_file(files, repo, CODEOWNERS_PATHS, target_branch)
+    return found[1] if found is not None else None

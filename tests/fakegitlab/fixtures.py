@@ -1,0 +1,36 @@
+"""pytest fixtures that start and stop fake GitLabs.
+
+Import them into a test module or conftest.py
+(`from fakegitlab import fake_gitlab, make_fake_gitlab`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from .fake import FakeGitLab
+
+
+@pytest.fixture
+def make_fake_gitlab() -> Iterator[Callable[..., FakeGitLab]]:
+    """A factory: `make_fake_gitlab(bot_username=..., webhook_secret=...)` returns a
+    started FakeGitLab; every one it made is stopped at teardown."""
+    started: list[FakeGitLab] = []
+
+    def make(**options: Any) -> FakeGitLab:
+        fake = FakeGitLab(**options).start()
+        started.append(fake)
+        return fake
+
+    yield make
+    for fake in started:
+        fake.stop()
+
+
+@pytest.fixture
+def fake_gitlab(make_fake_gitlab: Callable[..., FakeGitLab]) -> FakeGitLab:
+    """A started FakeGitLab with default settings (bot user "gatebot-bot")."""
+    return make_fake_gitlab()

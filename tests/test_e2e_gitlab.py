@@ -1,0 +1,141 @@
+"""The GitLab gate end to end: `gatebot serve` as a real process configured for GitLab
+only, the fake GitLab as GitLab, webhooks with the token GitLab sends.
+
+Each test works in a project of its own; the service of the module is shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+from fakegitlab import FakeGitLab
+from support.e2e import next_second
+from support.e2e_gitlab import GitLabGate
+
+from bot.store import evaluations
+
+pytestmark = pytest.mark.slow
+
+POLICY = """\
+version: 1
+policy:
+  approval: [reviewed]
+rules:
+  - name: reviewed
+    requires:
+      approvals: 1
+      from: {permission: write}
+checks: ["unit"]
+merge:
+  auto: true
+  trigger: {labels: [automerge]}
+  method: squash
+deploy:
+  - name: production
+    branches: [main]
+    via:
+      gitlab_pipeline:
+        variables: {DEPLOY_SHA: "{merge_sha}", MR: "{number}"}
+"""
+
+
+@pytest.fixture(scope="module")
+def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitLabGate]:
+    service = GitLabGate.start(tmp_path_factory.mktemp("e2e-gitlab"))
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+def fake(gate: GitLabGate):
+    yield gate.fake
+    gate.fake.assert_clean()
+
+
+def new_project(fake: FakeGitLab, name: str, policy: str = POLICY) -> str:
+    project = f"acme/platform/{name}"  # a nested group, as GitLab allows
+    fake.add_project(project, default_branch="main",
+                     files={".gitlab/gatebot.yml": policy, "src/app.py": "1\n"})
+    for login, level in {"dev": 30, "lead": 40, "owner": 50, "rep": 20}.items():
+        fake.set_access(project, login, level)
+    return project
+
+
+def test_a_merge_request_gets_an_explained_status_that_follows_its_approvals(gate, fake):
+    project = new_project(fake, "verdict")
+    mr = fake.open_mr(project, 1, author="alice", source="feature", target="main",
+                      contents={"src/f.py": "2\n"})
+    gate.deliver("merge_request", project, 1, action="open")
+    status = gate.gate_status(project, mr.head_sha)
+    assert status is not None and status.status == "pending"
+    assert "needs 1 more approval" in status.description
+    assert status.target_url and "/details/gitlab/acme/platform/verdict/1?sig=" in status.target_url
+    page = requests.get(status.target_url, timeout=10)
+    assert page.status_code == 200 and "needs 1 more approval" in page.text
+
+    fake.approve(project, 1, "dev")
+    fake.set_status(project, mr.head_sha, "unit", "success", author="ci-user")
+    gate.deliver("merge_request", project, 1, action="approved")
+    status = gate.gate_status(project, mr.head_sha)
+    assert status.status == "success"
+    assert fake.merges == []  # no automerge label
+
+
+def test_the_policy_comes_from_the_target_branch_not_the_merge_request(gate, fake):
+    project = new_project(fake, "base-policy")
+    loose = "version: 1\npolicy:\n  approval: [nothing]\nrules:\n  - name: nothing\n" \
+        "    requires:\n      approvals: 0\n"
+    mr = fake.open_mr(project, 1, author="mallory", source="loosen", target="main",
+                      contents={".gitlab/gatebot.yml": loose})
+    gate.deliver("merge_request", project, 1, action="open")
+    status = gate.gate_status(project, mr.head_sha)
+    assert status.status == "pending" and "reviewed: needs 1 more approval" in status.description
+    encoded = project.replace("/", "%2F")
+    refs = [r.query["ref"][0] for r in fake.requests
+            if encoded in r.path and r.path.endswith("gatebot.yml/raw")]
+    # Read at the target branch to govern; at the MR's head only to be validated.
+    assert refs == ["main", mr.head_sha]
+
+
+def test_automerge_merges_the_approved_head_then_deploys_through_a_pipeline(gate, fake):
+    project = new_project(fake, "merge-deploy")
+    mr = fake.open_mr(project, 1, author="alice", source="feature", target="main",
+                      contents={"src/f.py": "2\n"}, labels=["automerge"])
+    fake.approve(project, 1, "lead")
+    fake.set_status(project, mr.head_sha, "unit", "success", author="ci-user")
+    gate.deliver("merge_request", project, 1, action="open")
+    (merge,) = [m for m in fake.merges if m.project == project]
+    assert merge.requested_sha == mr.head_sha and merge.squash
+    (pipeline,) = [p for p in fake.pipelines_created if p.project == project]
+    assert pipeline.ref == "main"
+    assert pipeline.variables == {"DEPLOY_SHA": fake.mr(project, 1).merge_commit_sha, "MR": "1"}
+    gate.deliver("merge_request", project, 1, action="merge")
+    assert len([p for p in fake.pipelines_created if p.project == project]) == 1
+
+
+def test_comment_commands_on_gitlab_are_permission_checked_and_answered(gate, fake):
+    project = new_project(fake, "commands")
+    mr = fake.open_mr(project, 1, author="alice", source="feature", target="main",
+                      contents={"src/f.py": "2\n"})
+    gate.deliver("merge_request", project, 1, action="open")
+    next_second()
+    refused = fake.add_note(project, 1, "rep", "/gate hold")
+    gate.deliver("note", project, 1, note_id=refused.id)
+    held = fake.add_note(project, 1, "dev", "/gate hold")
+    gate.deliver("note", project, 1, note_id=held.id)
+    assert [a.name for a in fake.award_emoji(project, 1, refused.id)] == ["thumbsdown"]
+    assert [a.name for a in fake.award_emoji(project, 1, held.id)] == ["thumbsup"]
+    bot_notes = [n.body for n in fake.notes(project, 1) if n.author == fake.bot_username]
+    assert bot_notes == [
+        "@rep may not run `hold`: it needs write permission or above "
+        "(you have triage permission)"
+    ]
+    status = gate.gate_status(project, mr.head_sha)
+    assert status.status == "pending" and "on hold by dev" in status.description
+    with gate.store.begin() as conn:
+        posted = evaluations.latest_for_pull(conn, "gitlab", project, 1)
+    assert posted is not None and "on hold by dev" in posted.description
