@@ -12,23 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fakegithub import FakeGitHub, RecordedRequest
+from support.forge_rig import ONE_APPROVAL, Clock, Evaluated, migrated_store, run_evaluation
 
-from bot.core.gate import Decision, decide
-from bot.core.policy.evaluate import evaluate
-from bot.core.policy.loader import load_policy_file
-from bot.core.snapshot import Snapshot
 from bot.pipeline.errors import guarded
-from bot.providers.base import PolicySources, PublishOutcome
 from bot.providers.github.auth import AppCredentials, GitHubApp
 from bot.providers.github.client import ClientConfig
 from bot.providers.github.forge import GitHubEvaluation, GitHubForge
-from bot.providers.needs import SnapshotNeeds, needs_for
 from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store, dirty, utcnow
@@ -37,52 +32,7 @@ from bot.worker import Outcome, PullWorker
 
 REPO = "acme/api"
 
-ONE_APPROVAL_AND_CI = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
-checks: ["ci / test"]
-"""
-
-ONE_APPROVAL = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
-"""
-
-
-class Clock:
-    """A settable UTC clock (starts at the real time: the fake's tokens use it)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
-class Evaluated:
-    snapshot: Snapshot
-    decision: Decision
-    outcome: PublishOutcome | None
-    sources: PolicySources
-    needs: SnapshotNeeds
-    requests: list[RecordedRequest]
-    tally: list[str]
+ONE_APPROVAL_AND_CI = ONE_APPROVAL + 'checks: ["ci / test"]\n'
 
 
 @dataclass
@@ -146,29 +96,14 @@ class Rig:
         publish: bool = True,
         details_url: str | None = "https://gatebot.example/acme/api/pull/7",
         inside: Callable[[GitHubEvaluation], None] | None = None,
-    ) -> Evaluated:
+    ) -> Evaluated[RecordedRequest]:
         """One evaluation as the worker runs it; the requests it sent, from the fake's log."""
-        mark = self.fake.mark()
-        with self.open(number, repo) as ev:
-            ev.pull()
-            sources = ev.policy_sources()
-            assert sources.policy is not None, sources.error
-            loaded = load_policy_file(sources.policy.text, sources.policy.filename)
-            assert loaded.ok, loaded.problems
-            needs = needs_for(loaded.policy)
-            snapshot = ev.snapshot(needs)
-            decision = decide(evaluate(loaded.policy, snapshot), snapshot)
-            if inside is not None:
-                inside(ev)
-            outcome = ev.publish(decision, details_url=details_url) if publish else None
-        return Evaluated(
-            snapshot,
-            decision,
-            outcome,
-            sources,
-            needs,
-            self.fake.requests_since(mark),
-            ev.tally.lines(),
+        return run_evaluation(
+            self.fake,
+            self.open(number, repo),
+            publish=publish,
+            details_url=details_url,
+            inside=inside,
         )
 
 
@@ -200,11 +135,7 @@ def settings_for(fake: FakeGitHub, tmp_path: Path, **extra: str) -> Settings:
 @pytest.fixture(name="rig")
 def rig_fixture(fake_github: FakeGitHub, tmp_path: Path) -> Iterator[Rig]:
     settings = settings_for(fake_github, tmp_path)
-    store = Store(settings.database_url)
-    store.migrate()
-    try:
+    with migrated_store(settings) as store:
         yield Rig(fake_github, store, settings, Clock())
         # Every request the adapter sent and every answer it got, against GitHub's schemas.
         fake_github.assert_all_valid()
-    finally:
-        store.close()

@@ -12,20 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fakegitlab import FakeGitLab, GitLabRequest
+from support.forge_rig import ONE_APPROVAL, Clock, Evaluated, migrated_store, run_evaluation
 
-from bot.core.gate import Decision, decide
-from bot.core.policy.evaluate import evaluate
-from bot.core.policy.loader import load_policy_file
-from bot.core.snapshot import Snapshot
-from bot.providers.base import PolicySources, PublishOutcome
 from bot.providers.gitlab.forge import PROVIDER, GitLabEvaluation, GitLabForge
-from bot.providers.needs import SnapshotNeeds, needs_for
 from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store
@@ -33,42 +27,7 @@ from bot.store.dirty import PullKey
 
 PROJECT = "acme/api"
 
-ONE_APPROVAL = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
-"""
-
 ONE_APPROVAL_AND_CI = ONE_APPROVAL + 'checks: ["ci/test"]\n'
-
-
-class Clock:
-    """A settable UTC clock (starts at the real time)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
-class Evaluated:
-    snapshot: Snapshot
-    decision: Decision
-    outcome: PublishOutcome | None
-    sources: PolicySources
-    needs: SnapshotNeeds
-    requests: list[GitLabRequest]
-    tally: list[str]
 
 
 @dataclass
@@ -108,29 +67,14 @@ class Rig:
         publish: bool = True,
         details_url: str | None = "https://gatebot.example/gitlab/acme/api/7",
         inside: Callable[[GitLabEvaluation], None] | None = None,
-    ) -> Evaluated:
+    ) -> Evaluated[GitLabRequest]:
         """One evaluation as the worker runs it; the requests it sent, from the fake's log."""
-        mark = self.fake.mark()
-        with self.open(number, project) as ev:
-            ev.pull()
-            sources = ev.policy_sources()
-            assert sources.policy is not None, sources.error
-            loaded = load_policy_file(sources.policy.text, sources.policy.filename)
-            assert loaded.ok, loaded.problems
-            needs = needs_for(loaded.policy)
-            snapshot = ev.snapshot(needs)
-            decision = decide(evaluate(loaded.policy, snapshot), snapshot)
-            if inside is not None:
-                inside(ev)
-            outcome = ev.publish(decision, details_url=details_url) if publish else None
-        return Evaluated(
-            snapshot,
-            decision,
-            outcome,
-            sources,
-            needs,
-            self.fake.requests_since(mark),
-            ev.tally.lines(),
+        return run_evaluation(
+            self.fake,
+            self.open(number, project),
+            publish=publish,
+            details_url=details_url,
+            inside=inside,
         )
 
 
@@ -153,10 +97,6 @@ def settings_for(fake: FakeGitLab, tmp_path: Path, **extra: str) -> Settings:
 @pytest.fixture(name="rig")
 def gitlab_rig_fixture(fake_gitlab: FakeGitLab, tmp_path: Path) -> Iterator[Rig]:
     settings = settings_for(fake_gitlab, tmp_path)
-    store = Store(settings.database_url)
-    store.migrate()
-    try:
+    with migrated_store(settings) as store:
         yield Rig(fake_gitlab, store, settings, Clock())
         fake_gitlab.assert_clean()
-    finally:
-        store.close()

@@ -6,6 +6,7 @@ webhook parsers never raise on a surprising payload.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -37,3 +38,28 @@ def sha(value: Any) -> str | None:
     ):
         return value.lower()
     return None
+
+
+def utc_time(stamp: str) -> datetime | None:
+    """An ISO 8601 time with an offset (`2019-05-15T15:20:33+00:00`) as an aware UTC
+    datetime; None for anything else (a time without an offset is ambiguous)."""
+    try:
+        parsed = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def listed_paths(commits: list[Any]) -> frozenset[str] | None:
+    """Every path a push hook's `commits` list as added, modified or removed; None when a
+    commit lacks one of the lists (the push's paths are then not knowable)."""
+    paths: set[str] = set()
+    for commit in commits:
+        for kind in ("added", "modified", "removed"):
+            listed = get(commit, kind)
+            if not isinstance(listed, list):
+                return None
+            paths.update(p for p in listed if isinstance(p, str))
+    return frozenset(paths)

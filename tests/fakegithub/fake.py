@@ -14,20 +14,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from support.fakeforge import FakeForge
+
 from . import webhooks
 from .auth import generated_private_key_pem, mint_token, public_key_pem
 from .builders import Shapes
 from .faults import (
     Fault,
     FaultBook,
-    Hold,
     Matcher,
     primary_rate_limit_fault,
     secondary_rate_limit_fault,
 )
 from .handlers import Handlers, ensure_label, tree_diff
 from .operations import OPERATIONS_FILE, load_operations
-from .recording import RecordedRequest, RequestLog
+from .recording import RequestLog
 from .schemas import validation_report
 from .server import HttpFrontend
 from .state import (
@@ -66,7 +67,7 @@ DEFAULT_INSTALLATION_PERMISSIONS = {
 }
 
 
-class FakeGitHub:
+class FakeGitHub(FakeForge):
     """A stateful GitHub on 127.0.0.1, driven over HTTP by the code under test."""
 
     def __init__(
@@ -93,26 +94,6 @@ class FakeGitHub:
         self.shapes = Shapes(self.world, self.operations, self.url)
         self.handlers = Handlers(self.world, self.shapes, self.private_key_pem, self.webhook_secret)
         self._started = False
-
-    # -- lifecycle ----------------------------------------------------------
-
-    def start(self) -> FakeGitHub:
-        if not self._started:
-            self._frontend.start()
-            self._started = True
-        return self
-
-    def stop(self) -> None:
-        self.faults.release_all()
-        if self._started:
-            self._frontend.stop()
-            self._started = False
-
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def bot_login(self) -> str:
@@ -823,65 +804,7 @@ class FakeGitHub:
         with self.world.lock:
             return list(self.world.deleted_refs)
 
-    # -- request log --------------------------------------------------------
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.log.snapshot()
-
-    @property
-    def request_count(self) -> int:
-        return len(self.log)
-
-    @property
-    def unknown_requests(self) -> list[RecordedRequest]:
-        """Requests that matched no operation of rest-operations.json (answered 404)."""
-        return [r for r in self.log.snapshot() if r.unknown]
-
-    def requests_for(
-        self, operation_id: str | None = None, *, method: str | None = None, path: str | None = None
-    ) -> list[RecordedRequest]:
-        """Logged requests by operationId, method and/or a path regex."""
-        matcher = Matcher(operation_id, path, method) if (operation_id or path) else None
-        return [
-            r
-            for r in self.log.snapshot()
-            if (matcher is None or matcher.matches(r.method, r.path, r.operation_id))
-            and (method is None or r.method == method.upper())
-        ]
-
-    def mark(self) -> int:
-        """A position in the log, for `requests_since` (e.g. around one evaluation)."""
-        return len(self.log)
-
-    def requests_since(self, mark: int) -> list[RecordedRequest]:
-        return self.log.snapshot()[mark:]
-
-    def reset_log(self) -> None:
-        self.log.clear()
-
-    # -- faults -------------------------------------------------------------
-
-    def fail(
-        self,
-        operation: str | None = None,
-        *,
-        path: str | None = None,
-        method: str | None = None,
-        status: int = 500,
-        times: int = 1,
-        after_action: bool = False,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        query: Mapping[str, str] | None = None,
-    ) -> Fault:
-        """The next `times` matching requests answer `status`; with `after_action`
-        the operation is performed first (a merge that answers 500 but happened).
-        `query` narrows the match to requests carrying those parameters (`{"page": "2"}`)."""
-        matcher = Matcher(operation, path, method, dict(query) if query else None)
-        return self.faults.add_fault(
-            Fault(matcher, status, times, after_action, body, dict(headers or {}))
-        )
+    # -- faults (and the request log: `FakeForge`) ---------------------------
 
     def secondary_rate_limit(
         self,
@@ -913,24 +836,6 @@ class FakeGitHub:
         return self.faults.add_fault(
             primary_rate_limit_fault(Matcher(operation, path, method), reset_in, times)
         )
-
-    def hold(
-        self,
-        operation: str | None = None,
-        *,
-        path: str | None = None,
-        method: str | None = None,
-        times: int = 1,
-        after_action: bool = False,
-        timeout: float = 30.0,
-    ) -> Hold:
-        """Park the next `times` matching requests until `hold.release()` (or `timeout`)."""
-        return self.faults.add_hold(
-            Hold(Matcher(operation, path, method), times, after_action, timeout)
-        )
-
-    def clear_faults(self) -> None:
-        self.faults.clear()
 
     # -- validation ---------------------------------------------------------
 

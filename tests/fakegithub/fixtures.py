@@ -7,9 +7,9 @@ Import them into a test module or conftest.py
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
+from support.fakeforge import started_fakes
 
 from .fake import FakeGitHub
 
@@ -18,16 +18,7 @@ from .fake import FakeGitHub
 def make_fake_github() -> Iterator[Callable[..., FakeGitHub]]:
     """A factory: `make_fake_github(app_id=..., private_key_pem=...)` returns a started
     FakeGitHub; every one it made is stopped at teardown."""
-    started: list[FakeGitHub] = []
-
-    def make(**options: Any) -> FakeGitHub:
-        fake = FakeGitHub(**options).start()
-        started.append(fake)
-        return fake
-
-    yield make
-    for fake in started:
-        fake.stop()
+    yield from started_fakes(FakeGitHub)
 
 
 @pytest.fixture

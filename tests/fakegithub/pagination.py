@@ -3,21 +3,13 @@ and a Link header with rel="prev", "next", "last" and "first"."""
 
 from __future__ import annotations
 
-import math
 import urllib.parse
 from collections.abc import Sequence
 from typing import TypeVar
 
+from support.fakeforge import page_of
+
 T = TypeVar("T")
-
-
-def _int(values: list[str] | None, default: int) -> int:
-    if not values:
-        return default
-    try:
-        return int(values[0])
-    except ValueError:
-        return default
 
 
 def paginate(
@@ -33,11 +25,9 @@ def paginate(
     `url` is the request's absolute URL without its query; the other query
     parameters are kept in the links, as GitHub does.
     """
-    per_page = _int(query.get("per_page"), default_per_page)
-    per_page = max(1, min(per_page, max_per_page))
-    page = max(1, _int(query.get("page"), 1))
-    last = max(1, math.ceil(len(items) / per_page))
-    chosen = list(items[(page - 1) * per_page : page * per_page])
+    chosen, page, _per_page, last = page_of(
+        items, query, default_per_page=default_per_page, max_per_page=max_per_page
+    )
     if last == 1 and page == 1:
         return chosen, None
 

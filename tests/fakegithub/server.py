@@ -10,12 +10,12 @@ test process, which inspects and arranges state in-process.
 from __future__ import annotations
 
 import json
-import threading
 import time
-import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING
+
+from support import fakeforge
 
 from .auth import authenticate_app, authenticate_installation
 from .handlers import (
@@ -34,55 +34,15 @@ if TYPE_CHECKING:
     from .fake import FakeGitHub
 
 UNKNOWN_OPERATION_DOCS = "tests/fixtures/github/rest-operations.json"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CONTENT_TYPE = "application/json; charset=utf-8"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, fake: FakeGitHub) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _RequestHandler)
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without TCP_NODELAY every
-    # response would wait out the client's delayed ACK (~40 ms).
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def _handle(self) -> None:
-        dispatch(self.server.fake, self)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        # The request log is the record; stderr noise would only hide test output.
-        return
-
-
-class HttpFrontend:
+class HttpFrontend(fakeforge.HttpFrontend):
     """Owns the listening socket and its serving thread."""
 
     def __init__(self, fake: FakeGitHub) -> None:
-        self._server = _Server(fake)
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-github",
-            daemon=True,
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(lambda handler: dispatch(fake, handler), METHODS, name="fake-github")
 
 
 def _rate_headers(fake: FakeGitHub) -> dict[str, str]:
@@ -94,27 +54,6 @@ def _rate_headers(fake: FakeGitHub) -> dict[str, str]:
         "x-ratelimit-reset": str(int(time.time()) + 3600),
         "x-ratelimit-resource": "core",
     }
-
-
-def _send(
-    handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]
-) -> None:
-    handler.send_response(status)
-    sent = {k.lower() for k in headers}
-    for name, value in headers.items():
-        handler.send_header(name, value)
-    if body and "content-type" not in sent:
-        handler.send_header("Content-Type", "application/json; charset=utf-8")
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    if body and handler.command != "HEAD":
-        handler.wfile.write(body)
-
-
-def _encode(body: Any) -> bytes:
-    if body is None:
-        return b""
-    return json.dumps(body).encode()
 
 
 def _error_reply(fake: FakeGitHub, error: GitHubError) -> Reply:
@@ -139,18 +78,8 @@ def _authenticate(
 
 
 def dispatch(fake: FakeGitHub, handler: BaseHTTPRequestHandler) -> None:
-    split = urllib.parse.urlsplit(handler.path)
-    raw_path = split.path
-    query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
-    length = int(handler.headers.get("Content-Length") or 0)
-    body = handler.rfile.read(length) if length else b""
-    record = RecordedRequest(
-        method=handler.command,
-        path=raw_path,
-        query=query,
-        headers={k: v for k, v in handler.headers.items()},
-        body=body,
-    )
+    record, body = fakeforge.read_request(handler, RecordedRequest)
+    raw_path, query = record.path, record.query
     headers = {"X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(), **_rate_headers(fake)}
     matched = fake.operations.match(handler.command, raw_path)
     if matched is None:
@@ -199,38 +128,24 @@ def dispatch(fake: FakeGitHub, handler: BaseHTTPRequestHandler) -> None:
         _finish(fake, handler, record, invalid, headers)
         return
 
-    fault = fake.faults.take_fault(handler.command, raw_path, operation.operation_id, query)
-    if fault is not None and not fault.after_action:
-        record.injected = fault.label
-        status, fault_body, fault_headers = fault.response()
-        _finish_raw(fake, handler, record, status, fault_body, {**headers, **fault_headers})
-        return
+    def act() -> Reply:
+        try:
+            with fake.world.lock:
+                return handler_for(fake.handlers, operation.operation_id)(call)
+        except GitHubError as error:
+            return _error_reply(fake, error)
 
-    hold = fake.faults.take_hold(
-        handler.command, raw_path, operation.operation_id, after_action=False
+    fakeforge.through_faults(
+        fake.faults,
+        record,
+        operation.operation_id,
+        act,
+        performed=lambda reply: reply.status < 400,
+        send=lambda reply: _finish(fake, handler, record, reply, headers),
+        send_fault=lambda status, body, extra: _finish_raw(
+            fake, handler, record, status, body, {**headers, **extra}
+        ),
     )
-    if hold is not None:
-        hold.park()
-
-    try:
-        with fake.world.lock:
-            reply = handler_for(fake.handlers, operation.operation_id)(call)
-    except GitHubError as error:
-        reply = _error_reply(fake, error)
-    record.performed = reply.status < 400
-
-    hold = fake.faults.take_hold(
-        handler.command, raw_path, operation.operation_id, after_action=True
-    )
-    if hold is not None:
-        hold.park()
-
-    if fault is not None:
-        record.injected = fault.label
-        status, fault_body, fault_headers = fault.response()
-        _finish_raw(fake, handler, record, status, fault_body, {**headers, **fault_headers})
-        return
-    _finish(fake, handler, record, reply, headers)
 
 
 def _finish(
@@ -241,7 +156,7 @@ def _finish(
     headers: dict[str, str],
 ) -> None:
     _finish_raw(
-        fake, handler, record, reply.status, _encode(reply.body), {**headers, **reply.headers}
+        fake, handler, record, reply.status, fakeforge.encode(reply.body), {**headers, **reply.headers}
     )
 
 
@@ -253,8 +168,6 @@ def _finish_raw(
     body: bytes,
     headers: dict[str, str],
 ) -> None:
-    record.status = status
-    record.response_body = body
-    record.response_headers = dict(headers)
-    fake.log.append(record)
-    _send(handler, status, body, headers)
+    fakeforge.answer(
+        fake.log, handler, record, status, body, headers, content_type=CONTENT_TYPE
+    )

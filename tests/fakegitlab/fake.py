@@ -13,12 +13,13 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from fakegithub.faults import Fault, FaultBook, Hold, Matcher
+from fakegithub.faults import Fault, FaultBook, Matcher
 from fakegithub.recording import RequestLog
+from support.fakeforge import FakeForge
 
 from . import handlers as rules
 from .handlers import Handlers
-from .server import GitLabRequest, HttpFrontend
+from .server import HttpFrontend
 from .shapes import Shapes
 from .state import (
     MAINTAINER,
@@ -49,7 +50,7 @@ FAULT_MESSAGES = {
 }
 
 
-class FakeGitLab:
+class FakeGitLab(FakeForge):
     """A stateful GitLab on 127.0.0.1, driven over HTTP by the code under test."""
 
     def __init__(
@@ -71,26 +72,6 @@ class FakeGitLab:
         self.handlers = Handlers(self.world, self.shapes)
         self.webhook_uuid = str(uuid.uuid4())
         self._started = False
-
-    # -- lifecycle ----------------------------------------------------------
-
-    def start(self) -> FakeGitLab:
-        if not self._started:
-            self._frontend.start()
-            self._started = True
-        return self
-
-    def stop(self) -> None:
-        self.faults.release_all()
-        if self._started:
-            self._frontend.stop()
-            self._started = False
-
-    def __enter__(self) -> FakeGitLab:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def bot_username(self) -> str:
@@ -596,43 +577,7 @@ class FakeGitLab:
         with self.world.lock:
             return list(self.world.rebases)
 
-    # -- request log --------------------------------------------------------
-
-    @property
-    def requests(self) -> list[GitLabRequest]:
-        return self.log.snapshot()  # type: ignore[return-value]
-
-    @property
-    def request_count(self) -> int:
-        return len(self.log)
-
-    @property
-    def unknown_requests(self) -> list[GitLabRequest]:
-        """Requests to routes the fake does not implement (answered 404)."""
-        return [r for r in self.requests if r.unknown]
-
-    def requests_for(
-        self, route: str | None = None, *, method: str | None = None, path: str | None = None
-    ) -> list[GitLabRequest]:
-        """Logged requests by route name ("GET /projects/:id/merge_requests/:iid"),
-        method and/or a path regex."""
-        matcher = Matcher(route, path, method) if (route or path) else None
-        return [
-            r
-            for r in self.requests
-            if (matcher is None or matcher.matches(r.method, r.path, r.operation_id))
-            and (method is None or r.method == method.upper())
-        ]
-
-    def mark(self) -> int:
-        """A position in the log, for `requests_since` (e.g. around one evaluation)."""
-        return len(self.log)
-
-    def requests_since(self, mark: int) -> list[GitLabRequest]:
-        return self.requests[mark:]
-
-    def reset_log(self) -> None:
-        self.log.clear()
+    # -- request log (the rest is `FakeForge`'s) -----------------------------
 
     def assert_clean(self) -> None:
         """Fail when any request so far went to a route the fake does not implement."""
@@ -645,29 +590,17 @@ class FakeGitLab:
 
     # -- faults -------------------------------------------------------------
 
-    def fail(
-        self,
-        route: str | None = None,
-        *,
-        path: str | None = None,
-        method: str | None = None,
-        status: int = 500,
-        times: int = 1,
-        after_action: bool = False,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        query: Mapping[str, str] | None = None,
-    ) -> Fault:
+    def default_fault_body(self, status: int) -> Any:
+        """GitLab's `{"message": "500 Internal Server Error"}` style."""
+        return {"message": FAULT_MESSAGES.get(status, f"{status} Error")}
+
+    def fail(self, route: str | None = None, **options: Any) -> Fault:
         """The next `times` matching requests answer `status` (body GitLab's
         `{"message": "500 Internal Server Error"}` style unless given); with
         `after_action` the request is performed first (a merge that answers 500
-        but happened). `query` narrows the match (`{"page": "2"}`)."""
-        matcher = Matcher(route, path, method, dict(query) if query else None)
-        if body is None:
-            body = {"message": FAULT_MESSAGES.get(status, f"{status} Error")}
-        return self.faults.add_fault(
-            Fault(matcher, status, times, after_action, body, dict(headers or {}))
-        )
+        but happened). `query` narrows the match (`{"page": "2"}`). The options
+        are `FakeForge.fail`'s."""
+        return super().fail(route, **options)
 
     def rate_limit(
         self,
@@ -690,24 +623,6 @@ class FakeGitLab:
             Matcher(route, path, method), 429, times, False, b"Retry later\n", headers, "rate-limit"
         )
         return self.faults.add_fault(fault)
-
-    def hold(
-        self,
-        route: str | None = None,
-        *,
-        path: str | None = None,
-        method: str | None = None,
-        times: int = 1,
-        after_action: bool = False,
-        timeout: float = 30.0,
-    ) -> Hold:
-        """Park the next `times` matching requests until `hold.release()` (or `timeout`)."""
-        return self.faults.add_hold(
-            Hold(Matcher(route, path, method), times, after_action, timeout)
-        )
-
-    def clear_faults(self) -> None:
-        self.faults.clear()
 
     # -- webhooks -----------------------------------------------------------
 

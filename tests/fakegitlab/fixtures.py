@@ -7,9 +7,9 @@ Import them into a test module or conftest.py
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
+from support.fakeforge import started_fakes
 
 from .fake import FakeGitLab
 
@@ -18,16 +18,7 @@ from .fake import FakeGitLab
 def make_fake_gitlab() -> Iterator[Callable[..., FakeGitLab]]:
     """A factory: `make_fake_gitlab(bot_username=..., webhook_secret=...)` returns a
     started FakeGitLab; every one it made is stopped at teardown."""
-    started: list[FakeGitLab] = []
-
-    def make(**options: Any) -> FakeGitLab:
-        fake = FakeGitLab(**options).start()
-        started.append(fake)
-        return fake
-
-    yield make
-    for fake in started:
-        fake.stop()
+    yield from started_fakes(FakeGitLab)
 
 
 @pytest.fixture

@@ -5,24 +5,16 @@ that python-gitlab follows for `get_all=True` and iterators."""
 
 from __future__ import annotations
 
-import math
 import urllib.parse
 from collections.abc import Sequence
 from typing import TypeVar
+
+from support.fakeforge import page_of
 
 T = TypeVar("T")
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
-
-
-def _int(values: list[str] | None, default: int) -> int:
-    if not values:
-        return default
-    try:
-        return int(values[0])
-    except ValueError:
-        return default
 
 
 def paginate(
@@ -33,10 +25,9 @@ def paginate(
     `url` is the request's absolute URL without its query; the links keep the
     other query parameters, as GitLab does.
     """
-    per_page = max(1, min(_int(query.get("per_page"), DEFAULT_PER_PAGE), MAX_PER_PAGE))
-    page = max(1, _int(query.get("page"), 1))
-    total_pages = max(1, math.ceil(len(items) / per_page))
-    chosen = list(items[(page - 1) * per_page : page * per_page])
+    chosen, page, per_page, total_pages = page_of(
+        items, query, default_per_page=DEFAULT_PER_PAGE, max_per_page=MAX_PER_PAGE
+    )
 
     def link(number: int, rel: str) -> str:
         params = [(k, v) for k, vs in query.items() if k not in ("page", "per_page") for v in vs]

@@ -12,14 +12,14 @@ the tests) never covered.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
 from fakegithub.recording import RecordedRequest
+from support import fakeforge
 
 from .handlers import Call, Reply, match
 from .shapes import example
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .fake import FakeGitLab
 
 API_PREFIX = "/api/v4"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 
 
 @dataclass
@@ -43,53 +44,11 @@ class GitLabRequest(RecordedRequest):
         return self.operation_id
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, fake: FakeGitLab) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _RequestHandler)
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without TCP_NODELAY every
-    # response would wait out the client's delayed ACK (~40 ms).
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def _handle(self) -> None:
-        dispatch(self.server.fake, self)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle  # noqa: N815
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        # The request log is the record; stderr noise would only hide test output.
-        return
-
-
-class HttpFrontend:
+class HttpFrontend(fakeforge.HttpFrontend):
     """Owns the listening socket and its serving thread."""
 
     def __init__(self, fake: FakeGitLab) -> None:
-        self._server = _Server(fake)
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-gitlab",
-            daemon=True,
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(lambda handler: dispatch(fake, handler), METHODS, name="fake-gitlab")
 
 
 def _token(headers: Any) -> str | None:
@@ -114,18 +73,8 @@ def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
 
 
 def dispatch(fake: FakeGitLab, handler: BaseHTTPRequestHandler) -> None:
-    split = urllib.parse.urlsplit(handler.path)
-    raw_path = split.path
-    query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
-    length = int(handler.headers.get("Content-Length") or 0)
-    raw_body = handler.rfile.read(length) if length else b""
-    record = GitLabRequest(
-        method=handler.command,
-        path=raw_path,
-        query=query,
-        headers={k: v for k, v in handler.headers.items()},
-        body=raw_body,
-    )
+    record, raw_body = fakeforge.read_request(handler, GitLabRequest)
+    raw_path, query = record.path, record.query
     headers = {"X-Request-Id": uuid.uuid4().hex[:26].upper()}
     api_path = raw_path[len(API_PREFIX) :] if raw_path.startswith(API_PREFIX + "/") else None
     matched = match(handler.command, api_path) if api_path is not None else None
@@ -158,34 +107,24 @@ def dispatch(fake: FakeGitLab, handler: BaseHTTPRequestHandler) -> None:
         return
     call = Call(route_name, params, query, body, user, f"{fake.url}{raw_path}")
 
-    fault = fake.faults.take_fault(handler.command, raw_path, route_name, query)
-    if fault is not None and not fault.after_action:
-        record.injected = fault.label
-        status, fault_body, fault_headers = fault.response()
-        _finish_raw(fake, handler, record, status, fault_body, {**headers, **fault_headers})
-        return
+    def act() -> Reply:
+        try:
+            with fake.world.lock:
+                return fake.handlers.dispatch(route_name, call)
+        except GitLabError as error:
+            return Reply(error.status, error.body)
 
-    hold = fake.faults.take_hold(handler.command, raw_path, route_name, after_action=False)
-    if hold is not None:
-        hold.park()
-
-    try:
-        with fake.world.lock:
-            reply = fake.handlers.dispatch(route_name, call)
-    except GitLabError as error:
-        reply = Reply(error.status, error.body)
-    record.performed = reply.status < 400
-
-    hold = fake.faults.take_hold(handler.command, raw_path, route_name, after_action=True)
-    if hold is not None:
-        hold.park()
-
-    if fault is not None:
-        record.injected = fault.label
-        status, fault_body, fault_headers = fault.response()
-        _finish_raw(fake, handler, record, status, fault_body, {**headers, **fault_headers})
-        return
-    _finish(fake, handler, record, reply, headers)
+    fakeforge.through_faults(
+        fake.faults,
+        record,
+        route_name,
+        act,
+        performed=lambda reply: reply.status < 400,
+        send=lambda reply: _finish(fake, handler, record, reply, headers),
+        send_fault=lambda status, body, extra: _finish_raw(
+            fake, handler, record, status, body, {**headers, **extra}
+        ),
+    )
 
 
 def _finish(
@@ -195,12 +134,7 @@ def _finish(
     reply: Reply,
     headers: dict[str, str],
 ) -> None:
-    if reply.raw is not None:
-        body = reply.raw
-    elif reply.body is None:
-        body = b""
-    else:
-        body = json.dumps(reply.body).encode()
+    body = reply.raw if reply.raw is not None else fakeforge.encode(reply.body)
     _finish_raw(fake, handler, record, reply.status, body, {**headers, **reply.headers})
 
 
@@ -212,17 +146,6 @@ def _finish_raw(
     body: bytes,
     headers: dict[str, str],
 ) -> None:
-    record.status = status
-    record.response_body = body
-    record.response_headers = dict(headers)
-    fake.log.append(record)
-    handler.send_response(status)
-    sent = {k.lower() for k in headers}
-    for name, value in headers.items():
-        handler.send_header(name, value)
-    if body and "content-type" not in sent:
-        handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    if body and handler.command != "HEAD":
-        handler.wfile.write(body)
+    fakeforge.answer(
+        fake.log, handler, record, status, body, headers, content_type="application/json"
+    )

@@ -20,7 +20,6 @@ the request-count tests fail if a PyGithub upgrade moves them.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +31,7 @@ from github.Requester import (
     Requester,
 )
 
+from bot.providers import redaction
 from bot.providers.counting import RequestTally, count_requests
 from bot.settings import Settings
 
@@ -115,32 +115,17 @@ _SECRET_PATTERNS = re.compile(
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----",
     re.DOTALL,
 )
-REDACTED = "[redacted]"
 
 
 def redact(text: str) -> str:
     """`text` with anything shaped like a GitHub token, a JWT or a private key replaced."""
-    return _SECRET_PATTERNS.sub(REDACTED, text)
-
-
-class RedactSecrets(logging.Filter):
-    """Rewrites log records of the client libraries so no token or key reaches a handler."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg = cleaned
-            record.args = None
-        return True
+    return _SECRET_PATTERNS.sub(redaction.REDACTED, text)
 
 
 _LOGGERS = ("github.Requester", "github.GithubRetry", "urllib3.connectionpool")
 
 
 def install_log_redaction() -> None:
-    """Attach `RedactSecrets` to the client libraries' loggers (once per process)."""
-    for name in _LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
-            logger.addFilter(RedactSecrets())
+    """Attach a `redaction.RedactSecrets` filter to the client libraries' loggers (once per
+    process)."""
+    redaction.install(_SECRET_PATTERNS, _LOGGERS)

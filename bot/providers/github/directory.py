@@ -3,8 +3,9 @@
 Only the people who matter are looked up (reviewers and commenters whose
 actions can count, the author when the policy asks about them), one request
 per (person, fact), and every answer is kept in the store with an expiry
-(`bot.store.directory_cache`), which the webhook routing drops early on
-`member`, `membership`, `team` and `organization` events.
+(`bot.store.directory_cache`, through `bot.providers.cached_directory`),
+which the webhook routing drops early on `member`, `membership`, `team` and
+`organization` events.
 
 Permissions come from the collaborator's `role_name`: `permission` folds
 maintain into write and triage into read. A custom role's name says nothing
@@ -20,15 +21,14 @@ from __future__ import annotations
 import json
 import logging
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from github import Github, GithubException
 
-from bot.core.snapshot import Directory, Permission
-from bot.retry import RetryPolicy
-from bot.store import Store, directory_cache
+from bot.core.snapshot import Permission
+from bot.providers.cached_directory import CachedDirectory
+from bot.store import directory_cache
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,6 @@ _FLAGS: tuple[tuple[Permission, str], ...] = (
     ("read", "pull"),
 )
 _FOLDED: Mapping[str, Permission] = {"admin": "admin", "write": "write", "read": "read"}
-MEMBER = "member"
-NOT_MEMBER = "none"
 
 
 def permission_from(data: Mapping[str, Any]) -> Permission:
@@ -65,23 +63,11 @@ def _quote(text: str) -> str:
     return urllib.parse.quote(text, safe="")
 
 
-class DirectoryReader:
+class DirectoryReader(CachedDirectory[Github]):
     """Directory facts for one installation, through the store's cache."""
 
-    def __init__(
-        self,
-        client: Github,
-        store: Store,
-        read: RetryPolicy,
-        *,
-        ttl_seconds: float,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.client = client
-        self.store = store
-        self.retry = read
-        self.ttl = ttl_seconds
-        self.clock = clock
+    provider = PROVIDER
+    fetch_folded = True  # GitHub answers for any spelling of a login
 
     # -- single facts ----------------------------------------------------------
 
@@ -133,73 +119,12 @@ class DirectoryReader:
 
     # -- cached, for several people --------------------------------------------
 
-    def permissions(self, repo: str, logins: Iterable[str]) -> dict[str, Permission]:
-        def fetch(login: str) -> str:
-            return self.fetch_permission(repo, login)
-
-        found = self._cached(directory_cache.PERMISSION, repo, logins, fetch)
-        return {login: _as_permission(value) for login, value in found.items()}
-
     def team_members(self, team: str, logins: Iterable[str]) -> tuple[str, ...]:
-        def fetch(login: str) -> str:
-            return MEMBER if self.fetch_team_membership(team, login) else NOT_MEMBER
-
-        found = self._cached(directory_cache.TEAM, team, logins, fetch)
-        return tuple(sorted(login for login, value in found.items() if value == MEMBER))
-
-    def org_members(self, org: str, logins: Iterable[str]) -> tuple[str, ...]:
-        def fetch(login: str) -> str:
-            return MEMBER if self.fetch_org_membership(org, login) else NOT_MEMBER
-
-        found = self._cached(directory_cache.ORG, org, logins, fetch)
-        return tuple(sorted(login for login, value in found.items() if value == MEMBER))
-
-    def directory(
-        self,
-        repo: str,
-        people: Iterable[str],
-        teams: Iterable[str] = (),
-        organizations: Iterable[str] = (),
-    ) -> Directory:
-        """The facts the evaluation needs about `people` (logins as the forge spells them)."""
-        by_key = {login.lower(): login for login in people}
-        if not by_key:
-            # Listed with no members: the core then knows the team is empty
-            # rather than unknown.
-            return Directory(
-                teams={team: () for team in teams},
-                organizations={org: () for org in organizations},
-            )
-        spelled = list(by_key.values())
-        permissions = self.permissions(repo, spelled)
-        return Directory(
-            teams={
-                team: tuple(by_key[m] for m in self.team_members(team, spelled)) for team in teams
-            },
-            organizations={
-                org: tuple(by_key[m] for m in self.org_members(org, spelled))
-                for org in organizations
-            },
-            permissions={by_key[login]: perm for login, perm in permissions.items()},
+        return self.members(
+            directory_cache.TEAM, team, logins, lambda login: self.fetch_team_membership(team, login)
         )
 
-    def _cached(
-        self, kind: str, scope: str, logins: Iterable[str], fetch: Callable[[str], str]
-    ) -> dict[str, str]:
-        wanted = sorted({login.lower() for login in logins})
-        now = self.clock()
-        with self.store.begin() as conn:
-            known = directory_cache.lookup(conn, PROVIDER, kind, scope, wanted, now)
-        missing = [login for login in wanted if login not in known]
-        fetched = {login: fetch(login) for login in missing}
-        if fetched:
-            with self.store.begin() as conn:
-                for login, value in fetched.items():
-                    directory_cache.remember(
-                        conn, PROVIDER, kind, scope, login, value, now, self.ttl
-                    )
-        return {**known, **fetched}
-
-
-def _as_permission(value: str) -> Permission:
-    return value if value in (*ROLES, "none") else "none"  # type: ignore[return-value]
+    def org_members(self, org: str, logins: Iterable[str]) -> tuple[str, ...]:
+        return self.members(
+            directory_cache.ORG, org, logins, lambda login: self.fetch_org_membership(org, login)
+        )

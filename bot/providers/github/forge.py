@@ -44,13 +44,12 @@ from bot.core.snapshot import (
 from bot.providers import recorded
 from bot.providers.base import (
     DeployAnswer,
-    MergeAnswer,
     MergeState,
     PolicySources,
     PublishOutcome,
     PullHead,
 )
-from bot.providers.counting import RequestTally
+from bot.providers.evaluation import EvaluationBase
 from bot.providers.github import snapshot as reads
 from bot.providers.github.auth import AppCredentials, GitHubApp
 from bot.providers.github.client import ClientConfig, installation_client
@@ -58,11 +57,12 @@ from bot.providers.github.deploy import GitHubDeploying, web_root
 from bot.providers.github.directory import DirectoryReader
 from bot.providers.github.merge import GitHubMerging, MergeMethods, merge_state
 from bot.providers.github.policy_source import StoredFiles, find_codeowners, find_policy
-from bot.providers.github.publish import CONTEXT_PREFIX, Publisher
+from bot.providers.github.publish import Publisher
 from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
+from bot.providers.publishing import CONTEXT_PREFIX
 from bot.retry import RetryPolicies
 from bot.settings import ConfigurationError, Settings
-from bot.store import Store, pull_parts, requests, utcnow
+from bot.store import Store, pull_parts, utcnow
 from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
@@ -153,18 +153,20 @@ class GitHubForge:
             evaluation.record_requests()
 
 
-class GitHubEvaluation:
+class GitHubEvaluation(EvaluationBase):
     """One evaluation of one PR (not shared between threads)."""
 
+    provider = PROVIDER
+    forge_name = "GitHub"
+    files_type = StoredFiles
+    logger = log
+
     def __init__(self, forge: GitHubForge, key: PullKey, installation_id: int) -> None:
-        self.forge = forge
-        self.key = key
+        super().__init__(forge, key)
+        self.forge: GitHubForge = forge
         self.installation_id = installation_id
-        self.tally = RequestTally()
-        self.started_at = forge.clock()
         self._client: Github | None = None
         self._pull: PullRequest | None = None
-        self._head: PullHead | None = None
         self._statuses: list[CommitStatus] | None = None
         self._bot_login: str | None = None
 
@@ -186,15 +188,6 @@ class GitHubEvaluation:
         if self._bot_login is None:
             self._bot_login = self.forge.app.bot_login(self.tally)
         return self._bot_login
-
-    def _files(self) -> StoredFiles:
-        return StoredFiles(
-            self.client,
-            self.forge.store,
-            self.forge.retries.read,
-            ttl_seconds=self.forge.settings.forge_cache_seconds,
-            clock=self.forge.clock,
-        )
 
     def _directory(self) -> DirectoryReader:
         return DirectoryReader(
@@ -229,9 +222,6 @@ class GitHubEvaluation:
         return find_policy(
             self._files(), self.key.repo, self.pull().base_ref, self.forge.settings.default_policy
         )
-
-    def file_at(self, path: str, ref: str) -> str | None:
-        return self._files().read(self.key.repo, path, ref)
 
     def snapshot(self, needs: SnapshotNeeds) -> Snapshot:
         """The PR as the policy sees it, reading only what `needs` asks for."""
@@ -404,25 +394,8 @@ class GitHubEvaluation:
     def allowed_merge_methods(self) -> frozenset[str]:
         return self.forge.merge_methods.get(self.key.repo, self._merging.repository)
 
-    def commit_messages(self) -> tuple[str, ...]:
-        return self._merging.commit_messages()
-
-    def merge(
-        self, sha: str, method: str, title: str | None, message: str | None
-    ) -> MergeAnswer:
-        return self._merging.merge(sha, method, title, message, self.forge.clock().timestamp())
-
     def update_branch(self, expected_head_sha: str) -> str | None:
         return self._merging.update_branch(expected_head_sha)
-
-    def delete_branch(self, ref: str) -> bool:
-        return self._merging.delete_branch(ref)
-
-    def open_pulls_into(self, branch: str) -> tuple[int, ...]:
-        return self._merging.open_pulls_into(branch)
-
-    def comment(self, body: str) -> int:
-        return self._merging.comment(body)
 
     # -- comment commands --------------------------------------------------------
 
@@ -483,19 +456,3 @@ class GitHubEvaluation:
 
     def create_pipeline(self, ref: str, variables: dict[str, str]) -> DeployAnswer:
         return DeployAnswer("refused", message="`gitlab_pipeline` deploys only GitLab projects")
-
-    # -- the request budget ----------------------------------------------------
-
-    def record_requests(self) -> None:
-        with self.forge.store.begin() as conn:
-            requests.record(
-                conn,
-                PROVIDER,
-                self.key.repo,
-                self.key.number,
-                self._head.head_sha if self._head else None,
-                self.started_at,
-                self.forge.clock(),
-                self.tally.lines(),
-            )
-        log.info("%s: %d GitHub requests", self.key, self.tally.total)

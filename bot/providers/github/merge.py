@@ -16,9 +16,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +24,7 @@ import requests
 from github import Github, GithubException
 from github.PullRequest import PullRequest
 
+from bot.providers import merge_methods
 from bot.providers.base import MergeAnswer, MergeState
 from bot.providers.github.snapshot import COMMITS_LIMIT
 from bot.retry import RetryPolicies, classify
@@ -62,28 +61,17 @@ def merge_state(pr: PullRequest) -> MergeState:
     )
 
 
-class MergeMethods:
+def methods_of(settings: Mapping[str, Any]) -> frozenset[str]:
+    """A repository's `allow_*_merge` flags → gatebot's merge method names."""
+    # A missing flag (a token without admin sight of the settings) means allowed:
+    # GitHub itself then has the last word through the merge call's 405.
+    return frozenset(m for m, flag in METHOD_FLAGS.items() if settings.get(flag, True))
+
+
+class MergeMethods(merge_methods.MergeMethods):
     """The allowed merge methods per repository, cached for `ttl_seconds`; thread-safe."""
 
-    def __init__(self, ttl_seconds: float, clock: Callable[[], datetime]) -> None:
-        self.ttl = timedelta(seconds=ttl_seconds)
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._known: dict[str, tuple[frozenset[str], datetime]] = {}
-
-    def get(self, repo: str, read: Callable[[], dict[str, Any]]) -> frozenset[str]:
-        now = self.clock()
-        with self._lock:
-            cached = self._known.get(repo.lower())
-        if cached is not None and cached[1] > now - self.ttl:
-            return cached[0]
-        data = read()
-        # A missing flag (a token without admin sight of the settings) means allowed:
-        # GitHub itself then has the last word through the merge call's 405.
-        methods = frozenset(m for m, flag in METHOD_FLAGS.items() if data.get(flag, True))
-        with self._lock:
-            self._known[repo.lower()] = (methods, now)
-        return methods
+    methods_of = staticmethod(methods_of)
 
 
 def _message(exc: GithubException) -> str:

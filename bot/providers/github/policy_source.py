@@ -18,23 +18,21 @@ CODEOWNERS is looked up where GitHub looks: `.github/`, the root, `docs/`.
 The walk and the pointer rules are every forge's (`bot.providers.policy_chain`);
 this module says where GitHub keeps the files and how it reads them.
 
-Every read goes through `StoredFiles`, which keeps answers — including "no
-such file" — in the store until the branch is pushed to or the TTL passes,
-so a warm evaluation walks the whole chain without a request.
+Every read goes through `StoredFiles` (`bot.providers.stored_files`), which
+keeps answers — including "no such file" — in the store until the branch is
+pushed to or the TTL passes, so a warm evaluation walks the whole chain
+without a request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from github import Github, GithubException, UnknownObjectException
 
+from bot.providers import stored_files
 from bot.providers.base import PolicySources, PolicyText
-from bot.providers.policy_chain import first_file, operator_policy, repository_policy, resolve
-from bot.retry import RetryPolicy
-from bot.store import Store, forge_files
+from bot.providers.policy_chain import operator_policy, repository_policy, resolve
 
 PROVIDER = "github"
 POLICY_PATHS = (".github/gatebot.yml", ".gatebot.yml")
@@ -44,38 +42,14 @@ REMOTE_DEFAULT_PATH = ".github/gatebot.yml"
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
 
-class StoredFiles:
+class StoredFiles(stored_files.StoredFiles[Github]):
     """Reads files from GitHub through the store's file cache."""
 
-    def __init__(
-        self,
-        client: Github,
-        store: Store,
-        read: RetryPolicy,
-        *,
-        ttl_seconds: float,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.client = client
-        self.store = store
-        self.retry = read
-        self.ttl = timedelta(seconds=ttl_seconds)
-        self.clock = clock
+    provider = PROVIDER
+    request = "GET contents"
 
-    def read(self, repo: str, path: str, ref: str | None) -> str | None:
-        """The text of `path` in `repo` at `ref` (None: the default branch); None if missing."""
-        key_ref = ref if ref is not None else forge_files.DEFAULT_BRANCH
-        now = self.clock()
-        with self.store.begin() as conn:
-            cached = forge_files.get(conn, PROVIDER, repo, key_ref, path, now - self.ttl)
-        if cached is not None:
-            return cached.content
-        text = self.retry.call(
-            lambda: fetch_file(self.client, repo, path, ref), what=f"GET contents {path}"
-        )
-        with self.store.begin() as conn:
-            forge_files.put(conn, PROVIDER, repo, key_ref, path, text, now)
-        return text
+    def fetch(self, repo: str, path: str, ref: str | None) -> str | None:
+        return fetch_file(self.client, repo, path, ref)
 
 
 def fetch_file(client: Github, repo: str, path: str, ref: str | None) -> str | None:
@@ -134,5 +108,4 @@ def parse_remote(spec: str) -> tuple[str, str, str | None]:
 
 def find_codeowners(files: StoredFiles, repo: str, base_ref: str) -> str | None:
     """CODEOWNERS of the base branch, from the first place GitHub looks that has one."""
-    found = first_file(files, repo, CODEOWNERS_PATHS, base_ref)
-    return found[1] if found is not None else None
+    return stored_files.find_codeowners(files, repo, CODEOWNERS_PATHS, base_ref)

@@ -10,7 +10,7 @@
 - Nothing is written when the same verdict (state, description, details
   link, mode) was already posted for this head and context — unless the
   status under the bot's context was since written by someone else, which
-  is overwritten and logged.
+  is overwritten and logged (`bot.providers.publishing`).
 - Retries: a status is keyed by (sha, context) and posting the same one twice
   changes nothing the gate reads, so it is retried like a read. A check-run
   creation is not idempotent: after a 5xx or a lost answer the bot lists the
@@ -35,20 +35,16 @@ from github.Repository import Repository
 
 from bot.core import render
 from bot.core.gate import Decision
+from bot.providers import publishing
 from bot.providers.base import PublishOutcome
+from bot.providers.publishing import context_for
 from bot.retry import RetryPolicies, classify
 from bot.store import Store, evaluations
 from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 
-CONTEXT_PREFIX = "gatebot"
 _CONCLUSIONS = {"success": "success", "failure": "failure", "error": "failure"}
-
-
-def context_for(base_ref: str) -> str:
-    """The status context and check run name for PRs into `base_ref`."""
-    return f"{CONTEXT_PREFIX}: {base_ref}"
 
 
 @dataclass(frozen=True)
@@ -196,50 +192,46 @@ class Publisher:
         statuses: Sequence[CommitStatus] | None,
         read_statuses: Callable[[], Sequence[CommitStatus]],
     ) -> PublishOutcome:
-        """Post `decision` unless it is already there.
-
-        `statuses` are the head's statuses if the evaluation read them, else
-        None; `read_statuses()` reads them when they are needed to tell whether
-        someone else wrote under the bot's context.
-        """
+        """Post `decision` unless it is already there (`statuses`, `read_statuses`: as
+        `publishing.compare` takes them)."""
         context = context_for(base_ref)
         if decision.silent:
-            return PublishOutcome(context, False, False, None, unchanged=True, silent=True)
+            return publishing.silent(context)
         sha = decision.head_sha
         verdict = Verdict.of(decision, details_url)
-        provider, repo_name = self.key.provider, self.key.repo
-        with self.store.begin() as conn:
-            previous = evaluations.last(conn, provider, repo_name, sha, context)
-        candidate = self._posted(verdict, sha, context, now, previous)
-        same = previous is not None and previous.same_verdict(candidate)
-        foreign: str | None = None
-        if not verdict.report_only and (statuses is not None or same):
-            if statuses is None:
-                statuses = read_statuses()
-            foreign = foreign_writer(statuses, context, self.bot_login)
-        if same and foreign is None:
-            return PublishOutcome(
-                context, False, False, previous.check_run_id if previous else None, unchanged=True
-            )
-        if foreign is not None:
-            log.warning(
-                "%s: the status %r on %s was written by %s; overwriting it with the bot's verdict",
+        seen = publishing.compare(
+            self.store,
+            self.key,
+            sha,
+            context,
+            lambda previous: publishing.posted(
                 self.key,
+                sha,
                 context,
-                sha[:12],
-                foreign,
-            )
+                verdict,
+                now,
+                status_posted=previous.status_posted if previous else False,
+                check_run_id=previous.check_run_id if previous else None,
+            ),
+            status_matters=not verdict.report_only,
+            statuses=statuses,
+            read_statuses=read_statuses,
+            foreign_writer=lambda found: foreign_writer(found, context, self.bot_login),
+            logger=log,
+        )
+        previous, foreign = seen.previous, seen.foreign
+        if seen.unchanged:
+            return publishing.unchanged(context, previous.check_run_id if previous else None)
 
         if not verdict.report_only:
             post_status(self.repo, sha, context, verdict, self.retries)
         run_id = self._check_run(verdict, sha, context, now, previous)
-        with self.store.begin() as conn:
-            evaluations.record(
-                conn,
-                dataclasses.replace(
-                    candidate, check_run_id=run_id, status_posted=not verdict.report_only
-                ),
-            )
+        publishing.record(
+            self.store,
+            dataclasses.replace(
+                seen.candidate, check_run_id=run_id, status_posted=not verdict.report_only
+            ),
+        )
         return PublishOutcome(
             context,
             status_posted=not verdict.report_only,
@@ -247,30 +239,6 @@ class Publisher:
             check_run_id=run_id,
             unchanged=False,
             overwrote=(foreign,) if foreign is not None else (),
-        )
-
-    def _posted(
-        self,
-        verdict: Verdict,
-        sha: str,
-        context: str,
-        now: datetime,
-        previous: evaluations.Posted | None,
-    ) -> evaluations.Posted:
-        return evaluations.Posted(
-            provider=self.key.provider,
-            repo=self.key.repo,
-            sha=sha,
-            context=context,
-            number=self.key.number,
-            state=verdict.state,
-            description=verdict.description,
-            details_url=verdict.details_url,
-            report_only=verdict.report_only,
-            status_posted=previous.status_posted if previous else False,
-            check_run_id=previous.check_run_id if previous else None,
-            explanation=verdict.explanation,
-            posted_at=now,
         )
 
     def _check_run(

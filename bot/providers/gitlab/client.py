@@ -24,7 +24,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from urllib.parse import quote
 import gitlab
 import requests
 
+from bot.providers import redaction
 from bot.providers.counting import RequestTally, count_requests
 from bot.retry import ForgeAnswer, RetryPolicy
 from bot.settings import ConfigurationError, Settings
@@ -203,32 +203,17 @@ _SECRET_PATTERNS = re.compile(
     r"\bgl(?:pat|oas|dt|rt|cbt|ptt|ft|imt|agent|soat)-[A-Za-z0-9_.\-]{16,}"
     r"|(?i:private-token['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"
 )
-REDACTED = "[redacted]"
 
 
 def redact(text: str) -> str:
     """`text` with anything shaped like a GitLab token (or a `PRIVATE-TOKEN` header) replaced."""
-    return _SECRET_PATTERNS.sub(REDACTED, text)
-
-
-class RedactSecrets(logging.Filter):
-    """Rewrites log records of the client libraries so no token reaches a handler."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg = cleaned
-            record.args = None
-        return True
+    return _SECRET_PATTERNS.sub(redaction.REDACTED, text)
 
 
 _LOGGERS = ("gitlab", "gitlab.client", "urllib3.connectionpool")
 
 
 def install_log_redaction() -> None:
-    """Attach `RedactSecrets` to the client libraries' loggers (once per process)."""
-    for name in _LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
-            logger.addFilter(RedactSecrets())
+    """Attach a `redaction.RedactSecrets` filter to the client libraries' loggers (once per
+    process)."""
+    redaction.install(_SECRET_PATTERNS, _LOGGERS)

@@ -2,7 +2,7 @@
 
 Only the people who matter are looked up, one request per (person, fact),
 and every answer is kept in the store with an expiry
-(`bot.store.directory_cache`, provider `gitlab`):
+(`bot.providers.cached_directory`, provider `gitlab`):
 
 - a username becomes a user id with `GET /users?username=` (kept per forge:
   ids never change); no such user has no permission and no membership;
@@ -24,14 +24,13 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.core.snapshot import Directory, Permission
+from bot.core.snapshot import Permission
+from bot.providers.cached_directory import CachedDirectory
 from bot.providers.gitlab.client import GitLabClient, GitLabError, encoded, project
 from bot.retry import RetryPolicy
 from bot.store import Store, directory_cache
 
 PROVIDER = "gitlab"
-MEMBER = "member"
-NOT_MEMBER = "none"
 _ROLES: tuple[tuple[int, Permission], ...] = (
     (50, "admin"),
     (40, "maintain"),
@@ -39,7 +38,6 @@ _ROLES: tuple[tuple[int, Permission], ...] = (
     (20, "triage"),
     (10, "read"),
 )
-_PERMISSIONS = frozenset({"admin", "maintain", "write", "triage", "read", "none"})
 
 
 def permission_from(access_level: Any) -> Permission:
@@ -76,8 +74,10 @@ class UserIds:
         return found
 
 
-class DirectoryReader:
+class DirectoryReader(CachedDirectory[GitLabClient]):
     """Directory facts through the store's cache, read with one evaluation's client."""
+
+    provider = PROVIDER
 
     def __init__(
         self,
@@ -89,12 +89,8 @@ class DirectoryReader:
         ttl_seconds: float,
         clock: Callable[[], datetime],
     ) -> None:
-        self.client = client
-        self.store = store
-        self.retry = read
+        super().__init__(client, store, read, ttl_seconds=ttl_seconds, clock=clock)
         self.user_ids = user_ids
-        self.ttl = ttl_seconds
-        self.clock = clock
 
     # -- single facts ----------------------------------------------------------
 
@@ -140,67 +136,14 @@ class DirectoryReader:
 
     # -- cached, for several people --------------------------------------------
 
-    def permissions(self, repo: str, usernames: Iterable[str]) -> dict[str, Permission]:
-        found = self._cached(
-            directory_cache.PERMISSION, repo, usernames,
-            lambda name: self.fetch_permission(repo, name),
-        )
-        return {
-            name: value if value in _PERMISSIONS else "none"  # type: ignore[misc]
-            for name, value in found.items()
-        }
-
     def group_members(self, kind: str, group: str, usernames: Iterable[str]) -> tuple[str, ...]:
-        def fetch(name: str) -> str:
-            return MEMBER if self.fetch_group_membership(group, name) else NOT_MEMBER
-
-        found = self._cached(kind, group, usernames, fetch)
-        return tuple(sorted(name for name, value in found.items() if value == MEMBER))
-
-    def directory(
-        self,
-        repo: str,
-        people: Iterable[str],
-        teams: Iterable[str] = (),
-        organizations: Iterable[str] = (),
-    ) -> Directory:
-        """The facts the evaluation needs about `people` (usernames as GitLab spells them)."""
-        by_key = {name.lower(): name for name in people}
-        if not by_key:
-            return Directory(
-                teams={team: () for team in teams},
-                organizations={org: () for org in organizations},
-            )
-        spelled = list(by_key.values())
-        permissions = self.permissions(repo, spelled)
-        return Directory(
-            teams={
-                team: self._named(by_key, self.group_members(directory_cache.TEAM, team, spelled))
-                for team in teams
-            },
-            organizations={
-                org: self._named(by_key, self.group_members(directory_cache.ORG, org, spelled))
-                for org in organizations
-            },
-            permissions={by_key[name]: perm for name, perm in permissions.items()},
+        """The members of `group`, cached as a team's or an organisation's (`kind`)."""
+        return self.members(
+            kind, group, usernames, lambda name: self.fetch_group_membership(group, name)
         )
 
-    @staticmethod
-    def _named(by_key: Mapping[str, str], members: Iterable[str]) -> tuple[str, ...]:
-        return tuple(by_key[m] for m in members)
+    def team_members(self, team: str, usernames: Iterable[str]) -> tuple[str, ...]:
+        return self.group_members(directory_cache.TEAM, team, usernames)
 
-    def _cached(
-        self, kind: str, scope: str, usernames: Iterable[str], fetch: Callable[[str], str]
-    ) -> dict[str, str]:
-        spelled = {name.lower(): name for name in usernames}
-        now = self.clock()
-        with self.store.begin() as conn:
-            known = directory_cache.lookup(conn, PROVIDER, kind, scope, spelled, now)
-        fetched = {key: fetch(name) for key, name in sorted(spelled.items()) if key not in known}
-        if fetched:
-            with self.store.begin() as conn:
-                for name, value in fetched.items():
-                    directory_cache.remember(
-                        conn, PROVIDER, kind, scope, name, value, now, self.ttl
-                    )
-        return {**known, **fetched}
+    def org_members(self, org: str, usernames: Iterable[str]) -> tuple[str, ...]:
+        return self.group_members(directory_cache.ORG, org, usernames)

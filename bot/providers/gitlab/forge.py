@@ -37,24 +37,25 @@ from bot.core.snapshot import BotIdentity, CheckResult, Snapshot
 from bot.providers import recorded
 from bot.providers.base import (
     DeployAnswer,
-    MergeAnswer,
     MergeState,
     PolicySources,
     PublishOutcome,
     PullHead,
 )
 from bot.providers.counting import RequestTally
+from bot.providers.evaluation import EvaluationBase
 from bot.providers.gitlab import deploy
 from bot.providers.gitlab import snapshot as reads
 from bot.providers.gitlab.client import ClientConfig, GitLabClient, GitLabError, token_of
 from bot.providers.gitlab.directory import DirectoryReader, UserIds
 from bot.providers.gitlab.merge import GitLabMerging, MergeMethods, merge_state
 from bot.providers.gitlab.policy_source import StoredFiles, find_codeowners, find_policy
-from bot.providers.gitlab.publish import CONTEXT_PREFIX, Publisher
+from bot.providers.gitlab.publish import Publisher
 from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
+from bot.providers.publishing import CONTEXT_PREFIX
 from bot.retry import RetryPolicies
 from bot.settings import Settings
-from bot.store import Store, directory_cache, requests, utcnow
+from bot.store import Store, directory_cache, utcnow
 from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
@@ -134,17 +135,19 @@ class GitLabForge:
             evaluation.record_requests()
 
 
-class GitLabEvaluation:
+class GitLabEvaluation(EvaluationBase):
     """One evaluation of one merge request (not shared between threads)."""
 
+    provider = PROVIDER
+    forge_name = "GitLab"
+    files_type = StoredFiles
+    logger = log
+
     def __init__(self, forge: GitLabForge, key: PullKey) -> None:
-        self.forge = forge
-        self.key = key
-        self.tally = RequestTally()
-        self.started_at = forge.clock()
+        super().__init__(forge, key)
+        self.forge: GitLabForge = forge
         self._client: GitLabClient | None = None
         self._mr: Mapping[str, Any] | None = None
-        self._head: PullHead | None = None
         self._fresh: MergeState | None = None
         self._statuses: list[dict[str, Any]] | None = None
 
@@ -162,15 +165,6 @@ class GitLabEvaluation:
     @property
     def bot_login(self) -> str:
         return self.forge.bot_username(self.tally)
-
-    def _files(self) -> StoredFiles:
-        return StoredFiles(
-            self.client,
-            self.forge.store,
-            self.forge.retries.read,
-            ttl_seconds=self.forge.settings.forge_cache_seconds,
-            clock=self.forge.clock,
-        )
 
     def _directory(self) -> DirectoryReader:
         return DirectoryReader(
@@ -204,9 +198,6 @@ class GitLabEvaluation:
         return find_policy(
             self._files(), self.key.repo, self.pull().base_ref, self.forge.settings.default_policy
         )
-
-    def file_at(self, path: str, ref: str) -> str | None:
-        return self._files().read(self.key.repo, path, ref)
 
     def snapshot(self, needs: SnapshotNeeds) -> Snapshot:
         """The merge request as the policy sees it, reading only what `needs` asks for."""
@@ -301,14 +292,6 @@ class GitLabEvaluation:
     def allowed_merge_methods(self) -> frozenset[str]:
         return self.forge.merge_methods.get(self.key.repo, self._merging.project_settings)
 
-    def commit_messages(self) -> tuple[str, ...]:
-        return self._merging.commit_messages()
-
-    def merge(
-        self, sha: str, method: str, title: str | None, message: str | None
-    ) -> MergeAnswer:
-        return self._merging.merge(sha, method, title, message, self.forge.clock().timestamp())
-
     def update_branch(self, expected_head_sha: str) -> str | None:
         """Rebase the source branch onto the target (GitLab's rebase takes no expected
         head: the last fresh read of this evaluation must show `expected_head_sha`)."""
@@ -316,15 +299,6 @@ class GitLabEvaluation:
         if seen != expected_head_sha:
             return f"the head moved to {seen[:12]}"
         return self._merging.update_branch()
-
-    def delete_branch(self, ref: str) -> bool:
-        return self._merging.delete_branch(ref)
-
-    def open_pulls_into(self, branch: str) -> tuple[int, ...]:
-        return self._merging.open_pulls_into(branch)
-
-    def comment(self, body: str) -> int:
-        return self._merging.comment(body)
 
     # -- comment commands --------------------------------------------------------
 
@@ -392,19 +366,3 @@ class GitLabEvaluation:
             self.forge.retries,
             self.forge.clock().timestamp(),
         )
-
-    # -- the request budget ----------------------------------------------------
-
-    def record_requests(self) -> None:
-        with self.forge.store.begin() as conn:
-            requests.record(
-                conn,
-                PROVIDER,
-                self.key.repo,
-                self.key.number,
-                self._head.head_sha if self._head else None,
-                self.started_at,
-                self.forge.clock(),
-                self.tally.lines(),
-            )
-        log.info("%s: %d GitLab requests", self.key, self.tally.total)

@@ -31,13 +31,12 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping
 from typing import Any
 
 import requests
 
+from bot.providers import merge_methods
 from bot.providers.base import MergeAnswer, MergeState
 from bot.providers.gitlab.client import GitLabClient, GitLabError, encoded, project
 from bot.providers.gitlab.snapshot import (
@@ -115,25 +114,10 @@ def methods_of(settings: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(methods)
 
 
-class MergeMethods:
+class MergeMethods(merge_methods.MergeMethods):
     """The allowed merge methods per project, cached for `ttl_seconds`; thread-safe."""
 
-    def __init__(self, ttl_seconds: float, clock: Callable[[], datetime]) -> None:
-        self.ttl = timedelta(seconds=ttl_seconds)
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._known: dict[str, tuple[frozenset[str], datetime]] = {}
-
-    def get(self, repo: str, read: Callable[[], Mapping[str, Any]]) -> frozenset[str]:
-        now = self.clock()
-        with self._lock:
-            cached = self._known.get(repo.lower())
-        if cached is not None and cached[1] > now - self.ttl:
-            return cached[0]
-        methods = methods_of(read())
-        with self._lock:
-            self._known[repo.lower()] = (methods, now)
-        return methods
+    methods_of = staticmethod(methods_of)
 
 
 def commit_body(title: str | None, message: str | None) -> str | None:

@@ -18,22 +18,19 @@ the way GitLab's own URLs separate a project from its files, with `/-/`:
 CODEOWNERS is looked up where GitLab looks, in GitLab's order: the root,
 `docs/`, `.gitlab/`.
 
-Every read goes through `StoredFiles`, which keeps answers — including "no
-such file" — in the store (provider `gitlab`) until the branch is pushed to
-or the TTL passes. A file is one `GET /projects/:id/repository/files/:path/raw`.
+Every read goes through `StoredFiles` (`bot.providers.stored_files`), which
+keeps answers — including "no such file" — in the store (provider `gitlab`)
+until the branch is pushed to or the TTL passes. A file is one `GET /projects/:id/repository/files/:path/raw`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.providers import stored_files
 from bot.providers.base import PolicySources
 from bot.providers.gitlab.client import GitLabClient, GitLabError, encoded, project
-from bot.providers.policy_chain import first_file, operator_policy, repository_policy, resolve
-from bot.retry import RetryPolicy
-from bot.store import Store, forge_files
+from bot.providers.policy_chain import operator_policy, repository_policy, resolve
 
 PROVIDER = "gitlab"
 POLICY_PATHS = (".gitlab/gatebot.yml", ".gatebot.yml")
@@ -42,38 +39,14 @@ CODEOWNERS_PATHS = ("CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
 PROJECT_SEPARATOR = "/-/"
 
 
-class StoredFiles:
+class StoredFiles(stored_files.StoredFiles[GitLabClient]):
     """Reads files from GitLab through the store's file cache."""
 
-    def __init__(
-        self,
-        client: GitLabClient,
-        store: Store,
-        read: RetryPolicy,
-        *,
-        ttl_seconds: float,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.client = client
-        self.store = store
-        self.retry = read
-        self.ttl = timedelta(seconds=ttl_seconds)
-        self.clock = clock
+    provider = PROVIDER
+    request = "GET file"
 
-    def read(self, repo: str, path: str, ref: str | None) -> str | None:
-        """The text of `path` in `repo` at `ref` (None: the default branch); None if missing."""
-        key_ref = ref if ref is not None else forge_files.DEFAULT_BRANCH
-        now = self.clock()
-        with self.store.begin() as conn:
-            cached = forge_files.get(conn, PROVIDER, repo, key_ref, path, now - self.ttl)
-        if cached is not None:
-            return cached.content
-        text = self.retry.call(
-            lambda: fetch_file(self.client, repo, path, ref), what=f"GET file {path}"
-        )
-        with self.store.begin() as conn:
-            forge_files.put(conn, PROVIDER, repo, key_ref, path, text, now)
-        return text
+    def fetch(self, repo: str, path: str, ref: str | None) -> str | None:
+        return fetch_file(self.client, repo, path, ref)
 
 
 def fetch_file(client: GitLabClient, repo: str, path: str, ref: str | None) -> str | None:
@@ -122,5 +95,4 @@ def find_policy(
 
 def find_codeowners(files: StoredFiles, repo: str, target_branch: str) -> str | None:
     """CODEOWNERS of the target branch, from the first place GitLab looks that has one."""
-    found = first_file(files, repo, CODEOWNERS_PATHS, target_branch)
-    return found[1] if found is not None else None
+    return stored_files.find_codeowners(files, repo, CODEOWNERS_PATHS, target_branch)

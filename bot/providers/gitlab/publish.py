@@ -15,7 +15,7 @@ to the details page, which holds the whole explanation.
   link, mode) was already posted for this head and context — unless the
   status under the bot's context was since written by another account,
   which is overwritten and logged. The store's `evaluations` record is what
-  "already posted" means, as on GitHub.
+  "already posted" means, as on GitHub (`bot.providers.publishing`).
 - GitLab refuses to move a status into the state it is already in: a
   second `pending` answers 400 "Cannot transition status" (a finished
   status is never moved: GitLab starts a new one). That answer is never an
@@ -41,22 +41,18 @@ from typing import Any
 
 from bot.core import render
 from bot.core.gate import Decision
+from bot.providers import publishing
 from bot.providers.base import PublishOutcome
 from bot.providers.gitlab.client import GitLabClient, GitLabError, encoded, project
+from bot.providers.publishing import context_for
 from bot.retry import RetryPolicies
-from bot.store import Store, evaluations
+from bot.store import Store
 from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 
-CONTEXT_PREFIX = "gatebot"
 STATES = {"success": "success", "failure": "failed", "error": "failed", "pending": "pending"}
 REPORT_ONLY = "report only"
-
-
-def context_for(target_branch: str) -> str:
-    """The status name for merge requests into `target_branch`."""
-    return f"{CONTEXT_PREFIX}: {target_branch}"
 
 
 @dataclass(frozen=True)
@@ -171,46 +167,38 @@ class Publisher:
         statuses: Sequence[Mapping[str, Any]] | None,
         read_statuses: Callable[[], Sequence[Mapping[str, Any]]],
     ) -> PublishOutcome:
-        """Post `decision` unless it is already there.
-
-        `statuses` are the head's statuses if the evaluation read them, else
-        None; `read_statuses()` reads them when they are needed to tell whether
-        someone else wrote under the bot's context.
-        """
+        """Post `decision` unless it is already there (`statuses`, `read_statuses`: as
+        `publishing.compare` takes them)."""
         context = context_for(target_branch)
         if decision.silent:
-            return PublishOutcome(context, False, False, None, unchanged=True, silent=True)
+            return publishing.silent(context)
         sha = decision.head_sha
         verdict = Verdict.of(decision, details_url)
-        with self.store.begin() as conn:
-            previous = evaluations.last(conn, self.key.provider, self.key.repo, sha, context)
-        candidate = self._posted(verdict, sha, context, now)
-        same = previous is not None and previous.same_verdict(candidate)
-        foreign: str | None = None
-        if statuses is not None or same:
-            if statuses is None:
-                statuses = read_statuses()
-            foreign = foreign_writer(statuses, context, self.bot_username)
-        if same and foreign is None:
-            return PublishOutcome(context, False, False, None, unchanged=True)
-        if foreign is not None:
-            log.warning(
-                "%s: the status %r on %s was written by %s; overwriting it with the bot's verdict",
-                self.key,
-                context,
-                sha[:12],
-                foreign,
-            )
+        seen = publishing.compare(
+            self.store,
+            self.key,
+            sha,
+            context,
+            lambda _previous: publishing.posted(
+                self.key, sha, context, verdict, now, status_posted=True, check_run_id=None
+            ),
+            status_matters=True,
+            statuses=statuses,
+            read_statuses=read_statuses,
+            foreign_writer=lambda found: foreign_writer(found, context, self.bot_username),
+            logger=log,
+        )
+        if seen.unchanged:
+            return publishing.unchanged(context)
         posted = self._post(sha, source_branch, context, verdict, read_statuses)
-        with self.store.begin() as conn:
-            evaluations.record(conn, candidate)
+        publishing.record(self.store, seen.candidate)
         return PublishOutcome(
             context,
             status_posted=posted,
             check_run_posted=False,
             check_run_id=None,
             unchanged=not posted,
-            overwrote=(foreign,) if foreign is not None and posted else (),
+            overwrote=(seen.foreign,) if seen.foreign is not None and posted else (),
         )
 
     def _post(
@@ -253,22 +241,3 @@ class Publisher:
         post("canceled", SUPERSEDED)
         post(state, description)
         return True
-
-    def _posted(
-        self, verdict: Verdict, sha: str, context: str, now: datetime
-    ) -> evaluations.Posted:
-        return evaluations.Posted(
-            provider=self.key.provider,
-            repo=self.key.repo,
-            sha=sha,
-            context=context,
-            number=self.key.number,
-            state=verdict.state,
-            description=verdict.description,
-            details_url=verdict.details_url,
-            report_only=verdict.report_only,
-            status_posted=True,
-            check_run_id=None,
-            explanation=verdict.explanation,
-            posted_at=now,
-        )

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.providers.github.publish import CONTEXT_PREFIX
+from bot.providers.publishing import CONTEXT_PREFIX
 from bot.web.github_events import readers
 from bot.web.github_events.effects import ForgetVerdict, MarkHead
 from bot.web.github_events.router import Delivery, Routed, Router, do, ignore

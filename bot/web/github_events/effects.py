@@ -79,6 +79,22 @@ class RememberPull:
     closed: bool
     updated_at: datetime | None
 
+    @classmethod
+    def of(
+        cls,
+        repo: str | None,
+        number: int | None,
+        base_ref: str | None,
+        head_sha: str | None,
+        *,
+        closed: bool,
+        updated_at: datetime | None,
+    ) -> RememberPull | None:
+        """What a payload says of a PR, or None when it lacks one of the essentials."""
+        if repo is None or number is None or base_ref is None or head_sha is None:
+            return None
+        return cls(repo, number, base_ref, head_sha, closed, updated_at)
+
 
 @dataclass(frozen=True)
 class RecordTamper:

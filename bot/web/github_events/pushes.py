@@ -34,7 +34,7 @@ from bot.providers.github.policy_source import (
 )
 from bot.web.github_events.effects import DropBranchFiles, Effect, MarkBase, MarkOwner
 from bot.web.github_events.router import Delivery, Routed, Router, do, ignore
-from bot.web.payload import get, sha, text
+from bot.web.payload import listed_paths, sha, text
 
 router = Router()
 
@@ -51,14 +51,7 @@ def changed_paths(payload: dict[str, Any]) -> frozenset[str] | None:
         return None
     if not commits or len(commits) >= MAX_LISTED_COMMITS:
         return None
-    paths: set[str] = set()
-    for commit in commits:
-        for kind in ("added", "modified", "removed"):
-            listed = get(commit, kind)
-            if not isinstance(listed, list):
-                return None
-            paths.update(p for p in listed if isinstance(p, str))
-    return frozenset(paths)
+    return listed_paths(commits)
 
 
 def _touches(paths: frozenset[str] | None, wanted: frozenset[str]) -> bool:

@@ -6,11 +6,11 @@ a surprising payload is skipped with a reason, never an exception.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.web.github_events.effects import RememberPull
-from bot.web.payload import get, positive_int, sha, text
+from bot.web.payload import get, positive_int, sha, text, utc_time
 
 CLOSED = "closed"
 
@@ -24,13 +24,7 @@ def forge_time(value: Any) -> datetime | None:
     """A GitHub ISO 8601 time (`2019-05-15T15:20:33Z`) as an aware UTC datetime."""
     if not isinstance(value, str) or not value:
         return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(UTC)
+    return utc_time(value.replace("Z", "+00:00"))
 
 
 def branch(ref: Any) -> str | None:
@@ -44,16 +38,11 @@ def branch(ref: Any) -> str | None:
 
 def pull(repo: str | None, obj: Any) -> RememberPull | None:
     """What a `pull_request` object says of its PR (None without the essentials)."""
-    number = positive_int(get(obj, "number"))
-    base_ref = text(get(obj, "base", "ref"))
-    head_sha = sha(get(obj, "head", "sha"))
-    if repo is None or number is None or base_ref is None or head_sha is None:
-        return None
-    return RememberPull(
-        repo=repo,
-        number=number,
-        base_ref=base_ref,
-        head_sha=head_sha,
+    return RememberPull.of(
+        repo,
+        positive_int(get(obj, "number")),
+        text(get(obj, "base", "ref")),
+        sha(get(obj, "head", "sha")),
         closed=get(obj, "state") == CLOSED,
         updated_at=forge_time(get(obj, "updated_at")),
     )

@@ -27,7 +27,7 @@ from bot.providers.gitlab.policy_source import CODEOWNERS_PATHS, POLICY_PATHS
 from bot.web.github_events.effects import DropBranchFiles, MarkBase, MarkHead
 from bot.web.github_events.router import Routed, Router, do, ignore
 from bot.web.gitlab_events.delivery import Delivery
-from bot.web.payload import get, sha, text
+from bot.web.payload import listed_paths, sha, text
 
 router: Router[Delivery] = Router()
 
@@ -44,14 +44,7 @@ def changed_paths(payload: dict[str, Any]) -> frozenset[str] | None:
     total = payload.get("total_commits_count")
     if isinstance(total, int) and total > len(commits):
         return None
-    paths: set[str] = set()
-    for commit in commits:
-        for kind in ("added", "modified", "removed"):
-            listed = get(commit, kind)
-            if not isinstance(listed, list):
-                return None
-            paths.update(p for p in listed if isinstance(p, str))
-    return frozenset(paths)
+    return listed_paths(commits)
 
 
 @router.register("Push Hook")

@@ -7,11 +7,11 @@ skipped with a reason, never an exception.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.web.github_events.effects import RememberPull
-from bot.web.payload import get, positive_int, sha, text
+from bot.web.payload import get, positive_int, sha, text, utc_time
 
 NO_MR = "the payload names no merge request of a project"
 CLOSED = "the merge request is closed or merged: its last verdict stands"
@@ -34,13 +34,7 @@ def gitlab_time(value: Any) -> datetime | None:
         stamp = stamp.removesuffix("Z") + "+00:00"
     else:
         stamp = _SPACED_OFFSET.sub(r"\1", stamp)
-    try:
-        parsed = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(UTC)
+    return utc_time(stamp)
 
 
 _KINDS = {
@@ -65,16 +59,11 @@ def is_closed(mr: Any) -> bool:
 def merge_request(repo: str | None, attrs: Any, *, ended: bool = False) -> RememberPull | None:
     """What a Merge Request Hook's `object_attributes` say of the MR (None without
     the essentials). `ended`: the hook closed or merged it, whatever `state` says."""
-    number = positive_int(get(attrs, "iid"))
-    base_ref = text(get(attrs, "target_branch"))
-    head_sha = sha(get(attrs, "last_commit", "id"))
-    if repo is None or number is None or base_ref is None or head_sha is None:
-        return None
-    return RememberPull(
-        repo=repo,
-        number=number,
-        base_ref=base_ref,
-        head_sha=head_sha,
+    return RememberPull.of(
+        repo,
+        positive_int(get(attrs, "iid")),
+        text(get(attrs, "target_branch")),
+        sha(get(attrs, "last_commit", "id")),
         closed=ended or is_closed(attrs),
         updated_at=gitlab_time(get(attrs, "updated_at")),
     )

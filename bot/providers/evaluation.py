@@ -1,0 +1,124 @@
+"""What every forge's evaluation of one PR does the same way.
+
+An evaluation (`GitHubEvaluation`, `GitLabEvaluation`) reads a PR, publishes
+its verdict and carries out the merge step's writes through one client.
+`EvaluationBase` holds the parts that do not depend on the forge (the
+protocol the worker sees is `bot.providers.base.ForgeEvaluation`): the
+request tally and when the evaluation started, the cached file reader, the
+merge writes passed straight to the forge's merging object, and the request
+budget stored when the evaluation ends (`bot.store.requests`). Each forge
+says how to build its client, read its PR, and do its own merging.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from bot.providers.base import MergeAnswer, PullHead
+from bot.providers.counting import RequestTally
+from bot.providers.stored_files import StoredFiles
+from bot.retry import RetryPolicies
+from bot.settings import Settings
+from bot.store import Store, requests
+from bot.store.dirty import PullKey
+
+
+class ForgeParts(Protocol):
+    """What an evaluation uses of the forge that opened it."""
+
+    settings: Settings
+    store: Store
+    retries: RetryPolicies
+    clock: Callable[[], datetime]
+
+
+class Merging(Protocol):
+    """A forge's merge writes for one PR."""
+
+    def commit_messages(self) -> tuple[str, ...]: ...
+
+    def merge(
+        self, sha: str, method: str, title: str | None, message: str | None, now: float
+    ) -> MergeAnswer: ...
+
+    def delete_branch(self, ref: str) -> bool: ...
+
+    def open_pulls_into(self, branch: str) -> tuple[int, ...]: ...
+
+    def comment(self, body: str) -> int: ...
+
+
+class EvaluationBase:
+    """One evaluation of one PR (not shared between threads); the forge's subclass reads it."""
+
+    provider: ClassVar[str]
+    forge_name: ClassVar[str]
+    """The forge as the request budget's log line names it (`GitHub`)."""
+    files_type: ClassVar[type[StoredFiles[Any]]]
+    logger: ClassVar[logging.Logger]
+    """The forge module's logger: the budget is logged under the forge's name."""
+
+    def __init__(self, forge: ForgeParts, key: PullKey) -> None:
+        self.forge = forge
+        self.key = key
+        self.tally = RequestTally()
+        self.started_at = forge.clock()
+        self._head: PullHead | None = None
+
+    @property
+    def client(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def _merging(self) -> Merging:
+        raise NotImplementedError
+
+    def _files(self) -> StoredFiles[Any]:
+        return self.files_type(
+            self.client,
+            self.forge.store,
+            self.forge.retries.read,
+            ttl_seconds=self.forge.settings.forge_cache_seconds,
+            clock=self.forge.clock,
+        )
+
+    def file_at(self, path: str, ref: str) -> str | None:
+        return self._files().read(self.key.repo, path, ref)
+
+    # -- merging ---------------------------------------------------------------
+
+    def commit_messages(self) -> tuple[str, ...]:
+        return self._merging.commit_messages()
+
+    def merge(
+        self, sha: str, method: str, title: str | None, message: str | None
+    ) -> MergeAnswer:
+        return self._merging.merge(sha, method, title, message, self.forge.clock().timestamp())
+
+    def delete_branch(self, ref: str) -> bool:
+        return self._merging.delete_branch(ref)
+
+    def open_pulls_into(self, branch: str) -> tuple[int, ...]:
+        return self._merging.open_pulls_into(branch)
+
+    def comment(self, body: str) -> int:
+        return self._merging.comment(body)
+
+    # -- the request budget ----------------------------------------------------
+
+    def record_requests(self) -> None:
+        with self.forge.store.begin() as conn:
+            requests.record(
+                conn,
+                self.provider,
+                self.key.repo,
+                self.key.number,
+                self._head.head_sha if self._head else None,
+                self.started_at,
+                self.forge.clock(),
+                self.tally.lines(),
+            )
+        self.logger.info("%s: %d %s requests", self.key, self.tally.total, self.forge_name)

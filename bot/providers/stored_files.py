@@ -1,0 +1,72 @@
+"""Forge files read through the store's file cache, the same way on every forge.
+
+Policy files, their fallbacks and CODEOWNERS are read at a branch's head
+many times between two pushes. `StoredFiles` keeps every answer — including
+"no such file" — in `bot.store.forge_files` under the forge's provider name
+until the branch is pushed to or the TTL passes, so a warm evaluation walks
+the whole policy chain (`bot.providers.policy_chain`) without a request.
+
+Each forge subclasses it with its provider name and the one request that
+reads a file (`fetch`); everything else — the cache key, the expiry, the
+retry around the read — is here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import ClassVar, Generic, TypeVar
+
+from bot.providers.policy_chain import first_file
+from bot.retry import RetryPolicy
+from bot.store import Store, forge_files
+
+ClientT = TypeVar("ClientT")
+
+
+class StoredFiles(Generic[ClientT]):
+    """Reads files from a forge through the store's file cache."""
+
+    provider: ClassVar[str]
+    request: ClassVar[str]
+    """How the read is named to the retry policy, before the path (`GET file`)."""
+
+    def __init__(
+        self,
+        client: ClientT,
+        store: Store,
+        read: RetryPolicy,
+        *,
+        ttl_seconds: float,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.retry = read
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self.clock = clock
+
+    def fetch(self, repo: str, path: str, ref: str | None) -> str | None:
+        """One request for `path` in `repo` at `ref`; None when there is no such file."""
+        raise NotImplementedError
+
+    def read(self, repo: str, path: str, ref: str | None) -> str | None:
+        """The text of `path` in `repo` at `ref` (None: the default branch); None if missing."""
+        key_ref = ref if ref is not None else forge_files.DEFAULT_BRANCH
+        now = self.clock()
+        with self.store.begin() as conn:
+            cached = forge_files.get(conn, self.provider, repo, key_ref, path, now - self.ttl)
+        if cached is not None:
+            return cached.content
+        text = self.retry.call(lambda: self.fetch(repo, path, ref), what=f"{self.request} {path}")
+        with self.store.begin() as conn:
+            forge_files.put(conn, self.provider, repo, key_ref, path, text, now)
+        return text
+
+
+def find_codeowners(
+    files: StoredFiles[ClientT], repo: str, paths: Iterable[str], base_ref: str
+) -> str | None:
+    """CODEOWNERS of `base_ref`, from the first of `paths` (the forge's order) that has one."""
+    found = first_file(files, repo, paths, base_ref)
+    return found[1] if found is not None else None
