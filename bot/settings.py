@@ -22,6 +22,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.standard_webhooks import signing_key
+
 DEFAULT_DATABASE_URL = "sqlite:///var/gatebot.sqlite3"
 FORGES_PIPELINE = "bot.pipeline.forges:forge_pipeline"
 RECORD_ONLY_PIPELINE = "bot.worker:record_only_pipeline"
@@ -52,6 +54,9 @@ class Settings(BaseSettings):
     gitlab_url: str = Field("https://gitlab.com", validation_alias="GITLAB_URL")
     gitlab_token: SecretStr | None = Field(None, validation_alias="GITLAB_TOKEN")
     gitlab_webhook_secret: SecretStr | None = Field(None, validation_alias="GITLAB_WEBHOOK_SECRET")
+    gitlab_webhook_signing_token: SecretStr | None = Field(
+        None, validation_alias="GITLAB_WEBHOOK_SIGNING_TOKEN"
+    )
 
     database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="GATEBOT_DATABASE_URL")
     redis_url: str | None = Field(None, validation_alias="GATEBOT_REDIS_URL")
@@ -215,22 +220,28 @@ def _gitlab_problem(s: Settings, explicit: set[str]) -> str | None:
     present = []
     if "gitlab_url" in explicit:
         present.append("GITLAB_URL")
-    if s.gitlab_token is not None:
-        present.append("GITLAB_TOKEN")
-    if s.gitlab_webhook_secret is not None:
-        present.append("GITLAB_WEBHOOK_SECRET")
+    for name, value in (
+        ("GITLAB_TOKEN", s.gitlab_token),
+        ("GITLAB_WEBHOOK_SECRET", s.gitlab_webhook_secret),
+        ("GITLAB_WEBHOOK_SIGNING_TOKEN", s.gitlab_webhook_signing_token),
+    ):
+        if value is not None:
+            present.append(name)
     if not present:
         return None
-    missing = [
-        name
-        for name, value in (
-            ("GITLAB_TOKEN", s.gitlab_token),
-            ("GITLAB_WEBHOOK_SECRET", s.gitlab_webhook_secret),
-        )
-        if value is None
-    ]
+    missing = [] if s.gitlab_token is not None else ["GITLAB_TOKEN"]
+    if s.gitlab_webhook_secret is None and s.gitlab_webhook_signing_token is None:
+        missing.append("GITLAB_WEBHOOK_SECRET (or GITLAB_WEBHOOK_SIGNING_TOKEN)")
     if missing:
         return _missing_sentence(present, missing)
+    if s.gitlab_webhook_signing_token is not None:
+        try:
+            signing_key(s.gitlab_webhook_signing_token.get_secret_value())
+        except ValueError:
+            return (
+                "GITLAB_WEBHOOK_SIGNING_TOKEN must be the signing token as GitLab shows it: "
+                "whsec_ followed by base64."
+            )
     return None
 
 

@@ -86,11 +86,22 @@ def test_secrets_never_appear_in_repr(clean_environment, app_private_key_pem):
         ),
         (
             {"GITLAB_TOKEN": "glpat-x"},
-            "GITLAB_TOKEN is set but GITLAB_WEBHOOK_SECRET is missing.",
+            "GITLAB_TOKEN is set but GITLAB_WEBHOOK_SECRET (or GITLAB_WEBHOOK_SIGNING_TOKEN) "
+            "is missing.",
         ),
         (
             {"GITLAB_URL": "https://gitlab.example.com"},
-            "GITLAB_URL is set but GITLAB_TOKEN and GITLAB_WEBHOOK_SECRET are missing.",
+            "GITLAB_URL is set but GITLAB_TOKEN and GITLAB_WEBHOOK_SECRET "
+            "(or GITLAB_WEBHOOK_SIGNING_TOKEN) are missing.",
+        ),
+        (
+            {"GITLAB_WEBHOOK_SIGNING_TOKEN": "whsec_a2V5"},
+            "GITLAB_WEBHOOK_SIGNING_TOKEN is set but GITLAB_TOKEN is missing.",
+        ),
+        (
+            {"GITLAB_TOKEN": "glpat-x", "GITLAB_WEBHOOK_SIGNING_TOKEN": "a2V5"},
+            "GITLAB_WEBHOOK_SIGNING_TOKEN must be the signing token as GitLab shows it: "
+            "whsec_ followed by base64.",
         ),
         (
             {"GITHUB_APP_ID": "twelve"},

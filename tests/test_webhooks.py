@@ -7,14 +7,18 @@ sockets, oversized and chunked bodies) is in test_serve_process.py.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import time
 import uuid
 
 import pytest
 from support.apps import AppUnderTest, build_app
 from support.webhooks import github_headers, github_payload, gitlab_payload
 
+from bot import standard_webhooks
+from bot.standard_webhooks import signing_key
 from bot.store import deliveries, dirty, heads, pulls
 from bot.store.dirty import PullKey
 from bot.web import create_app
@@ -432,3 +436,82 @@ def test_gitlab_system_notes_are_recorded_without_work(gitlab_svc):
     assert delivery_count(gitlab_svc) == 1
     key = PullKey("gitlab", note["project"]["path_with_namespace"], note["merge_request"]["iid"])
     assert dirty_row(gitlab_svc, key) is None
+
+
+# -- GitLab signing tokens (Standard Webhooks) ---------------------------------------------
+
+SIGNING_TOKEN = "whsec_" + base64.b64encode(b"k" * 32).decode()
+
+
+def test_standard_webhooks_signatures_match_the_specifications_test_vector():
+    # The test vector of the Standard Webhooks reference libraries.
+    key = signing_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    assert standard_webhooks.sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", b'{"test": 2432232314}') == (
+        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    )
+    for bad in ("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not base64!", "whsec_"):
+        with pytest.raises(ValueError):
+            signing_key(bad)
+
+
+def signed_svc(tmp_path, **extra: str) -> AppUnderTest:
+    return build_app(
+        {
+            "GITLAB_TOKEN": "glpat-test",
+            "GITLAB_WEBHOOK_SIGNING_TOKEN": SIGNING_TOKEN,
+            "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/signed.sqlite3",
+            **extra,
+        }
+    )
+
+
+def post_signed(svc, payload, *, shift=0, signature=None, token=None):
+    """A delivery signed as GitLab signs it, dated `shift` seconds from now."""
+    body = json.dumps(payload).encode()
+    webhook_id = str(uuid.uuid4())
+    stamp = str(int(time.time() + shift))
+    headers = {
+        "X-Gitlab-Event": "Merge Request Hook",
+        "Idempotency-Key": webhook_id,
+        "webhook-id": webhook_id,
+        "webhook-timestamp": stamp,
+        "webhook-signature": signature
+        if signature is not None
+        else "v1,bm90IGl0 " + standard_webhooks.sign(signing_key(SIGNING_TOKEN), webhook_id, stamp, body),
+    }
+    if token is not None:
+        headers["X-Gitlab-Token"] = token
+    return svc.client.post("/webhooks/gitlab", data=body, headers=headers)
+
+
+def test_a_signed_gitlab_delivery_is_accepted_without_the_plain_secret(tmp_path):
+    svc = signed_svc(tmp_path)
+    mr = gitlab_payload("merge_request")
+    assert post_signed(svc, mr).status_code == 202  # one of two offered values matches
+    key = PullKey("gitlab", mr["project"]["path_with_namespace"], mr["object_attributes"]["iid"])
+    assert dirty_row(svc, key) is not None
+
+
+@pytest.mark.parametrize(
+    ("case", "options"),
+    [
+        ("wrong signature", {"signature": "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}),
+        ("no signature", {"signature": ""}),
+        ("replayed after 6 minutes", {"shift": -360}),
+        ("dated in the future", {"shift": +360}),
+    ],
+)
+def test_a_gitlab_delivery_whose_signature_does_not_hold_is_refused(tmp_path, case, options):
+    svc = signed_svc(tmp_path)
+    response = post_signed(svc, gitlab_payload("merge_request"), **options)
+    assert response.status_code == 401, case
+    with svc.store.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM deliveries").scalar_one() == 0
+
+
+def test_with_both_configured_both_the_secret_and_the_signature_must_hold(tmp_path):
+    svc = signed_svc(tmp_path, GITLAB_WEBHOOK_SECRET="gl-secret")
+    mr = gitlab_payload("merge_request")
+    assert post_signed(svc, mr).status_code == 401
+    assert post_signed(svc, mr, token="gl-secret").status_code == 202
+    assert post_gitlab(svc, "Merge Request Hook", mr).status_code == 401  # token, no signature

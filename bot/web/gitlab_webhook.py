@@ -1,7 +1,14 @@
 """GitLab webhook verification and minimal parsing: pure functions, no I/O.
 
 GitLab sends the configured secret itself in `X-Gitlab-Token` (not a
-signature), so `verify_token` is a constant-time comparison. The delivery id
+signature), so `verify_token` is a constant-time comparison. Newer servers
+can also sign each delivery with a *signing token* (`whsec_<base64 key>`),
+following the Standard Webhooks specification: `webhook-signature` holds
+space-separated `v1,<base64 HMAC-SHA256>` values over
+`<webhook-id>.<webhook-timestamp>.<body>`; `verify_signature` accepts the
+delivery when one of them matches and its timestamp is within
+`SIGNATURE_TOLERANCE_SECONDS` of now (a captured delivery cannot be replayed
+later). When both are configured, both must hold. The delivery id
 is `Idempotency-Key` (the same across retries, GitLab 17.4+), else
 `webhook-id`, else `X-Gitlab-Event-UUID` on older servers.
 
@@ -16,6 +23,7 @@ import hmac
 import json
 from collections.abc import Mapping
 
+from bot.standard_webhooks import sign
 from bot.store.deliveries import DeliveryRecord
 from bot.web.github_webhook import MalformedDelivery, ParsedDelivery
 from bot.web.payload import get as _get
@@ -31,8 +39,33 @@ DELIVERY_HEADERS = ("Idempotency-Key", "webhook-id", "X-Gitlab-Event-UUID")
 _ZERO_SHA = "0" * 40
 
 
+SIGNATURE_HEADER = "webhook-signature"
+SIGNATURE_ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_TOLERANCE_SECONDS = 300
+"""Standard Webhooks' advice: older (or future-dated) signed deliveries are refused."""
+
+
 class InvalidToken(Exception):
-    """`X-Gitlab-Token` is missing or is not the configured secret."""
+    """`X-Gitlab-Token` or `webhook-signature` is missing or does not hold."""
+
+
+def verify_signature(headers: Mapping[str, str], body: bytes, key: bytes, now: float) -> None:
+    """Return if one `webhook-signature` value signs this delivery, recently; else raise."""
+    webhook_id = (headers.get(SIGNATURE_ID_HEADER) or "").strip()
+    timestamp = (headers.get(TIMESTAMP_HEADER) or "").strip()
+    offered = (headers.get(SIGNATURE_HEADER) or "").split()
+    if not offered or not webhook_id or not timestamp:
+        raise InvalidToken(
+            f"{SIGNATURE_HEADER}, {SIGNATURE_ID_HEADER} and {TIMESTAMP_HEADER} are required"
+        )
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
+        raise InvalidToken(f"{TIMESTAMP_HEADER} is not within 5 minutes of now")
+    expected = sign(key, webhook_id, timestamp, body).encode()
+    # Every offered value is compared, in constant time each.
+    matches = [hmac.compare_digest(expected, value.encode()) for value in offered]
+    if not any(matches):
+        raise InvalidToken(f"{SIGNATURE_HEADER} does not match")
 
 
 def verify_token(received: str | None, secret: str) -> None:

@@ -16,12 +16,14 @@ webhook is answered 503.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.settings import Mode
+from bot.standard_webhooks import signing_key
 from bot.store import deliveries, utcnow
 from bot.store.deliveries import DeliveryRecord, Route
 from bot.store.dirty import PullKey
@@ -108,14 +110,20 @@ def gitlab() -> tuple[Response, int]:
     if (busy := _unavailable()) is not None:
         return busy
     settings = services().settings
-    if settings.gitlab_webhook_secret is None:
+    secret, signing = settings.gitlab_webhook_secret, settings.gitlab_webhook_signing_token
+    if secret is None and signing is None:
         return _answer(404, error="GitLab is not configured")
     body = _read_body()
     try:
-        gitlab_webhook.verify_token(
-            request.headers.get(gitlab_webhook.TOKEN_HEADER),
-            settings.gitlab_webhook_secret.get_secret_value(),
-        )
+        # Whatever is configured must hold: the plain secret, the signature, or both.
+        if secret is not None:
+            gitlab_webhook.verify_token(
+                request.headers.get(gitlab_webhook.TOKEN_HEADER), secret.get_secret_value()
+            )
+        if signing is not None:
+            gitlab_webhook.verify_signature(
+                request.headers, body, signing_key(signing.get_secret_value()), time.time()
+            )
     except gitlab_webhook.InvalidToken as exc:
         return _answer(401, error=str(exc))
     try:
