@@ -32,7 +32,17 @@ from support.apps import AppUnderTest, build_app
 from support.webhooks import gitlab_payload
 
 from bot.core.commands import MAX_BODY_CHARS
-from bot.store import apps, commands, deliveries, dirty, forge_files, heads, pull_parts, pulls
+from bot.store import (
+    apps,
+    commands,
+    deliveries,
+    directory_cache,
+    dirty,
+    forge_files,
+    heads,
+    pull_parts,
+    pulls,
+)
 from bot.store import utcnow as store_now
 from bot.store.dirty import PullKey
 from bot.store.tables import dirty_pulls
@@ -195,7 +205,7 @@ def kinds(r: gitlab_events.Routed) -> list[type]:
 def test_ignored_hooks_are_named_in_one_place_and_never_also_handled():
     handled = {event for event, _ in gitlab_events.ROUTER.handled()}
     assert not set(ignored.EVENTS) & handled
-    for event_name in ("Issue Hook", "Deployment Hook", "Member Hook", "Wiki Page Hook"):
+    for event_name in ("Issue Hook", "Deployment Hook", "Wiki Page Hook"):
         r = routed(event_name, {"object_kind": "whatever"})
         assert r.ignored == ignored.EVENTS[event_name] and r.effects == ()
     assert routed("Unheard Of Hook", {}).ignored == ignored.UNKNOWN
@@ -829,7 +839,6 @@ def test_an_award_marks_the_merge_request(hooks, svc):
     ("event_name", "name"),
     [
         ("Deployment Hook", "deployment"),
-        ("Member Hook", "member"),
         ("Issue Hook", None),
         ("Wiki Page Hook", None),
     ],
@@ -848,3 +857,47 @@ def test_other_hooks_are_recorded_and_explicitly_ignored(hooks, svc, caplog, eve
         assert deliveries.get(conn, "gitlab", delivery_id).event == event_name
     assert hooks.dirty() == set() and hooks.woken() == 0
     assert ignored.EVENTS[event_name] in caplog.text
+
+
+# -- memberships -------------------------------------------------------------------------
+
+
+def project_member_event() -> dict[str, Any]:
+    # No project-member fixture exists: the group one's shape, with the fields GitLab's
+    # project member events carry instead of the group's.
+    payload = {k: v for k, v in fixture("member").items() if not k.startswith("group_")}
+    payload.update(project_path_with_namespace=REPO, event_name="user_update_for_team")
+    return payload
+
+
+def test_a_membership_change_drops_what_is_cached_about_the_person():
+    group = routed("Member Hook", fixture("member"))
+    assert group.effects == (fx.DropPerson("user1"), fx.MarkOwner("webhook-test"))
+    project = routed("Member Hook", project_member_event())
+    assert project.effects == (fx.DropCollaborator(REPO, "user1"), fx.MarkRepo(REPO))
+    nobody = {k: v for k, v in fixture("member").items() if k != "user_username"}
+    assert routed("Member Hook", nobody).ignored == "the payload names no member"
+
+
+def test_a_project_role_change_is_seen_at_once_and_its_merge_requests_marked(hooks, svc):
+    hooks.send("Merge Request Hook", mr_event("open"))
+    with svc.store.begin() as conn:
+        conn.execute(delete(dirty_pulls))  # the MR's evaluation is done
+        for login in ("user1", "other"):
+            directory_cache.remember(conn, "gitlab", directory_cache.PERMISSION, REPO, login,
+                                     "read", store_now(), 3600)
+        directory_cache.remember(conn, "gitlab", directory_cache.TEAM, "acme/sre", "user1",
+                                 "member", store_now(), 3600)
+    assert hooks.send("Member Hook", project_member_event()).status_code == 202
+    with svc.store.begin() as conn:
+        known = directory_cache.lookup(conn, "gitlab", directory_cache.PERMISSION, REPO,
+                                       ["user1", "other"], store_now())
+        teams = directory_cache.lookup(conn, "gitlab", directory_cache.TEAM, "acme/sre",
+                                       ["user1"], store_now())
+    assert set(known) == {"other"} and set(teams) == {"user1"}
+    assert key(1) in hooks.dirty()
+    assert hooks.send("Member Hook", fixture("member")).status_code == 202  # a group change
+    with svc.store.begin() as conn:
+        teams = directory_cache.lookup(conn, "gitlab", directory_cache.TEAM, "acme/sre",
+                                       ["user1"], store_now())
+    assert teams == {}

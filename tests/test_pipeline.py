@@ -18,7 +18,7 @@ from bot.pipeline.operator import OperatorConfig, load_deploy_targets, load_oper
 from bot.pipeline.policies import changed_policy_paths, governing
 from bot.pipeline.pull import PullPipeline
 from bot.providers.base import PolicySources, PolicyText
-from bot.providers.github.policy_source import POLICY_PATHS
+from bot.providers.github.policy_source import POLICY_PATHS, owner_policy_path
 from bot.settings import ConfigurationError, Settings
 from bot.store import dirty, merge_groups, runs, utcnow
 from bot.store.dirty import PullKey
@@ -285,6 +285,32 @@ def test_a_forge_outage_leaves_the_pr_marked_and_logs_no_secret(rig, caplog):
     assert len(rig.sleeps) == 3  # the adapter's retries, then the PR waits for the sweep
     tokens = [t.token for t in rig.fake.tokens]
     assert tokens and not any(token in caplog.text for token in tokens)
+
+
+def test_an_edit_of_the_owner_wide_policy_is_validated_where_it_governs(rig):
+    owner_repo = "acme/.github"
+    rig.fake.add_repo(REPO, files={"src/app.py": "1\n"})  # governed by acme/.github
+    rig.fake.add_repo(owner_repo, default_branch="main", files={"gatebot.yml": ONE_APPROVAL})
+    rig.fake.add_branch(owner_repo, "drafts")
+    broken = ONE_APPROVAL.replace("approvals: 1", "aprovals: 1")
+    into_main = rig.fake.open_pr(owner_repo, 1, contents={"gatebot.yml": broken})
+    into_drafts = rig.fake.open_pr(owner_repo, 2, base="drafts", contents={"gatebot.yml": broken})
+    pipeline = PullPipeline(
+        rig.forge, rig.store, OperatorConfig(), POLICY_PATHS, lambda key: None,
+        owner_policy=owner_policy_path,
+    )
+    for number in (1, 2):
+        with rig.store.begin() as conn:
+            dirty.mark(conn, rig.key(number, owner_repo), utcnow(), rig.installation(owner_repo))
+        worker = PullWorker(rig.store, guarded_pipeline(pipeline), owner="t:1", lease_seconds=30)
+        assert worker.process(rig.key(number, owner_repo)) is Outcome.DONE
+    (status,) = rig.fake.statuses(owner_repo, into_main.head_sha)
+    assert status.state == "failure"
+    assert status.description.startswith("this PR changes gatebot.yml, and the new file is invalid")
+    # Into another branch it governs nothing: judged by the policy alone.
+    (other,) = rig.fake.statuses(owner_repo, into_drafts.head_sha)
+    assert other.state == "pending"
+    assert owner_policy_path("acme/.GitHub") == "gatebot.yml" and owner_policy_path(REPO) is None
 
 
 def test_the_forges_pipeline_is_the_default_once_an_app_is_configured(rig, tmp_path):

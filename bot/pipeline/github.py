@@ -20,7 +20,7 @@ from bot.pipeline.operator import load_operator_config
 from bot.pipeline.pull import PullPipeline
 from bot.providers.counting import RequestTally
 from bot.providers.github.forge import PROVIDER, GitHubForge
-from bot.providers.github.policy_source import POLICY_PATHS
+from bot.providers.github.policy_source import POLICY_PATHS, owner_policy_path
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store, apps
 from bot.store.dirty import PullKey
@@ -56,6 +56,7 @@ def github_pipeline(settings: Settings, store: Store) -> Pipeline:
         merging=merging,
         deploying=deploying,
         commands=CommandStep(store, forge.clock),
+        owner_policy=owner_policy_path,
     )
     groups = MergeGroupPipeline(forge, store)
 

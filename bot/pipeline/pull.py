@@ -83,6 +83,10 @@ class PullPipeline:
     """The deploy step; None never deploys."""
     commands: CommandStep | None = None
     """The comment-command step; None leaves comments unanswered."""
+    owner_policy: Callable[[str], str | None] | None = None
+    """The path of the owner-wide policy when a repository holds it (GitHub: the
+    owner's `.github` repository), so PRs into its default branch that edit it
+    are validated like a repository's own policy file."""
 
     def __call__(self, job: PullJob) -> str:
         with self.forge.evaluation(job.key, job.installation_id) as ev:
@@ -254,6 +258,7 @@ class PullPipeline:
             self.policy_paths,
             truncated=snapshot.files_truncated,
         )
+        paths = (*paths, *self._owner_policy_changed(key, head, snapshot))
         for path in paths:
             problems.extend(
                 changed_policy_problems(
@@ -264,6 +269,19 @@ class PullPipeline:
                 )
             )
         return tuple(problems)
+
+    def _owner_policy_changed(
+        self, key: PullKey, head: PullHead, snapshot: Snapshot
+    ) -> tuple[str, ...]:
+        """The owner-wide policy file, when this PR edits it where it governs other
+        repositories (the default branch of the owner's policy repository)."""
+        path = self.owner_policy(key.repo) if self.owner_policy is not None else None
+        if path is None or head.default_branch is None or head.base_ref != head.default_branch:
+            return ()
+        if snapshot.files_truncated:
+            return (path,)
+        changed = any(f.path == path and f.status != "removed" for f in snapshot.files)
+        return (path,) if changed else ()
 
 
 def summary(decision: Decision, outcome: PublishOutcome) -> str:

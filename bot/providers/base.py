@@ -60,6 +60,8 @@ class PullHead:
     updated_at: str
     """The forge's own timestamp, verbatim: compared, never parsed."""
     merge_sha: str | None = None
+    default_branch: str | None = None
+    """The repository's default branch, when the PR read tells it (GitHub's does)."""
     """The merge commit's SHA once merged."""
 
 

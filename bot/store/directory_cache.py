@@ -137,6 +137,13 @@ def drop_team(conn: Connection, provider: str, team: str) -> int:
     ).rowcount
 
 
+def drop_person(conn: Connection, provider: str, login: str) -> int:
+    """Forget every fact about `login` on `provider`: permissions and memberships alike."""
+    return conn.execute(
+        delete(t).where(and_(t.c.provider == provider, t.c.login == login.lower()))
+    ).rowcount
+
+
 def drop_org_member(conn: Connection, provider: str, org: str, login: str) -> int:
     """`organization` webhook (member added / removed): forget everything about `login`
     in `org` — membership, its teams, its repository permissions."""

@@ -108,7 +108,16 @@ def _pull_head(pr: PullRequest) -> PullHead:
         merged=bool(pr.merged),
         updated_at=_aware(pr.updated_at).isoformat(),
         merge_sha=pr.merge_commit_sha if pr.merged else None,
+        default_branch=_default_branch(pr),
     )
+
+
+def _default_branch(pr: PullRequest) -> str | None:
+    # From the PR's own JSON: asking `pr.base.repo` for a field it lacks would
+    # cost a request.
+    repo = pr.raw_data.get("base", {}).get("repo") or {}
+    value = repo.get("default_branch")
+    return value if isinstance(value, str) and value else None
 
 
 class GitHubForge:

@@ -52,6 +52,13 @@ class StoredFiles(stored_files.StoredFiles[Github]):
         return fetch_file(self.client, repo, path, ref)
 
 
+def owner_policy_path(repo: str) -> str | None:
+    """`gatebot.yml` when `repo` is its owner's `.github` repository (whose default
+    branch holds the owner-wide fallback policy), else None."""
+    name = repo.split("/", 1)[1] if "/" in repo else ""
+    return OWNER_POLICY_PATH if name.lower() == OWNER_REPOSITORY else None
+
+
 def fetch_file(client: Github, repo: str, path: str, ref: str | None) -> str | None:
     """One `GET /repos/{repo}/contents/{path}?ref=...`; None when there is no such file."""
     repository = client.get_repo(repo)

@@ -224,6 +224,11 @@ def _(e: fx.DropOrgMember, run: _Run) -> None:
 
 
 @_run.register
+def _(e: fx.DropPerson, run: _Run) -> None:
+    directory_cache.drop_person(run.conn, run.provider, e.login)
+
+
+@_run.register
 def _(e: fx.RecordInstallation, run: _Run) -> None:
     known = installations.get(run.conn, run.provider, e.installation_id)
     repos = (

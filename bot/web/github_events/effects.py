@@ -175,6 +175,14 @@ class DropOrgMember:
 
 
 @dataclass(frozen=True)
+class DropPerson:
+    """Forget every directory fact cached about `login` (a GitLab group membership
+    changed: its reach through subgroups and projects is not in the event)."""
+
+    login: str
+
+
+@dataclass(frozen=True)
 class RecordInstallation:
     """An `installation` event: what it says of the installation now."""
 
@@ -252,6 +260,7 @@ Effect = (
     | DropTeamMember
     | DropTeam
     | DropOrgMember
+    | DropPerson
     | RecordInstallation
     | ChangeInstallationRepos
     | DropWork

@@ -23,6 +23,7 @@ project.path_with_namespace, iid)`, with no installation.
 | `pipelines`       | Pipeline Hook, Job Hook                        |
 | `pushes`          | Push Hook                                      |
 | `emoji`           | Emoji Hook (awards on MRs and their notes)     |
+| `members`         | Member Hook (project and group memberships)    |
 
 The bot's own notes and awards never cause work, so answering a command
 cannot wake the bot again; its username comes from the store
@@ -43,7 +44,15 @@ from bot.store.deliveries import Marks
 from bot.web.github_events.apply import apply
 from bot.web.github_events.router import Routed, Router
 from bot.web.github_webhook import ParsedDelivery
-from bot.web.gitlab_events import emoji, ignored, merge_requests, notes, pipelines, pushes
+from bot.web.gitlab_events import (
+    emoji,
+    ignored,
+    members,
+    merge_requests,
+    notes,
+    pipelines,
+    pushes,
+)
 from bot.web.gitlab_events.delivery import BOT_ACCOUNT_ID, PROVIDER, Delivery, hook_name
 
 ROUTER: Router[Delivery] = Router(
@@ -52,6 +61,7 @@ ROUTER: Router[Delivery] = Router(
     pipelines.router,
     pushes.router,
     emoji.router,
+    members.router,
     unhandled=ignored.reason,
 )
 

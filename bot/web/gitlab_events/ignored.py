@@ -18,7 +18,6 @@ EVENTS: dict[str, str] = {
     "Release Hook": "releases do not enter the policy",
     "Milestone Hook": "milestones do not enter the policy",
     "Feature Flag Hook": "feature flags do not enter the policy",
-    "Member Hook": "membership reaches the policy through the directory cache, which expires",
     "Subgroup Hook": "group structure reaches the policy through the directory cache",
     "Project Hook": "project settings do not enter the policy",
     "Resource Access Token Hook": "token expiry does not change a verdict",
