@@ -27,8 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
-from support.apps import AppUnderTest, build_app
+from support.apps import AppUnderTest, MarksProbe, build_app
 from support.webhooks import gitlab_payload
 
 from bot.core.commands import MAX_BODY_CHARS
@@ -37,7 +36,6 @@ from bot.store import (
     commands,
     deliveries,
     directory_cache,
-    dirty,
     forge_files,
     heads,
     pull_parts,
@@ -45,7 +43,6 @@ from bot.store import (
 )
 from bot.store import utcnow as store_now
 from bot.store.dirty import PullKey
-from bot.store.tables import dirty_pulls
 from bot.web import gitlab_events
 from bot.web.github_events import effects as fx
 from bot.web.gitlab_events import ignored, readers
@@ -559,7 +556,7 @@ def svc(tmp_path, forge) -> AppUnderTest:
     )
 
 
-class Hooks:
+class Hooks(MarksProbe):
     """Posts deliveries as GitLab does and reads the store; asserts the forge is never called."""
 
     def __init__(self, svc: AppUnderTest, forge: ForgeWatch) -> None:
@@ -580,27 +577,6 @@ class Hooks:
         assert response.status_code in (200, 202), response.get_json()
         assert self.forge.requests == []
         return response
-
-    def dirty(self) -> set[PullKey]:
-        with self.svc.store.begin() as conn:
-            rows = conn.execute(
-                select(dirty_pulls.c.provider, dirty_pulls.c.repo, dirty_pulls.c.number)
-            )
-            return {PullKey(*row) for row in rows}
-
-    def generation(self, key: PullKey) -> int | None:
-        with self.svc.store.begin() as conn:
-            row = dirty.get(conn, key)
-        return None if row is None else row.generation
-
-    def clean(self) -> None:
-        """Forget every dirty mark and queued wake-up, as if the worker had run."""
-        with self.svc.store.begin() as conn:
-            conn.execute(delete(dirty_pulls))
-        self.svc.queue.huey.flush()
-
-    def woken(self) -> int:
-        return self.svc.queue.huey.pending_count()
 
     def pull(self, number: int) -> pulls.PullState | None:
         with self.svc.store.begin() as conn:
@@ -881,8 +857,8 @@ def test_a_membership_change_drops_what_is_cached_about_the_person():
 
 def test_a_project_role_change_is_seen_at_once_and_its_merge_requests_marked(hooks, svc):
     hooks.send("Merge Request Hook", mr_event("open"))
+    hooks.clean()  # the MR's evaluation is done
     with svc.store.begin() as conn:
-        conn.execute(delete(dirty_pulls))  # the MR's evaluation is done
         for login in ("user1", "other"):
             directory_cache.remember(conn, "gitlab", directory_cache.PERMISSION, REPO, login,
                                      "read", store_now(), 3600)

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, select
-from support.apps import AppUnderTest, build_app
+from sqlalchemy import event
+from support.apps import AppUnderTest, MarksProbe, build_app
 from support.webhooks import github_headers, github_payload
 
 from bot.core.commands import MAX_BODY_CHARS
@@ -43,7 +43,6 @@ from bot.store import (
     utcnow,
 )
 from bot.store.dirty import PullKey
-from bot.store.tables import dirty_pulls
 from bot.web import github_events
 from bot.web.github_events import effects as fx
 from bot.web.github_events import ignored
@@ -58,7 +57,7 @@ OTHER_SHA = "a" * 40
 # -- harness ------------------------------------------------------------------
 
 
-class Hooks:
+class Hooks(MarksProbe):
     """Sends signed deliveries and reads the store; asserts the forge is never called."""
 
     def __init__(self, svc: AppUnderTest, fake: Any) -> None:
@@ -76,27 +75,6 @@ class Hooks:
         assert response.status_code in (200, 202), response.get_json()
         assert self.fake.request_count == 0, [r.path for r in self.fake.requests]
         return response
-
-    def dirty(self) -> set[PullKey]:
-        with self.svc.store.begin() as conn:
-            rows = conn.execute(
-                select(dirty_pulls.c.provider, dirty_pulls.c.repo, dirty_pulls.c.number)
-            )
-            return {PullKey(*row) for row in rows}
-
-    def generation(self, key: PullKey) -> int | None:
-        with self.svc.store.begin() as conn:
-            row = dirty.get(conn, key)
-        return None if row is None else row.generation
-
-    def clean(self) -> None:
-        """Forget every dirty mark and queued wake-up, as if the worker had run."""
-        with self.svc.store.begin() as conn:
-            conn.execute(delete(dirty_pulls))
-        self.svc.queue.huey.flush()
-
-    def woken(self) -> int:
-        return self.svc.queue.huey.pending_count()
 
     def pull(self, number: int, repo: str = REPO) -> pulls.PullState | None:
         with self.svc.store.begin() as conn:

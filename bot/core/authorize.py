@@ -60,9 +60,14 @@ def describe(rule: CommandPermission) -> str:
     return join_words(parts, "or") if parts else "nobody (the policy allows no one)"
 
 
+def is_bot_login(login: str) -> bool:
+    """GitHub spells every App's account `<slug>[bot]`."""
+    return login.casefold().endswith("[bot]")
+
+
 def authorize(command: str, commenter: Commenter, config: CommandsConfig | None) -> Verdict:
     """May `commenter` run `command` (a known command name)?"""
-    if commenter.is_bot or commenter.login.casefold().endswith("[bot]"):
+    if commenter.is_bot or is_bot_login(commenter.login):
         return Verdict(False, "commands from bots are ignored")
     rule = requirement(command, config)
     login = commenter.login.casefold()

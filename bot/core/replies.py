@@ -72,13 +72,15 @@ def not_merged_text(note: str) -> str:
 
 def cancel_text(disarmed: bool, auto: bool) -> str:
     """`cancel`: what was disarmed, and whether the policy still merges by itself."""
+    if disarmed and not auto:
+        return ""  # the reaction says it
     said = "Merge disarmed." if disarmed else "No merge was armed on this pull request."
     if auto:
         said += (
             " The policy's `merge.auto` still merges this pull request when the gate passes;"
             " use `hold` to keep it open."
         )
-    return said if (not disarmed or auto) else ""
+    return said
 
 
 def override_text(decision: Decision | None, head_sha: str, login: str, reason: str) -> str:

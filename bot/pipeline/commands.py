@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from bot.core import replies
-from bot.core.authorize import Commenter, authorize, requirement
+from bot.core.authorize import Commenter, authorize, is_bot_login, requirement
 from bot.core.commands import Command, CommandError, parse_commands
 from bot.core.gate import Decision
 from bot.core.policy.models import CommandsConfig, Policy
@@ -94,7 +94,9 @@ class RunFacts:
     head: PullHead | None = None
     auto_merge_policy: bool = False
     merge_note: str | None = None
+    """What the merge step said in this run, if it ran."""
     merged: bool = False
+    """The bot merged the evaluated head (in this run, or before it)."""
     details_url: str | None = None
     deploys: dict[int, str] = field(default_factory=dict)
     """Per comment id: what its `deploy` came to."""
@@ -134,8 +136,9 @@ class CommandStep:
             if comment.state == commands.ACTED:
                 taken.comments.append((comment, _load(comment.outcomes)))
                 continue
+            # Bots never run commands and get no answer (the routing drops most of them).
             parsed = (
-                [] if _is_bot(comment.author)
+                [] if is_bot_login(comment.author)
                 else parse_commands(comment.body, prefix=prefix, mentions=(ev.bot_login,))
             )
             outcomes, cheap = self._judge(ev, parsed, comment, config, people, cheap_used, silent)
@@ -275,7 +278,7 @@ class CommandStep:
             return self._closed_status(comment.key, facts)
         if outcome.later == LATER_MERGE:
             if decision is None:
-                return replies.closed_text("merge", facts.merged)
+                return replies.closed_text("merge", facts.head is not None and facts.head.merged)
             if facts.merged:
                 return ""  # the merge step's own comment says it
             if decision.merge_allowed:
@@ -307,11 +310,6 @@ class CommandStep:
         with self.store.begin() as conn:
             arm = merge_arms.armed(conn, key)
         return arm.by if arm is not None else None
-
-
-def _is_bot(login: str) -> bool:
-    """Bots never run commands, and get no answer (the routing drops most of them)."""
-    return login.casefold().endswith("[bot]")
 
 
 def _dump(outcomes: list[Outcome]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bot.pipeline.github import github_pipeline
 from bot.pipeline.gitlab import gitlab_pipeline
+from bot.pipeline.operator import load_operator_config
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.merge_groups import queue_provider
@@ -21,11 +22,12 @@ from bot.worker import Pipeline, PullJob
 def forge_pipeline(settings: Settings, store: Store) -> Pipeline:
     """The GitHub and the GitLab pipeline, whichever are configured."""
     by_provider: dict[str, Pipeline] = {}
+    operator = load_operator_config(settings)  # once, whichever forges use it
     if settings.github_configured:
-        github = github_pipeline(settings, store)
+        github = github_pipeline(settings, store, operator)
         by_provider["github"] = by_provider[queue_provider("github")] = github
     if settings.gitlab_configured:
-        by_provider["gitlab"] = gitlab_pipeline(settings, store)
+        by_provider["gitlab"] = gitlab_pipeline(settings, store, operator)
 
     def run(job: PullJob) -> str:
         pipeline = by_provider.get(job.key.provider)

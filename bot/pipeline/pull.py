@@ -23,8 +23,9 @@
 8. when a new verdict was written, tell whoever waits on it (`on_posted`:
    merge-queue groups holding the PR);
 9. merge (`bot.pipeline.merge`) when the gate allows it and `merge.auto`
-   (with its trigger) or a person's `/gate merge` armed it. Merge intents a crash or a lost answer left
-   open are reconciled right after the first read, before anything else;
+   (with its trigger) or a person's `/gate merge` armed it. Merge intents a
+   crash or a lost answer left open are reconciled right after the first
+   read, before anything else;
 10. deploy (`bot.pipeline.deploy`) the merge commit of a PR found merged —
    merged by the bot in this run, or by anyone before it (a `closed` event
    marks the PR) — when its merged head passed the gate;
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.core import replies
 from bot.core.gate import Decision, decide
@@ -48,6 +50,7 @@ from bot.core.policy.problems import Problem
 from bot.core.snapshot import Snapshot
 from bot.pipeline.commands import LATER_DEPLOY, CommandStep, RunFacts, Taken
 from bot.pipeline.deploy import DeployStep, MergedPull
+from bot.pipeline.deploy_targets import TargetCaller
 from bot.pipeline.merge import MergeStep
 from bot.pipeline.operator import OperatorConfig
 from bot.pipeline.policies import (
@@ -58,8 +61,11 @@ from bot.pipeline.policies import (
 )
 from bot.providers.base import Forge, ForgeEvaluation, PolicySources, PublishOutcome, PullHead
 from bot.providers.needs import needs_for
-from bot.store import Store, commands, heads, merges
+from bot.retry import RetryPolicies
+from bot.settings import Settings
+from bot.store import Store, apps, commands, heads, merges
 from bot.store.dirty import PullKey
+from bot.web import links
 from bot.worker import PullJob
 
 DetailsLink = Callable[[PullKey], str | None]
@@ -127,21 +133,20 @@ class PullPipeline:
         if self.on_posted is not None and not outcome.unchanged:
             self.on_posted(job.key)
         line = summary(decision, outcome)
-        merged: str | None = None
-        auto = policies.policy is not None and policies.policy.merge is not None and (
-            policies.policy.merge.auto
-        )
+        merge_config = policies.policy.merge if policies.policy is not None else None
+        merge_note: str | None = None
+        merged = False
         if self.merging is not None:
             armed_by = merges.AUTO if decision.auto_merge else None
             if armed_by is None and self.commands is not None:
                 armed_by = self.commands.armed_by(job.key)  # a person's `/gate merge`
-            config = policies.policy.merge if policies.policy is not None else None
-            merged = self.merging.run(ev, job, decision, snapshot, config, armed_by)
-            if merged:
-                line = f"{line}; {merged}"
+            merge_note = self.merging.run(ev, job, decision, snapshot, merge_config, armed_by)
+            if merge_note:
+                line = f"{line}; {merge_note}"
             with self.store.begin() as conn:
                 done = merges.merged_intent(conn, job.key)
-            if done is not None and done.head_sha == decision.head_sha and done.merge_sha:
+            merged = done is not None and done.head_sha == decision.head_sha
+            if done is not None and merged and done.merge_sha:
                 deployed = self._deploy(
                     ev, job, snapshot.base_ref, done.head_sha, done.merge_sha, policies
                 )
@@ -150,9 +155,9 @@ class PullPipeline:
         facts = RunFacts(
             decision=decision,
             head=head,
-            auto_merge_policy=bool(auto),
-            merge_note=merged,
-            merged=bool(merged) and merged.startswith("merged "),
+            auto_merge_policy=merge_config is not None and merge_config.auto,
+            merge_note=merge_note,
+            merged=merged,
             details_url=details,
         )
         answered = self._answer(ev, job, taken, facts)
@@ -228,12 +233,10 @@ class PullPipeline:
         base_ref: str,
         head_sha: str,
         merge_sha: str,
-        policies: Governing | None = None,
+        policies: Governing,
     ) -> str | None:
         if self.deploying is None:
             return None
-        if policies is None:
-            policies = self._governing(ev, job)
         merged = MergedPull(job.key, base_ref, head_sha, merge_sha)
         return self.deploying.run(ev, policies.policy, merged)
 
@@ -282,6 +285,61 @@ class PullPipeline:
             return (path,)
         changed = any(f.path == path and f.status != "removed" for f in snapshot.files)
         return (path,) if changed else ()
+
+
+def full_pipeline(
+    settings: Settings,
+    store: Store,
+    forge: Forge,
+    operator: OperatorConfig,
+    policy_paths: Sequence[str],
+    *,
+    retries: RetryPolicies,
+    on_posted: Callable[[PullKey], object] | None = None,
+    owner_policy: Callable[[str], str | None] | None = None,
+) -> PullPipeline:
+    """A forge's PR pipeline with every step (merge, deploy, comment commands), linking
+    its verdicts to the signed details page."""
+
+    def details_url(key: PullKey) -> str | None:
+        return links.details_url(settings, key.provider, key.repo, key.number)
+
+    return PullPipeline(
+        forge,
+        store,
+        operator,
+        policy_paths,
+        details_url,
+        on_posted=on_posted,
+        merging=MergeStep(store, forge.clock, lock_seconds=settings.lease_seconds),
+        deploying=DeployStep(store, forge.clock, operator.targets, TargetCaller(retries)),
+        commands=CommandStep(store, forge.clock),
+        owner_policy=owner_policy,
+    )
+
+
+class BotIdentity:
+    """Tells the store the bot's own name once per process, so the routing knows the
+    bot's own statuses, notes and awards from the first one on (GitHub: the App's slug;
+    GitLab: the token user's username)."""
+
+    def __init__(
+        self, store: Store, provider: str, app_id: int, name: Callable[[], str],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.provider = provider
+        self.app_id = app_id
+        self.name = name
+        self.clock = clock
+        self.known = False
+
+    def after(self, summary: str) -> str:
+        if not self.known:
+            with self.store.begin() as conn:
+                apps.remember(conn, self.provider, self.app_id, self.name(), self.clock())
+            self.known = True
+        return summary
 
 
 def summary(decision: Decision, outcome: PublishOutcome) -> str:

@@ -6,10 +6,13 @@ from dataclasses import dataclass
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import delete, select
 
 from bot.queue import WorkQueue, build_queue
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, dirty
+from bot.store.dirty import PullKey
+from bot.store.tables import dirty_pulls
 from bot.web import create_app
 
 
@@ -31,3 +34,31 @@ def build_app(env: dict[str, str]) -> AppUnderTest:
     queue = build_queue(settings, store)
     app = create_app(settings, store=store, queue=queue)
     return AppUnderTest(settings, store, queue, app, app.test_client())
+
+
+class MarksProbe:
+    """What the routing tests read after a delivery: the PRs marked, their
+    generations, the wake-ups queued; `clean` forgets them as a worker run would."""
+
+    svc: AppUnderTest
+
+    def dirty(self) -> set[PullKey]:
+        with self.svc.store.begin() as conn:
+            rows = conn.execute(
+                select(dirty_pulls.c.provider, dirty_pulls.c.repo, dirty_pulls.c.number)
+            )
+            return {PullKey(*row) for row in rows}
+
+    def generation(self, key: PullKey) -> int | None:
+        with self.svc.store.begin() as conn:
+            row = dirty.get(conn, key)
+        return None if row is None else row.generation
+
+    def clean(self) -> None:
+        """Forget every dirty mark and queued wake-up, as if the worker had run."""
+        with self.svc.store.begin() as conn:
+            conn.execute(delete(dirty_pulls))
+        self.svc.queue.huey.flush()
+
+    def woken(self) -> int:
+        return self.svc.queue.huey.pending_count()

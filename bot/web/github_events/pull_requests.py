@@ -31,6 +31,7 @@ given on merged PRs.
 
 from __future__ import annotations
 
+from bot.core.authorize import is_bot_login
 from bot.core.commands import MAX_BODY_CHARS
 from bot.web.github_events import readers
 from bot.web.github_events.effects import (
@@ -131,7 +132,7 @@ def _received(d: Delivery, repo: str, number: int) -> ReceiveComment | None:
     created_at = readers.forge_time(d.get("comment", "created_at"))
     if comment_id is None or author is None or created_at is None:
         return None
-    if get(user, "type") == "Bot" or author.endswith("[bot]"):
+    if get(user, "type") == "Bot" or is_bot_login(author):
         return None
     if not isinstance(body, str) or len(body) > MAX_BODY_CHARS:
         return None
