@@ -684,6 +684,36 @@ def test_every_request_is_counted_and_stored_with_the_evaluation(rig):
     assert stored.head_sha == evaluated.snapshot.head_sha
 
 
+def test_the_request_budget_of_an_evaluation(rig):
+    # The figures the closing notes quote: a typical MR (one approval rule, one
+    # required check), first in a process, then evaluated again unchanged.
+    _ready_mr(rig)
+    first = rig.evaluate()
+    again = rig.evaluate()
+    mr = "GET /projects/:id/merge_requests/:iid"
+    assert routes(first.requests) == [
+        mr,
+        "GET /projects/:id/repository/files/:file_path/raw",
+        f"{mr}/diffs",
+        f"{mr}/commits",
+        f"{mr}/approvals",
+        "GET /projects/:id/repository/commits/:sha/statuses",
+        "GET /users",
+        "GET /projects/:id/members/all/:user_id",
+        "GET /user",
+        "POST /projects/:id/statuses/:sha",
+    ]
+    # The policy file and the approver's role come from the store's caches, and the
+    # verdict is already posted.
+    assert routes(again.requests) == [
+        mr,
+        f"{mr}/diffs",
+        f"{mr}/commits",
+        f"{mr}/approvals",
+        "GET /projects/:id/repository/commits/:sha/statuses",
+    ]
+
+
 def test_retried_and_failed_requests_are_counted_too(rig):
     _ready_mr(rig)
     rig.fake.fail("GET /projects/:id/merge_requests/:iid/commits", status=500)
