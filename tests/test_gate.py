@@ -259,12 +259,26 @@ def test_report_mode_never_merges_or_deploys():
     assert not decision.merge_allowed and not decision.deploy_allowed
 
 
-def test_report_mode_beside_a_floor_only_the_floor_decides():
+SHADOW_AUTO = policy("version: 1\nmode: report\npolicy: {approval: [a]}\n"
+                     "rules: [{name: a, requires: {approvals: 0}}]\nmerge: {auto: true}\n")
+
+
+def test_report_mode_beside_a_passing_floor_never_merges_or_deploys():
+    decision = gate(repo=SHADOW_AUTO, floor=FLOOR, reviews=(review("bob"), review("dave")))
+    assert decision.state == "success" and decision.report_only
+    assert not decision.merge_allowed and not decision.auto_merge
+    assert not decision.deploy_allowed
+
+
+def test_report_mode_beside_a_floor_shows_both_verdicts_and_blocks_nothing():
     shadow = policy("version: 1\nmode: report\npolicy: {approval: [a]}\n"
                     "rules: [{name: a, requires: {approvals: 5}}]\n")
-    decision = gate(repo=shadow, floor=FLOOR, reviews=(review("bob"), review("dave")))
-    assert decision.state == "success"
-    assert not decision.report_only
+    decision = gate(repo=shadow, floor=FLOOR, reviews=(review("bob"),))
+    # Reported, not enforced: the publisher posts a neutral check run and no status.
+    assert decision.report_only and decision.state == "pending"
+    assert "a: needs 4 more approvals" in decision.description
+    assert "required policy: two: needs 1 more approval" in decision.description
+    assert not decision.merge_allowed and not decision.deploy_allowed
 
 
 def test_an_invalid_changed_policy_file_fails_the_gate():

@@ -8,8 +8,9 @@ missing, draft, hold, a `merge.block` signal) > `success`.
 The operator's required policy (the floor) is ANDed with the repository's.
 An override makes the repository's policy pass for exactly the head SHA it
 names (and only if it was given after that head was pushed); it does not lift
-a draft or a hold and never bypasses the floor. In `report` mode the
-repository's verdict is explained but never blocks, merges or deploys.
+a draft or a hold and never bypasses the floor. In `report` mode the verdict
+(the floor's included) is explained but never blocks, merges or deploys —
+not even when the floor passes.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def decide(evaluation: Evaluation, snapshot: Snapshot) -> Decision:
     contributions: list[tuple[GateState, str]] = []
     children: list[Result] = []
 
-    report_only = repo is not None and repo.report_only and floor is None
+    # `mode: report` is the repository's say: the bot explains and never blocks,
+    # merges or deploys, even when the operator's floor passes on its own.
+    report_only = repo is not None and repo.report_only
     if override is not None:
         children.append(node(
             "override", "override", Status.APPROVED,
@@ -83,8 +86,6 @@ def decide(evaluation: Evaluation, snapshot: Snapshot) -> Decision:
     if repo is not None:
         if override is not None:
             children.append(repo.tree)
-        elif repo.report_only and floor is not None:
-            children.append(repo.tree)  # explained, never blocking beside an enforcing floor
         else:
             contributions.extend(_contributions(repo, prefix=floor is not None))
             children.append(repo.tree)

@@ -2,16 +2,24 @@
 
 Runs after a merge into one of a `deploy` entry's `branches` — a merge the
 bot made, or a person's (the `pull_request` closed+merged event marks the PR
-dirty and the pipeline finds it merged):
+dirty and the pipeline finds it merged). The entries come from the policy on
+the repository's DEFAULT branch (the caller reads it): a branch anyone with
+write access can create never declares its own deploys.
 
-1. only when the merged head had a passing, enforcing verdict recorded by
-   the bot (`bot.store.evaluations`); otherwise ONE comment says why
-   nothing was deployed and that `/gate deploy <name>` can ship it (in
-   `mode: report` nothing is deployed and nothing said);
+1. only when the bot's last verdict for that same PR, at the merged head,
+   under the context of the branch it was merged into (`gatebot: main`) is
+   a passing, enforcing one (`bot.store.verdicts`; an override passes
+   through the verdict it produced) — a success on another PR with that
+   head, or on that head proposed into another base, never counts;
+   otherwise ONE comment says why nothing was deployed and that
+   `/gate deploy <name>` can ship it (in `mode: report` nothing is deployed
+   and nothing said);
 2. per entry, the intent keyed by (provider, repository, merge SHA, deploy
    name) is written `open` before the call (`bot.store.deploys`);
 3. the call: a GitHub deployment of the merge SHA, a workflow or repository
-   dispatch, a GitLab pipeline, or an operator target (`deploy_targets`); placeholders
+   dispatch, a GitLab pipeline, or an operator target (`deploy_targets`) —
+   only if the target takes merges into that base branch (its `branches`,
+   by default the repository's default branch); placeholders
    `{merge_sha}` `{head_sha}` `{number}` `{base}` `{environment}` are filled;
 4. its answer settles the intent: created → `deployed`, audited, one comment
    with a link where there is one; refused → `failed`, audited, one comment;
@@ -41,7 +49,8 @@ from bot.pipeline.deploy_targets import DeployFacts, TargetCaller, idempotency_k
 from bot.pipeline.errors import ForgeUnavailable
 from bot.pipeline.operator import DeployTarget
 from bot.providers.base import DeployAnswer, ForgeEvaluation
-from bot.store import Store, deploys, evaluations, merges
+from bot.providers.publishing import context_for
+from bot.store import Store, deploys, merges, verdicts
 from bot.store.deploys import DeployKey
 from bot.store.dirty import PullKey
 
@@ -64,6 +73,9 @@ class MergedPull:
     base_ref: str
     head_sha: str
     merge_sha: str
+    default_branch: str
+    """The repository's default branch: operator targets take merges into it alone,
+    unless the operator lists other branches."""
 
 
 def method_of(entry: DeployEntry) -> str:
@@ -103,9 +115,10 @@ def not_deployed_comment(head_sha: str, names: list[str]) -> str:
     listed = ", ".join(f"`{n}`" for n in names)
     first = names[0]
     return (
-        f"Not deployed ({listed}): the merged head {head_sha[:12]} never passed this "
-        "gate (no passing verdict or override was recorded by the bot), so the merge "
-        f"bypassed it. Someone with deploy permission can ship it with `/gate deploy {first}`."
+        f"Not deployed ({listed}): the merged head {head_sha[:12]} did not pass this "
+        "gate for this pull request and the branch it was merged into (the bot recorded "
+        "no passing verdict or override), so the merge bypassed it. Someone with deploy "
+        f"permission can ship it with `/gate deploy {first}`."
     )
 
 
@@ -149,12 +162,11 @@ class DeployStep:
             return None
         pull = merged.key
         with self.store.begin() as conn:
-            verdicts = evaluations.for_sha(conn, pull.provider, pull.repo, merged.head_sha)
-        passed = any(v.state == "success" and not v.report_only for v in verdicts)
-        if not passed and verdicts and all(v.report_only for v in verdicts):
+            verdict = verdicts.get(conn, pull, merged.head_sha, context_for(merged.base_ref))
+        if verdict is not None and verdict.report_only:
             # `mode: report` never deploys, and says nothing about it either.
             return "not deployed: the gate only reports on this repository"
-        if not passed:
+        if verdict is None or not verdict.passed:
             return self._refuse(ev, merged, entries)
         notes: list[str] = []
         retry: list[str] = []
@@ -283,6 +295,11 @@ class DeployStep:
             return DeployAnswer(
                 "refused", message=f"the operator declares no target `{via.target}`"
             )
+        if not target.takes(merged.base_ref, merged.default_branch):
+            return DeployAnswer("refused", message=(
+                f"the operator's target `{target.name}` does not take merges into "
+                f"`{merged.base_ref}`; ask the operator to add the branch to its `branches`"
+            ))
         facts = DeployFacts(
             repository=merged.key.repo, number=merged.key.number, merge_sha=merged.merge_sha,
             head_sha=merged.head_sha, base=merged.base_ref, environment=environment,

@@ -7,13 +7,15 @@
   adapter reads it where the fallbacks lead to it; it is validated here so
   a typo shows at start-up rather than as an `error` on every such PR.
 - `GATEBOT_DEPLOY_TARGETS` — a YAML mapping of target names to
-  `{type: webhook|jenkins, url, secret, repos: [globs]}` (Jenkins also takes
-  `user` and `api_token` for the CSRF crumb, and `jenkins_url` when the job
-  URL does not start with the server's). The `repos` allow-lists are what the
-  policy loader checks `via: {target: ...}` against; the full definitions
-  (`DeployTarget`) are what the deploy step calls. No message ever quotes a
-  value from the file, and a target's repr hides its URL and secrets. A
-  target without `repos` may be used by no repository.
+  `{type: webhook|jenkins, url, secret, repos: [globs], branches: [globs]}`
+  (Jenkins also takes `user` and `api_token` for the CSRF crumb, and
+  `jenkins_url` when the job URL does not start with the server's). The
+  `repos` allow-lists are what the policy loader checks `via: {target: ...}`
+  against; `branches` are the base branches whose merges the target takes
+  (without it: only each repository's default branch), checked by the deploy
+  step; the full definitions (`DeployTarget`) are what the deploy step calls.
+  No message ever quotes a value from the file, and a target's repr hides
+  its URL and secrets. A target without `repos` may be used by no repository.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from bot.core.globs import GlobError, compile_ref_glob, validate_ref_glob
 from bot.core.policy.loader import LoadResult, load_policy_file
 from bot.core.policy.models import Policy
 from bot.core.policy.problems import Problem
@@ -44,6 +47,8 @@ class DeployTarget:
     secret: str = field(repr=False)
     """The webhook's HMAC key, or the Jenkins job's build token."""
     repos: tuple[str, ...] = ()
+    branches: tuple[str, ...] | None = None
+    """Base branch globs whose merges it takes; None: only the repository's default branch."""
     user: str | None = field(default=None, repr=False)
     """Jenkins: the account whose API token asks for the CSRF crumb."""
     api_token: str | None = field(default=None, repr=False)
@@ -53,6 +58,12 @@ class DeployTarget:
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never be written anywhere."""
         return tuple(v for v in (self.secret, self.api_token) if v)
+
+    def takes(self, base_ref: str, default_branch: str) -> bool:
+        """Whether a merge into `base_ref` may be deployed through this target."""
+        if self.branches is None:
+            return base_ref == default_branch
+        return any(compile_ref_glob(b).matches(base_ref) for b in self.branches)
 
 
 @dataclass(frozen=True)
@@ -150,11 +161,27 @@ def load_targets(path: Path) -> Mapping[str, DeployTarget]:
             isinstance(r, str) and r.strip() for r in repos
         ):
             raise ConfigurationError(f"{where} has a `repos` that is not a list of repositories.")
-        targets[name] = _target(name, entry, tuple(r.strip() for r in repos), where)
+        branches = entry.get("branches")
+        if branches is not None and (not isinstance(branches, list) or not all(
+            isinstance(b, str) and b.strip() for b in branches
+        )):
+            raise ConfigurationError(f"{where} has a `branches` that is not a list of branches.")
+        for pattern in branches or ():
+            try:
+                validate_ref_glob(pattern.strip())
+            except GlobError:
+                raise ConfigurationError(f"{where} has an unusable branch glob.") from None
+        targets[name] = _target(
+            name, entry, tuple(r.strip() for r in repos), where,
+            tuple(b.strip() for b in branches) if branches is not None else None,
+        )
     return MappingProxyType(targets)
 
 
-def _target(name: str, entry: dict, repos: tuple[str, ...], where: str) -> DeployTarget:
+def _target(
+    name: str, entry: dict, repos: tuple[str, ...], where: str,
+    branches: tuple[str, ...] | None,
+) -> DeployTarget:
     kind = entry.get("type")
     if kind not in TARGET_TYPES:
         raise ConfigurationError(f"{where} needs `type: webhook` or `type: jenkins`.")
@@ -188,6 +215,7 @@ def _target(name: str, entry: dict, repos: tuple[str, ...], where: str) -> Deplo
         url=url.rstrip("/"),
         secret=secret,
         repos=repos,
+        branches=branches,
         user=user,
         api_token=api_token,
         jenkins_url=jenkins_url.rstrip("/") if jenkins_url else None,

@@ -19,7 +19,8 @@
 7. renew the lease, then publish: status and check run `<prefix>: <base>`
    (a neutral check run alone in `report` mode), linking to the details
    page. The publisher records what it posted — the details page and "post
-   only on change" read that record — so nothing is recorded twice here;
+   only on change" read that record; this run's verdict for the PR, head and
+   context is kept beside it (`bot.store.verdicts`), for the deploy step;
 8. when a new verdict was written, tell whoever waits on it (`on_posted`:
    merge-queue groups holding the PR);
 9. merge (`bot.pipeline.merge`) when the gate allows it and `merge.auto`
@@ -28,7 +29,9 @@
    read, before anything else;
 10. deploy (`bot.pipeline.deploy`) the merge commit of a PR found merged —
    merged by the bot in this run, or by anyone before it (a `closed` event
-   marks the PR) — when its merged head passed the gate;
+   marks the PR) — when its merged head passed the gate for this PR and
+   base; the `deploy` entries (and, on a merged PR, the commands' rules)
+   come from the policy on the repository's default branch;
 11. answer the comment commands: reactions, and one reply per comment where
    there is something to say (the verdict for `status`, what is missing for
    an armed `merge`...).
@@ -63,7 +66,7 @@ from bot.providers.base import Forge, ForgeEvaluation, PolicySources, PublishOut
 from bot.providers.needs import needs_for
 from bot.retry import RetryPolicies
 from bot.settings import Settings
-from bot.store import Store, apps, commands, heads, merges
+from bot.store import Store, apps, commands, heads, merges, verdicts
 from bot.store.dirty import PullKey
 from bot.web import links
 from bot.worker import PullJob
@@ -130,6 +133,7 @@ class PullPipeline:
             return f"{decision.state}: lease lost before publishing, nothing posted"
         details = self.details_url(job.key)
         outcome = ev.publish(decision, details_url=details)
+        self._record_verdict(job.key, decision, outcome)
         if self.on_posted is not None and not outcome.unchanged:
             self.on_posted(job.key)
         line = summary(decision, outcome)
@@ -148,7 +152,7 @@ class PullPipeline:
             merged = done is not None and done.head_sha == decision.head_sha
             if done is not None and merged and done.merge_sha:
                 deployed = self._deploy(
-                    ev, job, snapshot.base_ref, done.head_sha, done.merge_sha, policies
+                    ev, job, head, snapshot.base_ref, done.head_sha, done.merge_sha, policies
                 )
                 if deployed:
                     line = f"{line}; {deployed}"
@@ -171,14 +175,18 @@ class PullPipeline:
         policies: Governing | None = None
         if head.merged and head.merge_sha:
             policies = self._governing(ev, job)
-            notes.append(self._deploy(ev, job, head.base_ref, head.head_sha, head.merge_sha,
-                                      policies))
+            notes.append(self._deploy(ev, job, head, head.base_ref, head.head_sha,
+                                      head.merge_sha, policies))
         if self.commands is not None:
             self.commands.disarm(job.key)  # a reopened PR is not merged on an old say-so
             with self.store.begin() as conn:
                 waiting = bool(commands.unanswered(conn, job.key))
             if waiting:
                 policies = policies or self._governing(ev, job)
+                if head.merged:
+                    # On a merged PR the commands that act are deploys: they are
+                    # authorised by the policy that declares the deploys.
+                    policies = self._deploy_governing(ev, job, head, policies)
                 taken = self._take(ev, job, head, policies)
                 deploys: dict[int, str] = {}
                 for comment, asked in taken.later(LATER_DEPLOY):
@@ -223,13 +231,16 @@ class PullPipeline:
     ) -> str:
         if self.deploying is None or head.merge_sha is None:
             return replies.deploy_unmerged_text()
-        merged = MergedPull(job.key, head.base_ref, head.head_sha, head.merge_sha)
+        merged = MergedPull(job.key, head.base_ref, head.head_sha, head.merge_sha,
+                            ev.default_branch())
+        # `policies` is already the default branch's (see `_closed`).
         return self.deploying.by_command(ev, policies.policy, merged, name or None, by)
 
     def _deploy(
         self,
         ev: ForgeEvaluation,
         job: PullJob,
+        head: PullHead,
         base_ref: str,
         head_sha: str,
         merge_sha: str,
@@ -237,8 +248,31 @@ class PullPipeline:
     ) -> str | None:
         if self.deploying is None:
             return None
-        merged = MergedPull(job.key, base_ref, head_sha, merge_sha)
-        return self.deploying.run(ev, policies.policy, merged)
+        deploying = self._deploy_governing(ev, job, head, policies)
+        if deploying.policy is None and deploying.problems:
+            return "not deployed: the default branch's policy cannot be loaded"
+        merged = MergedPull(job.key, base_ref, head_sha, merge_sha, ev.default_branch())
+        return self.deploying.run(ev, deploying.policy, merged)
+
+    def _deploy_governing(
+        self, ev: ForgeEvaluation, job: PullJob, head: PullHead, policies: Governing
+    ) -> Governing:
+        """The policies on the repository's default branch, whose `deploy` entries and
+        `commands` apply to deploys: a branch anyone with write access can create must
+        not declare its own deploys. One read when the base is the default branch."""
+        default = ev.default_branch()
+        if head.base_ref == default:
+            return policies
+        return self._governing(ev, job, ev.policy_sources(default))
+
+    def _record_verdict(self, key: PullKey, decision: Decision, outcome: PublishOutcome) -> None:
+        """Keep what this run decided for the PR's head under its context: deploys
+        ship only a head that passed for this very PR and base."""
+        if outcome.silent:
+            return
+        with self.store.begin() as conn:
+            verdicts.record(conn, key, decision.head_sha, outcome.context, state=decision.state,
+                            report_only=decision.report_only, now=self.forge.clock())
 
     def _note_head_seen(self, key: PullKey, head: PullHead) -> None:
         with self.store.begin() as conn:

@@ -60,9 +60,9 @@ class PullHead:
     updated_at: str
     """The forge's own timestamp, verbatim: compared, never parsed."""
     merge_sha: str | None = None
+    """The merge commit's SHA once merged."""
     default_branch: str | None = None
     """The repository's default branch, when the PR read tells it (GitHub's does)."""
-    """The merge commit's SHA once merged."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,13 @@ class ForgeEvaluation(Protocol):
 
     def pull(self) -> PullHead: ...
 
-    def policy_sources(self) -> PolicySources: ...
+    def policy_sources(self, ref: str | None = None) -> PolicySources:
+        """The policy governing PRs into `ref` (default: this PR's base branch)."""
+        ...
+
+    def default_branch(self) -> str:
+        """The repository's default branch, whose policy declares the deploys."""
+        ...
 
     def file_at(self, path: str, ref: str) -> str | None:
         """The text of `path` at `ref` (e.g. the PR's own policy file at its head)."""

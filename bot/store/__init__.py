@@ -12,6 +12,7 @@ covers (the web tier records a delivery and marks its PR dirty in one).
 - `directory_cache` — team / organisation memberships and permissions (cache)
 - `pull_parts`      — the parts of a PR that change only with its head or `updated_at`
 - `evaluations`     — the verdict last posted per head and context
+- `verdicts`        — the verdict decided per PR, head and context (what deploys check)
 - `requests`        — forge requests counted per evaluation
 - `pulls`           — open / closed PRs with their base and head, from events
 - `tampering`       — comments edited by someone other than their author

@@ -121,11 +121,3 @@ def forget(conn: Connection, provider: str, repo: str, sha: str, context: str) -
     """Drop the record, so the next evaluation posts whatever it decides."""
     return conn.execute(delete(t).where(_match(provider, repo, sha, context))).rowcount
 
-
-
-def for_sha(conn: Connection, provider: str, repo: str, sha: str) -> list[Posted]:
-    """Every verdict recorded for `sha`, whatever the context."""
-    rows = conn.execute(
-        select(t).where(t.c.provider == provider, t.c.repo == repo.lower(), t.c.sha == sha)
-    )
-    return [_posted(r) for r in rows]

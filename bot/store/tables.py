@@ -197,6 +197,22 @@ evaluations = Table(
     Column("posted_at", UTCDateTime, nullable=False),
 )
 
+# The verdict the bot last reached per (PR, head SHA, context), whatever was
+# written to the forge: the deploy step ships a merge only if the merged head
+# passed for that same PR under the context of the branch it was merged into.
+pull_verdicts = Table(
+    "pull_verdicts",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("repo", REPO, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("sha", String(64), primary_key=True),
+    Column("context", String(255), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("report_only", Boolean, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+)
+
 # The forge requests of each evaluation: how many, and which.
 evaluation_requests = Table(
     "evaluation_requests",

@@ -226,11 +226,17 @@ class GitHubEvaluation(EvaluationBase):
         assert self._pull is not None
         return self._pull
 
-    def policy_sources(self) -> PolicySources:
-        """The policy of the PR's base branch, with the spec's fallbacks."""
+    def policy_sources(self, ref: str | None = None) -> PolicySources:
+        """The policy of the PR's base branch (or of branch `ref`), with the spec's
+        fallbacks."""
         return find_policy(
-            self._files(), self.key.repo, self.pull().base_ref, self.forge.settings.default_policy
+            self._files(), self.key.repo, ref or self.pull().base_ref,
+            self.forge.settings.default_policy,
         )
+
+    def default_branch(self) -> str:
+        """From the PR read when it tells; else one read of the repository."""
+        return self.pull().default_branch or self.repo.default_branch
 
     def snapshot(self, needs: SnapshotNeeds) -> Snapshot:
         """The PR as the policy sees it, reading only what `needs` asks for."""

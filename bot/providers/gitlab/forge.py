@@ -149,6 +149,7 @@ class GitLabEvaluation(EvaluationBase):
         self._client: GitLabClient | None = None
         self._mr: Mapping[str, Any] | None = None
         self._fresh: MergeState | None = None
+        self._default_branch: str | None = None
         self._statuses: list[dict[str, Any]] | None = None
 
     def __repr__(self) -> str:
@@ -193,11 +194,20 @@ class GitLabEvaluation(EvaluationBase):
         assert self._mr is not None
         return self._mr
 
-    def policy_sources(self) -> PolicySources:
-        """The policy of the target branch's head, with the spec's fallbacks."""
+    def policy_sources(self, ref: str | None = None) -> PolicySources:
+        """The policy of the target branch's head (or of branch `ref`), with the spec's
+        fallbacks."""
         return find_policy(
-            self._files(), self.key.repo, self.pull().base_ref, self.forge.settings.default_policy
+            self._files(), self.key.repo, ref or self.pull().base_ref,
+            self.forge.settings.default_policy,
         )
+
+    def default_branch(self) -> str:
+        """The project's default branch: one read of the project (the merge request
+        does not name it)."""
+        if self._default_branch is None:
+            self._default_branch = str(self._merging.project_settings()["default_branch"])
+        return self._default_branch
 
     def snapshot(self, needs: SnapshotNeeds) -> Snapshot:
         """The merge request as the policy sees it, reading only what `needs` asks for."""
