@@ -359,6 +359,34 @@ def test_deploy_of_a_merge_that_bypassed_the_gate_ships_once_however_often_asked
     assert reactions(rig, unknown) == ["+1"] and len(rig.fake.deployments) == 1
 
 
+def test_deploy_on_a_merge_into_another_base_follows_the_default_branchs_policy(rig):
+    """A branch's own policy lets anyone deploy its merges: `/gate deploy` on a PR
+    merged into it is judged by the default branch's policy, which declares no such
+    deploy and asks for maintain permission."""
+    open_pr(rig, DEPLOYING)
+    rig.fake.add_branch(REPO, "evil-base", "main")
+    own = DEPLOYING.replace("branches: [main]", "branches: [evil-base]") + (
+        "commands:\n  allow:\n    deploy: {permission: read}\n"
+    )
+    rig.fake.commit(REPO, "evil-base", {".github/gatebot.yml": own})
+    rig.fake.open_pr(REPO, 9, base="evil-base", author="alice",
+                     contents={"src/evil.py": "1\n"})
+    pipe = pipeline(rig)
+    run(rig, pipe, 9)
+    rig.fake.merge_pr(REPO, 9, by="wes")
+    run(rig, pipe, 9)
+    asked = say(rig, "rita", "/gate deploy production", number=9)
+    run(rig, pipe, 9)
+    assert rig.fake.deployments == []
+    assert reactions(rig, asked) == ["-1"]
+    assert "maintain permission or above" in replies_to(rig, "rita", 9)[-1]
+    allowed = say(rig, "max", "/gate deploy production", number=9)
+    run(rig, pipe, 9)
+    assert rig.fake.deployments == []
+    assert reactions(rig, allowed) == ["+1"]
+    assert "No deploy entry named `production`" in replies_to(rig, "max", 9)[-1]
+
+
 def test_deploy_on_an_open_pull_request_ships_nothing(rig):
     open_pr(rig, DEPLOYING)
     pipe = pipeline(rig)

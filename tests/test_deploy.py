@@ -24,6 +24,7 @@ from bot.pipeline.deploy import DeployStep
 from bot.pipeline.deploy_targets import TargetCaller, idempotency_key
 from bot.pipeline.errors import ForgeUnavailable
 from bot.pipeline.merge import MergeStep
+from bot.core.policy.loader import load_policy
 from bot.pipeline.operator import OperatorConfig, load_targets
 from bot.pipeline.pull import PullPipeline
 from bot.providers.github.policy_source import POLICY_PATHS
@@ -200,6 +201,149 @@ def test_report_mode_never_deploys_and_says_nothing_about_it(rig):
     assert run(rig, pipe) is Outcome.DONE
     assert rig.fake.deployments == [] and bot_comments(rig) == []
     assert summary(rig).endswith("not deployed: the gate only reports on this repository")
+
+
+LAX = """\
+version: 1
+policy:
+  approval: [free]
+rules:
+  - name: free
+    requires: {approvals: 0}
+"""
+
+
+def branch_with_policy(rig: Rig, branch: str, text: str) -> None:
+    """`branch` cut from main, carrying its own policy file."""
+    rig.fake.add_branch(REPO, branch, "main")
+    rig.fake.commit(REPO, branch, {".github/gatebot.yml": text}, message="Our own rules")
+
+
+def test_a_success_on_another_base_does_not_deploy_a_persons_merge(rig):
+    """The same head proposed into `dev` (lax: passes) and into `main` (pending): a
+    person merges it into main; dev's success is no pass for main."""
+    approved_pr(rig, policy(GITHUB_DEPLOYMENT, merge=""), approve=False)
+    branch_with_policy(rig, "dev", LAX)
+    lax = rig.fake.open_pr(REPO, 8, base="dev", head="feature-7", existing_head=True)
+    assert lax.head_sha == rig.fake.pr(REPO, 7).head_sha
+    pipe = pipeline(rig)
+    assert run(rig, pipe, 8) is Outcome.DONE
+    assert run(rig, pipe, 7) is Outcome.DONE
+    states = {s.context: s.state for s in rig.fake.statuses(REPO, lax.head_sha)}
+    assert states == {"gatebot: dev": "success", "gatebot: main": "pending"}
+    rig.fake.merge_pr(REPO, 7, by="mia")
+    assert run(rig, pipe, 7) is Outcome.DONE
+    assert rig.fake.deployments == [] and creations(rig) == []
+    (comment,) = bot_comments(rig, 7)
+    assert comment.startswith("Not deployed (`production`)")
+    assert [e.outcome for e in deploy_audit(rig)] == ["not deployed"]
+
+
+def test_a_success_of_another_pr_with_the_same_head_does_not_deploy_this_one(rig):
+    approved_pr(rig, policy(GITHUB_DEPLOYMENT, merge=""))  # #7: approved, passes
+    rig.fake.open_pr(REPO, 8, head="feature-7", existing_head=True)  # #8: no review
+    pipe = pipeline(rig)
+    assert run(rig, pipe, 8) is Outcome.DONE
+    assert run(rig, pipe, 7) is Outcome.DONE  # the last word on the shared status: success
+    rig.fake.merge_pr(REPO, 8, by="mia")
+    assert run(rig, pipe, 8) is Outcome.DONE
+    assert rig.fake.deployments == []
+    (comment,) = bot_comments(rig, 8)
+    assert comment.startswith("Not deployed (`production`)")
+
+
+EVIL = """\
+version: 1
+policy:
+  approval: [free]
+rules:
+  - name: free
+    requires: {approvals: 0}
+merge: {auto: true}
+commands:
+  allow:
+    deploy: {permission: read}
+deploy:
+  - name: hook
+    branches: [evil-base]
+    via: {target: prod-hook}
+  - name: production
+    branches: ["*"]
+    environment: production
+    via: {github_deployment: {}}
+  - name: notify
+    branches: [evil-base]
+    via: {repository_dispatch: {event_type: deploy}}
+"""
+
+
+def test_a_base_branch_cannot_declare_its_own_deploys(rig, receiver, tmp_path):
+    """A writer creates `evil-base` whose policy merges anything and deploys to the
+    operator's target: the bot may merge into that branch, but deploys come only
+    from the default branch's policy, which declares none for it."""
+    approved_pr(rig, policy(GITHUB_DEPLOYMENT), approve=False)
+    branch_with_policy(rig, "evil-base", EVIL)
+    rig.fake.open_pr(REPO, 9, base="evil-base", author="mallory",
+                     contents={"src/app.py": "evil\n"})
+    pipe = pipeline(rig, operator(tmp_path, receiver))
+    assert run(rig, pipe, 9) is Outcome.DONE
+    (merge,) = rig.fake.merges
+    assert merge.number == 9
+    assert receiver.received == [] and rig.fake.deployments == []
+    assert rig.fake.dispatches == [] and deploy_audit(rig) == []
+
+
+def test_an_operator_target_takes_only_the_branches_it_allows(rig, receiver, tmp_path):
+    """The default branch's policy deploys merges into any branch to the operator's
+    target; the target takes only main unless the operator lists more branches."""
+    wide = TARGETS.replace("branches: [main]", 'branches: ["*"]')
+    approved_pr(rig, policy(wide), approve=False)
+    rig.fake.add_branch(REPO, "release", "main")
+    rig.fake.open_pr(REPO, 9, base="release", contents={"src/r.py": "1\n"})
+    rig.fake.add_review(REPO, 9, "mia", "APPROVED")
+    assert run(rig, pipeline(rig, operator(tmp_path, receiver)), 9) is Outcome.DONE
+    (merge,) = rig.fake.merges
+    assert receiver.received == []
+    failed = sorted(c for c in bot_comments(rig, 9) if c.startswith("Could not deploy"))
+    assert failed == [
+        f"Could not deploy {merge.merge_commit_sha[:12]} (`{name}`): the operator's target "
+        f"`{target}` does not take merges into `release`; ask the operator to add the "
+        "branch to its `branches`"
+        for name, target in (("hook", "prod-hook"), ("jenkins", "prod-jenkins"))
+    ]
+    assert [e.outcome for e in deploy_audit(rig)] == ["failed", "failed"]
+
+
+def test_an_operator_target_listing_a_branch_takes_its_merges(rig, receiver, tmp_path):
+    wide = TARGETS.replace("branches: [main]", 'branches: ["*"]')
+    approved_pr(rig, policy(wide), approve=False)
+    rig.fake.add_branch(REPO, "release", "main")
+    rig.fake.open_pr(REPO, 9, base="release", contents={"src/r.py": "1\n"})
+    rig.fake.add_review(REPO, 9, "mia", "APPROVED")
+    path = tmp_path / "targets.yml"
+    path.write_text(targets_yaml(receiver, branches='[main, "release*"]'))
+    targets = load_targets(path)
+    config = OperatorConfig(deploy_targets={n: t.repos for n, t in targets.items()},
+                            targets=targets)
+    assert run(rig, pipeline(rig, config), 9) is Outcome.DONE
+    assert len(receiver.hooks()) == 1 and len(receiver.builds()) == 1
+    assert receiver.hooks()[0].json()["base"] == "release"
+
+
+def test_report_mode_beside_a_passing_floor_neither_merges_nor_deploys(rig):
+    text = policy(GITHUB_DEPLOYMENT).replace("version: 1\n", "version: 1\nmode: report\n")
+    approved_pr(rig, text)
+    floor = load_policy(LAX.encode(), "required.yml").policy
+    pipe = pipeline(rig, OperatorConfig(floor=floor, floor_file="required.yml"))
+    assert run(rig, pipe) is Outcome.DONE
+    assert rig.fake.merges == [] and rig.fake.deployments == []
+    head = rig.fake.pr(REPO, 7).head_sha
+    assert [s for s in rig.fake.statuses(REPO, head) if s.context == "gatebot: main"] == []
+    (check_run,) = [r for r in rig.fake.check_runs(REPO, head) if r.name == "gatebot: main"]
+    assert check_run.conclusion == "neutral"
+    rig.fake.merge_pr(REPO, 7, by="mia")
+    assert run(rig, pipe) is Outcome.DONE
+    assert rig.fake.deployments == [] and bot_comments(rig) == []
 
 
 def test_merges_into_other_branches_are_not_deployed(rig):

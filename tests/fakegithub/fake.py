@@ -364,6 +364,7 @@ class FakeGitHub(FakeForge):
         draft: bool = False,
         labels: Iterable[str] = (),
         head_sha: str | None = None,
+        existing_head: bool = False,
     ) -> PullRequest:
         """Open pull request `number` from branch `head` into `base`.
 
@@ -373,6 +374,8 @@ class FakeGitHub(FakeForge):
         the head's tree; `files` is the PR's file list (filenames, dicts with
         `filename`, `status`, `additions`, `deletions`, `previous_filename`,
         `patch`, or ChangedFile), derived from `contents` when omitted.
+        With `existing_head`, the branch `head` is proposed as it is (no new
+        commit): another PR with the same head SHA, into another base or the same.
         """
         with self.world.lock:
             found = self.world.repo(repo)
@@ -382,9 +385,9 @@ class FakeGitHub(FakeForge):
             base = base or found.default_branch
             head = head or f"feature-{number}"
             self.world.account(author)
-            specs = list(commits or [{}])
-            parent = found.branches[base]
-            shas = []
+            specs = [] if existing_head else list(commits or [{}])
+            parent = found.branches[head] if existing_head else found.branches[base]
+            shas = [parent] if existing_head else []
             for index, spec in enumerate(specs):
                 spec = {"sha": spec} if isinstance(spec, str) else dict(spec)
                 last = index == len(specs) - 1

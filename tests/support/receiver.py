@@ -198,19 +198,23 @@ class running:
         self.thread.join(timeout=5)
 
 
-def targets_yaml(receiver: Receiver, repos: str = '["acme/*"]') -> str:
-    """A `GATEBOT_DEPLOY_TARGETS` file pointing at `receiver`."""
+def targets_yaml(
+    receiver: Receiver, repos: str = '["acme/*"]', branches: str | None = None
+) -> str:
+    """A `GATEBOT_DEPLOY_TARGETS` file pointing at `receiver`; `branches` (a YAML list)
+    is each target's branch allow-list, absent by default (the default branch only)."""
+    allowed = f"  branches: {branches}\n" if branches is not None else ""
     return f"""\
 prod-hook:
   type: webhook
   url: {receiver.url}/hook
   secret: {WEBHOOK_SECRET}
   repos: {repos}
-prod-jenkins:
+{allowed}prod-jenkins:
   type: jenkins
   url: {receiver.url}/jenkins/job/deploy
   secret: {JENKINS_JOB_TOKEN}
   user: {JENKINS_USER}
   api_token: {JENKINS_API_TOKEN}
   repos: {repos}
-"""
+{allowed}"""
