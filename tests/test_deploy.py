@@ -20,11 +20,11 @@ from support.receiver import (
     targets_yaml,
 )
 
+from bot.core.policy.loader import load_policy
 from bot.pipeline.deploy import DeployStep
 from bot.pipeline.deploy_targets import TargetCaller, idempotency_key
 from bot.pipeline.errors import ForgeUnavailable
 from bot.pipeline.merge import MergeStep
-from bot.core.policy.loader import load_policy
 from bot.pipeline.operator import OperatorConfig, load_targets
 from bot.pipeline.pull import PullPipeline
 from bot.providers.github.policy_source import POLICY_PATHS

@@ -192,3 +192,91 @@ def test_a_worker_killed_during_the_deployment_deploys_exactly_once_after_restar
         else:
             gate.proc.stop()
             fake.stop()
+
+
+# -- what may be deployed, and who declares it ------------------------------------------
+
+LAX = """\
+version: 1
+policy:
+  approval: [free]
+rules:
+  - name: free
+    requires: {approvals: 0}
+"""
+
+EVIL = LAX + """\
+merge: {auto: true}
+deploy:
+  - name: hook
+    branches: [evil-base]
+    via: {target: prod-hook}
+  - name: production
+    branches: ["*"]
+    via: {github_deployment: {}}
+"""
+
+
+def with_branch(fake: FakeGitHub, repo: str, branch: str, policy: str) -> None:
+    fake.add_branch(repo, branch, "main")
+    fake.commit(repo, branch, {".github/gatebot.yml": policy}, message="Own rules")
+
+
+def bot_comments(fake: FakeGitHub, repo: str, number: int) -> list[str]:
+    return [c.body for c in fake.comments(repo, number) if c.user == fake.bot_login]
+
+
+def test_a_head_that_passed_into_another_base_is_not_deployed_when_merged_into_main(gate):
+    fake = gate.fake
+    repo = new_repo(fake, "deploy-other-base", GITHUB_DEPLOYMENT)
+    with_branch(fake, repo, "dev", LAX)
+    into_dev = fake.open_pr(repo, 1, base="dev", head="feature", contents={"src/x.py": "2\n"})
+    fake.open_pr(repo, 2, head="feature", existing_head=True)
+    gate.deliver("pull_request", "opened", repo, 1)
+    gate.deliver("pull_request", "opened", repo, 2)
+    dev_status = gate.gate_status(repo, into_dev.head_sha, "gatebot: dev")
+    main_status = gate.gate_status(repo, into_dev.head_sha)
+    assert dev_status is not None and dev_status.state == "success"
+    assert main_status is not None and main_status.state == "pending"
+    fake.merge_pr(repo, 2, by="mia")
+    gate.deliver("pull_request", "closed", repo, 2)
+    assert deployments_of(fake, repo) == []
+    (said,) = bot_comments(fake, repo, 2)
+    assert said.startswith("Not deployed (`production`)") and "/gate deploy production" in said
+
+
+def test_a_branch_anyone_can_create_cannot_deploy_to_the_operators_target(gate, receiver):
+    fake = gate.fake
+    repo = new_repo(fake, "deploy-evil-base", GITHUB_DEPLOYMENT)
+    with_branch(fake, repo, "evil-base", EVIL)
+    fake.open_pr(repo, 1, base="evil-base", author="mallory", contents={"src/app.py": "0\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    # Merging into a branch the writer made is no production risk; deploying it is.
+    assert [m.number for m in fake.merges if m.repo == repo] == [1]
+    assert [h for h in receiver.hooks() if h.json()["repository"] == repo] == []
+    assert deployments_of(fake, repo) == []
+    assert not [r for r in fake.requests_for("repos/create-deployment") if repo in r.path]
+
+
+def test_report_mode_beside_a_passing_floor_neither_merges_nor_deploys(tmp_path: Path):
+    floor = tmp_path / "required.yml"
+    floor.write_text(LAX)
+    gate = GateService.start(tmp_path / "service", GATEBOT_REQUIRED_POLICY=str(floor))
+    try:
+        fake = gate.fake
+        repo = "acme/deploy-shadow"
+        shadow = POLICY.replace("version: 1\n", "version: 1\nmode: report\n")
+        fake.add_repo(repo, files={".github/gatebot.yml": shadow + GITHUB_DEPLOYMENT,
+                                   "src/app.py": "1\n"})
+        fake.set_role(repo, "mia", "write")
+        head = approved(fake, repo, 1)
+        gate.deliver("pull_request", "opened", repo, 1)
+        assert fake.merges == []
+        assert gate.gate_statuses(repo, head) == []  # reported, never blocking
+        check_run = gate.gate_run(repo, head)
+        assert check_run is not None and check_run.conclusion == "neutral"
+        fake.merge_pr(repo, 1, by="mia")
+        gate.deliver("pull_request", "closed", repo, 1)
+        assert fake.deployments == [] and bot_comments(fake, repo, 1) == []
+    finally:
+        gate.stop()

@@ -9,7 +9,17 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from bot.store import Store, deliveries, deploys, dirty, heads, merges, migrate, utcnow
+from bot.store import (
+    Store,
+    deliveries,
+    deploys,
+    dirty,
+    heads,
+    merges,
+    migrate,
+    utcnow,
+    verdicts,
+)
 from bot.store.deliveries import DeliveryRecord
 from bot.store.deploys import DeployKey
 from bot.store.dirty import Finish, PullKey
@@ -184,3 +194,23 @@ def test_once_only_keys_tell_the_first_writer_from_the_others(store):
         assert merges.claim_feedback(conn, KEY, "a" * 40, "merged", now)
         assert not merges.claim_feedback(conn, KEY, "a" * 40, "merged", now)
         assert merges.claim_feedback(conn, KEY, "a" * 40, "refused", now)
+
+
+def test_verdicts_are_kept_per_pull_head_and_context(store):
+    sha, main, dev = "a" * 40, "gatebot: main", "gatebot: dev"
+    other = PullKey("github", "acme/app", KEY.number + 1)
+    now = utcnow()
+    with store.begin() as conn:
+        verdicts.record(conn, KEY, sha, main, state="pending", report_only=False, now=now)
+        verdicts.record(conn, KEY, sha, main, state="success", report_only=False,
+                        now=now + timedelta(seconds=1))
+        verdicts.record(conn, other, sha, dev, state="success", report_only=False, now=now)
+        verdicts.record(conn, other, sha, main, state="success", report_only=True, now=now)
+    with store.begin() as conn:
+        latest = verdicts.get(conn, KEY, sha, main)
+        assert latest is not None and latest.passed
+        assert latest.decided_at == now + timedelta(seconds=1)
+        assert verdicts.get(conn, KEY, sha, dev) is None  # another base: nothing for #KEY
+        shadow = verdicts.get(conn, other, sha, main)
+        assert shadow is not None and shadow.report_only and not shadow.passed
+        assert verdicts.get(conn, KEY, "b" * 40, main) is None
