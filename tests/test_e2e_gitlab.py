@@ -117,6 +117,32 @@ def test_automerge_merges_the_approved_head_then_deploys_through_a_pipeline(gate
     assert len([p for p in fake.pipelines_created if p.project == project]) == 1
 
 
+def test_a_branch_anyone_can_create_declares_no_deploys_of_its_own(gate, fake):
+    """`evil-base`'s own policy merges anything and deploys it: the bot may merge into
+    that branch, but deploys come from the default branch's policy alone."""
+    project = new_project(fake, "evil-base")
+    fake.add_branch(project, "evil-base", "main")
+    fake.commit(project, "evil-base", {".gitlab/gatebot.yml": """\
+version: 1
+policy:
+  approval: [free]
+rules:
+  - name: free
+    requires: {approvals: 0}
+merge: {auto: true}
+deploy:
+  - name: production
+    branches: ["*"]
+    via: {gitlab_pipeline: {variables: {DEPLOY_SHA: "{merge_sha}"}}}
+"""})
+    fake.open_mr(project, 1, author="mallory", source="evil", target="evil-base",
+                 contents={"src/app.py": "0\n"})
+    gate.deliver("merge_request", project, 1, action="open")
+    assert [m.project for m in fake.merges].count(project) == 1
+    gate.deliver("merge_request", project, 1, action="merge")
+    assert [p for p in fake.pipelines_created if p.project == project] == []
+
+
 def test_comment_commands_on_gitlab_are_permission_checked_and_answered(gate, fake):
     project = new_project(fake, "commands")
     mr = fake.open_mr(project, 1, author="alice", source="feature", target="main",
