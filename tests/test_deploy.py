@@ -591,6 +591,9 @@ def test_targets_are_read_in_full_and_their_repr_hides_urls_and_secrets(tmp_path
     assert (target.type, target.url, target.secret, target.user, target.repos) == (
         "jenkins", "https://ci.example/job/deploy", "s3cr3t-token", "bot", ("acme/api",),
     )
+    # Without `branches`, a target takes merges into the default branch alone.
+    assert target.branches is None
+    assert target.takes("main", "main") and not target.takes("evil-base", "main")
     assert "s3cr3t" not in repr(target) and "ci.example" not in repr(target)
 
 
@@ -604,6 +607,10 @@ def test_targets_are_read_in_full_and_their_repr_hides_urls_and_secrets(tmp_path
          "needs a job `url`"),
         ("t:\n  type: jenkins\n  url: https://x.example/job/a\n  secret: s3cr3t\n  user: u\n",
          "needs both `user` and `api_token`"),
+        ("t:\n  type: webhook\n  url: https://x.example\n  secret: s3cr3t\n  branches: main\n",
+         "has a `branches` that is not a list of branches"),
+        ("t:\n  type: webhook\n  url: https://x.example\n  secret: s3cr3t\n"
+         "  branches: ['s3cr3t[']\n", "has an unusable branch glob"),
     ],
 )
 def test_broken_targets_stop_the_start_with_one_sentence_that_quotes_no_value(
