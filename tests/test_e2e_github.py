@@ -84,7 +84,18 @@ def test_two_approvals_from_a_team_go_from_pending_to_success(gate, fake):
     assert status.state == "success"
     run = gate.gate_run(repo, pr.head_sha)
     assert run is not None and run.conclusion == "success"
-    assert status.target_url.startswith(f"{gate.base}/details/github/acme/two-approvals/1?sig=")
+    assert status.target_url.startswith(
+        f"{gate.base}/details/github/acme/two-approvals/1?sha={pr.head_sha}&sig="
+    )
+    page = gate.session.get(status.target_url, timeout=10)
+    assert page.status_code == 200 and "acme/two-approvals#1" in page.text
+
+    # After a push is evaluated, the link to the old head opens nothing.
+    head = fake.push(repo, 1, contents={"src/app.py": "print(3)\n"})
+    gate.deliver("pull_request", "synchronize", repo, 1)
+    fresh = gate.gate_status(repo, head)
+    assert gate.session.get(status.target_url, timeout=10).status_code == 404
+    assert gate.session.get(fresh.target_url, timeout=10).status_code == 200
 
 ONE_REVIEW_OR_COMMENT = """\
 version: 1

@@ -237,7 +237,7 @@ def pull_pipeline(rig: Rig, operator: OperatorConfig | None = None) -> PullPipel
         rig.store,
         operator or OperatorConfig(),
         POLICY_PATHS,
-        lambda key: f"https://gatebot.example/details/{key.repo}/{key.number}",
+        lambda key, sha: f"https://gatebot.example/details/{key.repo}/{key.number}?sha={sha}",
     )
 
 
@@ -257,7 +257,7 @@ def test_the_floor_applies_alone_where_a_repository_has_no_policy(rig, tmp_path)
     (status,) = rig.fake.statuses(REPO, pr.head_sha)
     assert status.state == "pending"
     assert status.description.startswith("required policy: reviewed: needs 1 more approval")
-    assert status.target_url == "https://gatebot.example/details/acme/api/7"
+    assert status.target_url == f"https://gatebot.example/details/acme/api/7?sha={pr.head_sha}"
     assert last_run(rig).summary.startswith(f"pending on {pr.head_sha[:12]} (gatebot: main)")
 
 
@@ -296,7 +296,7 @@ def test_an_edit_of_the_owner_wide_policy_is_validated_where_it_governs(rig):
     into_main = rig.fake.open_pr(owner_repo, 1, contents={"gatebot.yml": broken})
     into_drafts = rig.fake.open_pr(owner_repo, 2, base="drafts", contents={"gatebot.yml": broken})
     pipeline = PullPipeline(
-        rig.forge, rig.store, OperatorConfig(), POLICY_PATHS, lambda key: None,
+        rig.forge, rig.store, OperatorConfig(), POLICY_PATHS, lambda key, sha: None,
         owner_policy=owner_policy_path,
     )
     for number in (1, 2):
@@ -399,7 +399,7 @@ def test_a_group_waits_for_its_members_and_is_woken_by_their_verdicts(rig):
     queue_pr(rig, 2, approved=False)
     waker = GroupWaker(rig.store, utcnow)
     pulls = PullPipeline(
-        rig.forge, rig.store, OperatorConfig(), POLICY_PATHS, lambda key: None, on_posted=waker
+        rig.forge, rig.store, OperatorConfig(), POLICY_PATHS, lambda key, sha: None, on_posted=waker
     )
     groups = MergeGroupPipeline(rig.forge, rig.store)
     assert run_once(rig, pulls, 1) is Outcome.DONE
