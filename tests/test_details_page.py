@@ -227,3 +227,14 @@ def test_page_reads_right_in_headless_chromium(site, served, tmp_path):
     assert "approved dead002, before the last push" in dom
     assert "reported by travis, not github-actions" in dom
     assert "Merge not allowed" in dom
+
+
+def test_the_stored_key_is_generated_once_on_either_database(store):
+    from bot.store import signing_keys as keys
+
+    with store.begin() as conn:
+        first = keys.get_or_create(conn, keys.DETAILS_LINKS, datetime(2024, 5, 1, tzinfo=UTC))
+    with store.begin() as conn:
+        again = keys.get_or_create(conn, keys.DETAILS_LINKS, datetime(2024, 6, 1, tzinfo=UTC))
+        other = keys.get_or_create(conn, "something-else", datetime(2024, 6, 1, tzinfo=UTC))
+    assert first == again and len(first) == 32 and other != first
