@@ -117,6 +117,7 @@ def _parse_since(text: str):
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
+    from bot.printable import printable
     from bot.store import Store, commands, deploys, merges, overrides
 
     settings = _settings_or_exit()
@@ -142,8 +143,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         + [(e.at, 2, e.line()) for e in merged]
         + [(e.at, 3, e.line()) for e in deployed]
     )
+    # Reasons, arguments and names are other people's text: escaped, so none
+    # can drive the terminal or forge a line of its own.
     for _, _, line in sorted(lines, key=lambda x: (x[0], x[1])):
-        print(line)
+        print(printable(line))
     return 0
 
 

@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, validation_alias="PORT")
 
     worker_threads: int = Field(2, ge=1, le=64, validation_alias="GATEBOT_WORKER_THREADS")
+    web_threads: int = Field(8, ge=1, le=256, validation_alias="GATEBOT_WEB_THREADS")
+    """`gatebot serve`: threads answering requests (requests beyond wait their turn)."""
+    web_connection_limit: int = Field(
+        100, ge=1, le=10000, validation_alias="GATEBOT_WEB_CONNECTION_LIMIT"
+    )
+    """`gatebot serve`: open connections at most; more wait in the listen backlog."""
+    web_timeout_seconds: int = Field(
+        30, ge=1, le=3600, validation_alias="GATEBOT_WEB_TIMEOUT_SECONDS"
+    )
+    """`gatebot serve`: a connection idle this long (a client that stalls mid-request) is closed."""
     debounce_seconds: float = Field(1.0, ge=0, le=300, validation_alias="GATEBOT_DEBOUNCE_SECONDS")
     lease_seconds: float = Field(120.0, gt=0, le=86400, validation_alias="GATEBOT_LEASE_SECONDS")
     sweep_seconds: float = Field(30.0, gt=0, le=86400, validation_alias="GATEBOT_SWEEP_SECONDS")

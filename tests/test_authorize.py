@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from factories import policy
 
-from bot.core.authorize import Commenter, authorize, describe, requirement
+from bot.core.authorize import Commenter, authorize, describe, may_lift, requirement
 from bot.core.commands import COMMAND_NAMES
 
 DEFAULTS = policy("""
@@ -100,3 +100,24 @@ commands: {allow: {override: {}}}
 """).commands
     assert describe(requirement("override", empty)) == "nobody (the policy allows no one)"
     assert not authorize("override", person("admin"), empty).allowed
+
+
+@pytest.mark.parametrize(
+    ("holder", "holder_permission", "commenter", "permission", "lifts"),
+    [
+        ("max", "maintain", "wes", "write", False),  # a writer cannot lift a maintainer's hold
+        ("max", "maintain", "alice", "write", False),  # nor can the PR's author
+        ("wes", "write", "tess", "write", True),
+        ("wes", "write", "max", "maintain", True),
+        ("max", "maintain", "ada", "admin", True),
+        ("max", "maintain", "MAX", "write", True),  # one's own hold, whatever one's role now
+        ("rita", "none", "wes", "write", True),  # held through a team, without access
+        ("old", None, "max", "maintain", False),  # not recorded: taken as an admin's
+        ("old", None, "ada", "admin", True),
+        ("max", "maintain", "nobody", None, False),
+    ],
+)
+def test_unhold_lifts_only_holds_of_people_the_commenter_does_not_outrank(
+    holder, holder_permission, commenter, permission, lifts
+):
+    assert may_lift(holder, holder_permission, Commenter(commenter, permission)) is lifts

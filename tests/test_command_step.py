@@ -16,7 +16,7 @@ from bot.pipeline.merge import MergeStep
 from bot.pipeline.operator import OperatorConfig
 from bot.pipeline.pull import PullPipeline
 from bot.providers.github.policy_source import POLICY_PATHS
-from bot.store import commands, merges, overrides, utcnow
+from bot.store import commands, holds, merges, overrides, utcnow
 from bot.worker import Outcome
 
 POLICY = ONE_APPROVAL
@@ -30,7 +30,10 @@ deploy:
       github_deployment: {}
 """
 
-ROLES = {"rita": "read", "tom": "triage", "wes": "write", "max": "maintain", "ada": "admin"}
+ROLES = {
+    "rita": "read", "tom": "triage", "wes": "write", "tess": "write", "max": "maintain",
+    "ada": "admin",
+}
 
 
 def pipeline(rig: Rig) -> PullPipeline:
@@ -40,7 +43,7 @@ def pipeline(rig: Rig) -> PullPipeline:
         rig.store,
         operator,
         POLICY_PATHS,
-        lambda key: None,
+        lambda key, sha: None,
         merging=MergeStep(rig.store, rig.clock, lock_seconds=30),
         deploying=DeployStep(rig.store, rig.clock, operator.targets),
         commands=CommandStep(rig.store, rig.clock),
@@ -291,9 +294,58 @@ def test_hold_blocks_an_armed_merge_until_unhold(rig):
     assert state == "pending" and "on hold by max" in description
     (reply,) = replies_to(rig, "wes")
     assert "Merge armed" in reply and "on hold by max" in reply
-    say(rig, "wes", "/gate unhold")
+    say(rig, "max", "/gate unhold")
     run(rig, pipe)
     assert [m.number for m in rig.fake.merges] == [7]
+
+
+def test_a_writer_cannot_lift_a_maintainers_hold_and_is_told_whose_remain(rig):
+    open_pr(rig)
+    rig.fake.add_review(REPO, 7, "max", "APPROVED")
+    pipe = pipeline(rig)
+    run(rig, pipe)
+    say(rig, "max", "/gate hold")
+    say(rig, "wes", "/gate hold")
+    run(rig, pipe)
+    unhold = say(rig, "tess", "/gate unhold")  # another writer
+    run(rig, pipe)
+    assert reactions(rig, unhold) == ["+1"]
+    (reply,) = replies_to(rig, "tess")
+    assert "Lifted the hold of wes." in reply
+    assert "Still on hold by max (maintain)" in reply
+    state, description = gate(rig, rig.fake.pr(REPO, 7).head_sha)
+    assert state == "pending" and "on hold by max" in description and "wes" not in description
+    assert rig.fake.merges == []
+
+    # A maintainer (or an admin) may lift it.
+    say(rig, "ada", "/gate unhold")
+    run(rig, pipe)
+    assert replies_to(rig, "ada") == []  # nothing left to say: the reaction says it
+    assert gate(rig, rig.fake.pr(REPO, 7).head_sha)[0] == "success"
+
+
+def test_the_author_cannot_lift_a_maintainers_hold_on_their_own_pull_request(rig):
+    open_pr(rig)
+    rig.fake.set_role(REPO, "alice", "write")
+    rig.fake.add_review(REPO, 7, "max", "APPROVED")
+    pipe = pipeline(rig)
+    run(rig, pipe)
+    say(rig, "max", "/gate hold")
+    run(rig, pipe)
+    say(rig, "alice", "/gate unhold\n/gate merge")
+    run(rig, pipe)
+    assert rig.fake.merges == []
+    assert "on hold by max" in gate(rig, rig.fake.pr(REPO, 7).head_sha)[1]
+    (reply,) = replies_to(rig, "alice")
+    assert "Still on hold by max (maintain)" in reply and "Lifted" not in reply
+
+    # Their own hold, the author may always lift.
+    say(rig, "alice", "/gate hold")
+    run(rig, pipe)
+    say(rig, "alice", "/gate unhold")
+    run(rig, pipe)
+    with rig.store.begin() as conn:
+        assert [h.by for h in holds.for_pull(conn, rig.key(7))] == ["max"]
 
 
 def test_override_passes_this_head_only_and_a_push_ends_it(rig):

@@ -91,7 +91,7 @@ def pipeline(rig: Rig, operator: OperatorConfig | None = None) -> PullPipeline:
         rig.store,
         operator,
         POLICY_PATHS,
-        lambda key: None,
+        lambda key, sha: None,
         merging=MergeStep(rig.store, rig.clock, lock_seconds=30),
         deploying=DeployStep(
             rig.store, rig.clock, operator.targets, TargetCaller(rig.forge.retries)

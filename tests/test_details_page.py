@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -12,8 +14,9 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
-from factories import OLD_HEAD, check, make_snapshot, review
+from factories import HEAD, OLD_HEAD, check, make_snapshot, review
 from factories import policy as load_policy
+from sqlalchemy import select
 from support.apps import AppUnderTest, build_app
 from werkzeug.serving import make_server
 
@@ -23,6 +26,7 @@ from bot.core.policy.evaluate import evaluate
 from bot.settings import Settings
 from bot.store import evaluations
 from bot.store.evaluations import Posted
+from bot.store.tables import signing_keys
 from bot.web import links
 
 REPO = "acme/api"
@@ -48,9 +52,12 @@ def site(github_app_env: dict[str, str]) -> AppUnderTest:
     return build_app(env)
 
 
-def _post_decision(site: AppUnderTest, number: int = 7) -> None:
+def _post_decision(
+    site: AppUnderTest, number: int = 7, head_sha: str = HEAD, minute: int = 0
+) -> None:
     snapshot = make_snapshot(
         number=number,
+        head_sha=head_sha,
         reviews=(review("bob", sha=OLD_HEAD), review("carol"), review("ada")),
         checks=(check("ci / lint", "failure", app="travis"),),
     )
@@ -62,12 +69,16 @@ def _post_decision(site: AppUnderTest, number: int = 7) -> None:
             description=render.status_description(decision), details_url=None,
             report_only=False, status_posted=True, check_run_id=None,
             explanation=json.dumps(render.to_json(decision)),
-            posted_at=datetime(2024, 5, 1, 13, 0, tzinfo=UTC),
+            posted_at=datetime(2024, 5, 1, 13, minute, tzinfo=UTC),
         ))
 
 
-def _path(settings: Settings, number: int = 7) -> str:
-    url = links.details_url(settings, "github", REPO, number)
+def _url(site: AppUnderTest, number: int = 7, head_sha: str = HEAD) -> str | None:
+    return links.DetailsLinks(site.settings, site.store).url("github", REPO, number, head_sha)
+
+
+def _path(site: AppUnderTest, number: int = 7, head_sha: str = HEAD) -> str:
+    url = _url(site, number, head_sha)
     assert url is not None
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}" == "https://gatebot.example.com"
@@ -76,7 +87,7 @@ def _path(settings: Settings, number: int = 7) -> str:
 
 def test_signed_link_shows_the_last_evaluation(site):
     _post_decision(site)
-    response = site.client.get(_path(site.settings))
+    response = site.client.get(_path(site))
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "acme/api#7" in page
@@ -88,15 +99,21 @@ def test_signed_link_shows_the_last_evaluation(site):
     assert response.headers["Cache-Control"] == "private, no-store"
 
 
-@pytest.mark.parametrize("tamper", ["wrong", "missing", "other-pr", "other-repo"])
+@pytest.mark.parametrize(
+    "tamper", ["wrong", "missing", "no-sha", "other-sha", "other-pr", "other-repo"]
+)
 def test_bad_or_missing_signatures_look_like_missing_pages(site, tamper):
     _post_decision(site, number=7)
     _post_decision(site, number=8)
-    path = _path(site.settings, 7)
+    path = _path(site, 7)
     if tamper == "wrong":
         path = path[:-4] + "0000"
     elif tamper == "missing":
         path = path.split("?")[0]
+    elif tamper == "no-sha":
+        path = path.replace(f"sha={HEAD}&", "")
+    elif tamper == "other-sha":
+        path = path.replace(f"sha={HEAD}", f"sha={OLD_HEAD}")
     elif tamper == "other-pr":
         path = path.replace("/7?", "/8?")
     else:
@@ -107,23 +124,66 @@ def test_bad_or_missing_signatures_look_like_missing_pages(site, tamper):
 
 
 def test_unknown_pr_with_a_valid_signature_is_404(site):
-    assert site.client.get(_path(site.settings, 99)).status_code == 404
+    assert site.client.get(_path(site, 99)).status_code == 404
 
 
 def test_links_need_a_public_url(github_app_env):
     settings = Settings.model_validate(github_app_env)
-    assert links.details_url(settings, "github", REPO, 7) is None
+    assert links.DetailsLinks(settings, None).url("github", REPO, 7, HEAD) is None
 
 
-def test_secret_key_setting_changes_the_signature(github_app_env):
-    derived = Settings.model_validate({**github_app_env, "GATEBOT_PUBLIC_URL": "https://x"})
+def test_secret_key_setting_changes_the_signature(site, github_app_env):
     keyed = Settings.model_validate(
         {**github_app_env, "GATEBOT_PUBLIC_URL": "https://x", "GATEBOT_SECRET_KEY": "k" * 32}
     )
-    assert links.details_url(derived, "github", REPO, 7) != links.details_url(keyed, "github",
-                                                                                  REPO, 7)
+    with_key = links.DetailsLinks(keyed, site.store).url("github", REPO, 7, HEAD)
+    assert with_key is not None and with_key.split("sig=")[1] != _url(site).split("sig=")[1]
     # The key never appears in the link itself.
-    assert "k" * 32 not in (links.details_url(keyed, "github", REPO, 7) or "")
+    assert "k" * 32 not in with_key
+
+
+def test_a_link_signed_with_the_webhook_secret_no_longer_opens(site, webhook_secret):
+    """Without GATEBOT_SECRET_KEY the key used to be derived from the webhook secret,
+    which everyone who configures a hook knows."""
+    _post_decision(site)
+    derived = hmac.new(webhook_secret.encode(), b"gatebot details links", hashlib.sha256).digest()
+    base = f"/details/github/{REPO}/7"
+    old = hmac.new(derived, f"github\n{REPO}\n7".encode(), hashlib.sha256).hexdigest()[:32]
+    assert site.client.get(f"{base}?sig={old}").status_code == 404
+    new = hmac.new(derived, f"github\n{REPO}\n7\n{HEAD}".encode(), hashlib.sha256).hexdigest()[:32]
+    assert site.client.get(f"{base}?sha={HEAD}&sig={new}").status_code == 404
+    assert site.client.get(_path(site)).status_code == 200
+
+
+def test_the_generated_key_is_kept_in_the_store_and_shared_by_every_instance(
+    site, github_app_env, tmp_path
+):
+    _post_decision(site)
+    path = _path(site)
+    with site.store.begin() as conn:
+        (name,) = conn.execute(select(signing_keys.c.name)).scalars()
+    assert name == "details-links"
+    # Another instance on the same database (or this one restarted) opens the same link.
+    env = {**github_app_env, "GATEBOT_PUBLIC_URL": "https://gatebot.example.com/"}
+    other = build_app(env)
+    assert _path(other) == path
+    assert other.client.get(path).status_code == 200
+    # A deployment with its own database has its own key.
+    elsewhere = build_app(
+        {**env, "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}"}
+    )
+    _post_decision(elsewhere)
+    assert _path(elsewhere) != path
+    assert elsewhere.client.get(path).status_code == 404
+
+
+def test_a_link_to_an_older_head_stops_opening_once_a_newer_head_has_a_verdict(site):
+    _post_decision(site, head_sha=OLD_HEAD, minute=0)
+    old = _path(site, head_sha=OLD_HEAD)
+    assert site.client.get(old).status_code == 200
+    _post_decision(site, head_sha=HEAD, minute=5)  # pushed, evaluated again
+    assert site.client.get(old).status_code == 404
+    assert site.client.get(_path(site)).status_code == 200
 
 
 def _chromium() -> str | None:
@@ -149,7 +209,7 @@ def test_page_reads_right_in_headless_chromium(site, served, tmp_path):
             pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
         pytest.skip("chromium is not installed (apt-get install chromium)")
     _post_decision(site)
-    url = served + _path(site.settings)
+    url = served + _path(site)
     result = subprocess.run(
         [
             browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -167,3 +227,14 @@ def test_page_reads_right_in_headless_chromium(site, served, tmp_path):
     assert "approved dead002, before the last push" in dom
     assert "reported by travis, not github-actions" in dom
     assert "Merge not allowed" in dom
+
+
+def test_the_stored_key_is_generated_once_on_either_database(store):
+    from bot.store import signing_keys as keys
+
+    with store.begin() as conn:
+        first = keys.get_or_create(conn, keys.DETAILS_LINKS, datetime(2024, 5, 1, tzinfo=UTC))
+    with store.begin() as conn:
+        again = keys.get_or_create(conn, keys.DETAILS_LINKS, datetime(2024, 6, 1, tzinfo=UTC))
+        other = keys.get_or_create(conn, "something-else", datetime(2024, 6, 1, tzinfo=UTC))
+    assert first == again and len(first) == 32 and other != first

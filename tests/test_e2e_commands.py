@@ -143,3 +143,23 @@ def test_deploy_asked_twice_and_redelivered_ships_one_deployment(gate, fake):
     (deployment,) = [d for d in fake.deployments if d.repo == repo]
     assert deployment.sha == merge_sha and deployment.environment == "prod"
     assert any("already handled (deployed)" in body for body in replies(fake, repo))
+
+
+def test_the_author_cannot_lift_a_maintainers_hold(gate, fake):
+    repo, head = new_pr(gate, "unhold-rank")
+    fake.set_role(repo, "alice", "write")
+    fake.add_review(repo, 1, "wes", "APPROVED")
+    comment(gate, repo, "max", "/gate hold")
+    assert "on hold by max" in gate.gate_status(repo, head).description
+
+    lifted = comment(gate, repo, "alice", "/gate unhold")
+    assert reactions(fake, repo, lifted) == ["+1"]
+    status = gate.gate_status(repo, head)
+    assert status.state == "pending" and "on hold by max" in status.description
+    assert any(
+        body.startswith("@alice ") and "Still on hold by max (maintain)" in body
+        for body in replies(fake, repo)
+    )
+
+    comment(gate, repo, "max", "/gate unhold")
+    assert gate.gate_status(repo, head).state == "success"

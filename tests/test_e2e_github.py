@@ -84,7 +84,18 @@ def test_two_approvals_from_a_team_go_from_pending_to_success(gate, fake):
     assert status.state == "success"
     run = gate.gate_run(repo, pr.head_sha)
     assert run is not None and run.conclusion == "success"
-    assert status.target_url.startswith(f"{gate.base}/details/github/acme/two-approvals/1?sig=")
+    assert status.target_url.startswith(
+        f"{gate.base}/details/github/acme/two-approvals/1?sha={pr.head_sha}&sig="
+    )
+    page = gate.session.get(status.target_url, timeout=10)
+    assert page.status_code == 200 and "acme/two-approvals#1" in page.text
+
+    # After a push is evaluated, the link to the old head opens nothing.
+    head = fake.push(repo, 1, contents={"src/app.py": "print(3)\n"})
+    gate.deliver("pull_request", "synchronize", repo, 1)
+    fresh = gate.gate_status(repo, head)
+    assert gate.session.get(status.target_url, timeout=10).status_code == 404
+    assert gate.session.get(fresh.target_url, timeout=10).status_code == 200
 
 ONE_REVIEW_OR_COMMENT = """\
 version: 1
@@ -445,23 +456,16 @@ def test_an_approval_comment_edited_by_someone_else_fails_the_gate(gate, fake):
     assert gate.gate_status(repo, head).state == "pending"
 
 
-def request_merge_group(gate: GateService, repo: str, numbers: list[int]) -> str:
-    """GitHub's merge queue builds a commit of `numbers` and asks for checks on it."""
+def request_merge_group(gate: GateService, repo: str, numbers: list[int], **queue) -> str:
+    """GitHub's merge queue builds a group of `numbers` and asks for checks on it."""
     fake = gate.fake
-    head = fake.commit(repo, f"gh-readonly-queue/main/pr-{numbers[-1]}", {"queue.txt": str(numbers)})
-    message = "\n\n".join(f"Merge pull request #{n} from acme/feature-{n}" for n in numbers)
-    event, payload = fake.webhook("merge_group", "checks_requested", repo)
-    payload["merge_group"].update(
-        head_sha=head,
-        head_ref=f"refs/heads/gh-readonly-queue/main/pr-{numbers[-1]}-{head}",
-        base_ref="refs/heads/main",
-        base_sha=fake.branch_sha(repo, "main"),
-    )
-    payload["merge_group"]["head_commit"].update(id=head, tree_id=head, message=message)
+    group = fake.queue(repo, numbers, **queue)
+    event, payload = fake.webhook("merge_group", "checks_requested", repo,
+                                  head_sha=group.head_sha)
     response = gate.post(event, payload)
     assert response.status_code == 202, response.text
-    gate.settle_group(repo, head)
-    return head
+    gate.settle_group(repo, group.head_sha)
+    return group.head_sha
 
 
 def test_a_merge_group_passes_only_when_every_pr_passes_at_its_head(gate, fake):
@@ -483,6 +487,62 @@ def test_a_merge_group_passes_only_when_every_pr_passes_at_its_head(gate, fake):
     assert status.state == "success"
     assert status.description == "every PR in the merge group passes at its head: #1"
     assert gate.gate_run(repo, alone).conclusion == "success"
+
+
+def test_a_pr_ahead_in_the_queue_that_was_held_since_keeps_the_group_from_passing(gate, fake):
+    """The group's branch and head commit name only #3; #2 rides along ahead of it."""
+    repo = new_repo(gate, "queue-ahead", ONE_REVIEW_OR_COMMENT)
+    for login in ("bob", "max"):
+        fake.set_role(repo, login, "maintain" if login == "max" else "write")
+    for number in (2, 3):
+        fake.open_pr(repo, number, contents={f"src/{number}.py": "1\n"})
+        fake.add_review(repo, number, "bob", "APPROVED")
+        gate.deliver("pull_request", "opened", repo, number)
+        assert gate.gate_status(repo, fake.pr(repo, number).head_sha).state == "success"
+    next_second()
+    fake.add_comment(repo, 2, "max", "/gate hold")
+    gate.deliver("issue_comment", "created", repo, 2)
+    held = fake.pr(repo, 2).head_sha
+    assert gate.gate_status(repo, held).state == "pending"
+
+    head = request_merge_group(gate, repo, [2, 3])
+    assert fake.repo(repo).commits[head].message == "Pull request #3 (#3)"
+    status = gate.gate_status(repo, head)
+    assert status.state == "pending"
+    assert status.description == f"#2 at {held[:7]} is still pending"
+    assert gate.gate_run(repo, head).conclusion != "success"
+
+
+def test_a_group_commit_that_belongs_to_no_pr_fails_the_group(gate, fake):
+    repo = new_repo(gate, "queue-stray", ONE_REVIEW_OR_COMMENT)
+    fake.set_role(repo, "bob", "write")
+    fake.open_pr(repo, 1, contents={"src/1.py": "1\n"})
+    fake.add_review(repo, 1, "bob", "APPROVED")
+    gate.deliver("pull_request", "opened", repo, 1)
+
+    # A commit on top of the group's, titled as if it were #1's squash.
+    head = request_merge_group(gate, repo, [1], stray={"src/backdoor.py": "1\n"},
+                               stray_message="Pull request #1 (#1)")
+    status = gate.gate_status(repo, head)
+    assert status.state == "failure"
+    assert status.description == (
+        f"commit {head[:7]} in the merge group belongs to no open pull request"
+    )
+    assert gate.gate_run(repo, head).conclusion == "failure"
+
+
+def test_a_fair_group_of_merges_passes(gate, fake):
+    repo = new_repo(gate, "queue-fair", ONE_REVIEW_OR_COMMENT)
+    fake.set_role(repo, "bob", "write")
+    for number in (1, 2):
+        fake.open_pr(repo, number, contents={f"src/{number}.py": "1\n"},
+                     commits=[{}, {}])  # two commits each: the queue merges their heads
+        fake.add_review(repo, number, "bob", "APPROVED")
+        gate.deliver("pull_request", "opened", repo, number)
+    head = request_merge_group(gate, repo, [1, 2], method="merge")
+    status = gate.gate_status(repo, head)
+    assert status.state == "success"
+    assert status.description == "every PR in the merge group passes at its head: #1 and #2"
 
 
 # -- start-up and secrets ------------------------------------------------------------

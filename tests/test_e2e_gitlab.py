@@ -73,7 +73,7 @@ def test_a_merge_request_gets_an_explained_status_that_follows_its_approvals(gat
     status = gate.gate_status(project, mr.head_sha)
     assert status is not None and status.status == "pending"
     assert "needs 1 more approval" in status.description
-    assert status.target_url and "/details/gitlab/acme/platform/verdict/1?sig=" in status.target_url
+    assert status.target_url and f"/details/gitlab/acme/platform/verdict/1?sha={mr.head_sha}&sig=" in status.target_url
     page = requests.get(status.target_url, timeout=10)
     assert page.status_code == 200 and "needs 1 more approval" in page.text
 

@@ -41,7 +41,7 @@ def pipeline(rig: Rig) -> PullPipeline:
         rig.store,
         OperatorConfig(),
         POLICY_PATHS,
-        lambda key: None,
+        lambda key, sha: None,
         merging=MergeStep(rig.store, rig.clock, lock_seconds=30),
     )
 

@@ -20,7 +20,7 @@ from bot.pipeline.pull import PullPipeline
 from bot.providers.base import PolicySources, PolicyText
 from bot.providers.github.policy_source import POLICY_PATHS, owner_policy_path
 from bot.settings import ConfigurationError, Settings
-from bot.store import dirty, merge_groups, runs, utcnow
+from bot.store import dirty, evaluations, merge_groups, runs, utcnow
 from bot.store.dirty import PullKey
 from bot.worker import Outcome, PullWorker, load_pipeline
 
@@ -237,7 +237,7 @@ def pull_pipeline(rig: Rig, operator: OperatorConfig | None = None) -> PullPipel
         rig.store,
         operator or OperatorConfig(),
         POLICY_PATHS,
-        lambda key: f"https://gatebot.example/details/{key.repo}/{key.number}",
+        lambda key, sha: f"https://gatebot.example/details/{key.repo}/{key.number}?sha={sha}",
     )
 
 
@@ -257,7 +257,7 @@ def test_the_floor_applies_alone_where_a_repository_has_no_policy(rig, tmp_path)
     (status,) = rig.fake.statuses(REPO, pr.head_sha)
     assert status.state == "pending"
     assert status.description.startswith("required policy: reviewed: needs 1 more approval")
-    assert status.target_url == "https://gatebot.example/details/acme/api/7"
+    assert status.target_url == f"https://gatebot.example/details/acme/api/7?sha={pr.head_sha}"
     assert last_run(rig).summary.startswith(f"pending on {pr.head_sha[:12]} (gatebot: main)")
 
 
@@ -296,7 +296,7 @@ def test_an_edit_of_the_owner_wide_policy_is_validated_where_it_governs(rig):
     into_main = rig.fake.open_pr(owner_repo, 1, contents={"gatebot.yml": broken})
     into_drafts = rig.fake.open_pr(owner_repo, 2, base="drafts", contents={"gatebot.yml": broken})
     pipeline = PullPipeline(
-        rig.forge, rig.store, OperatorConfig(), POLICY_PATHS, lambda key: None,
+        rig.forge, rig.store, OperatorConfig(), POLICY_PATHS, lambda key, sha: None,
         owner_policy=owner_policy_path,
     )
     for number in (1, 2):
@@ -358,6 +358,17 @@ def test_a_group_passes_only_when_every_member_passes(members, state, descriptio
     assert not decision.merge_allowed and not decision.report_only
 
 
+def test_a_commit_of_no_pr_or_an_unreadable_group_fails_it():
+    passing = [Member(1, "a" * 40, True, "success", report_only=True)]
+    stray = group_decision("c" * 40, passing, strays=["d" * 40])
+    assert (stray.state, stray.description) == (
+        "failure", "commit ddddddd in the merge group belongs to no open pull request"
+    )
+    assert not stray.report_only  # a stray commit is never waved through as report-only
+    unread = group_decision("c" * 40, passing, unreadable="too many commits")
+    assert (unread.state, unread.description) == ("failure", "too many commits")
+
+
 def test_report_only_members_never_block_a_group():
     decision = group_decision("c" * 40, [Member(1, "a" * 40, True, "pending", report_only=True)])
     assert decision.state == "success" and decision.report_only
@@ -369,18 +380,19 @@ def queue_pr(rig: Rig, number: int, approved: bool) -> None:
         rig.fake.add_review(REPO, number, "mia", "APPROVED")
 
 
-def group_of(rig: Rig, numbers: list[int]):
-    head = rig.fake.commit(REPO, f"gh-readonly-queue/main/pr-{numbers[-1]}", {"q": "1"})
+def group_of(rig: Rig, numbers: list[int], named: list[int] | None = None, **queue):
+    """The merge queue's group of `numbers`, recorded as naming `named` (default: all)."""
+    built = rig.fake.queue(REPO, numbers, **queue)
     with rig.store.begin() as conn:
         group = merge_groups.request(
             conn,
             provider="github",
             repo=REPO,
-            head_sha=head,
-            head_ref=f"refs/heads/gh-readonly-queue/main/pr-{numbers[-1]}-{head}",
+            head_sha=built.head_sha,
+            head_ref=f"refs/heads/{built.head_ref}",
             base_ref="main",
-            base_sha=rig.fake.branch_sha(REPO, "main"),
-            pull_numbers=numbers,
+            base_sha=built.base_sha,
+            pull_numbers=numbers if named is None else named,
             installation_id=rig.installation(),
             now=utcnow(),
         )
@@ -399,7 +411,7 @@ def test_a_group_waits_for_its_members_and_is_woken_by_their_verdicts(rig):
     queue_pr(rig, 2, approved=False)
     waker = GroupWaker(rig.store, utcnow)
     pulls = PullPipeline(
-        rig.forge, rig.store, OperatorConfig(), POLICY_PATHS, lambda key: None, on_posted=waker
+        rig.forge, rig.store, OperatorConfig(), POLICY_PATHS, lambda key, sha: None, on_posted=waker
     )
     groups = MergeGroupPipeline(rig.forge, rig.store)
     assert run_once(rig, pulls, 1) is Outcome.DONE
@@ -433,3 +445,51 @@ def test_a_destroyed_group_gets_nothing(rig):
     assert rig.fake.statuses(REPO, group.head_sha) == []
     with rig.store.begin() as conn:
         assert runs.for_pull(conn, group.key)[-1].summary == "merge group is gone: nothing posted"
+
+
+def test_a_group_judges_the_prs_ahead_of_the_one_it_names_and_waits_for_them(rig):
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": ONE_APPROVAL})
+    rig.fake.set_role(REPO, "mia", "maintain")
+    queue_pr(rig, 1, approved=False)
+    queue_pr(rig, 2, approved=True)
+    waker = GroupWaker(rig.store, utcnow)
+    pulls = PullPipeline(
+        rig.forge, rig.store, OperatorConfig(), POLICY_PATHS, lambda key, sha: None,
+        on_posted=waker,
+    )
+    groups = MergeGroupPipeline(rig.forge, rig.store)
+    assert run_once(rig, pulls, 2) is Outcome.DONE
+
+    group = group_of(rig, [1, 2], named=[2])
+    assert process(rig, group.key, groups) is Outcome.DONE
+    status = rig.fake.statuses(REPO, group.head_sha)[-1]
+    assert status.state == "pending"
+    assert status.description == f"#1 at {rig.fake.pr(REPO, 1).head_sha[:7]} has no verdict yet"
+    with rig.store.begin() as conn:
+        assert merge_groups.get(conn, group.id).pull_numbers == (1, 2)
+        assert dirty.get(conn, rig.key(1)) is not None
+
+    # #1's verdict (pending: no approval) wakes the group, which now says so.
+    assert process(rig, rig.key(1), pulls) is Outcome.DONE
+    with rig.store.begin() as conn:
+        assert dirty.get(conn, group.key) is not None
+    assert process(rig, group.key, groups) is Outcome.DONE
+    latest = rig.fake.statuses(REPO, group.head_sha)[-1]
+    assert latest.description == f"#1 at {rig.fake.pr(REPO, 1).head_sha[:7]} is still pending"
+
+
+def test_a_verdict_on_the_same_commit_for_another_pr_does_not_pass_a_member(rig):
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": ONE_APPROVAL})
+    queue_pr(rig, 1, approved=False)
+    head = rig.fake.pr(REPO, 1).head_sha
+    with rig.store.begin() as conn:
+        evaluations.record(conn, evaluations.Posted(
+            provider="github", repo=REPO, sha=head, context="gatebot: main", number=9,
+            state="success", description="passes", details_url=None, report_only=False,
+            status_posted=True, check_run_id=None, explanation=None, posted_at=utcnow(),
+        ))
+    group = group_of(rig, [1])
+    assert process(rig, group.key, MergeGroupPipeline(rig.forge, rig.store)) is Outcome.DONE
+    (status,) = rig.fake.statuses(REPO, group.head_sha)
+    assert status.state == "pending"
+    assert status.description == f"#1 at {head[:7]} has no verdict yet"

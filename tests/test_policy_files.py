@@ -109,3 +109,55 @@ def test_every_problem_code_is_documented():
     doc = (ROOT / "docs" / "policy.md").read_text()
     for code, meaning in CODES.items():
         assert f"| `{code}` | {meaning} |" in doc, code
+
+
+# -- workflow files -------------------------------------------------------------------------
+# A required check reported by `github-actions` comes from a workflow the PR itself can
+# edit, so every shipped GitHub policy asks a code owner (or, where CODEOWNERS names
+# none, a maintainer) to approve workflow changes; the GitLab example does the same for
+# the pipeline definition.
+
+GITHUB_POLICIES = [p for p in POLICIES if p.name != "gitlab-pipeline-deploy.yml"]
+
+
+def _verdict(path: Path, files: list[str], reviewers: list[str], codeowners: str | None = None):
+    from factories import changed, make_snapshot, review
+
+    from bot.core.gate import decide
+    from bot.core.policy.evaluate import evaluate
+
+    policy = load_policy_file(path.read_bytes(), str(path)).policy
+    snapshot = make_snapshot(
+        files=tuple(changed(f) for f in files),
+        reviews=tuple(review(login) for login in reviewers),
+        codeowners=codeowners,
+    )
+    return decide(evaluate(policy, snapshot), snapshot)
+
+
+@pytest.mark.parametrize("path", GITHUB_POLICIES, ids=lambda p: p.name)
+def test_a_workflow_change_needs_a_code_owner_or_a_maintainer(path):
+    # Everyone else in the factory's cast approved: writers, teams, the admin.
+    writers = ["bob", "dave"]
+    changed_workflow = _verdict(path, [".github/workflows/ci.yml"], writers)
+    assert "workflow-owners: needs 1 more approval" in changed_workflow.description
+
+    by_maintainer = _verdict(path, [".github/workflows/ci.yml"], [*writers, "carol"])
+    assert "workflow-owners:" not in " ".join(by_maintainer.blockers)
+
+    # Where CODEOWNERS names the workflows' owners, only they can approve them.
+    owned = _verdict(path, [".github/actions/setup/action.yml"], [*writers, "carol"],
+                     codeowners="/.github/ @frank\n")
+    assert "workflow-owners: needs a code owner's approval" in owned.description
+    assert "workflow-owners:" not in " ".join(_verdict(
+        path, [".github/actions/setup/action.yml"], [*writers, "carol", "frank"],
+        codeowners="/.github/ @frank\n",
+    ).blockers)
+
+
+def test_the_gitlab_example_asks_the_same_of_pipeline_changes():
+    path = ROOT / "policies" / "examples" / "gitlab-pipeline-deploy.yml"
+    assert "pipeline-owners: needs 1 more approval" in _verdict(
+        path, [".gitlab-ci.yml"], ["bob"]
+    ).description
+    assert "pipeline-owners:" not in " ".join(_verdict(path, ["src/app.py"], ["bob"]).blockers)

@@ -77,3 +77,14 @@ def test_one_reply_names_its_author_once():
     assert replies.reply("wes", ["", ""]) == ""
     assert replies.reply("wes", ["a", "", "b"]) == "@wes a\n\nb"
     assert replies.reply("wes", ["@wes may not run `hold`: …"]) == "@wes may not run `hold`: …"
+
+
+def test_unhold_names_whose_holds_remain_and_why():
+    assert replies.unhold_text([], []) == "This pull request was not on hold."
+    assert replies.unhold_text(["wes"], []) == ""
+    assert replies.unhold_text(["wes", "tess"], [("max", "maintain"), ("old", None)]) == (
+        "Lifted the holds of wes and tess. Still on hold by max (maintain) and old (admin): "
+        "a hold can be lifted only by its author or by someone whose permission is at least "
+        "the holder's."
+    )
+    assert replies.unhold_text([], [("max", "maintain")]).startswith("Still on hold by max")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 import uuid
@@ -241,3 +242,61 @@ def test_bodies_over_25_mb_are_refused_with_413(gatebot, github_app_env, free_po
     store.close()
     assert size // len(chunk) == 26
     assert proc.stop() == 0
+
+
+def test_a_stalled_client_is_dropped_after_the_timeout_and_blocks_no_one(
+    gatebot, github_app_env, free_port
+):
+    """Half a request, then nothing: the server closes the connection once it has
+    been idle for GATEBOT_WEB_TIMEOUT_SECONDS, and answers everyone else meanwhile,
+    even with a single request thread."""
+    proc, base = start_serve(
+        gatebot, github_app_env, free_port,
+        GATEBOT_WEB_TIMEOUT_SECONDS="2", GATEBOT_WEB_THREADS="1",
+    )
+    stalled = []
+    for _ in range(5):
+        sock = socket.create_connection(("127.0.0.1", free_port), timeout=15)
+        sock.sendall(
+            b"POST /webhooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"X-GitHub-Event: ping\r\nContent-Length: 1000\r\n\r\n{\"zen\": "
+        )
+        stalled.append(sock)
+    started = time.monotonic()
+    for _ in range(3):
+        assert requests.get(f"{base}/healthz", timeout=1).status_code == 200
+    assert time.monotonic() - started < 1.5
+
+    for sock in stalled:
+        assert sock.recv(1024) == b""  # closed by the server, not answered
+        sock.close()
+    # Dropped after the 2 s timeout, at the next idle check (at most 2 s later).
+    assert 1.5 <= time.monotonic() - started < 6
+    assert requests.get(f"{base}/healthz", timeout=1).status_code == 200
+    assert proc.stop() == 0
+
+
+def test_the_request_threads_and_connections_are_bounded_by_settings(github_app_env):
+    from bot.settings import Settings
+    from bot.web import create_app
+    from bot.web.server import build_server
+
+    settings = Settings.model_validate(
+        {**github_app_env, "GATEBOT_WEB_THREADS": "3", "GATEBOT_WEB_CONNECTION_LIMIT": "40",
+         "GATEBOT_WEB_TIMEOUT_SECONDS": "7"}
+    )
+    store = Store(settings.database_url)
+    store.migrate()
+    server = build_server(settings, create_app(settings, store=store), "127.0.0.1", 0)
+    try:
+        assert len(server.task_dispatcher.threads) == 3
+        assert (server.adj.connection_limit, server.adj.channel_timeout) == (40, 7)
+        assert server.adj.max_request_body_size == 25 * 1024 * 1024
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown()
+        store.close()
+    defaults = Settings.model_validate(github_app_env)
+    assert (defaults.web_threads, defaults.web_connection_limit, defaults.web_timeout_seconds) == (
+        8, 100, 30
+    )

@@ -216,21 +216,24 @@ def test_the_command_audit_log_is_filtered_like_the_others(store):
 
 def test_holds_are_one_per_person_whatever_the_letter_case(store):
     with store.begin() as conn:
-        assert holds.hold(conn, KEY, by="Ada", at=at(2), comment_id=1)
-        assert not holds.hold(conn, KEY, by="ada", at=at(3), comment_id=2)
-        assert not holds.hold(conn, KEY, by="ADA", at=at(3), comment_id=3)
-        assert holds.hold(conn, KEY, by="bob", at=at(1), comment_id=4)
-        assert holds.hold(conn, OTHER_PR, by="ada", at=at(1), comment_id=5)
+        assert holds.hold(conn, KEY, by="Ada", at=at(2), comment_id=1, permission="admin")
+        assert not holds.hold(conn, KEY, by="ada", at=at(3), comment_id=2, permission="admin")
+        assert not holds.hold(conn, KEY, by="ADA", at=at(3), comment_id=3, permission="admin")
+        assert holds.hold(conn, KEY, by="bob", at=at(1), comment_id=4, permission="write")
+        assert holds.hold(conn, OTHER_PR, by="ada", at=at(1), comment_id=5, permission="admin")
         assert holds.for_pull(conn, KEY) == [
-            holds.HoldRecord(by="bob", at=at(1), comment_id=4),
-            holds.HoldRecord(by="Ada", at=at(2), comment_id=1),
+            holds.HoldRecord(by="bob", at=at(1), comment_id=4, permission="write"),
+            holds.HoldRecord(by="Ada", at=at(2), comment_id=1, permission="admin"),
         ]
-        assert holds.unhold(conn, KEY) == 2
-        assert holds.unhold(conn, KEY) == 0
+        assert holds.lift(conn, KEY, ["BOB"]) == 1
+        assert [h.by for h in holds.for_pull(conn, KEY)] == ["Ada"]
+        assert holds.lift(conn, KEY, ["ada"]) == 1
+        assert holds.lift(conn, KEY, ["ada"]) == 0
+        assert holds.lift(conn, KEY, []) == 0
         assert holds.for_pull(conn, KEY) == []
         assert [h.comment_id for h in holds.for_pull(conn, OTHER_PR)] == [5]
-        assert holds.hold(conn, KEY, by="ada", at=at(4), comment_id=6)
-        assert [h.by for h in holds.for_pull(conn, KEY)] == ["ada"]
+        assert holds.hold(conn, KEY, by="ada", at=at(4), comment_id=6, permission=None)
+        assert holds.for_pull(conn, KEY)[0].permission is None
 
 
 # -- overrides -----------------------------------------------------------------------------

@@ -9,6 +9,11 @@ Rules (the spec's Comment commands section): bots — the App included — never
 run commands; an entry of `commands.allow` replaces the command's default
 permission entirely; within an entry, `permission`, `teams` and `users` are
 alternatives (anyone matching any of them may run it).
+
+`unhold` has a second rule (`may_lift`): it lifts only holds placed by people
+whose permission does not exceed the commenter's — a writer cannot lift a
+maintainer's hold — and anyone may lift their own. A hold whose holder's
+permission was not recorded counts as an admin's.
 """
 
 from __future__ import annotations
@@ -16,7 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.commands import COMMANDS_BY_NAME
-from bot.core.policy.models import CommandPermission, CommandsConfig, permission_at_least
+from bot.core.policy.models import (
+    PERMISSION_ORDER,
+    CommandPermission,
+    CommandsConfig,
+    permission_at_least,
+)
 from bot.core.policy.result import join_words
 
 
@@ -83,3 +93,20 @@ def authorize(command: str, commenter: Commenter, config: CommandsConfig | None)
         f"@{commenter.login} may not run `{command}`: it needs {describe(rule)}"
         f" (you have {commenter.permission or 'no'} permission)",
     )
+
+
+NO_ACCESS = "none"
+"""The permission recorded for a holder without repository access (allowed through a
+team or by name)."""
+
+
+def may_lift(holder: str, holder_permission: str | None, commenter: Commenter) -> bool:
+    """May `commenter` lift the hold `holder` placed with `holder_permission`
+    (a role name, `NO_ACCESS`, or None: not recorded)?"""
+    if holder.casefold() == commenter.login.casefold():
+        return True
+    if holder_permission == NO_ACCESS:
+        return True
+    if holder_permission not in PERMISSION_ORDER:
+        holder_permission = "admin"
+    return permission_at_least(commenter.permission, holder_permission)

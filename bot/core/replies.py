@@ -11,7 +11,7 @@ from bot.core.authorize import describe, requirement
 from bot.core.commands import KNOWN_COMMANDS, usage
 from bot.core.gate import Decision
 from bot.core.policy.models import CommandsConfig
-from bot.core.policy.result import short_sha
+from bot.core.policy.result import join_words, short_sha
 from bot.core.render import escape_markdown, markdown
 
 MAX_LISTED_BLOCKERS = 10
@@ -103,6 +103,30 @@ def override_text(decision: Decision | None, head_sha: str, login: str, reason: 
     )
 
 
+def unhold_text(lifted: list[str], kept: list[tuple[str, str | None]]) -> str:
+    """`unhold`: whose holds were lifted, and whose remain because they outrank the commenter.
+
+    `kept` pairs each remaining holder with the permission recorded for them
+    (None: not recorded, taken as admin)."""
+    if not lifted and not kept:
+        return "This pull request was not on hold."
+    if not kept:
+        return ""  # the reaction says it
+    remaining = join_words(
+        [f"{escape_markdown(by)} ({permission or 'admin'})" for by, permission in kept]
+    )
+    said = f"Lifted the hold{'s' if len(lifted) != 1 else ''} of {_people(lifted)}. " if lifted else ""
+    return (
+        f"{said}Still on hold by {remaining}: a hold can be lifted only by its author or by "
+        "someone whose permission is at least the holder's."
+    )
+
+
+def _people(logins: list[str]) -> str:
+    # Named, not @-mentioned: lifting a hold need not notify its holder.
+    return join_words([escape_markdown(login) for login in logins])
+
+
 def closed_text(command: str, merged: bool) -> str:
     closed = "merged" if merged else "closed"
     return f"`{command}` does nothing now: this pull request is {closed}."
@@ -151,4 +175,5 @@ __all__ = [
     "override_text",
     "reply",
     "status_text",
+    "unhold_text",
 ]

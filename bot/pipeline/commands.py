@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from bot.core import replies
-from bot.core.authorize import Commenter, authorize, is_bot_login, requirement
+from bot.core.authorize import NO_ACCESS, Commenter, authorize, is_bot_login, may_lift, requirement
 from bot.core.commands import Command, CommandError, parse_commands
 from bot.core.gate import Decision
 from bot.core.policy.models import CommandsConfig, Policy
@@ -143,10 +143,11 @@ class CommandStep:
             )
             outcomes, cheap = self._judge(ev, parsed, comment, config, people, cheap_used, silent)
             cheap_used += cheap
+            author = _known_commenter(people, comment.author)
             with self.store.begin() as conn:
                 for outcome in outcomes:
                     if outcome.result == RAN and not silent:
-                        self._apply(conn, key, head, comment, outcome, policy)
+                        self._apply(conn, key, head, comment, author, outcome, policy)
                     commands.audit(
                         conn, key, comment.comment_id, login=comment.author,
                         command=outcome.command, args=outcome.args, outcome=outcome.result,
@@ -201,6 +202,7 @@ class CommandStep:
         key: PullKey,
         head: PullHead,
         comment: CommandComment,
+        author: Commenter,
         outcome: Outcome,
         policy: Policy | None,
     ) -> None:
@@ -232,14 +234,23 @@ class CommandStep:
             auto = policy is not None and policy.merge is not None and policy.merge.auto
             outcome.message = replies.cancel_text(disarmed, auto)
         elif name == "hold":
-            holds.hold(conn, key, by=by, at=at, comment_id=cid)
+            holds.hold(conn, key, by=by, at=at, comment_id=cid,
+                       permission=author.permission or NO_ACCESS)
         elif name == "unhold":
-            if not holds.unhold(conn, key):
-                outcome.message = "This pull request was not on hold."
+            outcome.message = self._unhold(conn, key, author)
         elif name == "override":
             overrides.record(conn, key, sha=head.head_sha, by=by, reason=outcome.args,
                              at=at, comment_id=cid, now=self.clock())
             outcome.later, outcome.head_sha = LATER_OVERRIDE, head.head_sha
+
+    @staticmethod
+    def _unhold(conn: Connection, key: PullKey, author: Commenter) -> str:
+        """Lift the holds `author` may lift; the reply naming whose remain."""
+        held = holds.for_pull(conn, key)
+        lifted = [h.by for h in held if may_lift(h.by, h.permission, author)]
+        kept = [(h.by, h.permission) for h in held if h.by not in lifted]
+        holds.lift(conn, key, lifted)
+        return replies.unhold_text(lifted, kept)
 
     # -- the second half ----------------------------------------------------------
 
@@ -310,6 +321,14 @@ class CommandStep:
         with self.store.begin() as conn:
             arm = merge_arms.armed(conn, key)
         return arm.by if arm is not None else None
+
+
+def _known_commenter(people: dict[tuple[str, tuple[str, ...]], Commenter], login: str) -> Commenter:
+    """The commenter as authorisation read them (their permission is the same
+    whatever teams were asked about); without a command authorised, no access."""
+    folded = login.casefold()
+    found = next((who for (name, _), who in people.items() if name == folded), None)
+    return found if found is not None else Commenter(login=login, permission=None)
 
 
 def _dump(outcomes: list[Outcome]) -> str:

@@ -2,12 +2,19 @@
 
 GitHub's merge queue builds a commit holding several queued PRs and asks for
 the required checks on it (`merge_group` `checks_requested`). The routing
-records the group and marks it like a PR (`bot.store.merge_groups`); here
-each member PR is read again (its head now, open or not) and judged by the
-verdict the bot recorded for that head under the group's base context:
+records the group and marks it like a PR (`bot.store.merge_groups`). Its
+members are not taken from its name: every commit between the group's base
+and head is mapped to the PRs GitHub associates with it
+(`bot.providers.github.merge_queue`), so the PRs ahead of it in the queue
+are members too, and a commit that belongs to no PR fails the group. Each
+member PR is read again (its head now, open or not) and judged by the
+verdict the bot recorded for that PR at that head under the group's base
+context:
 
 - every member passes (a recorded `success`) → `success`;
 - a member failed, is in error, or is not an open PR → `failure`, naming it;
+- a commit of the group belongs to no open PR into the base, or the group
+  cannot be read whole (no base commit, too many commits) → `failure`;
 - a member has no verdict at its head yet, or a pending one → `pending`,
   naming it; such members are marked for evaluation, and when their verdict
   is posted the groups holding them are marked again (`GroupWaker`).
@@ -29,6 +36,7 @@ from bot.core.gate import Decision
 from bot.core.policy.evaluate import STATE_RANK, STATE_STATUS, GateState
 from bot.core.policy.result import Status, join_words, node, short_sha
 from bot.providers.github.forge import PROVIDER, GitHubEvaluation, GitHubForge
+from bot.providers.github.merge_queue import MAX_COMMITS
 from bot.providers.github.publish import context_for
 from bot.store import Store, dirty, evaluations, merge_groups
 from bot.store.dirty import PullKey
@@ -61,20 +69,35 @@ def _judge(member: Member) -> tuple[GateState, str]:
     return "failure", f"{where} does not pass ({member.verdict})"
 
 
-def group_decision(head_sha: str, members: Sequence[Member]) -> Decision:
-    """The verdict on a group's head commit from its members' verdicts."""
-    judged = [(m, *_judge(m)) for m in members]
+def group_decision(
+    head_sha: str,
+    members: Sequence[Member],
+    strays: Sequence[str] = (),
+    unreadable: str | None = None,
+) -> Decision:
+    """The verdict on a group's head commit from its members' verdicts, the commits
+    that belong to no PR (`strays`) and why the group could not be read, if so."""
+    judged: list[tuple[str, str, GateState, str]] = [
+        ("pull", f"#{m.number}", *_judge(m)) for m in members
+    ]
+    judged += [
+        ("commit", short_sha(sha), "failure",
+         f"commit {short_sha(sha)} in the merge group belongs to no open pull request")
+        for sha in strays
+    ]
+    if unreadable is not None:
+        judged.append(("group", "merge group", "failure", unreadable))
     if not judged:
         sentence = "the merge group names no pull request the bot can judge"
         root = node("gate", "gate", Status.FAILED, sentence)
         return Decision("failure", sentence, root, head_sha, False, False, False, False,
                         blockers=(sentence,))
     state: GateState = "success"
-    for _, level, _ in judged:
+    for _, _, level, _ in judged:
         if STATE_RANK[level] > STATE_RANK[state]:
             state = level
     children = tuple(
-        node("pull", f"#{m.number}", STATE_STATUS[level], sentence) for m, level, sentence in judged
+        node(kind, label, STATE_STATUS[level], sentence) for kind, label, level, sentence in judged
     )
     if state == "success":
         description = (
@@ -83,9 +106,11 @@ def group_decision(head_sha: str, members: Sequence[Member]) -> Decision:
         )
         blockers: tuple[str, ...] = ()
     else:
-        blockers = tuple(sentence for _, level, sentence in judged if level == state)
+        blockers = tuple(sentence for _, _, level, sentence in judged if level == state)
         description = "; ".join(blockers)
-    report_only = all(m.report_only for m in members)
+    report_only = bool(members) and not strays and unreadable is None and all(
+        m.report_only for m in members
+    )
     root = node("gate", "gate", STATE_STATUS[state], description, children)
     return Decision(
         state=state,
@@ -116,9 +141,10 @@ class MergeGroupPipeline:
         base_ref = group.base_ref.removeprefix("refs/heads/")
         context = context_for(base_ref)
         with self.forge.evaluation(job.key, installation) as ev:
-            members = [self._member(ev, number, context) for number in group.pull_numbers]
+            numbers, strays, unreadable = self._contents(ev, group, base_ref)
+            members = [self._member(ev, number, context) for number in numbers]
             self._mark_unjudged(group.repo, installation, members)
-            decision = group_decision(group.head_sha, members)
+            decision = group_decision(group.head_sha, members, strays, unreadable)
             if not job.lease.extend():
                 return f"{decision.state}: lease lost before publishing, nothing posted"
             outcome = ev.publish_commit(decision, base_ref, details_url=None)
@@ -127,6 +153,25 @@ class MergeGroupPipeline:
             f"merge group {short_sha(group.head_sha)} ({outcome.context}): {decision.state},"
             f" {written}"
         )
+
+    def _contents(
+        self, ev: GitHubEvaluation, group: merge_groups.MergeGroup, base_ref: str
+    ) -> tuple[tuple[int, ...], tuple[str, ...], str | None]:
+        """The group's members (found in its commits, and named by its webhook), the
+        commits that belong to no PR, and why the group cannot be read, if so."""
+        if group.base_sha is None:
+            return group.pull_numbers, (), "the merge group names no base commit to compare with"
+        contents = ev.merge_group_contents(base_ref, group.base_sha, group.head_sha)
+        if contents.truncated:
+            return group.pull_numbers, (), (
+                f"the merge group holds more than {MAX_COMMITS} commits: it cannot be checked"
+            )
+        numbers = tuple(sorted(set(group.pull_numbers) | set(contents.pulls)))
+        if numbers != group.pull_numbers:
+            # So the group is woken when any of its members gets a new verdict.
+            with self.store.begin() as conn:
+                merge_groups.set_members(conn, group.id, numbers, self.forge.clock())
+        return numbers, contents.strays, None
 
     def _member(self, ev: GitHubEvaluation, number: int, context: str) -> Member:
         try:
@@ -137,6 +182,8 @@ class MergeGroupPipeline:
             return Member(number=number, head_sha="", open=False, verdict=None)
         with self.store.begin() as conn:
             posted = evaluations.last(conn, PROVIDER, ev.key.repo, head.head_sha, context)
+        if posted is not None and posted.number != number:
+            posted = None  # a verdict on the same commit for another PR says nothing of this one
         return Member(
             number=number,
             head_sha=head.head_sha,

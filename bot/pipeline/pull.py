@@ -71,7 +71,8 @@ from bot.store.dirty import PullKey
 from bot.web import links
 from bot.worker import PullJob
 
-DetailsLink = Callable[[PullKey], str | None]
+DetailsLink = Callable[[PullKey, str], str | None]
+"""The signed details-page link of a PR's verdict for one head SHA, or None."""
 
 
 @dataclass
@@ -131,7 +132,7 @@ class PullPipeline:
         if not job.lease.extend():
             # Another worker took the PR over; it publishes (and answers) what it finds.
             return f"{decision.state}: lease lost before publishing, nothing posted"
-        details = self.details_url(job.key)
+        details = self.details_url(job.key, decision.head_sha)
         outcome = ev.publish(decision, details_url=details)
         self._record_verdict(job.key, decision, outcome)
         if self.on_posted is not None and not outcome.unchanged:
@@ -335,8 +336,10 @@ def full_pipeline(
     """A forge's PR pipeline with every step (merge, deploy, comment commands), linking
     its verdicts to the signed details page."""
 
-    def details_url(key: PullKey) -> str | None:
-        return links.details_url(settings, key.provider, key.repo, key.number)
+    signer = links.DetailsLinks(settings, store)
+
+    def details_url(key: PullKey, head_sha: str) -> str | None:
+        return signer.url(key.provider, key.repo, key.number, head_sha)
 
     return PullPipeline(
         forge,

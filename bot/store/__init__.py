@@ -26,6 +26,7 @@ covers (the web tier records a delivery and marks its PR dirty in one).
 - `overrides`       — `/gate override`, bound to a head SHA (kept: they are the audit)
 - `merge_arms`      — merges armed by `/gate merge`
 - `audit`           — what the audit logs share (`gatebot audit`)
+- `signing_keys`    — keys the service generated once (the details links' key)
 - `migrate`         — Alembic migrations (`bot/migrations`)
 """
 

@@ -10,9 +10,10 @@ dirty table, so it travels the same queue, lease and sweeper as PRs:
   carries that provider, so a pipeline tells the two apart with
   `is_group_key(key)` and reads the group with `for_key(conn, key)`.
 - `MergeGroup` gives the repository, the group's head SHA (where the status
-  goes), its base branch and SHA, the PR numbers in the group (parsed from
-  `merge_group.head_ref` and the head commit's message, as GitHub writes
-  them) and the installation.
+  goes), its base branch and SHA, the PR numbers in the group (first those
+  its webhook names — `merge_group.head_ref` and the head commit's message —
+  then, with `set_members`, every PR the pipeline found in its commits) and
+  the installation.
 - `state` is `requested` until GitHub says the group is gone (`destroyed`:
   merged, dequeued, invalidated); a pipeline finding it `destroyed` stops.
 
@@ -146,6 +147,20 @@ def end(conn: Connection, provider: str, repo: str, head_sha: str, now: datetime
         update(t)
         .where(and_(t.c.provider == provider, t.c.repo == repo, t.c.head_sha == head_sha))
         .values(state=DESTROYED, updated_at=now)
+    ).rowcount
+
+
+def set_members(conn: Connection, group_id: int, numbers: Iterable[int], now: datetime) -> int:
+    """Record the PRs found in the group's commits; return rows changed."""
+    kept = sorted(set(numbers))
+    listed = ",".join(str(n) for n in kept)
+    while len(listed) > t.c.pull_numbers.type.length:
+        # Past the column: the group still judges them all, it is just not
+        # woken by the verdicts of the last few.
+        kept.pop()
+        listed = ",".join(str(n) for n in kept)
+    return conn.execute(
+        update(t).where(t.c.id == group_id).values(pull_numbers=listed, updated_at=now)
     ).rowcount
 
 

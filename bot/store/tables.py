@@ -486,7 +486,8 @@ Index(
     command_comments.c.state,
 )
 
-# `/gate hold`: at most one hold per person and PR; `/gate unhold` lifts them all.
+# `/gate hold`: at most one hold per person and PR, with the holder's permission
+# then (`unhold` lifts only holds of people it does not outrank).
 pull_holds = Table(
     "pull_holds",
     metadata,
@@ -497,6 +498,7 @@ pull_holds = Table(
     Column("by", String(255), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("comment_id", BigInteger, nullable=False),
+    Column("permission", String(16), nullable=True),
     UniqueConstraint("provider", "repo", "number", "by"),
 )
 
@@ -558,3 +560,14 @@ command_audit = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 Index("ix_command_audit_at", command_audit.c.at)
+
+# Keys the service generated for itself, once, and shares between its
+# instances (`store/signing_keys.py`): the details links' key when
+# GATEBOT_SECRET_KEY is not set.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -1,11 +1,12 @@
 """The details page: the last evaluation of a PR, readable by a person.
 
-`GET /details/<provider>/<repository path>/<number>?sig=...` (a GitLab project
-path may have several groups) shows the verdict
-the bot last posted for the PR — every rule, who approved on which commit,
-whose approval did not count and why, the checks seen, and what is missing.
-The link is signed (see `links.py`); a bad signature and an unknown PR get
-the same 404, so pages cannot be enumerated or probed.
+`GET /details/<provider>/<repository path>/<number>?sha=...&sig=...` (a GitLab
+project path may have several groups) shows the verdict the bot last posted
+for the PR — every rule, who approved on which commit, whose approval did not
+count and why, the checks seen, and what is missing — as long as that verdict
+is for the head the link was made for. The link is signed (see `links.py`);
+a bad signature, an unknown PR and a link to an older head all get the same
+404, so pages cannot be enumerated or probed.
 """
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ bp = Blueprint("details", __name__, template_folder="templates")
 @bp.get("/details/<provider>/<path:repo>/<int:number>")
 def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str]]:
     svc = services()
-    key = links.link_key(svc.settings)
-    if svc.store is None or not links.verify(key, provider, repo, number, request.args.get("sig")):
+    sha = request.args.get("sha")
+    signed = links.DetailsLinks(svc.settings, svc.store).verify(
+        provider, repo, number, sha, request.args.get("sig")
+    )
+    if svc.store is None or not signed:
         abort(404)
     with svc.store.begin() as conn:
         posted = evaluations.latest_for_pull(conn, provider, repo, number)
-    if posted is None or posted.explanation is None:
+    # A link opens the verdict of its own head only: after a push it shows nothing.
+    if posted is None or posted.explanation is None or posted.sha.lower() != (sha or "").lower():
         abort(404)
     decision = json.loads(posted.explanation)
     html = render_template(

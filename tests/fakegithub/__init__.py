@@ -41,6 +41,8 @@ Arranging a world::
     fake.set_check_run("acme/api", sha, "tests", conclusion="failure", app_slug="ci")
     fake.set_mergeable("acme/api", 7, False)                  # a conflict: merge answers 405
     fake.protect_branch("acme/api", "main", contexts=["gatebot: main"])
+    group = fake.queue("acme/api", [2, 3])                     # the merge queue's group of #2, #3
+    event, payload = fake.webhook("merge_group", "checks_requested", "acme/api")
 
 Reading what the code under test did::
 

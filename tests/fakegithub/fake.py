@@ -42,6 +42,7 @@ from .state import (
     Deployment,
     Dispatch,
     Installation,
+    MergeGroup,
     MergeRecord,
     PullRequest,
     Reaction,
@@ -479,6 +480,64 @@ class FakeGitHub(FakeForge):
                 merge_base = self.world.merge_base(found, base_sha, commit.sha) or base_sha
                 pr.files = tree_diff(found.commits[merge_base].tree, commit.tree)
             return commit.sha
+
+    def queue(
+        self,
+        repo: str,
+        numbers: Sequence[int],
+        *,
+        method: str = "squash",
+        stray: Mapping[str, str | bytes | None] | None = None,
+        stray_message: str = "Tidy up",
+    ) -> MergeGroup:
+        """The merge queue builds a group of PRs `numbers` (in queue order) on their base.
+
+        Each PR gets one commit of the queue's own, stacked on the one before:
+        a squash of its changes titled `<title> (#n)` (`method="squash"`) or a
+        merge of its head `Merge pull request #n from ...` (`"merge"`); GitHub
+        lists that commit among the PR's associated pulls. `stray` adds one
+        more commit on top that belongs to no PR (message `stray_message`).
+        The group's branch is `gh-readonly-queue/<base>/pr-<last>-<sha>`.
+        """
+        with self.world.lock:
+            found = self.world.repo(repo)
+            base = self.world.pull(found, numbers[0]).base_ref
+            base_sha = found.branches[base]
+            parent = base_sha
+            for number in numbers:
+                pr = self.world.pull(found, number)
+                start = self.world.merge_base(found, base_sha, pr.head_sha) or base_sha
+                tree = dict(found.commits[parent].tree)
+                before, after = found.commits[start].tree, found.commits[pr.head_sha].tree
+                for path in set(before) | set(after):
+                    if before.get(path) != after.get(path):
+                        if path in after:
+                            tree[path] = after[path]
+                        else:
+                            tree.pop(path, None)
+                if method == "squash":
+                    parents, message = [parent], f"{pr.title} (#{number})"
+                else:
+                    parents = [parent, pr.head_sha]
+                    message = (
+                        f"Merge pull request #{number} from {found.owner}/{pr.head_ref}\n\n"
+                        f"{pr.title}"
+                    )
+                commit = self.world.add_commit(
+                    found, parents, message=message, author=pr.user,
+                    committer="web-flow", tree=tree,
+                )
+                found.queue_commits[commit.sha] = number
+                parent = commit.sha
+            if stray is not None:
+                parent = self.world.add_commit(
+                    found, [parent], message=stray_message, author=found.owner, contents=stray
+                ).sha
+            head_ref = f"gh-readonly-queue/{base}/pr-{numbers[-1]}-{parent}"
+            found.branches[head_ref] = parent
+            group = MergeGroup(parent, head_ref, base, base_sha)
+            found.merge_groups[parent] = group
+            return group
 
     def set_mergeable(
         self, repo: str, number: int, mergeable: bool = True, state: str | None = None

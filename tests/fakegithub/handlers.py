@@ -341,7 +341,10 @@ class Handlers:
         found = [
             pr
             for pr in sorted(repo.pulls.values(), key=lambda p: -p.number)
-            if sha == pr.head_sha or sha in pr.commits or sha == pr.merge_commit_sha
+            if sha == pr.head_sha
+            or sha in pr.commits
+            or sha == pr.merge_commit_sha
+            or repo.queue_commits.get(sha) == pr.number
         ]
         found.sort(key=lambda p: p.state != "open")
         page, headers = self.listed(call, found)

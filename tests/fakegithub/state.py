@@ -344,6 +344,16 @@ class Collaborator:
 
 
 @dataclass
+class MergeGroup:
+    """A merge-queue group: its head commit on `head_ref`, built on `base_sha`."""
+
+    head_sha: str
+    head_ref: str
+    base_ref: str
+    base_sha: str
+
+
+@dataclass
 class Repo:
     id: int
     owner: str
@@ -365,6 +375,10 @@ class Repo:
     protections: dict[str, dict[str, Any]] = field(default_factory=dict)
     deployments: dict[int, Deployment] = field(default_factory=dict)
     delete_branch_on_merge: bool = False
+    # The merge queue's commits: the one it built for a PR (its squash or
+    # merge), by SHA -> that PR's number; and each group it asked checks for.
+    queue_commits: dict[str, int] = field(default_factory=dict)
+    merge_groups: dict[str, MergeGroup] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:

@@ -192,6 +192,7 @@ def build(
       push: ref ("refs/heads/<branch>"), before, after
       member: member, changes; membership: member, org, team; team: org, team, changes
       installation / installation_repositories: installation_id, repositories
+      merge_group: head_sha (default the group the queue built last; see FakeGitHub.queue)
     """
     world = fake.world
     shapes = fake.shapes
@@ -539,7 +540,32 @@ def _installation(d: _Draft) -> None:
     d.payload.pop("repository", None)
 
 
+def _merge_group(d: _Draft) -> None:
+    repo = d.need_repo("merge_group")
+    groups = list(repo.merge_groups.values())
+    head_sha = d.details.get("head_sha") or (groups[-1].head_sha if groups else None)
+    if head_sha not in repo.merge_groups:
+        raise KeyError(f"{repo.full_name} has no merge group at {head_sha}")
+    group = repo.merge_groups[head_sha]
+    commit = _push_commit(d.fake, repo, head_sha)
+    d.payload["merge_group"] = {
+        "head_sha": group.head_sha,
+        "head_ref": f"refs/heads/{group.head_ref}",
+        "base_sha": group.base_sha,
+        "base_ref": f"refs/heads/{group.base_ref}",
+        "head_commit": {
+            "id": commit["id"],
+            "tree_id": commit["tree_id"],
+            "message": commit["message"],
+            "timestamp": commit["timestamp"],
+            "author": {k: commit["author"][k] for k in ("name", "email")},
+            "committer": {k: commit["committer"][k] for k in ("name", "email")},
+        },
+    }
+
+
 _EVENTS = {
+    "merge_group": _merge_group,
     "pull_request": _pull_request,
     "pull_request_review": _pull_request_review,
     "issue_comment": _issue_comment,

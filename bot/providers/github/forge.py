@@ -56,6 +56,7 @@ from bot.providers.github.client import ClientConfig, installation_client
 from bot.providers.github.deploy import GitHubDeploying, web_root
 from bot.providers.github.directory import DirectoryReader
 from bot.providers.github.merge import GitHubMerging, MergeMethods, merge_state
+from bot.providers.github.merge_queue import GroupContents, group_contents
 from bot.providers.github.policy_source import StoredFiles, find_codeowners, find_policy
 from bot.providers.github.publish import Publisher
 from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
@@ -220,6 +221,13 @@ class GitHubEvaluation(EvaluationBase):
     def other_pull(self, number: int) -> PullHead:
         """Another PR of the same repository, as one read finds it (a merge group's members)."""
         return _pull_head(reads.read_pull(self.repo, number, self.forge.retries.read))
+
+    def merge_group_contents(self, base_ref: str, base_sha: str, head_sha: str) -> GroupContents:
+        """The PRs a merge group's commits belong to (see `merge_queue`)."""
+        return group_contents(
+            self.client.requester, self.key.repo, base_ref, base_sha, head_sha,
+            self.forge.retries.read,
+        )
 
     def _pull_object(self) -> PullRequest:
         self.pull()

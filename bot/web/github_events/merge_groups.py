@@ -10,7 +10,9 @@ holding it stops.
 GitHub names the group's branch `gh-readonly-queue/<base>/pr-<number>-<sha>`
 after the PR at its tip; the head commit's message names the PRs merged in
 it, as `Merge pull request #<n> from ...` (merge) or a subject ending in
-`(#<n>)` (squash). The group's PRs are the union of both.
+`(#<n>)` (squash). Those names are only where the pipeline starts: it finds
+the group's members in its commits (`bot.pipeline.merge_group`), since PRs
+ahead in the queue go unnamed and titles are the PR authors' to choose.
 """
 
 from __future__ import annotations
@@ -54,9 +56,9 @@ def checks_requested(d: Delivery) -> Routed:
     base_ref = readers.branch(get(group, "base_ref"))
     if d.repo is None or head_sha is None or head_ref is None or base_ref is None:
         return ignore("the payload names no merge group")
+    # The names are a first guess (the pipeline reads the group's commits for
+    # its members): a group that names no PR is still judged.
     numbers = pull_numbers(group)
-    if not numbers:
-        return ignore("the merge group names no pull request")
     return do(
         RequestMergeGroup(
             repo=d.repo,
@@ -66,7 +68,7 @@ def checks_requested(d: Delivery) -> Routed:
             base_sha=sha(get(group, "base_sha")),
             numbers=numbers,
         ),
-        note=f"merge group of {', '.join(f'#{n}' for n in numbers)}",
+        note=f"merge group naming {', '.join(f'#{n}' for n in numbers) or 'no pull request'}",
     )
 
 

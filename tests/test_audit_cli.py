@@ -1,0 +1,41 @@
+"""`gatebot audit`: other people's text is printed escaped, never raw."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.cli import main
+from bot.printable import printable
+from bot.store import commands, overrides
+from bot.store.dirty import PullKey
+
+KEY = PullKey("github", "acme/api", 7)
+AT = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
+
+
+def test_control_characters_in_every_field_are_escaped(store, monkeypatch, capsys):
+    with store.begin() as conn:
+        overrides.record(
+            conn, KEY, sha="a" * 40, by="mal\x07lory",
+            reason="\x1b[2J\x1b[Hall clear\n2026-11-28T14:00:00 acme/api#7 nothing to see",
+            at=AT, comment_id=1, now=AT,
+        )
+        commands.audit(
+            conn, KEY, 2, login="mallory", command="hold", args="\x1b]0;pwned\x07 \u202eevil",
+            outcome="held", detail=None, now=AT,
+        )
+    monkeypatch.setenv("GATEBOT_DATABASE_URL", store.url)
+    assert main(["audit"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    command, override = out.splitlines()  # the newline did not forge a third line
+    assert command.endswith("command hold \\x1b]0;pwned\\x07 \\u202eevil by mallory: held")
+    assert override.endswith(
+        "override by mal\\x07lory: \\x1b[2J\\x1b[Hall clear\\n"
+        "2026-11-28T14:00:00 acme/api#7 nothing to see"
+    )
+
+
+def test_printable_keeps_ordinary_text():
+    assert printable("Ship it — ça marche 🚀 (#12)") == "Ship it — ça marche 🚀 (#12)"
+    assert printable("a\tb\r\x00\x7f\x9b") == "a\\tb\\r\\x00\\x7f\\x9b"
