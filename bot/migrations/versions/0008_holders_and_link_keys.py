@@ -1,7 +1,7 @@
 """Holders' permissions on holds; the generated key that signs details links.
 
-Revision ID: 0007_holders_and_link_keys
-Revises: 0006_commands
+Revision ID: 0008_holders_and_link_keys
+Revises: 0007_pull_verdicts
 Create Date: 2026-12-10
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_holders_and_link_keys"
-down_revision = "0006_commands"
+revision = "0008_holders_and_link_keys"
+down_revision = "0007_pull_verdicts"
 branch_labels = None
 depends_on = None
 
