@@ -4,6 +4,8 @@ the fake GitHub and the fake GitLab, signed webhooks.
 - A head that leaves and comes back (A → B → A) is judged from when it came
   back: an `LGTM` or an `/gate override` written while B was the head does
   not pass A.
+- Push times are per PR: a commit pushed earlier to another PR brings no
+  older time along.
 - A retargeted PR keeps none of the approvals given for its old base.
 - A GitLab approval given before the last push does not count, whatever the
   project's reset-on-push setting.
@@ -108,6 +110,25 @@ def test_an_override_written_while_another_head_was_pushed_does_not_pass_the_hea
     assert not status.description.startswith("overridden")
     replies = [c.body for c in fake.comments(repo, 1) if c.user == fake.bot_login]
     assert replies and "The override was not applied" in replies[-1]
+
+
+def test_a_head_pushed_earlier_to_another_pr_brings_no_older_push_time(gate, fake):
+    repo = new_repo(gate, "per-pr-push-time")
+    shared = fake.open_pr(repo, 1, author="alice", contents={"src/app.py": "print(2)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    other = fake.open_pr(repo, 2, author="alice", contents={"docs/a.md": "harmless\n"})
+    gate.deliver("pull_request", "opened", repo, 2)
+    next_second()
+    fake.add_comment(repo, 2, "bob", "LGTM")  # bob looked at the harmless head of #2
+    gate.deliver("issue_comment", "created", repo, 2)
+    assert gate.gate_status(repo, other.head_sha).state == "success"
+
+    next_second()
+    fake.force_push_to(repo, 2, shared.head_sha)
+    gate.deliver("pull_request", "synchronize", repo, 2)
+    # #2's verdict on the commit #1 brought in long before: bob's LGTM predates it.
+    assert gate.runs(repo, 2)[-1].summary.startswith(f"pending on {shared.head_sha[:12]}")
+    assert gate.gate_status(repo, shared.head_sha).state == "pending"
 
 
 def test_a_retargeted_pr_keeps_none_of_the_approvals_given_for_its_old_base(gate, fake):

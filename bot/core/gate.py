@@ -9,8 +9,8 @@ The operator's required policy (the floor) is ANDed with the repository's.
 An override makes the repository's policy pass for exactly the head SHA it
 names (and only if it was given after that head last became the head, and
 after the PR's last retarget); it does not lift a draft or a hold and never
-bypasses the floor. In `report` mode the
-repository's verdict is explained but never blocks, merges or deploys.
+bypasses the floor. In `report` mode the repository's verdict is explained
+but never blocks, merges or deploys.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """A pull request as the policy sees it: frozen, provider-neutral facts.
 
 The providers (GitHub, GitLab) fetch a `Snapshot`; the store adds what only
-events can tell (the PR's head history, holds, overrides, tampering marks); the core
-evaluates it without any I/O and without reading the clock — `evaluated_at`
-is the time. A snapshot round-trips through JSON (`Snapshot.model_validate_json`
+events can tell (the PR's head history, holds, overrides, tampering marks);
+the core evaluates it without any I/O and without reading the clock —
+`evaluated_at` is the time. A snapshot round-trips through JSON (`Snapshot.model_validate_json`
 and `model_dump_json`), which is how `gatebot evaluate` and the tests feed it.
 
 Logins, team slugs and organisation names are compared case-insensitively by

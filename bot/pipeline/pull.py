@@ -104,7 +104,7 @@ class PullPipeline:
         reconciled = self.merging.reconcile(ev, job) if self.merging is not None else None
         if head.state != "open":
             return self._closed(ev, job, head, reconciled)
-        self._note_head_seen(job.key, head)
+        note_head(self.store, job.key, head, self.forge.clock())
 
         sources = ev.policy_sources()
         policies = self._governing(ev, job, sources)
@@ -240,9 +240,6 @@ class PullPipeline:
             return None
         merged = MergedPull(job.key, base_ref, head_sha, merge_sha)
         return self.deploying.run(ev, policies.policy, merged)
-
-    def _note_head_seen(self, key: PullKey, head: PullHead) -> None:
-        note_head(self.store, key, head, self.forge.clock())
 
     def _changed_policy(
         self,

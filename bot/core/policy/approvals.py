@@ -9,9 +9,10 @@ bot, the author or a contributor (unless allowed), have at least read
 access, and their latest approval is still valid: a review on the head (or
 on a commit the head differs from only by update merges), a comment — or a
 GitLab approval, which names no commit — given strictly after the head was
-pushed, and anything at all given after the PR's last retarget. On top of the count, `distinct_teams`
-asks for a matching of people to listed teams, and `code_owners` for an
-owner's approval on every owned changed file.
+pushed; and whatever the method, given after the PR's last retarget. On top
+of the count, `distinct_teams` asks for a matching of people to listed
+teams, and `code_owners` for an owner's approval on every owned changed
+file.
 
 Every outcome is explained: who counted, who did not and why.
 """

@@ -3,7 +3,8 @@
 A `Context` wraps a `Snapshot` and computes on first use what several
 evaluators ask for: case-insensitive people lookups, contributors, push times
 and the last retarget (from the PR's head history), the update-merge chain of
-the head, the touched paths, the latest check result per name. Nothing here knows about the policy.
+the head, the touched paths, the latest check result per name. Nothing here
+knows about the policy.
 """
 
 from __future__ import annotations
