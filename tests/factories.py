@@ -26,7 +26,7 @@ from bot.core.snapshot import (
     Comment,
     Commit,
     Directory,
-    HeadTimes,
+    HeadChange,
     Review,
     Snapshot,
 )
@@ -166,6 +166,11 @@ def directory(**overrides: Any) -> Directory:
     return Directory(**data)
 
 
+def head_change(sha: str = HEAD, minutes: float = 0, base_ref: str = "main") -> HeadChange:
+    """`sha` became the PR's head (on `base_ref`) `minutes` after T0."""
+    return HeadChange(sha=sha, base_ref=base_ref, at=at(minutes))
+
+
 def make_snapshot(**overrides: Any) -> Snapshot:
     """A PR by `ada` changing one file, pushed at T0 and not yet reviewed."""
     data: dict[str, Any] = {
@@ -187,7 +192,7 @@ def make_snapshot(**overrides: Any) -> Snapshot:
         "reviews": (),
         "comments": (),
         "checks": (),
-        "head_times": (HeadTimes(sha=HEAD, synchronized_at=T0, first_seen_at=T0),),
+        "head_history": (head_change(),),
         "holds": (),
         "overrides": (),
         "tampering": (),

@@ -6,11 +6,10 @@ from factories import (
     BASE,
     HEAD,
     OLD_HEAD,
-    T0,
-    at,
     changed,
     comment,
     commit,
+    head_change,
     make_snapshot,
     policy,
     review,
@@ -18,7 +17,6 @@ from factories import (
 
 from bot.core.policy.evaluate import evaluate
 from bot.core.policy.result import Result, Status
-from bot.core.snapshot import HeadTimes
 
 
 def rule(body: str, **overrides) -> Result:
@@ -298,30 +296,28 @@ def test_comment_patterns_are_searched_re2():
     assert rule(body, comments=(comment("bob", "/approved"),)).status is Status.PENDING
 
 
-def test_push_time_is_the_earliest_of_synchronize_and_first_seen():
-    late_sync = (HeadTimes(sha=HEAD, synchronized_at=at(10), first_seen_at=at(2)),)
-    result = rule(LGTM, head_times=late_sync, comments=(comment("bob", "LGTM", minutes=5),))
-    assert result.status is Status.APPROVED
-    late_seen = (HeadTimes(sha=HEAD, synchronized_at=at(2), first_seen_at=at(10)),)
-    result = rule(LGTM, head_times=late_seen, comments=(comment("bob", "LGTM", minutes=5),))
-    assert result.status is Status.APPROVED
-    result = rule(LGTM, head_times=late_seen, comments=(comment("bob", "LGTM", minutes=2),))
+def test_push_time_is_when_the_head_last_became_the_head():
+    # HEAD, then OLD_HEAD at 10, then HEAD again at 20: a comment at 15 saw OLD_HEAD.
+    history = (head_change(HEAD, 0), head_change(OLD_HEAD, 10), head_change(HEAD, 20))
+    result = rule(LGTM, head_history=history, comments=(comment("bob", "LGTM", minutes=15),))
     assert result.status is Status.PENDING
+    assert result.facts.discounted[0].reason == "commented before the last push"
+    result = rule(LGTM, head_history=history, comments=(comment("bob", "LGTM", minutes=25),))
+    assert result.status is Status.APPROVED
 
 
 def test_unknown_push_time_fails_closed_for_comments():
-    result = rule(LGTM, head_times=(), comments=(comment("bob", "LGTM", minutes=30),))
+    result = rule(LGTM, head_history=(), comments=(comment("bob", "LGTM", minutes=30),))
     assert discounted(result) == {"bob": "push-time-unknown"}
 
 
 def test_comment_survives_an_update_merge():
-    times = (HeadTimes(sha=OLD_HEAD, synchronized_at=at(-30)),
-             HeadTimes(sha=HEAD, synchronized_at=T0))
-    result = rule(LGTM, commits=UPDATE_MERGE, head_times=times,
+    times = (head_change(OLD_HEAD, -30), head_change(HEAD, 0))
+    result = rule(LGTM, commits=UPDATE_MERGE, head_history=times,
                   comments=(comment("bob", "LGTM", minutes=-10),))
     assert result.status is Status.APPROVED
     body = LGTM.replace("{methods:", "{ignore_update_merges: false, methods:")
-    result = rule(body, commits=UPDATE_MERGE, head_times=times,
+    result = rule(body, commits=UPDATE_MERGE, head_history=times,
                   comments=(comment("bob", "LGTM", minutes=-10),))
     assert result.status is Status.PENDING
 
@@ -330,10 +326,8 @@ def test_comment_written_while_another_head_was_pushed_does_not_survive():
     other = "7" * 40
     # OLD_HEAD pushed at -30, another head at -20 (force push), then the update
     # merge of OLD_HEAD at T0: a comment at -10 approved the other head's content.
-    times = (HeadTimes(sha=OLD_HEAD, synchronized_at=at(-30)),
-             HeadTimes(sha=other, synchronized_at=at(-20)),
-             HeadTimes(sha=HEAD, synchronized_at=T0))
-    result = rule(LGTM, commits=UPDATE_MERGE, head_times=times,
+    times = (head_change(OLD_HEAD, -30), head_change(other, -20), head_change(HEAD, 0))
+    result = rule(LGTM, commits=UPDATE_MERGE, head_history=times,
                   comments=(comment("bob", "LGTM", minutes=-10),))
     assert result.status is Status.PENDING
 

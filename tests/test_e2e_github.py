@@ -290,8 +290,11 @@ def test_retargeting_the_base_posts_under_the_new_branch_context(gate, fake):
     )
     release = gate.gate_status(repo, pr.head_sha, "gatebot: release")
     assert release is not None and release.state == "pending"
-    # bob's approval stands (same head), but release wants two from the team.
-    assert release.description == "backend-review: needs 1 more approval from acme/backend"
+    # release wants two from the team, and bob's approval was for main: a retarget voids it.
+    assert release.description == (
+        "backend-review: needs 2 more approvals from acme/backend; "
+        "bob approved before the PR was retargeted to release"
+    )
     assert gate.gate_run(repo, pr.head_sha, "gatebot: release").status == "in_progress"
     assert content_reads(fake, repo, ".github/gatebot.yml")[-1] == "release"
 

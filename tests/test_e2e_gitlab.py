@@ -105,9 +105,11 @@ def test_automerge_merges_the_approved_head_then_deploys_through_a_pipeline(gate
     project = new_project(fake, "merge-deploy")
     mr = fake.open_mr(project, 1, author="alice", source="feature", target="main",
                       contents={"src/f.py": "2\n"}, labels=["automerge"])
+    gate.deliver("merge_request", project, 1, action="open")
+    # Approved after the bot recorded the head: GitLab's approvals count by their time.
     fake.approve(project, 1, "lead")
     fake.set_status(project, mr.head_sha, "unit", "success", author="ci-user")
-    gate.deliver("merge_request", project, 1, action="open")
+    gate.deliver("merge_request", project, 1, action="approved")
     (merge,) = [m for m in fake.merges if m.project == project]
     assert merge.requested_sha == mr.head_sha and merge.squash
     (pipeline,) = [p for p in fake.pipelines_created if p.project == project]

@@ -7,7 +7,8 @@ from datetime import timedelta
 from github_helpers import REPO, Rig, request_lines, rig_fixture  # noqa: F401
 
 from bot.providers.needs import SnapshotNeeds
-from bot.store import heads
+from bot.store import heads, pull_heads
+from bot.store.dirty import PullKey
 
 NOTHING_EXTRA = SnapshotNeeds()
 
@@ -237,14 +238,19 @@ def test_push_times_and_pushers_come_from_the_store(rig):
     _repo(rig)
     pr = rig.fake.open_pr(REPO, 7, author="alice", commits=[{}, {}])
     earlier = rig.clock.now - timedelta(minutes=10)
+    key = PullKey("github", REPO, 7)
     with rig.store.begin() as conn:
         heads.record(conn, "github", REPO, pr.commits[0], earlier, pushed=True, pusher="alice")
         heads.record(conn, "github", REPO, pr.head_sha, rig.clock.now, pushed=True, pusher="bob")
         heads.record(conn, "github", REPO, "f" * 40, earlier, pushed=True, pusher="zed")
+        pull_heads.note(conn, key, pr.commits[0], "main", earlier)
+        pull_heads.note(conn, key, pr.head_sha, "main", rig.clock.now)
+        # Another PR's history is not this one's.
+        pull_heads.note(conn, PullKey("github", REPO, 8), pr.head_sha, "main", earlier)
     snap, _ = _snapshot(rig, 7)
-    times = {t.sha: t for t in snap.head_times}
-    assert set(times) == {pr.commits[0], pr.head_sha}
-    assert times[pr.head_sha].synchronized_at == rig.clock.now
+    assert [(c.sha, c.base_ref, c.at) for c in snap.head_history] == [
+        (pr.commits[0], "main", earlier), (pr.head_sha, "main", rig.clock.now)
+    ]
     assert snap.pushers == ("alice", "bob")
 
 

@@ -35,7 +35,7 @@ from bot.providers.gitlab.snapshot import login_from_address
 from bot.providers.needs import SnapshotNeeds
 from bot.retry import RetryPolicies, classify
 from bot.settings import ConfigurationError, Settings
-from bot.store import Store, evaluations, heads, requests
+from bot.store import Store, evaluations, heads, pull_heads, requests
 from bot.store.dirty import PullKey
 
 MR = "GET /projects/:id/merge_requests/:iid"
@@ -206,8 +206,9 @@ def test_files_commits_and_approvals_become_the_snapshot(rig):
     assert snap.commits[1].parents == (snap.commits[0].sha,)
     assert snap.commits[0].parents == (rig.fake.branch_sha(PROJECT, "main"),)
     assert all(c.author is None and c.committer is None for c in snap.commits)
+    # GitLab's approvals name no commit: the policy ties them to the head by their time.
     assert [(r.author.login, r.state, r.commit_sha) for r in snap.reviews] == [
-        ("mia", "APPROVED", mr.head_sha)
+        ("mia", "APPROVED", None)
     ]
     assert (snap.title, snap.body, snap.author.login, snap.draft) == (
         "Add things", "Why", "alice", True,
@@ -311,9 +312,10 @@ def test_push_times_pushers_holds_and_the_bots_own_identity_come_from_the_store(
     head = _ready_mr(rig)
     with rig.store.begin() as conn:
         heads.record(conn, "gitlab", PROJECT, head, rig.clock.now, pushed=True, pusher="bob")
+        pull_heads.note(conn, rig.key(), head, "main", rig.clock.now)
     with rig.open() as ev:
         snap = ev.snapshot(SnapshotNeeds())
-    assert [(t.sha, t.synchronized_at) for t in snap.head_times] == [(head, rig.clock.now)]
+    assert [(c.sha, c.at) for c in snap.head_history] == [(head, rig.clock.now)]
     assert snap.pushers == ("bob",)
     assert snap.holds == () and snap.overrides == () and snap.tampering == ()
 

@@ -210,17 +210,16 @@ def test_ignored_hooks_are_named_in_one_place_and_never_also_handled():
 
 def test_an_opened_merge_request_is_remembered_and_marked_without_dropping_parts():
     r = routed("Merge Request Hook", mr_event("open"))
-    assert r.effects == (
-        fx.RememberPull(
-            REPO,
-            1,
-            "master",
-            HEAD,
-            closed=False,
-            updated_at=datetime(2013, 12, 3, 17, 23, 34, tzinfo=UTC),
-        ),
-        fx.MarkPulls(REPO, (1,)),
+    pull = fx.RememberPull(
+        REPO,
+        1,
+        "master",
+        HEAD,
+        closed=False,
+        updated_at=datetime(2013, 12, 3, 17, 23, 34, tzinfo=UTC),
     )
+    # Its head goes into the MR's head history: the push time of that head.
+    assert r.effects == (pull, fx.RecordHead(pull), fx.MarkPulls(REPO, (1,)))
 
 
 def test_a_pushed_update_marks_without_dropping_parts():
@@ -230,8 +229,9 @@ def test_a_pushed_update_marks_without_dropping_parts():
     r = routed("Service Hook", payload)
     repo = payload["project"]["path_with_namespace"]
     head = payload["object_attributes"]["last_commit"]["id"]
-    assert kinds(r) == [fx.RememberPull, fx.MarkPulls]
-    assert r.effects[0].head_sha == head and r.effects[1] == fx.MarkPulls(repo, (2,))
+    assert kinds(r) == [fx.RememberPull, fx.RecordHead, fx.MarkPulls]
+    assert r.effects[0].head_sha == head and r.effects[1] == fx.RecordHead(r.effects[0])
+    assert r.effects[2] == fx.MarkPulls(repo, (2,))
     assert r.note == "new commits pushed"
 
 
@@ -241,7 +241,6 @@ def test_a_pushed_update_marks_without_dropping_parts():
         ("update", {"title": {"previous": "a", "current": "Draft: a"}}),
         ("update", {"labels": {"previous": [], "current": []}}),
         ("update", {"draft": {"previous": False, "current": True}}),
-        ("reopen", None),
         ("approved", None),
         ("unapproved", None),
         ("approval", None),
@@ -256,10 +255,19 @@ def test_other_merge_request_actions_drop_its_parts_and_mark_it(action, changes)
         assert r.note == f"changed: {next(iter(changes))}"
 
 
+def test_a_reopened_merge_request_gets_its_head_recorded_and_its_parts_dropped():
+    r = routed("Merge Request Hook", mr_event("reopen"))
+    assert r.effects[1:] == (
+        fx.RecordHead(r.effects[0]), fx.DropPullParts(REPO, 1), fx.MarkPulls(REPO, (1,))
+    )
+
+
 def test_a_retargeted_merge_request_is_remembered_under_its_new_target():
     changes = {"target_branch": {"previous": "master", "current": "release"}}
     r = routed("Merge Request Hook", mr_event("update", base="release", changes=changes))
     assert r.effects[0].base_ref == "release"
+    # The retarget goes into the head history: it voids the approvals given before.
+    assert r.effects[1] == fx.RecordHead(r.effects[0])
     assert fx.DropPullParts(REPO, 1) in r.effects
     assert r.note == "retargeted from master to release"
 

@@ -37,6 +37,7 @@ from bot.store import (
     heads,
     installations,
     merge_groups,
+    pull_heads,
     pull_parts,
     pulls,
     tampering,
@@ -265,6 +266,54 @@ def test_a_retargeted_pr_is_judged_under_its_new_base(hooks):
     assert hooks.dirty() == set()
     hooks.send("push", push_event("develop", [".github/gatebot.yml"]))
     assert hooks.dirty() == {key(2)}
+
+
+def head_history(svc: AppUnderTest, number: int = 2) -> list[tuple[str, str]]:
+    with svc.store.begin() as conn:
+        return [(r.sha, r.base_ref) for r in pull_heads.history(conn, key(number))]
+
+
+def test_each_change_of_head_goes_into_the_prs_head_history(hooks, svc):
+    # A -> B -> A: the head that came back gets a row (a new push time) of its own.
+    open_pull(hooks, 2, updated_at="2019-05-15T15:20:33Z")
+    hooks.send("pull_request", pull_event(
+        "pull_request/synchronize.1", head=OTHER_SHA, updated_at="2019-05-15T15:30:00Z"))
+    hooks.send("pull_request", pull_event(
+        "pull_request/synchronize.1", head=HEAD, updated_at="2019-05-15T15:40:00Z"))
+    # A label says nothing new about the head: no row.
+    hooks.send("pull_request", pull_event(
+        "pull_request/labeled.1", head=HEAD, updated_at="2019-05-15T15:45:00Z"))
+    assert head_history(svc) == [(HEAD, "master"), (OTHER_SHA, "master"), (HEAD, "master")]
+    with svc.store.begin() as conn:
+        times = [r.at for r in pull_heads.history(conn, key(2))]
+    assert times == sorted(times)
+
+
+def test_a_late_synchronize_never_moves_the_head_history(hooks, svc):
+    open_pull(hooks, 2, updated_at="2019-05-15T15:20:33Z")
+    late = pull_event(
+        "pull_request/synchronize.1", head=HEAD, updated_at="2019-05-15T15:20:33Z")
+    hooks.send("pull_request", pull_event(
+        "pull_request/synchronize.1", head=OTHER_SHA, updated_at="2019-05-15T15:30:00Z"))
+    # The older synchronize for the first head arrives after the newer one: it
+    # must not make that head look freshly pushed while OTHER_SHA is the head.
+    hooks.send("pull_request", late)
+    assert head_history(svc) == [(HEAD, "master"), (OTHER_SHA, "master")]
+    # The same delivery again, and a repeat for the current head, change nothing.
+    synchronize = pull_event(
+        "pull_request/synchronize.1", head=OTHER_SHA, updated_at="2019-05-15T15:31:00Z")
+    hooks.send("pull_request", synchronize, delivery="again")
+    hooks.send("pull_request", synchronize, delivery="again")
+    assert head_history(svc) == [(HEAD, "master"), (OTHER_SHA, "master")]
+
+
+def test_a_retarget_goes_into_the_head_history(hooks, svc):
+    open_pull(hooks, 2, updated_at="2019-05-15T15:20:33Z")
+    edited = pull_event("pull_request/opened.1", base="develop", updated_at="2019-05-15T15:25:00Z")
+    edited["action"] = "edited"
+    edited["changes"] = {"base": {"ref": {"from": "master"}, "sha": {"from": "f" * 40}}}
+    hooks.send("pull_request", edited)
+    assert head_history(svc) == [(HEAD, "master"), (HEAD, "develop")]
 
 
 def test_a_closed_pr_is_marked_once_and_then_left_alone(hooks):

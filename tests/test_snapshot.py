@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from factories import HEAD, at, changed, check, comment, make_snapshot, review
+from factories import HEAD, at, changed, check, comment, head_change, make_snapshot, review
 from pydantic import ValidationError
 
 from bot.core.snapshot import (
     Directory,
-    HeadTimes,
     Hold,
     Override,
     Snapshot,
@@ -25,7 +24,7 @@ def full_snapshot() -> Snapshot:
         reviews=(review("bob", body="looks good"),),
         comments=(comment("carol", "LGTM", edited_by="carol", edited_minutes=12),),
         checks=(check("ci / test"), check("jenkins", "pending", kind="status", app="ci")),
-        head_times=(HeadTimes(sha=HEAD, synchronized_at=at(0), first_seen_at=at(1)),),
+        head_history=(head_change(HEAD, 0), head_change(HEAD, 1, base_ref="release")),
         holds=(Hold(by="frank", at=at(3)),),
         overrides=(Override(sha=HEAD, by="frank", reason="hotfix", at=at(4)),),
         tampering=(TamperMark(comment_id=5, editor="mallory", author="carol", at=at(6)),),

@@ -17,6 +17,7 @@ from bot.store import (
     heads,
     merges,
     migrate,
+    pull_heads,
     utcnow,
     verdicts,
 )
@@ -158,6 +159,40 @@ def test_push_time_keeps_the_earliest_values(store):
     assert row.first_seen_at == t0
     assert row.pushed_at == t1
     assert row.pusher == "bob"
+
+
+def test_head_history_is_per_pr_and_a_head_that_comes_back_gets_a_new_row(store):
+    t0 = utcnow()
+    other = PullKey("github", "acme/app", 8)
+    with store.begin() as conn:
+        # The same SHA was the head of another PR long before: no time of it carries over.
+        assert pull_heads.note(conn, other, "aaa", "main", t0 - timedelta(days=3))
+        assert pull_heads.note(conn, KEY, "aaa", "main", t0, forge_updated_at=t0)
+        assert not pull_heads.note(conn, KEY, "aaa", "main", t0 + timedelta(minutes=1))
+        assert pull_heads.note(conn, KEY, "bbb", "main", t0 + timedelta(minutes=2))
+        assert pull_heads.note(conn, KEY, "aaa", "main", t0 + timedelta(minutes=3))
+        assert pull_heads.note(conn, KEY, "aaa", "release", t0 + timedelta(minutes=4))
+        rows = pull_heads.history(conn, KEY)
+    assert [(r.sha, r.base_ref, r.at - t0) for r in rows] == [
+        ("aaa", "main", timedelta(0)),
+        ("bbb", "main", timedelta(minutes=2)),
+        ("aaa", "main", timedelta(minutes=3)),
+        ("aaa", "release", timedelta(minutes=4)),
+    ]
+
+
+def test_an_event_older_than_the_recorded_state_is_not_recorded(store):
+    t0 = utcnow()
+    with store.begin() as conn:
+        pull_heads.note(conn, KEY, "aaa", "main", t0, forge_updated_at=t0)
+        pull_heads.note(conn, KEY, "bbb", "main", t0, forge_updated_at=t0 + timedelta(seconds=5))
+        # A synchronize for aaa delivered late: aaa did not become the head again.
+        late = pull_heads.note(
+            conn, KEY, "aaa", "main", t0 + timedelta(minutes=1), forge_updated_at=t0
+        )
+        rows = pull_heads.history(conn, KEY)
+    assert not late
+    assert [r.sha for r in rows] == ["aaa", "bbb"]
 
 
 def test_concurrent_claims_on_one_pr_give_it_to_exactly_one(store):

@@ -7,10 +7,10 @@ missing, draft, hold, a `merge.block` signal) > `success`.
 
 The operator's required policy (the floor) is ANDed with the repository's.
 An override makes the repository's policy pass for exactly the head SHA it
-names (and only if it was given after that head was pushed); it does not lift
-a draft or a hold and never bypasses the floor. In `report` mode the verdict
-(the floor's included) is explained but never blocks, merges or deploys —
-not even when the floor passes.
+names (and only if it was given after that head last became the head, and
+after the PR's last retarget); it does not lift a draft or a hold and never
+bypasses the floor. In `report` mode the verdict (the floor's included) is
+explained but never blocks, merges or deploys — not even when the floor passes.
 """
 
 from __future__ import annotations
@@ -55,11 +55,14 @@ class Decision:
 
 
 def active_override(snapshot: Snapshot) -> Override | None:
-    """The override bound to the current head, if it was given after that head was pushed."""
-    pushed = Context(snapshot).head_push_time
+    """The override bound to the current head, if it was given after that head last
+    became the head and after the PR's last retarget (a push or a retarget ends it)."""
+    ctx = Context(snapshot)
+    pushed = ctx.head_push_time
     if pushed is None:
         return None
-    candidates = [o for o in snapshot.overrides if o.sha == snapshot.head_sha and o.at > pushed]
+    since = max(pushed, ctx.base_changed_at or pushed)
+    candidates = [o for o in snapshot.overrides if o.sha == snapshot.head_sha and o.at > since]
     return max(candidates, key=lambda o: o.at) if candidates else None
 
 

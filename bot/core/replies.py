@@ -98,8 +98,9 @@ def override_text(decision: Decision | None, head_sha: str, login: str, reason: 
             f"{escape_markdown(reason)}. Any push ends it.{extra}"
         )
     return (
-        f"The override was not applied: the head `{short_sha(head_sha)}` was pushed after "
-        "your comment (or its push time is unknown). Review the new head and comment again."
+        f"The override was not applied: the head `{short_sha(head_sha)}` was pushed, or the "
+        "pull request retargeted, after your comment (or its push time is unknown). Review "
+        "the new head and comment again."
     )
 
 

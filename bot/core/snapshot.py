@@ -1,9 +1,9 @@
 """A pull request as the policy sees it: frozen, provider-neutral facts.
 
 The providers (GitHub, GitLab) fetch a `Snapshot`; the store adds what only
-events can tell (push times, holds, overrides, tampering marks); the core
-evaluates it without any I/O and without reading the clock — `evaluated_at`
-is the time. A snapshot round-trips through JSON (`Snapshot.model_validate_json`
+events can tell (the PR's head history, holds, overrides, tampering marks);
+the core evaluates it without any I/O and without reading the clock —
+`evaluated_at` is the time. A snapshot round-trips through JSON (`Snapshot.model_validate_json`
 and `model_dump_json`), which is how `gatebot evaluate` and the tests feed it.
 
 Logins, team slugs and organisation names are compared case-insensitively by
@@ -123,14 +123,19 @@ class CheckResult(_Frozen):
     """When this result was last written; the latest per name wins."""
 
 
-class HeadTimes(_Frozen):
-    """What the bot recorded about one head SHA of the PR."""
+class HeadChange(_Frozen):
+    """One recorded change of the PR's head or base: from `at` on, the PR's head was
+    `sha` and its base `base_ref`.
+
+    The bot records a change from the event that announced it (`synchronize`,
+    a retarget) or, when that event was missed, when it first read the new
+    head or base. A snapshot lists the changes in the order they were
+    recorded, oldest first; the order, not `at`, says which came last.
+    """
 
     sha: str = Field(min_length=1)
-    synchronized_at: AwareDatetime | None = None
-    """When the bot received the `synchronize` (push) event for this head."""
-    first_seen_at: AwareDatetime | None = None
-    """When the bot first saw this head, whatever the event."""
+    base_ref: str = Field(min_length=1)
+    at: AwareDatetime
 
 
 class Hold(_Frozen):
@@ -208,7 +213,9 @@ class Snapshot(_Frozen):
     reviews: tuple[Review, ...] = ()
     comments: tuple[Comment, ...] = ()
     checks: tuple[CheckResult, ...] = ()
-    head_times: tuple[HeadTimes, ...] = ()
+    head_history: tuple[HeadChange, ...] = ()
+    """Every recorded change of this PR's head or base, oldest first: a head's push
+    time is the latest time it became the head, a retarget is a change of base."""
     holds: tuple[Hold, ...] = ()
     overrides: tuple[Override, ...] = ()
     tampering: tuple[TamperMark, ...] = ()

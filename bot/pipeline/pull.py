@@ -4,8 +4,9 @@
 
 1. read the PR (`pull()`); a closed or merged PR gets nothing posted (a
    merged one is deployed, see 10, and comment commands on it are answered);
-2. note its head as seen (the earliest time the bot knows of a head is part
-   of its push time, when no `synchronize` was recorded for it);
+2. note its head and base in the PR's head history: a change whose event was
+   missed (or has not arrived yet) is recorded now, so a head that came back
+   or a retarget is never judged by an older time;
 3. load the policy from the head of the base branch, with the forge's
    fallbacks, beside the operator's floor (`policies.governing`); with
    neither, stay silent;
@@ -66,7 +67,7 @@ from bot.providers.base import Forge, ForgeEvaluation, PolicySources, PublishOut
 from bot.providers.needs import needs_for
 from bot.retry import RetryPolicies
 from bot.settings import Settings
-from bot.store import Store, apps, commands, heads, merges, verdicts
+from bot.store import Store, apps, commands, merges, pull_heads, verdicts
 from bot.store.dirty import PullKey
 from bot.web import links
 from bot.worker import PullJob
@@ -107,7 +108,7 @@ class PullPipeline:
         reconciled = self.merging.reconcile(ev, job) if self.merging is not None else None
         if head.state != "open":
             return self._closed(ev, job, head, reconciled)
-        self._note_head_seen(job.key, head)
+        note_head(self.store, job.key, head, self.forge.clock())
 
         sources = ev.policy_sources()
         policies = self._governing(ev, job, sources)
@@ -275,10 +276,6 @@ class PullPipeline:
             verdicts.record(conn, key, decision.head_sha, outcome.context, state=decision.state,
                             report_only=decision.report_only, now=self.forge.clock())
 
-    def _note_head_seen(self, key: PullKey, head: PullHead) -> None:
-        with self.store.begin() as conn:
-            heads.record(conn, key.provider, key.repo, head.head_sha, self.forge.clock())
-
     def _changed_policy(
         self,
         ev: ForgeEvaluation,
@@ -393,3 +390,26 @@ def summary(decision: Decision, outcome: PublishOutcome) -> str:
         outcome.overwrote
     ) else ""
     return f"{decision.state} on {decision.head_sha[:12]} ({outcome.context}): {written}{overwrote}"
+
+
+def note_head(store: Store, key: PullKey, head: PullHead, now: datetime) -> None:
+    """Put the head and base just read into the PR's head history.
+
+    A change whose event was missed (or has not arrived yet) is recorded now,
+    before the snapshot reads the history: the new head's push time, or the
+    retarget, is this moment — never earlier.
+    """
+    with store.begin() as conn:
+        pull_heads.note(
+            conn, key, head.head_sha, head.base_ref, now,
+            forge_updated_at=_forge_time(head.updated_at),
+        )
+
+
+def _forge_time(stamp: str) -> datetime | None:
+    """The forge's `updated_at` of the PR (ISO 8601) as an aware datetime; None if unreadable."""
+    try:
+        parsed = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None

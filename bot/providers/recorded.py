@@ -1,9 +1,10 @@
 """Facts about a PR that only the bot itself recorded, read from the store for a snapshot.
 
-The forges do not tell when a head was pushed or who pushed it, nor who
-edited a comment; the web tier records those from the events
-(`bot.store.heads`, `bot.store.tampering`), and the comment commands record
-holds and overrides (`bot.store.holds`, `bot.store.overrides`). Every forge
+The forges do not tell when a head became the PR's head or who pushed it,
+nor who edited a comment; the web tier and the worker record those
+(`bot.store.pull_heads`, `bot.store.heads`, `bot.store.tampering`), and the
+comment commands record holds and overrides (`bot.store.holds`,
+`bot.store.overrides`). Every forge
 adapter turns them into the snapshot's models the same way, here.
 """
 
@@ -11,23 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.core.snapshot import HeadTimes, Hold, Override, TamperMark
-from bot.store import Store, heads, holds, overrides, tampering
+from bot.core.snapshot import HeadChange, Hold, Override, TamperMark
+from bot.store import Store, heads, holds, overrides, pull_heads, tampering
 from bot.store.dirty import PullKey
 
 
-def head_times(
+def head_facts(
     store: Store, key: PullKey, shas: Iterable[str]
-) -> tuple[tuple[HeadTimes, ...], tuple[str, ...]]:
-    """Push and first-seen times of the given heads, and everyone who pushed one of them."""
+) -> tuple[tuple[HeadChange, ...], tuple[str, ...]]:
+    """The PR's head history, and everyone who pushed one of the given SHAs."""
     with store.begin() as conn:
+        history = pull_heads.history(conn, key)
         records = heads.for_shas(conn, key.provider, key.repo, set(shas))
-    times = tuple(
-        HeadTimes(sha=r.sha, synchronized_at=r.pushed_at, first_seen_at=r.first_seen_at)
-        for r in records
-    )
+    changes = tuple(HeadChange(sha=r.sha, base_ref=r.base_ref, at=r.at) for r in history)
     pushers = tuple(sorted({r.pusher for r in records if r.pusher}))
-    return times, pushers
+    return changes, pushers
 
 
 def event_facts(

@@ -1,11 +1,13 @@
-"""Push and first-seen times per (repository, head SHA): facts only events carry.
+"""Who pushed which SHA, per (repository, SHA): a fact only events carry.
 
-The policy's "push time" of a head is the earliest of when the bot recorded
-its push (`synchronize`, `push`) and when it first saw that head; the first
-recorded value of each wins, so a redelivered or late event never moves
-them later. A snapshot reads them for every commit of the PR at once
-(`for_shas`): the current head, the heads its update merges came from, and
-the people who pushed them.
+The web tier records every SHA a `push` or `synchronize` delivered (and, for
+other PR events, that it was seen), with the pusher; the first recorded
+value of each wins. A snapshot reads the pushers of every commit of the PR
+at once (`for_shas`): pushing makes a person a contributor.
+
+The times here are not push times for the policy: a SHA pushed to another
+branch, or earlier to the same PR, would bring an older time along. A
+head's push time is per PR, in `bot.store.pull_heads`.
 """
 
 from __future__ import annotations

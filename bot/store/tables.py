@@ -97,8 +97,9 @@ dirty_pulls = Table(
     Column("lease_expires_at", UTCDateTime, nullable=True),
 )
 
-# Facts only events carry: when the bot first saw a head, and when (and by
-# whom) it was pushed, per (repository, head SHA).
+# Who pushed which SHA, per (repository, SHA): a fact only events carry
+# (`push`, `synchronize`). The times are kept as recorded; a head's push time
+# for the policy is per PR, in `pull_heads`.
 head_pushes = Table(
     "head_pushes",
     metadata,
@@ -109,6 +110,26 @@ head_pushes = Table(
     Column("pushed_at", UTCDateTime, nullable=True),
     Column("pusher", String(255), nullable=True),
 )
+
+# Each PR's head history: one row each time its head SHA or its base branch
+# changed, as the bot learnt it (an event, or its own read of the PR when the
+# event was missed), in the order recorded (`id`). `at` is when the bot
+# recorded it; `forge_updated_at` is the forge's own `updated_at` of the PR in
+# what told it, so a late event never rewrites a newer state.
+pull_heads = Table(
+    "pull_heads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("sha", String(64), nullable=False),
+    Column("base_ref", String(255), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("forge_updated_at", UTCDateTime, nullable=True),
+)
+Index("ix_pull_heads_provider_repo_number", pull_heads.c.provider, pull_heads.c.repo,
+      pull_heads.c.number)
 
 # One row per piece of work done for a PR: when it started and ended, by
 # which worker, for which generation of the mark, and what it concluded.

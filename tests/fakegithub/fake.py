@@ -539,6 +539,23 @@ class FakeGitHub(FakeForge):
             found.merge_groups[parent] = group
             return group
 
+    def force_push_to(self, repo: str, number: int, sha: str, *, pusher: str | None = None) -> None:
+        """Force-push the PR's head branch back to an existing commit `sha` (A → B → A).
+
+        The PR's commits become those of `sha` not on the base branch, its files
+        the diff from their merge base, as GitHub recomputes them.
+        """
+        with self.world.lock:
+            found = self.world.repo(repo)
+            pr = self.world.pull(found, number)
+            base_sha = found.branches[pr.base_ref]
+            ahead = self.world.ancestors(found, sha) - self.world.ancestors(found, base_sha)
+            pr.commits = [c.sha for c in self.world.ordered_commits(found, ahead)]
+            self.world.set_head(found, pr, sha)
+            pr.last_pusher = pusher or pr.user
+            merge_base = self.world.merge_base(found, base_sha, sha) or base_sha
+            pr.files = tree_diff(found.commits[merge_base].tree, found.commits[sha].tree)
+
     def set_mergeable(
         self, repo: str, number: int, mergeable: bool = True, state: str | None = None
     ) -> None:

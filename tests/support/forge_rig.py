@@ -15,6 +15,7 @@ from bot.core.gate import Decision, decide
 from bot.core.policy.evaluate import evaluate
 from bot.core.policy.loader import load_policy_file
 from bot.core.snapshot import Snapshot
+from bot.pipeline.pull import note_head
 from bot.providers.base import PolicySources, PublishOutcome
 from bot.providers.needs import SnapshotNeeds, needs_for
 from bot.settings import Settings
@@ -67,12 +68,12 @@ def run_evaluation(
     details_url: str | None,
     inside: Callable[[Any], None] | None,
 ) -> Evaluated[Any]:
-    """One evaluation as the worker runs it — PR, policy, needs, snapshot, core
-    evaluation, publication — in the `opened` evaluation context; the requests
-    it sent, from the fake's log."""
+    """One evaluation as the worker runs it — PR (noted in its head history),
+    policy, needs, snapshot, core evaluation, publication — in the `opened`
+    evaluation context; the requests it sent, from the fake's log."""
     mark = fake.mark()
     with opened as ev:
-        ev.pull()
+        note_head(ev.forge.store, ev.key, ev.pull(), ev.forge.clock())
         sources = ev.policy_sources()
         assert sources.policy is not None, sources.error
         loaded = load_policy_file(sources.policy.text, sources.policy.filename)

@@ -7,10 +7,12 @@ later change request or dismissal by the same person revokes what came
 before. A person then counts once, if they are eligible (`from`), are not a
 bot, the author or a contributor (unless allowed), have at least read
 access, and their latest approval is still valid: a review on the head (or
-on a commit the head differs from only by update merges), a comment written
-strictly after the head was pushed. On top of the count, `distinct_teams`
-asks for a matching of people to listed teams, and `code_owners` for an
-owner's approval on every owned changed file.
+on a commit the head differs from only by update merges), a comment — or a
+GitLab approval, which names no commit — given strictly after the head was
+pushed; and whatever the method, given after the PR's last retarget. On top
+of the count, `distinct_teams` asks for a matching of people to listed
+teams, and `code_owners` for an owner's approval on every owned changed
+file.
 
 Every outcome is explained: who counted, who did not and why.
 """
@@ -362,11 +364,16 @@ class PreparedRule:
     def _validity_problem(self, action: _Action, ctx: Context) -> tuple[str, str] | None:
         options = self.options
         if action.comment is None:
-            if not options.invalidate_on_push:
-                return None
+            wrote = "approved"
+            retargeted = _retarget_problem(action.at, wrote, ctx)
+            if retargeted is not None or not options.invalidate_on_push:
+                return retargeted
+            if action.sha is None:
+                # GitLab's approvals name no commit: only their time can tie them to the head.
+                return _push_problem(action.at, wrote, ctx, options.ignore_update_merges)
             chain = (ctx.update_merge_chain if options.ignore_update_merges
                      else (ctx.snapshot.head_sha,))
-            if action.sha is not None and action.sha in chain:
+            if action.sha in chain:
                 return None
             note = ""
             if ctx.snapshot.commits_truncated and options.ignore_update_merges:
@@ -383,18 +390,10 @@ class PreparedRule:
                 return "wrote a comment edited by someone unknown", "edited"
             if fold(editor) != fold(comment.author.login):
                 return f"wrote a comment edited by {editor}", "edited"
-        if not options.invalidate_on_push:
-            return None
-        reference = ctx.comment_reference_time(options.ignore_update_merges)
-        if reference is None:
-            return (f"{wrote}, but the push time of {short_sha(ctx.snapshot.head_sha)} "
-                    "is unknown", "push-time-unknown")
-        if action.at > reference:
-            return None
-        if action.at == reference:
-            return (f"{wrote} at the same time as the last push (ties do not count)",
-                    "before-push")
-        return f"{wrote} before the last push", "before-push"
+        retargeted = _retarget_problem(action.at, wrote, ctx)
+        if retargeted is not None or not options.invalidate_on_push:
+            return retargeted
+        return _push_problem(action.at, wrote, ctx, options.ignore_update_merges)
 
     # -- counting --------------------------------------------------------------
 
@@ -434,6 +433,31 @@ class PreparedRule:
             uncovered_count=uncovered_count,
         )
         return Tally(counted, discounted, facts, tuple(missing))
+
+
+def _retarget_problem(at: datetime, wrote: str, ctx: Context) -> tuple[str, str] | None:
+    """An approval given before the PR's last retarget judged another diff: it never counts."""
+    retargeted = ctx.base_changed_at
+    if retargeted is None or at > retargeted:
+        return None
+    return (f"{wrote} before the PR was retargeted to {ctx.snapshot.base_ref}",
+            "before-retarget")
+
+
+def _push_problem(
+    at: datetime, wrote: str, ctx: Context, ignore_update_merges: bool
+) -> tuple[str, str] | None:
+    """An approval known only by its time counts if given strictly after the head was pushed."""
+    reference = ctx.comment_reference_time(ignore_update_merges)
+    if reference is None:
+        return (f"{wrote}, but the push time of {short_sha(ctx.snapshot.head_sha)} "
+                "is unknown", "push-time-unknown")
+    if at > reference:
+        return None
+    if at == reference:
+        return (f"{wrote} at the same time as the last push (ties do not count)",
+                "before-push")
+    return f"{wrote} before the last push", "before-push"
 
 
 def _written_at(comment: Comment) -> datetime:

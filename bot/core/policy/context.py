@@ -1,9 +1,10 @@
 """Facts derived once per snapshot and shared by every predicate and rule.
 
 A `Context` wraps a `Snapshot` and computes on first use what several
-evaluators ask for: case-insensitive people lookups, contributors, push times,
-the update-merge chain of the head, the touched paths, the latest check
-result per name. Nothing here knows about the policy.
+evaluators ask for: case-insensitive people lookups, contributors, push times
+and the last retarget (from the PR's head history), the update-merge chain of
+the head, the touched paths, the latest check result per name. Nothing here
+knows about the policy.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 from bot.core.codeowners import parse_codeowners
 from bot.core.policy.models import PERMISSION_ORDER
-from bot.core.snapshot import Actor, CheckResult, Comment, Review, Snapshot
+from bot.core.snapshot import Actor, CheckResult, Comment, HeadChange, Review, Snapshot
 
 T = TypeVar("T")
 
@@ -152,25 +153,42 @@ class Context:
         return {commit.sha: commit for commit in self.snapshot.commits}
 
     @cached_property
+    def head_changes(self) -> tuple[HeadChange, ...]:
+        """The recorded changes that gave the PR a new head SHA, oldest first.
+
+        A change that only moved the base (a retarget) is not among them, nor a
+        repeat of the head already recorded.
+        """
+        found: list[HeadChange] = []
+        for change in self.snapshot.head_history:
+            if not found or found[-1].sha != change.sha:
+                found.append(change)
+        return tuple(found)
+
+    @cached_property
     def _push_times(self) -> dict[str, datetime]:
-        times: dict[str, datetime] = {}
-        for head in self.snapshot.head_times:
-            known = [t for t in (head.synchronized_at, head.first_seen_at) if t is not None]
-            if not known:
-                continue
-            earliest = min(known)
-            previous = times.get(head.sha)
-            times[head.sha] = earliest if previous is None else min(previous, earliest)
-        return times
+        # Later changes overwrite earlier ones: a head that left and came back
+        # (A -> B -> A) was pushed when it came back.
+        return {change.sha: change.at for change in self.head_changes}
 
     def push_time(self, sha: str) -> datetime | None:
-        """When `sha` became the head: the earliest of the recorded `synchronize` time and the
-        time the bot first saw it. Never a time read from statuses."""
+        """The latest time `sha` became this PR's head, as the bot recorded it; None if
+        it never was. Never a time read from statuses or commit dates."""
         return self._push_times.get(sha)
 
     @cached_property
     def head_push_time(self) -> datetime | None:
         return self.push_time(self.snapshot.head_sha)
+
+    @cached_property
+    def base_changed_at(self) -> datetime | None:
+        """When the PR was last retargeted (its base changed), or None if it never was."""
+        changed: datetime | None = None
+        history = self.snapshot.head_history
+        for previous, change in zip(history, history[1:], strict=False):
+            if change.base_ref != previous.base_ref:
+                changed = change.at
+        return changed
 
     @cached_property
     def update_merge_chain(self) -> tuple[str, ...]:
@@ -198,27 +216,24 @@ class Context:
         """The time after which a comment approves the current content, or None if unknown.
 
         Without update merges this is the head's push time. With them, a comment
-        written after an earlier head of the update-merge chain was pushed still
-        approves the same changes — unless another head was pushed after that one
-        (the content changed in between), which moves the reference past it.
+        written after an earlier head of the update-merge chain became the head
+        still approves the same changes: the reference is the start of the
+        latest unbroken run of chain heads in the PR's head history, ending
+        where the current head last became the head. Any other head in between
+        (the content changed) ends the run.
         """
-        head_time = self.head_push_time
-        if head_time is None:
+        changes = self.head_changes
+        chain = set(self.update_merge_chain if ignore_update_merges else ())
+        chain.add(self.snapshot.head_sha)
+        last = max(
+            (i for i, c in enumerate(changes) if c.sha == self.snapshot.head_sha), default=None
+        )
+        if last is None:
             return None
-        chain = self.update_merge_chain if ignore_update_merges else (self.snapshot.head_sha,)
-        chain_set = set(chain)
-        other_times = [t for sha, t in self._push_times.items() if sha not in chain_set]
-        cutoff = max(other_times) if other_times else None
-        eligible = [
-            t
-            for sha in chain
-            if (t := self.push_time(sha)) is not None and (cutoff is None or t > cutoff)
-        ]
-        if eligible:
-            return min(eligible)
-        # The head was pushed again after another head: its first push time no
-        # longer dates the content, the later push does.
-        return max(head_time, cutoff) if cutoff is not None else head_time
+        first = last
+        while first > 0 and changes[first - 1].sha in chain:
+            first -= 1
+        return changes[first].at
 
     # -- files -------------------------------------------------------------
 

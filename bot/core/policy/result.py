@@ -54,7 +54,7 @@ class Discounted:
     """A short clause, e.g. `approved 3f2a1c9, before the last push` or `is the author`."""
     code: str
     """Stable code: author, contributor, bot, no-access, not-eligible, stale, before-push,
-    push-time-unknown, edited, revoked."""
+    before-retarget, push-time-unknown, edited, revoked."""
     sha: str | None = None
     at: datetime | None = None
 

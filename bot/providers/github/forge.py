@@ -264,7 +264,7 @@ class GitHubEvaluation(EvaluationBase):
             if needs.codeowners
             else None
         )
-        times, pushers = recorded.head_times(
+        history, pushers = recorded.head_facts(
             self.forge.store, self.key, [*(c.sha for c in parts.commits), head.head_sha]
         )
         author = reads.actor(pr.user)
@@ -300,7 +300,7 @@ class GitHubEvaluation(EvaluationBase):
             reviews=parts.reviews,
             comments=comments,
             checks=checks,
-            head_times=times,
+            head_history=history,
             holds=holds,
             overrides=overrides,
             tampering=tampering,

@@ -226,7 +226,7 @@ class GitLabEvaluation(EvaluationBase):
         codeowners = (
             find_codeowners(self._files(), repo, head.base_ref) if needs.codeowners else None
         )
-        times, pushers = recorded.head_times(
+        history, pushers = recorded.head_facts(
             self.forge.store, self.key, {c.sha for c in commits} | {head.head_sha}
         )
         author = reads.actor(mr.get("author"))
@@ -258,7 +258,7 @@ class GitLabEvaluation(EvaluationBase):
             reviews=reviews,
             comments=comments,
             checks=checks,
-            head_times=times,
+            head_history=history,
             holds=holds,
             overrides=overrides,
             tampering=tampering,

@@ -18,11 +18,10 @@ under the `read` retry policy, a failed page asked for again on its own.
   rewrites commits instead of merging the target in, so no commit is an
   update merge.
 - Reviews: each approver in `.../approvals` (`approved_by`) is an APPROVED
-  review of the current head. GitLab's approvals name no commit, so
-  `invalidate_on_push` is honoured by GitLab itself when the project resets
-  approvals on push ("Remove all approvals when commits are added"); when it
-  does not, the bot cannot tell an approval of an older head from one of
-  the current head, and every approval counts for the head.
+  review with no `commit_sha`, dated by its `approved_at`: GitLab's
+  approvals name no commit, so the policy ties them to the head by time
+  alone (given after the head's push time), whatever the project's own
+  "Remove all approvals when commits are added" setting.
 - Comments are the merge request's notes that people wrote: system notes
   ("added 1 commit", "approved this merge request") and inline diff notes
   are left out, as GitHub's review comments are. A note counts as edited
@@ -55,6 +54,7 @@ from bot.providers.gitlab.client import GitLabClient, encoded, project
 from bot.retry import RetryPolicy
 
 GHOST = "ghost"  # GitLab's stand-in for a deleted account
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PRIVATE_ADDRESS = re.compile(r"^\d+-(?P<username>[^@\s]+)@users\.noreply\.", re.IGNORECASE)
 # Users GitLab makes for project and group access tokens.
 _TOKEN_BOT = re.compile(r"^(project|group)_\d+_bot(_[0-9a-f]+)?$", re.IGNORECASE)
@@ -225,13 +225,15 @@ def commits_of(raw: Iterable[Mapping[str, Any]]) -> tuple[Commit, ...]:
 def read_reviews(
     client: GitLabClient, repo: str, mr: Mapping[str, Any], retry: RetryPolicy
 ) -> tuple[Review, ...]:
-    """Each current approval as an APPROVED review of the head (see the module's note)."""
+    """Each current approval as an APPROVED review naming no commit (see the module's note)."""
     iid = int(mr["iid"])
     data = retry.call(
         lambda: client.json("get", f"{mr_path(repo, iid)}/approvals"),
         what="GET merge request approvals",
     )
-    fallback = parse_time(mr.get("updated_at")) or datetime.now(UTC)
+    # An approval whose time GitLab does not tell is dated at the MR's opening:
+    # it can never be shown to follow the head's push, so it never counts.
+    undated = parse_time(mr.get("created_at")) or _EPOCH
     reviews = []
     for entry in (data or {}).get("approved_by") or ():
         user = entry.get("user") or {}
@@ -241,8 +243,8 @@ def read_reviews(
                 id=f"approval-{user.get('id', reviewer.login)}",
                 author=reviewer,
                 state="APPROVED",
-                commit_sha=str(mr.get("sha") or "") or None,
-                submitted_at=parse_time(entry.get("approved_at")) or fallback,
+                commit_sha=None,
+                submitted_at=parse_time(entry.get("approved_at")) or undated,
             )
         )
     return tuple(reviews)

@@ -33,6 +33,7 @@ from bot.store import (
     forge_files,
     installations,
     merge_groups,
+    pull_heads,
     pull_parts,
     pulls,
     tampering,
@@ -132,6 +133,19 @@ def _(e: fx.RememberPull, run: _Run) -> None:
             updated_at=e.updated_at,
         ),
         run.now,
+    )
+
+
+@_run.register
+def _(e: fx.RecordHead, run: _Run) -> None:
+    pull = e.pull
+    pull_heads.note(
+        run.conn,
+        PullKey(run.provider, pull.repo, pull.number),
+        pull.head_sha,
+        pull.base_ref,
+        run.now,
+        forge_updated_at=pull.updated_at,
     )
 
 

@@ -97,6 +97,19 @@ class RememberPull:
 
 
 @dataclass(frozen=True)
+class RecordHead:
+    """The event announces the PR's head or base (a push, an opening, a retarget):
+    into the PR's head history (`store/pull_heads.py`) at the delivery's time,
+    unless it repeats the last recorded one or is older than what the store holds."""
+
+    pull: RememberPull
+
+    @classmethod
+    def of(cls, pull: RememberPull | None) -> RecordHead | None:
+        return None if pull is None or pull.closed else cls(pull)
+
+
+@dataclass(frozen=True)
 class RecordTamper:
     """`editor` edited `author`'s comment on PR `number`; the PR's head is looked up."""
 
@@ -251,6 +264,7 @@ Effect = (
     | MarkRepo
     | MarkOwner
     | RememberPull
+    | RecordHead
     | RecordTamper
     | ReceiveComment
     | ForgetVerdict

@@ -3,8 +3,11 @@
 - `pull_request` opened / reopened / synchronize / edited / ready_for_review
   / converted_to_draft / labeled / unlabeled: the PR is remembered (base,
   head, state — a retargeted PR is judged under its new base from now on)
-  and marked. The push time and pusher of a `synchronize` head are recorded
-  with the delivery itself (`DeliveryRecord.head_pushed`). Every action but
+  and marked. opened, reopened, synchronize and a retarget (`edited` with
+  `changes.base`) also go into the PR's head history (`RecordHead`): the
+  push time of a head, and the retarget that voids approvals. The pusher of
+  a `synchronize` head is recorded with the delivery itself
+  (`DeliveryRecord.head_pushed`). Every action but
   opened and synchronize also drops the PR's stored parts, which are kept
   by head and `updated_at` and may not see the change.
 - `pull_request` closed: remembered closed and marked once, so the
@@ -38,6 +41,7 @@ from bot.web.github_events.effects import (
     DropPullParts,
     MarkPulls,
     ReceiveComment,
+    RecordHead,
     RecordTamper,
 )
 from bot.web.github_events.router import Delivery, Routed, Router, do, ignore
@@ -47,6 +51,10 @@ router = Router()
 
 NO_PULL = "the payload names no pull request"
 CLOSED = "the pull request is closed: its last verdict stands"
+
+# Actions that give the PR a head (a retarget, `edited` with `changes.base`,
+# gives it a base): recorded in its head history.
+_HEAD_CHANGE = {"opened", "reopened", "synchronize"}
 
 # Actions whose change the PR's stored parts may miss.
 _PARTS_CHANGE = {
@@ -78,10 +86,12 @@ def pull_request_changed(d: Delivery) -> Routed:
         return ignore(CLOSED, pull)
     parts = DropPullParts(pull.repo, pull.number) if d.action in _PARTS_CHANGE else None
     note = None
-    if d.action == "edited" and get(d.payload, "changes", "base") is not None:
+    retargeted = d.action == "edited" and get(d.payload, "changes", "base") is not None
+    if retargeted:
         old = get(d.payload, "changes", "base", "ref", "from")
         note = f"retargeted from {old or 'another branch'} to {pull.base_ref}"
-    return do(pull, parts, MarkPulls(pull.repo, (pull.number,)), note=note)
+    head = RecordHead.of(pull) if retargeted or d.action in _HEAD_CHANGE else None
+    return do(pull, head, parts, MarkPulls(pull.repo, (pull.number,)), note=note)
 
 
 @router.register("pull_request", "closed")

@@ -3,8 +3,11 @@
 - open / reopen / update / approved / unapproved / approval / unapproval:
   the MR is remembered (`target_branch` as its base, `last_commit.id` as its
   head, open or not by `state` — a retargeted MR is judged under its new
-  target from now on) and marked. An `update` carrying `oldrev` is a push:
-  the delivery record itself keeps the new head's push time and pusher.
+  target from now on) and marked. An `update` carrying `oldrev` is a push
+  (the delivery record itself keeps its pusher). open, reopen, a push and
+  a retarget (`changes.target_branch`) also go into the MR's head history
+  (`RecordHead`): the push time of a head — which GitLab approvals, naming
+  no commit, are judged by — and the retarget that voids approvals.
 - Every action but `open` and a push also drops the MR's stored parts: a
   title, description, label, draft or target change (`changes` names which)
   or an approval may not move what they are kept by.
@@ -17,7 +20,7 @@ stands); what it says of the MR is still remembered.
 
 from __future__ import annotations
 
-from bot.web.github_events.effects import DropPullParts, MarkPulls
+from bot.web.github_events.effects import DropPullParts, MarkPulls, RecordHead
 from bot.web.github_events.router import Routed, Router, do, ignore
 from bot.web.gitlab_events import readers
 from bot.web.gitlab_events.delivery import Delivery
@@ -29,6 +32,13 @@ OPEN = "open"
 UPDATE = "update"
 CHANGES = ("open", "reopen", "update", "approved", "unapproved", "approval", "unapproval")
 ENDINGS = ("close", "merge")
+# Actions that give the MR a head; a push and a retarget (both `update`) too.
+_HEAD_CHANGE = ("open", "reopen")
+
+
+def is_retarget(d: Delivery) -> bool:
+    """An update that changed the target branch (`changes.target_branch`)."""
+    return d.action == UPDATE and get(d.get("changes"), "target_branch") is not None
 
 
 def is_push(d: Delivery) -> bool:
@@ -45,7 +55,10 @@ def merge_request_changed(d: Delivery) -> Routed:
         return ignore(readers.CLOSED, mr)
     pushed = is_push(d)
     parts = None if d.action == OPEN or pushed else DropPullParts(mr.repo, mr.number)
-    return do(mr, parts, MarkPulls(mr.repo, (mr.number,)), note=_note(d, mr.base_ref, pushed))
+    announced = pushed or d.action in _HEAD_CHANGE or is_retarget(d)
+    head = RecordHead.of(mr) if announced else None
+    return do(mr, head, parts, MarkPulls(mr.repo, (mr.number,)),
+              note=_note(d, mr.base_ref, pushed))
 
 
 @router.register("Merge Request Hook", *ENDINGS)
