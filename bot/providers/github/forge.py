@@ -229,7 +229,9 @@ class GitHubEvaluation(EvaluationBase):
     def policy_sources(self) -> PolicySources:
         """The policy of the PR's base branch, with the spec's fallbacks."""
         return find_policy(
-            self._files(), self.key.repo, self.pull().base_ref, self.forge.settings.default_policy
+            self._files(), self.key.repo, self.pull().base_ref,
+            self.forge.settings.default_policy,
+            self.forge.settings.remote_policy_allowlist,
         )
 
     def snapshot(self, needs: SnapshotNeeds) -> Snapshot:

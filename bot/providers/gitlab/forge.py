@@ -196,7 +196,9 @@ class GitLabEvaluation(EvaluationBase):
     def policy_sources(self) -> PolicySources:
         """The policy of the target branch's head, with the spec's fallbacks."""
         return find_policy(
-            self._files(), self.key.repo, self.pull().base_ref, self.forge.settings.default_policy
+            self._files(), self.key.repo, self.pull().base_ref,
+            self.forge.settings.default_policy,
+            self.forge.settings.remote_policy_allowlist,
         )
 
     def snapshot(self, needs: SnapshotNeeds) -> Snapshot:
