@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     debounce_seconds: float = Field(1.0, ge=0, le=300, validation_alias="GATEBOT_DEBOUNCE_SECONDS")
     lease_seconds: float = Field(120.0, gt=0, le=86400, validation_alias="GATEBOT_LEASE_SECONDS")
     sweep_seconds: float = Field(30.0, gt=0, le=86400, validation_alias="GATEBOT_SWEEP_SECONDS")
+    failure_backoff_seconds: float = Field(
+        60.0, gt=0, le=86400, validation_alias="GATEBOT_FAILURE_BACKOFF_SECONDS"
+    )
+    failure_backoff_max_seconds: float = Field(
+        3600.0, gt=0, le=7 * 86400, validation_alias="GATEBOT_FAILURE_BACKOFF_MAX_SECONDS"
+    )
     pipeline: str | None = Field(None, validation_alias="GATEBOT_PIPELINE")
     """Unset: see `pipeline_factory`."""
 
