@@ -120,9 +120,8 @@ def test_a_remote_under_another_owner_is_refused_without_being_read(rig):
     found, contents = _sources(rig)
     assert found.policy is None
     assert found.error == (
-        "the remote policy globex/secrets:.env named in acme/api:.github/gatebot.yml@main is "
-        "not under acme; a remote policy must have the same owner, or be allowed by the "
-        "operator (GATEBOT_REMOTE_POLICY_ALLOW)"
+        "remote policy globex/secrets:.env refused: it is not under acme; only the same "
+        "owner or the operator's GATEBOT_REMOTE_POLICY_ALLOW may be named"
     )
     assert [r.path for r in contents] == ["/repos/acme/api/contents/.github/gatebot.yml"]
 

@@ -169,7 +169,7 @@ def test_a_remote_in_another_top_level_group_is_refused_without_being_read(rig):
     with rig.open() as ev:
         sources = ev.policy_sources()
     assert sources.policy is None
-    assert sources.error is not None and "is not under acme;" in sources.error
+    assert sources.error is not None and "refused: it is not under acme;" in sources.error
     assert "hunter2" not in sources.error
     assert not any("globex" in r.path for r in rig.fake.requests_since(mark))
 

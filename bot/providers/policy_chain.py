@@ -97,7 +97,7 @@ def follow(
         return PolicySources(
             policy=None,
             pointer=found,
-            error=refused_message(location, found.location, repo),
+            error=refused_message(location, repo),
             error_file=found.filename,
         )
     try:

@@ -40,12 +40,11 @@ def remote_allowed(repo: str, remote: str, allow: Iterable[str]) -> bool:
     return False
 
 
-def refused_message(remote_location: str, pointer_location: str, repo: str) -> str:
+def refused_message(remote_location: str, repo: str) -> str:
     """The sentence for a pointer the bot will not follow."""
     return (
-        f"the remote policy {remote_location} named in {pointer_location} is not under "
-        f"{owner_of(repo)}; a remote policy must have the same owner, or be allowed by the "
-        "operator (GATEBOT_REMOTE_POLICY_ALLOW)"
+        f"remote policy {remote_location} refused: it is not under {owner_of(repo)}; only "
+        "the same owner or the operator's GATEBOT_REMOTE_POLICY_ALLOW may be named"
     )
 
 
