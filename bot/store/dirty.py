@@ -32,6 +32,8 @@ from sqlalchemy import (
     and_,
     delete,
     func,
+    literal_column,
+    null,
     or_,
     select,
     update,
@@ -87,7 +89,9 @@ def _upsert(dialect: str, *, reset_backoff: bool) -> Executable:
         "installation_id": func.coalesce(stmt.excluded.installation_id, t.c.installation_id),
     }
     if reset_backoff:
-        changes.update(failures=0, retry_at=None)
+        # SQL constants, not bound values: a bound value in the update clause
+        # would stop SQLAlchemy from sending many marks as one statement.
+        changes.update(failures=literal_column("0"), retry_at=null())
     return stmt.on_conflict_do_update(
         index_elements=[t.c.provider, t.c.repo, t.c.number], set_=changes
     ).returning(t.c.provider, t.c.repo, t.c.number, t.c.generation)
