@@ -122,7 +122,7 @@ class WorkQueue:
                 for i in merges.open_intents(conn)
                 if dirty_before is None or i.updated_at <= dirty_before
             }
-            fresh = dirty.mark_many(conn, unsettled, now)
+            fresh = dirty.mark_many(conn, unsettled, now, reset_backoff=False)
             keys = dirty.claimable(conn, now, dirty_before)
             keys += [k for k in fresh if k not in keys]
         for key in keys:

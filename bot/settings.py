@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     default_policy: Path | None = Field(None, validation_alias="GATEBOT_DEFAULT_POLICY")
     required_policy: Path | None = Field(None, validation_alias="GATEBOT_REQUIRED_POLICY")
     deploy_targets: Path | None = Field(None, validation_alias="GATEBOT_DEPLOY_TARGETS")
+    remote_policy_allow: str = Field("", validation_alias="GATEBOT_REMOTE_POLICY_ALLOW")
+    """Owners, groups or repositories (comma-separated) a `remote:` pointer may name
+    beyond its own owner; see `remote_policy_allowlist`."""
     port: int = Field(8000, ge=0, le=65535, validation_alias="PORT")
 
     worker_threads: int = Field(2, ge=1, le=64, validation_alias="GATEBOT_WORKER_THREADS")
@@ -82,6 +85,12 @@ class Settings(BaseSettings):
     debounce_seconds: float = Field(1.0, ge=0, le=300, validation_alias="GATEBOT_DEBOUNCE_SECONDS")
     lease_seconds: float = Field(120.0, gt=0, le=86400, validation_alias="GATEBOT_LEASE_SECONDS")
     sweep_seconds: float = Field(30.0, gt=0, le=86400, validation_alias="GATEBOT_SWEEP_SECONDS")
+    failure_backoff_seconds: float = Field(
+        60.0, gt=0, le=86400, validation_alias="GATEBOT_FAILURE_BACKOFF_SECONDS"
+    )
+    failure_backoff_max_seconds: float = Field(
+        3600.0, gt=0, le=7 * 86400, validation_alias="GATEBOT_FAILURE_BACKOFF_MAX_SECONDS"
+    )
     pipeline: str | None = Field(None, validation_alias="GATEBOT_PIPELINE")
     """Unset: see `pipeline_factory`."""
 
@@ -127,6 +136,15 @@ class Settings(BaseSettings):
         if self.github_configured or self.gitlab_configured:
             return FORGES_PIPELINE
         return RECORD_ONLY_PIPELINE
+
+    @property
+    def remote_policy_allowlist(self) -> tuple[str, ...]:
+        """`GATEBOT_REMOTE_POLICY_ALLOW` as a list: `acme-shared, acme/policies`."""
+        return tuple(
+            entry.strip().strip("/")
+            for entry in self.remote_policy_allow.replace(",", " ").split()
+            if entry.strip().strip("/")
+        )
 
     @property
     def uses_redis(self) -> bool:

@@ -5,6 +5,12 @@ pipeline, and clears the dirty mark only if no newer mark arrived meanwhile
 (otherwise it gives the lease back and asks to be run again). The queue
 calls it; it knows nothing about the queue.
 
+When the pipeline raises, the PR keeps its mark and backs off
+(`dirty.back_off`: `GATEBOT_FAILURE_BACKOFF_SECONDS`, doubled per failure in
+a row, capped at `GATEBOT_FAILURE_BACKOFF_MAX_SECONDS`), and a pipeline that
+`ReportsFailures` is told, so the PR's status says what failed and when it
+is tried again.
+
 The pipeline is a seam: a factory `(settings, store) -> pipeline`, named by
 `GATEBOT_PIPELINE` as `module:function`. Unset, it is the pipeline of every
 configured forge (`bot.pipeline.forges`: GitHub and GitLab) when one is
@@ -23,6 +29,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store, dirty, runs, utcnow
@@ -61,6 +68,18 @@ Pipeline = Callable[[PullJob], str]
 """Does the work for one PR; returns a one-line summary for the run record."""
 
 PipelineFactory = Callable[[Settings, Store], Pipeline]
+
+
+@runtime_checkable
+class ReportsFailures(Protocol):
+    """A pipeline that can tell a PR its evaluation failed."""
+
+    def __call__(self, job: PullJob) -> str: ...
+
+    def failed(self, job: PullJob, error: Exception, retry_at: datetime) -> None:
+        """Say on the PR (when the forge lets it) that `error` failed the evaluation and
+        that it is tried again at `retry_at`."""
+        ...
 
 
 def record_only_pipeline(settings: Settings, store: Store) -> Pipeline:
@@ -108,12 +127,16 @@ class PullWorker:
         owner: str,
         lease_seconds: float,
         clock: Callable[[], datetime] = utcnow,
+        backoff_seconds: float = 60.0,
+        backoff_max_seconds: float = 3600.0,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
         self.owner = owner
         self.lease_seconds = lease_seconds
         self.clock = clock
+        self.backoff_seconds = backoff_seconds
+        self.backoff_max_seconds = backoff_max_seconds
 
     def process(self, key: PullKey) -> Outcome:
         # A token per claim: two threads of this process must not finish each
@@ -133,19 +156,18 @@ class PullWorker:
             started_at=started_at,
             lease=Lease(claim, self.store, self.lease_seconds, self.clock),
         )
-        summary: str | None = None
-        completed = False
         try:
             summary = self.pipeline(job)
-            completed = True
-        finally:
-            if not completed:
-                # The exception goes on to the queue's log; the PR stays dirty
-                # for the next sweep, and its lease is freed now rather than
-                # at expiry.
-                with self.store.begin() as conn:
-                    runs.finish(conn, run_id, self.clock(), runs.ERROR)
-                    dirty.release(conn, claim)
+        except Exception as exc:
+            # The exception goes on to the queue's log; the PR stays dirty,
+            # backing off, and its lease is freed now rather than at expiry.
+            self._failed(job, claim, run_id, exc)
+            raise
+        except BaseException:
+            with self.store.begin() as conn:
+                runs.finish(conn, run_id, self.clock(), runs.ERROR)
+                dirty.release(conn, claim)
+            raise
 
         with self.store.begin() as conn:
             runs.finish(conn, run_id, self.clock(), runs.OK, summary)
@@ -158,6 +180,19 @@ class PullWorker:
         }[finish]
 
 
+    def _failed(self, job: PullJob, claim: Claim, run_id: int, error: Exception) -> None:
+        now = self.clock()
+        with self.store.begin() as conn:
+            retry_at = dirty.back_off(
+                conn, claim, now, self.backoff_seconds, self.backoff_max_seconds
+            )
+            when = f"; next try at {retry_at.isoformat()}" if retry_at is not None else ""
+            runs.finish(conn, run_id, now, runs.ERROR, f"failed ({type(error).__name__}){when}")
+        if retry_at is None or not isinstance(self.pipeline, ReportsFailures):
+            return
+        self.pipeline.failed(job, error, retry_at)
+
+
 def build_worker(settings: Settings, store: Store) -> PullWorker:
     """The worker of this process: the configured pipeline over the store's dirty PRs."""
     return PullWorker(
@@ -165,4 +200,6 @@ def build_worker(settings: Settings, store: Store) -> PullWorker:
         load_pipeline(settings, store),
         owner=process_id(),
         lease_seconds=settings.lease_seconds,
+        backoff_seconds=settings.failure_backoff_seconds,
+        backoff_max_seconds=settings.failure_backoff_max_seconds,
     )

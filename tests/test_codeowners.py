@@ -170,3 +170,28 @@ def test_bulk_lookup_shares_directories_without_mixing_them_up():
     assert [None if i is None else owners.rules[i].owners[0].name
             for i in owners.rule_indices(paths)] == [
         "c", "b", "d", "d", "a", "e", "e", None, "b"]
+
+
+# Answers of `git check-ignore --no-index` for patterns made only of `**` segments
+# (and their neighbours): each `**` once collapsed, as git does.
+STARS_ONLY_PATHS = ("a", "a/b", "d", "a/d", "d/x", "a/d/x", "x/y/d", "a/x/b", "b/d/e/f")
+STARS_ONLY_GIT = {
+    "**/**": STARS_ONLY_PATHS,
+    "/**/**": STARS_ONLY_PATHS,
+    "**/**/**": STARS_ONLY_PATHS,
+    "**/**/d": ("d", "a/d", "d/x", "a/d/x", "x/y/d", "b/d/e/f"),
+    "/**/**/d": ("d", "a/d", "d/x", "a/d/x", "x/y/d", "b/d/e/f"),
+    "**/**/d/": ("d/x", "a/d/x", "b/d/e/f"),
+    "**/": ("a/b", "a/d", "d/x", "a/d/x", "x/y/d", "a/x/b", "b/d/e/f"),
+    "**/**/": ("a/b", "a/d", "d/x", "a/d/x", "x/y/d", "a/x/b", "b/d/e/f"),
+    "a/**/**": ("a/b", "a/d", "a/d/x", "a/x/b"),
+    "a/**/**/b": ("a/b", "a/x/b"),
+}
+
+
+@pytest.mark.parametrize("pattern", sorted(STARS_ONLY_GIT))
+def test_patterns_made_of_double_stars_match_as_git_does(pattern):
+    owners = parse_codeowners(f"{pattern} @acme/core\n")
+    owned = tuple(p for p in STARS_ONLY_PATHS if owners.owners_of(p))
+    assert owned == STARS_ONLY_GIT[pattern]
+    assert owned == tuple(p for p in STARS_ONLY_PATHS if re2.fullmatch(pattern_regex(pattern), p))

@@ -221,7 +221,7 @@ def test_a_pr_loosening_the_policy_is_judged_by_the_base_branch_policy(gate, fak
     assert status.state == "pending"
     assert "reviewed: needs 1 more approval" in status.description
     # The policy came from the base branch; the PR's own version was only validated.
-    assert content_reads(fake, repo, ".github/gatebot.yml") == ["main", pr.head_sha]
+    assert content_reads(fake, repo, ".github/gatebot.yml") == ["refs/heads/main", pr.head_sha]
 
     broken = fake.push(repo, 1, contents={".github/gatebot.yml": BROKEN_EDIT})
     gate.deliver("pull_request", "synchronize", repo, 1)
@@ -296,7 +296,7 @@ def test_retargeting_the_base_posts_under_the_new_branch_context(gate, fake):
         "bob approved before the PR was retargeted to release"
     )
     assert gate.gate_run(repo, pr.head_sha, "gatebot: release").status == "in_progress"
-    assert content_reads(fake, repo, ".github/gatebot.yml")[-1] == "release"
+    assert content_reads(fake, repo, ".github/gatebot.yml")[-1] == "refs/heads/release"
 
 
 BROKEN_POLICY = """version: 1

@@ -98,7 +98,7 @@ def test_the_policy_comes_from_the_target_branch_not_the_merge_request(gate, fak
     refs = [r.query["ref"][0] for r in fake.requests
             if encoded in r.path and r.path.endswith("gatebot.yml/raw")]
     # Read at the target branch to govern; at the MR's head only to be validated.
-    assert refs == ["main", mr.head_sha]
+    assert refs == ["refs/heads/main", mr.head_sha]
 
 
 def test_automerge_merges_the_approved_head_then_deploys_through_a_pipeline(gate, fake):

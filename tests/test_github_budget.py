@@ -6,6 +6,8 @@ maintainer's approval, a green CI check run, two commits and two files.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from github_helpers import (  # noqa: F401
     ONE_APPROVAL,
     ONE_APPROVAL_AND_CI,
@@ -70,14 +72,21 @@ UNCHANGED = [
 ]
 
 
+def as_sent(query: dict[str, list[str]]) -> str:
+    """The query string as PyGithub sends it (values URL-encoded)."""
+    pairs = "&".join(f"{k}={quote(v, safe='')}" for k, vs in query.items() for v in vs)
+    return f"?{pairs}" if pairs else ""
+
+
 def test_typical_pr_cold_warm_and_unchanged(rig):
     typical_pr(rig, 7)
     cold = rig.evaluate(7)
     assert cold.decision.state == "success"
     assert request_lines(cold.requests) == COLD_FIRST
-    # The tally is taken at the HTTP layer: the same requests, in the same order.
+    # The tally is taken at the HTTP layer: the same requests, in the same order
+    # (and as sent: `ref=refs%2Fheads%2Fmain`).
     assert cold.tally == [
-        f"{r.method} {r.path}{'?' + '&'.join(f'{k}={v}' for k, vs in r.query.items() for v in vs) if r.query else ''} -> {r.status}"
+        f"{r.method} {r.path}{as_sent(r.query)} -> {r.status}"
         for r in cold.requests
     ]
 

@@ -32,7 +32,9 @@ def test_the_policy_is_read_at_the_base_branch_never_the_pr_head(rig):
     assert found.policy.text == ONE_APPROVAL
     assert found.policy.origin == "repository"
     assert found.policy.location == "acme/api:.github/gatebot.yml@release"
-    assert _asked(contents) == [("/repos/acme/api/contents/.github/gatebot.yml", "release")]
+    assert _asked(contents) == [
+        ("/repos/acme/api/contents/.github/gatebot.yml", "refs/heads/release")
+    ]
     rig.fake.assert_all_valid()
 
 
@@ -45,7 +47,7 @@ def test_dot_gatebot_yml_is_the_second_place(rig):
         ("/repos/acme/api/contents/.github/gatebot.yml", 404),
         ("/repos/acme/api/contents/.gatebot.yml", 200),
     ]
-    assert all(r.query["ref"] == ["main"] for r in contents)
+    assert all(r.query["ref"] == ["refs/heads/main"] for r in contents)
 
 
 def test_then_the_owners_dot_github_repository(rig):
@@ -56,8 +58,8 @@ def test_then_the_owners_dot_github_repository(rig):
     assert found.policy is not None and found.policy.origin == "owner"
     assert found.policy.text == ONE_APPROVAL
     assert _asked(contents) == [
-        ("/repos/acme/api/contents/.github/gatebot.yml", "main"),
-        ("/repos/acme/api/contents/.gatebot.yml", "main"),
+        ("/repos/acme/api/contents/.github/gatebot.yml", "refs/heads/main"),
+        ("/repos/acme/api/contents/.gatebot.yml", "refs/heads/main"),
         ("/repos/acme/.github/contents/gatebot.yml", None),
     ]
     rig.fake.assert_all_valid()
@@ -91,6 +93,59 @@ def test_a_remote_pointer_is_followed_once(rig):
     assert found.policy.text == ONE_APPROVAL
     assert found.pointer is not None and found.pointer.filename == ".github/gatebot.yml"
     assert _asked(contents)[-1] == ("/repos/acme/policies/contents/shared/gate.yml", "stable")
+
+
+def test_a_tag_named_like_the_base_branch_never_answers_for_it(rig):
+    # Anyone who can push a tag could otherwise shadow the branch's policy
+    # (and CODEOWNERS): a bare `ref=main` finds the tag `main` first.
+    rig.fake.add_repo(
+        REPO, files={".github/gatebot.yml": ONE_APPROVAL, "CODEOWNERS": "* @acme/core\n"}
+    )
+    rig.fake.add_branch(REPO, "lax", "main")
+    rig.fake.commit(REPO, "lax", {".github/gatebot.yml": PR_VERSION, "CODEOWNERS": "* @mallory\n"})
+    rig.fake.add_tag(REPO, "main", "lax")
+    rig.fake.open_pr(REPO, 7, contents={"src/a.py": "1"})
+    found, _ = _sources(rig)
+    assert found.policy is not None and found.policy.text == ONE_APPROVAL
+    with rig.open(7) as ev:
+        assert ev.snapshot(SnapshotNeeds(codeowners=True)).codeowners == "* @acme/core\n"
+    rig.fake.assert_all_valid()
+
+
+def test_a_remote_under_another_owner_is_refused_without_being_read(rig):
+    # Public, so the installation could read it: only the owner rule stops it.
+    rig.fake.add_repo("globex/secrets", files={".env": "DB_PASSWORD=hunter2\n"}, private=False)
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": "remote: globex/secrets/.env\n"})
+    rig.fake.open_pr(REPO, 7)
+    found, contents = _sources(rig)
+    assert found.policy is None
+    assert found.error == (
+        "remote policy globex/secrets:.env refused: it is not under acme; only the same "
+        "owner or the operator's GATEBOT_REMOTE_POLICY_ALLOW may be named"
+    )
+    assert [r.path for r in contents] == ["/repos/acme/api/contents/.github/gatebot.yml"]
+
+
+def test_the_operator_allow_list_lets_a_pointer_reach_another_owner(rig):
+    rig.fake.add_repo(
+        "globex/policies", files={".github/gatebot.yml": ONE_APPROVAL}, private=False
+    )
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": "remote: globex/policies\n"})
+    rig.fake.open_pr(REPO, 7)
+    rig.make_forge(remote_policy_allow="initech, Globex/Policies")
+    found, _ = _sources(rig)
+    assert found.policy is not None and found.policy.origin == "remote"
+    assert found.policy.text == ONE_APPROVAL
+
+
+def test_a_policy_file_over_a_megabyte_is_an_error_not_a_crash(rig):
+    size = 1024 * 1024 + 10
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": "#" * size})
+    rig.fake.open_pr(REPO, 7)
+    found, _ = _sources(rig)
+    assert found.policy is None
+    assert found.error == f"the policy file is {size:,} bytes; the limit is 256 KiB"
+    assert found.error_file == ".github/gatebot.yml"
 
 
 def test_a_missing_remote_or_a_remote_of_a_remote_is_an_error(rig):
@@ -171,9 +226,9 @@ def test_codeowners_only_when_a_rule_uses_code_owners_and_where_github_looks(rig
         [r for r in rig.fake.requests_since(mark) if r.operation_id == "repos/get-content"]
     )
     assert asked == [
-        ("/repos/acme/api/contents/.github/CODEOWNERS", "main"),
-        ("/repos/acme/api/contents/CODEOWNERS", "main"),
-        ("/repos/acme/api/contents/docs/CODEOWNERS", "main"),
+        ("/repos/acme/api/contents/.github/CODEOWNERS", "refs/heads/main"),
+        ("/repos/acme/api/contents/CODEOWNERS", "refs/heads/main"),
+        ("/repos/acme/api/contents/docs/CODEOWNERS", "refs/heads/main"),
     ]
     assert owned.codeowners == "* @acme/core\n"
     # The owning team's membership of the reviewer was looked up.

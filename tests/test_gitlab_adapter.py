@@ -104,7 +104,8 @@ def test_the_policy_is_read_from_the_head_of_the_target_branch(rig):
         sources = ev.policy_sources()
     reads = rig.fake.requests_since(mark)
     assert routes(reads) == [MR, RAW_FILE]
-    assert reads[1].query["ref"] == ["release"]
+    # Fully qualified: a tag named `release` never answers for the branch.
+    assert reads[1].query["ref"] == ["refs/heads/release"]
     assert reads[1].path.endswith("/repository/files/.gitlab%2Fgatebot.yml/raw")
     assert sources.policy is not None
     assert sources.policy.origin == "repository"
@@ -126,7 +127,7 @@ def test_the_policy_falls_back_to_the_root_file_then_to_the_operator_default(rig
         (".gitlab%2Fgatebot.yml/raw", 404),
         (".gatebot.yml/raw", 200),
     ]
-    assert all(r.query["ref"] == ["main"] for r in file_reads)
+    assert all(r.query["ref"] == ["refs/heads/main"] for r in file_reads)
     assert found.policy is not None and found.policy.filename == ".gatebot.yml"
 
     with rig.open(1, "acme/bare") as ev:
@@ -157,6 +158,25 @@ def test_a_remote_pointer_names_a_subgroup_project_with_the_dash_separator(rig):
     assert sources.pointer is not None and sources.pointer.origin == "repository"
     fetched = rig.fake.requests_for(RAW_FILE)[-1]
     assert fetched.path.startswith("/api/v4/projects/acme%2Fplatform%2Fpolicies/")
+
+
+def test_a_remote_in_another_top_level_group_is_refused_without_being_read(rig):
+    # The token reads every project its user is a member of, other tenants' too.
+    rig.fake.add_project("globex/secrets", files={".env": "DB_PASSWORD=hunter2\n"})
+    _project(rig, "remote: globex/secrets/.env\n")
+    rig.fake.open_mr(PROJECT, 7)
+    mark = rig.fake.mark()
+    with rig.open() as ev:
+        sources = ev.policy_sources()
+    assert sources.policy is None
+    assert sources.error is not None and "refused: it is not under acme;" in sources.error
+    assert "hunter2" not in sources.error
+    assert not any("globex" in r.path for r in rig.fake.requests_since(mark))
+
+    rig.make_forge(remote_policy_allow="globex/secrets")
+    with rig.open() as ev:
+        allowed = ev.policy_sources()
+    assert allowed.policy is not None and allowed.policy.origin == "remote"
 
 
 def test_remote_values_name_a_project_a_path_and_a_ref():

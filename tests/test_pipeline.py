@@ -128,6 +128,29 @@ def test_a_missing_remote_is_an_error_at_the_remote_line():
     assert problem.message.startswith("the remote policy acme/policies")
 
 
+@pytest.mark.parametrize(
+    "remote_text",
+    [
+        "DB_PASSWORD=hunter2\n",  # not a mapping: the loader quotes the value
+        "version: 1\nDB_PASSWORD: hunter2\n",  # an unknown key, with a did-you-mean
+        "version: 1\npolicy: {approval: hunter2}\n",  # a wrong type, quoted
+        "version: 1\nhunter2: [\n",  # a YAML syntax error
+        "version: 1\nmode: hunter2\n",  # a literal with "did you mean"
+    ],
+)
+def test_problems_of_a_remote_file_never_quote_it(remote_text):
+    pointer = text("repository", ".github/gatebot.yml", "remote: acme/policies/x.yml\n")
+    remote = PolicyText("remote", "acme/policies:x.yml", "acme/policies/x.yml", remote_text)
+    found = governing(
+        PolicySources(policy=remote, pointer=pointer), None, repo=REPO, deploy_targets={}
+    )
+    assert found.policy is None and found.problems
+    for problem in found.problems:
+        assert "hunter2" not in problem.message and "DB_PASSWORD" not in problem.message
+        assert problem.message.startswith("the remote policy acme/policies:x.yml is invalid (")
+        assert problem.file == "acme/policies/x.yml" and problem.line >= 1
+
+
 def test_no_policy_and_no_floor_is_silent():
     assert governing(PolicySources(policy=None), None, repo=REPO, deploy_targets={}).silent
 

@@ -328,6 +328,36 @@ def test_yaml_12_scalars():
 def test_size_cap():
     error = load_policy_file(b"#" * (MAX_BYTES + 1), "big.yml").errors[0]
     assert (error.code, error.line, error.column) == ("yaml-too-large", 1, 1)
+    assert error.message == f"the policy file is {MAX_BYTES + 1:,} bytes; the limit is 256 KiB"
+    text_error = load_policy_file("#" * (MAX_BYTES + 5), "big.yml").errors[0]
+    assert text_error.message == f"the policy file is {MAX_BYTES + 5:,} bytes; the limit is 256 KiB"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 1024,  # the attack: 1 KB of `[` (unclosed, so not even YAML)
+        "[" * 5000 + "]" * 5000,
+        "{a: " * 2000 + "x" + "}" * 2000,
+        "- " * 3000 + "x\n",
+    ],
+    ids=["open-brackets", "closed-brackets", "flow-mappings", "block-sequences"],
+)
+def test_deep_nesting_is_a_problem_with_a_line_not_a_crash(text):
+    (error,) = load_policy_file(text, ".github/gatebot.yml").errors
+    assert error.code == "yaml-too-complex"
+    assert error.message == "nesting deeper than 64 levels"
+    assert error.file == ".github/gatebot.yml" and error.line >= 1
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(["[", "{a: ", "[x, ", "{", "- ", "&x [", "\n "]), max_size=1500),
+    st.lists(st.sampled_from(["]", "}", ", *x", "\n"]), max_size=1500),
+)
+def test_arbitrary_nesting_never_raises(openers, closers):
+    result = load_policy_file("".join(openers) + "x" + "".join(closers), "policy.yml")
+    assert result.policy is not None or result.remote is not None or result.errors
 
 
 def test_alias_expansion_cap():

@@ -102,6 +102,11 @@ COUNTS = [
     ('{modified_lines: {total: "< 100"}}',
      {"files": (changed("a.py", additions=150, deletions=3),)}, False,
      "153 lines changed in total"),
+    # Several keys must all hold (policy-bot ORs them): 150 > 100 but 3 > 100 fails.
+    ('{modified_lines: {additions: "> 100", deletions: "> 100"}}',
+     {"files": (changed("a.py", additions=150, deletions=3),)}, False, "3 lines deleted"),
+    ('{modified_lines: {additions: "> 100", deletions: "> 100"}}',
+     {"files": (changed("a.py", additions=150, deletions=120),)}, True, "120 lines deleted"),
     ('{modified_lines: {deletions: ">= 3", additions: "> 200"}}',
      {"files": (changed("a.py", additions=150, deletions=3),)}, False, "150 lines added"),
     ('{modified_lines: {additions: "< 10"}}',
@@ -163,6 +168,14 @@ PULL = [
     ('{title: {matches: ["(?i)RETRY"]}}', {}, True, "matches (?i)RETRY"),
     ('{title: {not_matches: ["^WIP"]}}', {"title": "WIP: x"}, False, "the title matches ^WIP"),
     ('{title: {not_matches: ["^WIP"]}}', {}, True, "does not match ^WIP"),
+    # Both keys must hold (policy-bot ORs them): a match among `matches` AND none
+    # among `not_matches`.
+    ('{title: {matches: ["^feat"], not_matches: ["WIP"]}}', {"title": "feat: WIP"}, False,
+     "the title matches WIP"),
+    ('{title: {matches: ["^feat"], not_matches: ["WIP"]}}', {"title": "fix: x"}, False,
+     "does not match ^feat"),
+    ('{title: {matches: ["^feat"], not_matches: ["WIP"]}}', {"title": "feat: x"}, True,
+     "the title matches ^feat"),
     ("{draft: true}", {"draft": True}, True, "is a draft"),
     ("{draft: true}", {}, False, "is not a draft"),
     ("{draft: false}", {}, True, "is not a draft"),

@@ -103,6 +103,73 @@ def test_failing_pipeline_leaves_the_pr_dirty_and_unlocked(store):
     assert run.outcome == "error" and run.finished_at is not None
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+
+class FailingPipeline:
+    """Raises every time; remembers what the worker told it after each failure."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.told: list[tuple[str, object]] = []
+
+    def __call__(self, job: PullJob) -> str:
+        self.calls += 1
+        raise RecursionError("maximum recursion depth exceeded")
+
+    def failed(self, job: PullJob, error: Exception, retry_at) -> None:
+        self.told.append((type(error).__name__, retry_at))
+
+
+def test_a_failing_evaluation_backs_off_with_a_growing_capped_delay(store, tmp_path):
+    clock, pipeline = Clock(), FailingPipeline()
+    worker = PullWorker(
+        store, pipeline, owner="h:1:a", lease_seconds=30, clock=clock,
+        backoff_seconds=60, backoff_max_seconds=300,
+    )
+    settings = Settings.model_validate(
+        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": "bo"}
+    )
+    queue = WorkQueue(make_huey(settings), store, debounce_seconds=0)
+    mark(store, when=clock.now)
+    waits = []
+    for _ in range(5):
+        with pytest.raises(RecursionError):
+            worker.process(KEY)
+        _, retry_at = pipeline.told[-1]
+        waits.append((retry_at - clock.now).total_seconds())
+        # Until then neither a claim nor a sweep touches it, whatever wakes it.
+        assert worker.process(KEY) is Outcome.SKIPPED
+        with store.begin() as conn:
+            assert KEY not in dirty.claimable(conn, clock.now)
+            assert KEY not in dirty.claimable(conn, retry_at - timedelta(seconds=1))
+            assert KEY in dirty.claimable(conn, retry_at)
+        clock.now = retry_at
+    assert waits == [60, 120, 240, 300, 300]
+    assert pipeline.calls == 5
+    assert pipeline.told[0][0] == "RecursionError"
+    with store.begin() as conn:
+        assert runs.for_pull(conn, KEY)[-1].summary.startswith("failed (RecursionError); next try")
+
+    # The sweeper's own marks (an unsettled merge) leave the back-off alone...
+    with pytest.raises(RecursionError):
+        worker.process(KEY)
+    with store.begin() as conn:
+        dirty.mark_many(conn, {KEY: 5}, clock.now, reset_backoff=False)
+    assert worker.process(KEY) is Outcome.SKIPPED
+    assert queue.sweep(everything=True) == 0
+    # ...a new delivery resets it: the PR is tried at once, the delay starts over.
+    mark(store, when=clock.now)
+    with pytest.raises(RecursionError):
+        worker.process(KEY)
+    assert (pipeline.told[-1][1] - clock.now).total_seconds() == 60
+
+
 def test_pr_held_by_another_worker_is_skipped(store):
     mark(store)
     with store.begin() as conn:

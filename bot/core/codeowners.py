@@ -311,6 +311,15 @@ def pattern_regex(pattern: str) -> str:
         segments = ["**", *segments]
     if len(segments) > 1 and segments[-1] == "":
         segments[-1] = "**"  # `dir/` owns everything below dir
+    # Consecutive `**` match what one does (git: `**/**` is `**`, `**/**/d` is
+    # `**/d`); built one by one they would each demand a `/` of their own.
+    segments = [
+        segment
+        for index, segment in enumerate(segments)
+        if not (segment == "**" and index > 0 and segments[index - 1] == "**")
+    ]
+    if segments == ["**"] and pattern.endswith("/"):
+        return ".+/.+"  # `**/`: any directory, so every path with a directory in it
 
     last = len(segments) - 1
     parts: list[str] = []

@@ -10,16 +10,18 @@ changed) rather than an error.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.pipeline.github import github_pipeline
 from bot.pipeline.gitlab import gitlab_pipeline
 from bot.pipeline.operator import load_operator_config
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.merge_groups import queue_provider
-from bot.worker import Pipeline, PullJob
+from bot.worker import Pipeline, PullJob, ReportsFailures
 
 
-def forge_pipeline(settings: Settings, store: Store) -> Pipeline:
+def forge_pipeline(settings: Settings, store: Store) -> ForgePipelines:
     """The GitHub and the GitLab pipeline, whichever are configured."""
     by_provider: dict[str, Pipeline] = {}
     operator = load_operator_config(settings)  # once, whichever forges use it
@@ -29,10 +31,22 @@ def forge_pipeline(settings: Settings, store: Store) -> Pipeline:
     if settings.gitlab_configured:
         by_provider["gitlab"] = gitlab_pipeline(settings, store, operator)
 
-    def run(job: PullJob) -> str:
-        pipeline = by_provider.get(job.key.provider)
+    return ForgePipelines(by_provider)
+
+
+class ForgePipelines:
+    """Each job to the pipeline of its key's forge."""
+
+    def __init__(self, by_provider: dict[str, Pipeline]) -> None:
+        self.by_provider = by_provider
+
+    def __call__(self, job: PullJob) -> str:
+        pipeline = self.by_provider.get(job.key.provider)
         if pipeline is None:
             return f"{job.key.provider} is not configured: {job.key} left alone"
         return pipeline(job)
 
-    return run
+    def failed(self, job: PullJob, error: Exception, retry_at: datetime) -> None:
+        pipeline = self.by_provider.get(job.key.provider)
+        if isinstance(pipeline, ReportsFailures):
+            pipeline.failed(job, error, retry_at)

@@ -11,6 +11,7 @@ either leaves it marked for a later try (`errors.guarded`).
 from __future__ import annotations
 
 from bot.pipeline.errors import guarded
+from bot.pipeline.failures import FailureReport, Reporting
 from bot.pipeline.merge_group import GroupWaker, MergeGroupPipeline
 from bot.pipeline.operator import OperatorConfig, load_operator_config
 from bot.pipeline.pull import BotIdentity, full_pipeline
@@ -64,4 +65,4 @@ def github_pipeline(
             return f"{job.key.provider} PRs are not evaluated by the GitHub pipeline"
         return guarded(job.key, lambda: identity.after(pulls(job)))
 
-    return run
+    return Reporting(run, FailureReport(forge, PROVIDER))

@@ -12,6 +12,7 @@ own notes.
 from __future__ import annotations
 
 from bot.pipeline.errors import guarded
+from bot.pipeline.failures import FailureReport, Reporting
 from bot.pipeline.operator import OperatorConfig, load_operator_config
 from bot.pipeline.pull import BotIdentity, full_pipeline
 from bot.providers.gitlab.forge import PROVIDER, GitLabForge
@@ -41,4 +42,4 @@ def gitlab_pipeline(
             return f"{job.key.provider} PRs are not evaluated by the GitLab pipeline"
         return guarded(job.key, lambda: identity.after(pulls(job)))
 
-    return run
+    return Reporting(run, FailureReport(forge, PROVIDER))

@@ -5,7 +5,9 @@ snapshot's changed files, the text of a file at the PR head): no I/O.
 
 - `governing(...)` turns the base branch's policy text into a `Governing`:
   the repository's policy (or the loader's problems, which make the gate an
-  `error` naming file and line), and the operator's floor. Deploy targets
+  `error` naming file and line — for a remote file, by code and position
+  only, since its text belongs to another repository), and the operator's
+  floor. Deploy targets
   are checked against the operator's names and allow-lists here, since the
   adapter's fallback walk does not know them.
 - `changed_policy_paths(...)` names the policy files a PR edits that would
@@ -24,7 +26,8 @@ from dataclasses import dataclass
 from bot.core.policy.loader import load_policy_file
 from bot.core.policy.models import Policy
 from bot.core.policy.problems import Problem
-from bot.core.policy.yamlsource import YamlProblem, parse_yaml
+from bot.core.policy.remotes import without_content
+from bot.core.policy.yamlsource import YamlProblem, parse_yaml, too_large
 from bot.core.snapshot import ChangedFile
 from bot.providers.base import PolicySources, PolicyText
 
@@ -65,6 +68,17 @@ def governing(
     loaded = load_policy_file(
         text.text, text.filename, deploy_targets=deploy_targets, repo=repo
     )
+    if loaded.policy is None and text.origin == "remote":
+        problems = tuple(without_content(p, text.location) for p in loaded.errors) or (
+            Problem(
+                "invalid-value",
+                "a `remote:` pointer may not lead to another pointer",
+                text.filename,
+                1,
+                1,
+            ),
+        )
+        return Governing(None, problems, floor, text)
     if loaded.policy is None:
         problems = loaded.errors or (
             Problem(
@@ -123,6 +137,11 @@ def changed_policy_paths(
         return tuple(relevant)
     changed = {f.path for f in files if f.status != "removed"}
     return tuple(path for path in relevant if path in changed)
+
+
+def too_large_problem(path: str, size: int) -> tuple[Problem, ...]:
+    """The error of a changed policy file too large to be read at all."""
+    return (Problem("yaml-too-large", too_large(size), path, 1, 1),)
 
 
 def changed_policy_problems(

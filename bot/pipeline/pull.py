@@ -62,8 +62,16 @@ from bot.pipeline.policies import (
     changed_policy_paths,
     changed_policy_problems,
     governing,
+    too_large_problem,
 )
-from bot.providers.base import Forge, ForgeEvaluation, PolicySources, PublishOutcome, PullHead
+from bot.providers.base import (
+    FileTooLarge,
+    Forge,
+    ForgeEvaluation,
+    PolicySources,
+    PublishOutcome,
+    PullHead,
+)
 from bot.providers.needs import needs_for
 from bot.retry import RetryPolicies
 from bot.settings import Settings
@@ -295,9 +303,14 @@ class PullPipeline:
         )
         paths = (*paths, *self._owner_policy_changed(key, head, snapshot))
         for path in paths:
+            try:
+                text = ev.file_at(path, head.head_sha)
+            except FileTooLarge as exc:
+                problems.extend(too_large_problem(path, exc.size))
+                continue
             problems.extend(
                 changed_policy_problems(
-                    ev.file_at(path, head.head_sha),
+                    text,
                     path,
                     repo=key.repo,
                     deploy_targets=self.operator.deploy_targets,

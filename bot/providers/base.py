@@ -77,6 +77,18 @@ class PolicyText:
     text: str
 
 
+class FileTooLarge(Exception):
+    """A file the bot reads (policy, CODEOWNERS) is too large to be read through the API.
+
+    Raised from the size the forge reports, before any content is decoded.
+    """
+
+    def __init__(self, path: str, size: int) -> None:
+        super().__init__(f"{path} is {size:,} bytes, too large to read")
+        self.path = path
+        self.size = size
+
+
 @dataclass(frozen=True)
 class PolicySources:
     """The policy that governs a PR, or why there is none."""

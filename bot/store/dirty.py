@@ -7,6 +7,13 @@ work on the same PR at once and a killed worker blocks its PR only until the
 lease expires. When the work is done the worker *clears* the row, but only if
 the generation is still the one it claimed; otherwise it releases the lease
 and the PR goes round again.
+
+An evaluation that fails *backs off* (`back_off`): the row keeps its mark,
+counts the failures in a row and names a time before which the PR is
+neither claimed nor swept (`retry_at`), growing with each failure up to a
+cap — so a PR whose evaluation keeps failing costs a few tries an hour, not
+a full evaluation every sweep. A new mark from a delivery resets the count;
+the sweeper's own marks (unsettled merge intents) do not.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from sqlalchemy import (
     and_,
     delete,
     func,
+    literal_column,
+    null,
     or_,
     select,
     update,
@@ -67,17 +76,35 @@ def _free(now: datetime) -> ColumnElement[bool]:
     return or_(t.c.lease_owner.is_(None), t.c.lease_expires_at < now)
 
 
+def _ready(now: datetime) -> ColumnElement[bool]:
+    """Not backing off after a failure, or its back-off is over."""
+    return or_(t.c.retry_at.is_(None), t.c.retry_at <= now)
+
+
+def _upsert(dialect: str, *, reset_backoff: bool) -> Executable:
+    stmt = insert_for(dialect, t)
+    changes: dict[str, Any] = {
+        "generation": t.c.generation + 1,
+        "marked_at": stmt.excluded.marked_at,
+        "installation_id": func.coalesce(stmt.excluded.installation_id, t.c.installation_id),
+    }
+    if reset_backoff:
+        # SQL constants, not bound values: a bound value in the update clause
+        # would stop SQLAlchemy from sending many marks as one statement.
+        changes.update(failures=literal_column("0"), retry_at=null())
+    return stmt.on_conflict_do_update(
+        index_elements=[t.c.provider, t.c.repo, t.c.number], set_=changes
+    ).returning(t.c.provider, t.c.repo, t.c.number, t.c.generation)
+
+
 @cached_statement
 def _mark_statement(dialect: str) -> Executable:
-    stmt = insert_for(dialect, t)
-    return stmt.on_conflict_do_update(
-        index_elements=[t.c.provider, t.c.repo, t.c.number],
-        set_={
-            "generation": t.c.generation + 1,
-            "marked_at": stmt.excluded.marked_at,
-            "installation_id": func.coalesce(stmt.excluded.installation_id, t.c.installation_id),
-        },
-    ).returning(t.c.provider, t.c.repo, t.c.number, t.c.generation)
+    return _upsert(dialect, reset_backoff=True)
+
+
+@cached_statement
+def _remark_statement(dialect: str) -> Executable:
+    return _upsert(dialect, reset_backoff=False)
 
 
 def _mark_params(key: PullKey, now: datetime, installation_id: int | None) -> dict[str, Any]:
@@ -89,6 +116,7 @@ def _mark_params(key: PullKey, now: datetime, installation_id: int | None) -> di
         "generation": 1,
         "dirty_since": now,
         "marked_at": now,
+        "failures": 0,
     }
 
 
@@ -99,28 +127,35 @@ def mark(conn: Connection, key: PullKey, now: datetime, installation_id: int | N
 
 
 def mark_many(
-    conn: Connection, marks: Mapping[PullKey, int | None], now: datetime
+    conn: Connection,
+    marks: Mapping[PullKey, int | None],
+    now: datetime,
+    *,
+    reset_backoff: bool = True,
 ) -> list[PullKey]:
     """Mark every key of `marks` (key → installation id) dirty in one statement; return
     those that were clean until now.
 
     Keys go in sorted order, so two transactions marking overlapping sets lock
-    rows in the same order.
+    rows in the same order. Without `reset_backoff` (the sweeper's own marks)
+    a PR backing off after failures keeps waiting.
     """
     if not marks:
         return []
     params = [_mark_params(key, now, marks[key]) for key in sorted(marks)]
-    rows = conn.execute(_mark_statement(conn), params)
+    statement = _mark_statement(conn) if reset_backoff else _remark_statement(conn)
+    rows = conn.execute(statement, params)
     return sorted(PullKey(r.provider, r.repo, r.number) for r in rows if r.generation == 1)
 
 
 def claim(
     conn: Connection, key: PullKey, owner: str, now: datetime, lease_seconds: float
 ) -> Claim | None:
-    """Take the PR's lease if it is dirty and nobody holds a live lease."""
+    """Take the PR's lease if it is dirty, nobody holds a live lease and it is not
+    backing off after a failure."""
     stmt = (
         update(t)
-        .where(_match(key), _free(now))
+        .where(_match(key), _free(now), _ready(now))
         .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds))
         .returning(t.c.generation, t.c.installation_id)
     )
@@ -152,6 +187,33 @@ def release(conn: Connection, claim: Claim) -> bool:
     return conn.execute(stmt).rowcount == 1
 
 
+def backoff_delay(failures: int, base_seconds: float, max_seconds: float) -> timedelta:
+    """How long to wait after `failures` failures in a row: base, twice that, four
+    times... capped at `max_seconds`."""
+    exponent = min(max(failures - 1, 0), 32)
+    return timedelta(seconds=min(base_seconds * 2**exponent, max_seconds))
+
+
+def back_off(
+    conn: Connection, claim: Claim, now: datetime, base_seconds: float, max_seconds: float
+) -> datetime | None:
+    """Give the lease back after a failed evaluation, keeping the mark, and say when the
+    PR may be tried again (None if the lease was lost meanwhile)."""
+    row = conn.execute(
+        select(t.c.failures).where(_match(claim.key), t.c.lease_owner == claim.owner)
+    ).first()
+    if row is None:
+        return None
+    failures = int(row.failures) + 1
+    retry_at = now + backoff_delay(failures, base_seconds, max_seconds)
+    conn.execute(
+        update(t)
+        .where(_match(claim.key), t.c.lease_owner == claim.owner)
+        .values(lease_owner=None, lease_expires_at=None, failures=failures, retry_at=retry_at)
+    )
+    return retry_at
+
+
 def finish(conn: Connection, claim: Claim) -> Finish:
     """Clear the mark if no newer one arrived, else release the lease."""
     cleared = conn.execute(
@@ -169,7 +231,8 @@ def finish(conn: Connection, claim: Claim) -> Finish:
 def claimable(
     conn: Connection, now: datetime, dirty_before: datetime | None = None, limit: int = 1000
 ) -> list[PullKey]:
-    """Dirty PRs nobody works on (no lease, or an expired one), oldest first.
+    """Dirty PRs nobody works on (no lease, or an expired one), oldest first, leaving
+    out those backing off after a failure until their `retry_at`.
 
     `dirty_before` leaves out unleased PRs marked so recently that their own
     wake-up is still due; a PR whose lease expired is always included, since
@@ -180,7 +243,7 @@ def claimable(
         unleased = and_(unleased, t.c.dirty_since <= dirty_before)
     stmt = (
         select(t.c.provider, t.c.repo, t.c.number)
-        .where(or_(unleased, t.c.lease_expires_at < now))
+        .where(or_(unleased, t.c.lease_expires_at < now), _ready(now))
         .order_by(t.c.dirty_since)
         .limit(limit)
     )

@@ -87,11 +87,12 @@ def invalidate_ref(
 ) -> int:
     """Forget every file of `repo` at branch `ref` (a push moved it); return how many.
 
-    `ref` may be given as `refs/heads/<branch>`, as a push event names it.
-    With `default_branch`, the files read without a ref go too.
+    `ref` may be given as `refs/heads/<branch>`, as a push event names it;
+    files read under either name go. With `default_branch`, the files read
+    without a ref go too.
     """
     branch = ref.removeprefix("refs/heads/")
-    refs = [branch, DEFAULT_BRANCH] if default_branch else [branch]
+    refs = [branch, f"refs/heads/{branch}"] + ([DEFAULT_BRANCH] if default_branch else [])
     return conn.execute(
         delete(t).where(and_(t.c.provider == provider, t.c.repo == repo.lower(), t.c.ref.in_(refs)))
     ).rowcount

@@ -95,6 +95,10 @@ dirty_pulls = Table(
     Column("marked_at", UTCDateTime, nullable=False),
     Column("lease_owner", String(128), nullable=True),
     Column("lease_expires_at", UTCDateTime, nullable=True),
+    # Evaluations that failed in a row, and when the PR may be tried again;
+    # a new mark (a delivery) resets both.
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("retry_at", UTCDateTime, nullable=True),
 )
 
 # Who pushed which SHA, per (repository, SHA): a fact only events carry

@@ -46,6 +46,8 @@ from .state import (
 
 GITHUB_API = "https://api.github.com"
 GITHUB_WEB = "https://github.com"
+INLINE_LIMIT = 1024 * 1024
+"""The contents API sends a file's text inline only up to this size."""
 
 
 def node_id(kind: str, number: int) -> str:
@@ -589,12 +591,13 @@ class Shapes:
             shaped,
             {
                 "type": "file",
-                "encoding": "base64",
+                # Over 1 MB GitHub sends no content inline: `encoding: none`, "".
+                "encoding": "base64" if len(data) <= INLINE_LIMIT else "none",
                 "size": len(data),
                 "name": path.rsplit("/", 1)[-1],
                 "path": path,
                 # GitHub's example has corrupt base64: always encode the real bytes.
-                "content": wrap_base64(data),
+                "content": wrap_base64(data) if len(data) <= INLINE_LIMIT else "",
                 "sha": sha,
                 "url": api,
                 "git_url": f"{self.repo_api(repo)}/git/blobs/{sha}",

@@ -268,6 +268,20 @@ class FakeGitHub(FakeForge):
             found.branches[name] = sha
             return sha
 
+    def add_tag(self, repo: str, name: str, from_ref: str) -> str:
+        """A lightweight tag `name` at the commit `from_ref` names; returns its SHA.
+
+        A tag may share its name with a branch, as on GitHub: a bare name then
+        finds the tag first (see `World.resolve`).
+        """
+        with self.world.lock:
+            found = self.world.repo(repo)
+            sha = self.world.resolve(found, from_ref)
+            if sha is None:
+                raise KeyError(f"{repo} has no ref {from_ref}")
+            found.tags[name] = sha
+            return sha
+
     def commit(
         self,
         repo: str,

@@ -60,6 +60,10 @@ def _error_reply(fake: FakeGitHub, error: GitHubError) -> Reply:
     return Reply(error.status, fake.shapes.error(error.message, error.status, **error.extra))
 
 
+# Reads any installation token may make of a public repository of another owner.
+PUBLIC_READS = frozenset({"repos/get", "repos/get-content"})
+
+
 def _authenticate(
     fake: FakeGitHub, call: Call, operation_id: str, authorization: str | None
 ) -> None:
@@ -72,7 +76,12 @@ def _authenticate(
         call.caller = authenticate_installation(fake.world, authorization, None)
         return
     repo_key = f"{call.params['owner']}/{call.params['repo']}".lower()
-    call.caller = authenticate_installation(fake.world, authorization, repo_key)
+    target = fake.world.repos.get(repo_key)
+    # Any installation token reads public repositories, whoever owns them.
+    public = operation_id in PUBLIC_READS and target is not None and not target.private
+    call.caller = authenticate_installation(
+        fake.world, authorization, None if public else repo_key
+    )
     # A valid token for a repository that does not exist answers 404, like GitHub.
     fake.world.repo(repo_key)
 

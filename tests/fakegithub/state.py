@@ -465,10 +465,12 @@ class World:
         for prefix in ("refs/tags/", "tags/"):
             if ref.startswith(prefix) and ref[len(prefix) :] in repo.tags:
                 return repo.tags[ref[len(prefix) :]]
-        if ref in repo.branches:
-            return repo.branches[ref]
+        # A bare name is looked up as git does (`git rev-parse`): a tag before a
+        # branch of the same name; `refs/heads/<name>` names the branch only.
         if ref in repo.tags:
             return repo.tags[ref]
+        if ref in repo.branches:
+            return repo.branches[ref]
         if ref in repo.commits:
             return ref
         if len(ref) >= 7 and all(c in "0123456789abcdef" for c in ref.lower()):

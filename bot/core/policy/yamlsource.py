@@ -25,6 +25,11 @@ MAX_DEPTH = 64
 Path = tuple[str | int, ...]
 
 
+def too_large(size: int) -> str:
+    """The sentence for a policy file of `size` bytes, over the cap."""
+    return f"the policy file is {size:,} bytes; the limit is {MAX_BYTES // 1024} KiB"
+
+
 @dataclass(frozen=True, slots=True)
 class Mark:
     """A 1-based line and column inside the file."""
@@ -102,6 +107,24 @@ class _Loader(
         yaml.parser.Parser.__init__(self)
         yaml.composer.Composer.__init__(self)
         _CoreResolver.__init__(self)
+        self.line_count = max(stream.count("\n") + 1, 1)
+        self.depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        # PyYAML's composer recurses once per level (three frames each), so
+        # about 300 levels of `[` exhaust Python's stack before the builder's
+        # own depth check ever runs: the cap has to hold while composing.
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:
+                raise YamlProblem(
+                    "yaml-too-complex",
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    _mark(self.peek_event().start_mark, self.line_count),
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
 
 
 def _mark(node_mark: Any, text_lines: int) -> Mark:
@@ -119,11 +142,7 @@ def parse_yaml(raw: bytes | str) -> Document:
     """Parse one YAML document; raise YamlProblem with a position when it is unusable."""
     if isinstance(raw, bytes):
         if len(raw) > MAX_BYTES:
-            raise YamlProblem(
-                "yaml-too-large",
-                f"the file is {len(raw):,} bytes; policy files are limited to {MAX_BYTES:,}",
-                Mark(1, 1),
-            )
+            raise YamlProblem("yaml-too-large", too_large(len(raw)), Mark(1, 1))
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -133,10 +152,9 @@ def parse_yaml(raw: bytes | str) -> Document:
             ) from None
     else:
         text = raw
-        if len(text.encode("utf-8", "replace")) > MAX_BYTES:
-            raise YamlProblem(
-                "yaml-too-large", f"policy files are limited to {MAX_BYTES:,} bytes", Mark(1, 1)
-            )
+        size = len(text.encode("utf-8", "replace"))
+        if size > MAX_BYTES:
+            raise YamlProblem("yaml-too-large", too_large(size), Mark(1, 1))
     text = text.removeprefix("\ufeff")
     line_count = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
 

@@ -240,6 +240,7 @@ class GitHubEvaluation(EvaluationBase):
         return find_policy(
             self._files(), self.key.repo, ref or self.pull().base_ref,
             self.forge.settings.default_policy,
+            self.forge.settings.remote_policy_allowlist,
         )
 
     def default_branch(self) -> str:

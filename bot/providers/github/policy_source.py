@@ -3,18 +3,25 @@
 Where the policy comes from (the spec's order):
 
 1. `.github/gatebot.yml`, else `.gatebot.yml`, in the repository, at the base
-   branch (the `ref` sent is the base branch's name, so GitHub answers from
-   its current head — never the PR head);
+   branch (the `ref` sent is `refs/heads/<base>`, so GitHub answers from the
+   branch's current head — never the PR head, nor a tag named like the
+   branch, which a bare name would find first);
 2. `gatebot.yml` in the owner's `.github` repository (its default branch);
 3. the operator's default policy file (`GATEBOT_DEFAULT_POLICY`);
 4. nothing: no repository policy.
 
 A file holding only `remote: owner/repo[/path][@ref]` is followed once (the
 path defaults to `.github/gatebot.yml`, the ref to that repository's
-default branch); a missing remote, or a remote that is itself a pointer, is
-an error the gate reports.
+default branch), to a repository of the same owner or one the operator
+allows; a refused or missing remote, or a remote that is itself a pointer,
+is an error the gate reports.
 
-CODEOWNERS is looked up where GitHub looks: `.github/`, the root, `docs/`.
+CODEOWNERS is looked up where GitHub looks: `.github/`, the root, `docs/`,
+at `refs/heads/<base>` too.
+
+The contents API sends a file's text inline only up to 1 MB (larger files
+come back with `encoding: none` and no content); a file over `READ_LIMIT`
+is refused from the size GitHub reports (`FileTooLarge`), before decoding.
 The walk and the pointer rules are every forge's (`bot.providers.policy_chain`);
 this module says where GitHub keeps the files and how it reads them.
 
@@ -26,13 +33,14 @@ without a request.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from github import Github, GithubException, UnknownObjectException
 
 from bot.providers import stored_files
-from bot.providers.base import PolicySources, PolicyText
-from bot.providers.policy_chain import operator_policy, repository_policy, resolve
+from bot.providers.base import FileTooLarge, PolicySources, PolicyText
+from bot.providers.policy_chain import branch_ref, operator_policy, repository_policy, resolve
 
 PROVIDER = "github"
 POLICY_PATHS = (".github/gatebot.yml", ".gatebot.yml")
@@ -40,6 +48,8 @@ OWNER_REPOSITORY = ".github"
 OWNER_POLICY_PATH = "gatebot.yml"
 REMOTE_DEFAULT_PATH = ".github/gatebot.yml"
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+READ_LIMIT = 1024 * 1024
+"""The largest file read: what the contents API still sends inline."""
 
 
 class StoredFiles(stored_files.StoredFiles[Github]):
@@ -60,7 +70,10 @@ def owner_policy_path(repo: str) -> str | None:
 
 
 def fetch_file(client: Github, repo: str, path: str, ref: str | None) -> str | None:
-    """One `GET /repos/{repo}/contents/{path}?ref=...`; None when there is no such file."""
+    """One `GET /repos/{repo}/contents/{path}?ref=...`; None when there is no such file.
+
+    Raises `FileTooLarge` for a file GitHub does not send inline.
+    """
     repository = client.get_repo(repo)
     try:
         found = (
@@ -77,13 +90,22 @@ def fetch_file(client: Github, repo: str, path: str, ref: str | None) -> str | N
         raise
     if isinstance(found, list):  # a directory by that name
         return None
+    # Over 1 MB GitHub sends `encoding: none` and no content, on which
+    # PyGithub's `decoded_content` fails: judge by the reported size first.
+    if found.size > READ_LIMIT or found.encoding != "base64":
+        raise FileTooLarge(path, found.size)
     return found.decoded_content.decode("utf-8", errors="replace")
 
 
 def find_policy(
-    files: StoredFiles, repo: str, base_ref: str, operator_default: Path | None
+    files: StoredFiles,
+    repo: str,
+    base_ref: str,
+    operator_default: Path | None,
+    remote_allow: Iterable[str] = (),
 ) -> PolicySources:
-    """The policy governing PRs into `base_ref` of `repo`, with the fallbacks resolved."""
+    """The policy governing PRs into `base_ref` of `repo`, with the fallbacks resolved;
+    `remote_allow`: the operator's allowed remote owners and repositories."""
     return resolve(
         files,
         (
@@ -92,6 +114,8 @@ def find_policy(
             lambda: operator_policy(operator_default),
         ),
         parse_remote,
+        repo,
+        remote_allow,
     )
 
 
@@ -115,4 +139,4 @@ def parse_remote(spec: str) -> tuple[str, str, str | None]:
 
 def find_codeowners(files: StoredFiles, repo: str, base_ref: str) -> str | None:
     """CODEOWNERS of the base branch, from the first place GitHub looks that has one."""
-    return stored_files.find_codeowners(files, repo, CODEOWNERS_PATHS, base_ref)
+    return stored_files.find_codeowners(files, repo, CODEOWNERS_PATHS, branch_ref(base_ref))

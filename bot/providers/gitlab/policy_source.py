@@ -3,20 +3,23 @@
 Where the policy comes from (the spec's order for GitLab):
 
 1. `.gitlab/gatebot.yml`, else `.gatebot.yml`, in the project, at the target
-   branch (the `ref` sent is the branch's name, so GitLab answers from its
-   current head — never the merge request's source branch);
+   branch (the `ref` sent is `refs/heads/<target>`, so GitLab answers from the
+   branch's current head — never the merge request's source branch, nor a
+   tag named like the branch, which a bare name would find first);
 2. the operator's default policy file (`GATEBOT_DEFAULT_POLICY`);
 3. nothing: no project policy. (GitLab has no owner-wide `.github`
    repository, so there is no step between the two.)
 
 A file holding only `remote: group/project[/path][@ref]` is followed once
-(`bot.providers.policy_chain`); the path defaults to `.gitlab/gatebot.yml`,
+(`bot.providers.policy_chain`), to a project under the same top-level group
+or one the operator allows; the path defaults to `.gitlab/gatebot.yml`,
 the ref to the project's default branch. A project in a subgroup is named
 the way GitLab's own URLs separate a project from its files, with `/-/`:
 `remote: acme/platform/policies/-/gatebot.yml@main`.
 
 CODEOWNERS is looked up where GitLab looks, in GitLab's order: the root,
-`docs/`, `.gitlab/`.
+`docs/`, `.gitlab/` (at `refs/heads/<target>` too). A file over `READ_LIMIT`
+is refused (`FileTooLarge`) by its `Content-Length` before it is decoded.
 
 Every read goes through `StoredFiles` (`bot.providers.stored_files`), which
 keeps answers — including "no such file" — in the store (provider `gitlab`)
@@ -25,18 +28,21 @@ until the branch is pushed to or the TTL passes. A file is one `GET /projects/:i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from bot.providers import stored_files
-from bot.providers.base import PolicySources
+from bot.providers.base import FileTooLarge, PolicySources
 from bot.providers.gitlab.client import GitLabClient, GitLabError, encoded, project
-from bot.providers.policy_chain import operator_policy, repository_policy, resolve
+from bot.providers.policy_chain import branch_ref, operator_policy, repository_policy, resolve
 
 PROVIDER = "gitlab"
 POLICY_PATHS = (".gitlab/gatebot.yml", ".gatebot.yml")
 REMOTE_DEFAULT_PATH = ".gitlab/gatebot.yml"
 CODEOWNERS_PATHS = ("CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
 PROJECT_SEPARATOR = "/-/"
+READ_LIMIT = 1024 * 1024
+"""The largest file read."""
 
 
 class StoredFiles(stored_files.StoredFiles[GitLabClient]):
@@ -63,6 +69,10 @@ def fetch_file(client: GitLabClient, repo: str, path: str, ref: str | None) -> s
         if exc.status == 404:
             return None
         raise
+    declared = response.headers.get("Content-Length", "")
+    size = int(declared) if declared.isdigit() else len(response.content)
+    if max(size, len(response.content)) > READ_LIMIT:
+        raise FileTooLarge(path, max(size, len(response.content)))
     return response.content.decode("utf-8", errors="replace")
 
 
@@ -80,9 +90,14 @@ def parse_remote(spec: str) -> tuple[str, str, str | None]:
 
 
 def find_policy(
-    files: StoredFiles, repo: str, target_branch: str, operator_default: Path | None
+    files: StoredFiles,
+    repo: str,
+    target_branch: str,
+    operator_default: Path | None,
+    remote_allow: Iterable[str] = (),
 ) -> PolicySources:
-    """The policy governing merge requests into `target_branch` of `repo`."""
+    """The policy governing merge requests into `target_branch` of `repo`;
+    `remote_allow`: the operator's allowed remote groups and projects."""
     return resolve(
         files,
         (
@@ -90,9 +105,13 @@ def find_policy(
             lambda: operator_policy(operator_default),
         ),
         parse_remote,
+        repo,
+        remote_allow,
     )
 
 
 def find_codeowners(files: StoredFiles, repo: str, target_branch: str) -> str | None:
     """CODEOWNERS of the target branch, from the first place GitLab looks that has one."""
-    return stored_files.find_codeowners(files, repo, CODEOWNERS_PATHS, target_branch)
+    return stored_files.find_codeowners(
+        files, repo, CODEOWNERS_PATHS, branch_ref(target_branch)
+    )
