@@ -28,6 +28,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +57,7 @@ from bot.providers.publishing import CONTEXT_PREFIX
 from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store, directory_cache, utcnow
+from bot.store.commands import CommandComment
 from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
@@ -301,6 +303,27 @@ class GitLabEvaluation(EvaluationBase):
         return self._merging.update_branch()
 
     # -- comment commands --------------------------------------------------------
+
+    def confirmed_comment(self, comment: CommandComment) -> CommandComment | None:
+        """The note re-read from GitLab (`GET .../notes/:id`): a hook's secret is known
+        to the project's maintainers, so a delivery only says where to look. The note
+        must exist on this merge request, be a person's public note, and have the
+        author, text and time the delivery gave; then the API's values are used."""
+        path = f"{reads.mr_path(self.key.repo, self.key.number)}/notes/{comment.comment_id}"
+        try:
+            note = self.forge.retries.read.call(
+                lambda: self.client.json("get", path), what="GET merge request note"
+            )
+        except GitLabError as exc:
+            if exc.status != 404:
+                raise
+            note = None
+        found = reads.confirmed_note(note, comment.author, comment.body, comment.created_at)
+        if isinstance(found, str):
+            log.info("%s: note %d grants nothing: %s", self.key, comment.comment_id, found)
+            return None
+        author, body, created_at = found
+        return replace(comment, author=author, body=body, created_at=created_at)
 
     def commenter(self, login: str, teams: Sequence[str]) -> Commenter:
         """What authorisation needs of `login`: role name and membership of the group
