@@ -11,9 +11,12 @@ An evaluation reads as little as it can:
 
 - the policy file, its fallbacks and CODEOWNERS come from the store's file
   cache until the target branch is pushed to (or the TTL passes);
-- files, commits, approvals and the merge request itself are read each time
-  (one request each, plus pages); notes only when a comment can count;
-  commit statuses only when the policy asks about checks;
+- the merge request itself is read each time; its files, commits and
+  approvals are kept in the store (`bot.providers.stored_parts`) until its
+  head, its `updated_at` or its diff's target commit moves (an unchanged
+  re-evaluation costs the merge request and its statuses: 2 requests);
+  notes are read only when a comment can count, commit statuses only when
+  the policy asks about checks;
 - directory facts come from the store's directory cache;
 - push times, holds, overrides and tampering marks come from the store
   (`bot.providers.recorded`), as on GitHub.
@@ -32,10 +35,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
-from bot.core.snapshot import BotIdentity, CheckResult, Snapshot
-from bot.providers import recorded
+from bot.core.snapshot import BotIdentity, ChangedFile, CheckResult, Commit, Review, Snapshot
+from bot.providers import recorded, stored_parts
 from bot.providers.base import (
     DeployAnswer,
     MergeState,
@@ -77,6 +82,19 @@ EMOJI = {
     "rocket": "rocket",
 }
 """GitHub's reaction names (which the command step uses) → GitLab's emoji names."""
+
+
+class MergeRequestParts(BaseModel):
+    """The parts of a merge request kept between evaluations (`bot.providers.stored_parts`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_sha: str
+    """The target commit the diff was taken against: a new diff version moves it."""
+    files: tuple[ChangedFile, ...]
+    files_truncated: bool
+    commits: tuple[Commit, ...]
+    reviews: tuple[Review, ...]
 
 
 def _label(label: Any) -> str:
@@ -207,9 +225,9 @@ class GitLabEvaluation(EvaluationBase):
         head = self.pull()
         client, repo, read = self.client, self.key.repo, self.forge.retries.read
         now = self.forge.clock()
-        files, files_truncated = reads.read_files(client, repo, mr, read)
-        commits = reads.commits_of(reads.read_raw_commits(client, repo, head.number, read))
-        reviews = reads.read_reviews(client, repo, mr, read)
+        parts = self._parts(mr)
+        files, files_truncated = parts.files, parts.files_truncated
+        commits, reviews = parts.commits, parts.reviews
         comments = reads.read_comments(client, repo, head.number, read) if needs.comments else ()
         checks: tuple[CheckResult, ...] = ()
         if needs.checks:
@@ -259,6 +277,32 @@ class GitLabEvaluation(EvaluationBase):
             bot=BotIdentity(logins=(self.bot_login,), context_prefix=CONTEXT_PREFIX),
             evaluated_at=now,
         )
+
+    def _parts(self, mr: Mapping[str, Any]) -> MergeRequestParts:
+        """Files, commits and approvals: stored for the head and `updated_at` the merge
+        request read shows (an approval touches `updated_at`, through its system note),
+        read again only when one of them moved, or the target's commit did."""
+        head = self.pull()
+        client, repo, read = self.client, self.key.repo, self.forge.retries.read
+
+        def fresh() -> MergeRequestParts:
+            files, files_truncated = reads.read_files(client, repo, mr, read)
+            return MergeRequestParts(
+                base_sha=reads.base_sha_of(mr),
+                files=files,
+                files_truncated=files_truncated,
+                commits=reads.commits_of(reads.read_raw_commits(client, repo, head.number, read)),
+                reviews=reads.read_reviews(client, repo, mr, read),
+            )
+
+        ttl, clock = self.forge.settings.forge_cache_seconds, self.forge.clock
+        found = stored_parts.load(self.forge.store, self.key, head, MergeRequestParts,
+                                  ttl_seconds=ttl, now=clock())
+        if found is not None and found.base_sha == reads.base_sha_of(mr):
+            return found
+        parts = fresh()
+        stored_parts.save(self.forge.store, self.key, head, parts, clock())
+        return parts
 
     # -- writes --------------------------------------------------------------
 
