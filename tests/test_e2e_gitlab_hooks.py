@@ -10,7 +10,9 @@ accepted and the merge request, unapproved, was overridden and merged.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -211,3 +213,20 @@ def test_connect_names_what_it_cannot_find_without_writing_anything(gate, fake):
     assert missing.returncode == 1
     assert "no/such/project: no project or group of that path the token can see" in missing.stderr
     assert [r.method for r in fake.requests_since(mark) if r.method != "GET"] == []
+
+
+def test_the_readmes_connect_commands_work_as_written(gate, fake):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Gate GitLab merge requests"):]
+    block = re.search(r"```sh\n(\s*\.venv/bin/gatebot gitlab connect[^`]*)```", section)
+    assert block is not None
+    commands = [line.split("#")[0].split() for line in block.group(1).splitlines() if line.strip()]
+    fake.add_project("acme/api", default_branch="main", files={"src/app.py": "1\n"})
+    for command in commands:
+        assert command[:3] == [".venv/bin/gatebot", "gitlab", "connect"]
+        done = gate.gitlab(*command[2:])
+        assert done.returncode == 0, done.stderr
+    assert len(fake.hooks("acme/api")) == 1 and len(fake.hooks("acme")) == 1
+    # The group was connected when the service started: the README's second line
+    # found it as it should be.
+    assert "the webhook is already as it should be" in done.stdout
