@@ -199,6 +199,44 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0 if decision.state == "success" else 2
 
 
+def _cmd_gitlab(args: argparse.Namespace) -> int:
+    from bot.providers.gitlab.client import GitLabError
+    from bot.providers.gitlab.hooks import HookManager
+    from bot.settings import ConfigurationError
+    from bot.store import Store
+
+    settings = _settings_or_exit()
+    if not settings.gitlab_configured:
+        print("gatebot: GITLAB_TOKEN is missing.", file=sys.stderr)
+        return 1
+    store = Store(settings.database_url)
+    try:
+        store.migrate()
+        manager = HookManager(settings, store)
+        failed = False
+        for name in args.targets:
+            try:
+                if args.action == "connect":
+                    done = manager.connect(name, rotate=args.rotate)
+                else:
+                    done = manager.disconnect(name)
+            except LookupError as exc:
+                print(f"gatebot: {exc}", file=sys.stderr)
+                failed = True
+                continue
+            except GitLabError as exc:
+                print(f"gatebot: {name}: GitLab answered {exc.status}: {exc.text}", file=sys.stderr)
+                failed = True
+                continue
+            print(done.sentence())
+    except ConfigurationError as exc:
+        print(f"gatebot: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gatebot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -242,6 +280,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="only entries from this ISO date or date-time on (UTC unless a zone is given)",
     )
     p.set_defaults(func=_cmd_audit)
+
+    gitlab = sub.add_parser("gitlab", help="manage the bot's GitLab webhooks")
+    actions = gitlab.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser(
+        "connect",
+        help="create or update the webhook of projects or groups, each with its own secret",
+    )
+    p.add_argument("targets", nargs="+", metavar="PROJECT-OR-GROUP", help="full path or id")
+    p.add_argument("--rotate", action="store_true", help="set a new secret on existing webhooks")
+    p.set_defaults(func=_cmd_gitlab)
+    p = actions.add_parser("disconnect", help="remove the webhook of projects or groups")
+    p.add_argument("targets", nargs="+", metavar="PROJECT-OR-GROUP", help="full path or id")
+    p.set_defaults(func=_cmd_gitlab)
 
     return parser
 

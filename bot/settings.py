@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     gitlab_webhook_signing_token: SecretStr | None = Field(
         None, validation_alias="GITLAB_WEBHOOK_SIGNING_TOKEN"
     )
+    gitlab_project: str | None = Field(None, validation_alias="GITLAB_PROJECT")
+    """The one project a global GITLAB_WEBHOOK_SECRET (or signing token) may speak for."""
 
     database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="GATEBOT_DATABASE_URL")
     redis_url: str | None = Field(None, validation_alias="GATEBOT_REDIS_URL")
@@ -120,6 +122,23 @@ class Settings(BaseSettings):
     @property
     def gitlab_configured(self) -> bool:
         return self.gitlab_token is not None
+
+    @property
+    def gitlab_single_project(self) -> str | None:
+        """The project of the single-secret mode (a global webhook secret), else None:
+        then only the hooks `gatebot gitlab connect` made authenticate deliveries."""
+        if self.gitlab_webhook_secret is None and self.gitlab_webhook_signing_token is None:
+            return None
+        return self.gitlab_project
+
+    def gitlab_webhook_mode(self) -> str:
+        """Which GitLab deliveries are accepted, in one sentence for the start-up log."""
+        if self.gitlab_single_project is not None:
+            return (
+                f"single-project mode: the global webhook secret is accepted for "
+                f"{self.gitlab_single_project} only; every other project is refused"
+            )
+        return "deliveries are accepted with the secret of hooks made by gatebot gitlab connect"
 
     @property
     def mode(self) -> Mode:
@@ -248,20 +267,39 @@ def _gitlab_problem(s: Settings, explicit: set[str]) -> str | None:
     present = []
     if "gitlab_url" in explicit:
         present.append("GITLAB_URL")
+    global_secrets = [
+        name
+        for name, value in (
+            ("GITLAB_WEBHOOK_SECRET", s.gitlab_webhook_secret),
+            ("GITLAB_WEBHOOK_SIGNING_TOKEN", s.gitlab_webhook_signing_token),
+        )
+        if value is not None
+    ]
     for name, value in (
         ("GITLAB_TOKEN", s.gitlab_token),
         ("GITLAB_WEBHOOK_SECRET", s.gitlab_webhook_secret),
         ("GITLAB_WEBHOOK_SIGNING_TOKEN", s.gitlab_webhook_signing_token),
+        ("GITLAB_PROJECT", s.gitlab_project),
     ):
         if value is not None:
             present.append(name)
     if not present:
         return None
-    missing = [] if s.gitlab_token is not None else ["GITLAB_TOKEN"]
-    if s.gitlab_webhook_secret is None and s.gitlab_webhook_signing_token is None:
-        missing.append("GITLAB_WEBHOOK_SECRET (or GITLAB_WEBHOOK_SIGNING_TOKEN)")
-    if missing:
-        return _missing_sentence(present, missing)
+    if s.gitlab_token is None:
+        return _missing_sentence(present, ["GITLAB_TOKEN"])
+    # One secret shared by several projects' hooks lets any of their maintainers
+    # speak for all of them: a global secret serves exactly one named project.
+    if global_secrets and s.gitlab_project is None:
+        return (
+            f"{_join(global_secrets)} authenticate{'s' if len(global_secrets) == 1 else ''} "
+            "one project only: set GITLAB_PROJECT to it, or unset "
+            f"{'it' if len(global_secrets) == 1 else 'them'} and run gatebot gitlab connect."
+        )
+    if s.gitlab_project is not None and not global_secrets:
+        return (
+            "GITLAB_PROJECT is set but GITLAB_WEBHOOK_SECRET (or GITLAB_WEBHOOK_SIGNING_TOKEN) "
+            "is missing."
+        )
     if s.gitlab_webhook_signing_token is not None:
         try:
             signing_key(s.gitlab_webhook_signing_token.get_secret_value())

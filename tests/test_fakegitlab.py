@@ -670,3 +670,29 @@ def test_unknown_routes_are_recorded_and_fail_assert_clean(fake: FakeGitLab) -> 
     with pytest.raises(AssertionError, match="discussions"):
         fake.assert_clean()
     assert fake.request_count == 1
+
+
+def test_hooks_are_kept_per_project_and_group_and_never_show_their_token(
+    fake: FakeGitLab, gl: gitlab.Gitlab
+) -> None:
+    fake.set_group_access("acme", fake.bot_username, 50)
+    project = gl.projects.get("acme/api")
+    hook = project.hooks.create({"url": "https://bot.example/webhooks/gitlab",
+                                 "token": "t-1", "note_events": True})
+    assert "token" not in hook.attributes
+    assert (hook.push_events, hook.note_events, hook.job_events) == (True, True, False)
+    group_hook = gl.groups.get("acme").hooks.create(
+        {"url": "https://bot.example/webhooks/gitlab", "token": "t-2", "member_events": True}
+    )
+    assert group_hook.member_events is True
+    assert [h.token for h in fake.hooks("acme/api")] == ["t-1"]
+    assert [h.token for h in fake.hooks("acme")] == ["t-2"]
+    _, payload = fake.webhook("push", "acme/api")
+    assert fake.hook_token(payload) == "t-1"  # the project's own hook first
+    project.hooks.delete(hook.id)
+    assert fake.hook_token(payload) == "t-2"  # then the group's
+    # Maintainers manage project hooks, only owners group hooks.
+    fake.set_group_access("acme", fake.bot_username, None)
+    with pytest.raises(gitlab.exceptions.GitlabListError) as refused:
+        gl.groups.get("acme", lazy=True).hooks.list()
+    assert refused.value.response_code in (403, 404)

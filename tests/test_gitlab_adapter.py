@@ -725,15 +725,36 @@ def test_the_request_budget_of_an_evaluation(rig):
         "GET /user",
         "POST /projects/:id/statuses/:sha",
     ]
-    # The policy file and the approver's role come from the store's caches, and the
-    # verdict is already posted.
+    # The policy file, the approver's role and the MR's files, commits and approvals
+    # come from the store, and the verdict is already posted: 2 requests.
     assert routes(again.requests) == [
         mr,
-        f"{mr}/diffs",
-        f"{mr}/commits",
-        f"{mr}/approvals",
         "GET /projects/:id/repository/commits/:sha/statuses",
     ]
+
+
+def test_stored_parts_are_read_again_when_an_approval_or_a_push_moves_the_mr(rig):
+    _ready_mr(rig)
+    rig.evaluate()
+    approvals = "GET /projects/:id/merge_requests/:iid/approvals"
+    # A second approval (its system note touches the MR) is read, not the stored list.
+    rig.fake.approve(PROJECT, 7, "lee")
+    approved = rig.evaluate()
+    assert approvals in routes(approved.requests)
+    assert {r.author.login for r in approved.snapshot.reviews} == {"mia", "lee"}
+    # A withdrawn one is gone at once.
+    rig.fake.unapprove(PROJECT, 7, "mia")
+    withdrawn = rig.evaluate()
+    assert {r.author.login for r in withdrawn.snapshot.reviews} == {"lee"}
+    # A push brings new files and commits.
+    sha = rig.fake.push(PROJECT, 7, pusher="alice", contents={"src/new.py": "x\n"})
+    pushed = rig.evaluate()
+    assert pushed.snapshot.head_sha == sha
+    assert "src/new.py" in {f.path for f in pushed.snapshot.files}
+    assert sha in {c.sha for c in pushed.snapshot.commits}
+    # Parts stored by an evaluation outlive it only within the forge cache's TTL.
+    rig.clock.advance(seconds=rig.settings.forge_cache_seconds + 1)
+    assert approvals in routes(rig.evaluate().requests)
 
 
 def test_retried_and_failed_requests_are_counted_too(rig):

@@ -37,6 +37,7 @@ from bot.store import (
     deliveries,
     directory_cache,
     forge_files,
+    gitlab_hooks,
     heads,
     pull_parts,
     pulls,
@@ -554,14 +555,21 @@ def forge() -> Iterator[ForgeWatch]:
 
 @pytest.fixture
 def svc(tmp_path, forge) -> AppUnderTest:
-    return build_app(
+    app = build_app(
         {
             "GITLAB_URL": forge.url,
             "GITLAB_TOKEN": "glpat-test",
-            "GITLAB_WEBHOOK_SECRET": SECRET,
             "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/gitlab.sqlite3",
         }
     )
+    # Connected as `gatebot gitlab connect` records it: REPO's group, and the group of
+    # member.json (id 100).
+    with app.store.begin() as conn:
+        gitlab_hooks.record(conn, gitlab_hooks.GROUP, 1, REPO.split("/")[0], 1, secret=SECRET,
+                            now=store_now())
+        gitlab_hooks.record(conn, gitlab_hooks.GROUP, 100, "webhook-test", 2, secret=SECRET,
+                            now=store_now())
+    return app
 
 
 class Hooks(MarksProbe):
@@ -830,7 +838,7 @@ def test_an_award_marks_the_merge_request(hooks, svc):
 def test_other_hooks_are_recorded_and_explicitly_ignored(hooks, svc, caplog, event_name, name):
     # No Issue or Wiki Page fixture exists: a minimal body of their kind stands in.
     payload = (
-        fixture(name)
+        move(fixture(name))
         if name
         else {"object_kind": "issue", "project": {"path_with_namespace": REPO}}
     )

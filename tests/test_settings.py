@@ -61,6 +61,7 @@ def test_secrets_never_appear_in_repr(clean_environment, app_private_key_pem):
     clean_environment.setenv("GITHUB_WEBHOOK_SECRET", "s3cr3t-value")
     clean_environment.setenv("GITLAB_TOKEN", "glpat-tokenvalue")
     clean_environment.setenv("GITLAB_WEBHOOK_SECRET", "gl-hook-secret")
+    clean_environment.setenv("GITLAB_PROJECT", "acme/api")
     clean_environment.setenv("GATEBOT_SECRET_KEY", "details-key")
     shown = repr(load_settings()) + str(load_settings())
     for secret in ("s3cr3t-value", "glpat-tokenvalue", "gl-hook-secret", "details-key", "PRIVATE"):
@@ -85,21 +86,26 @@ def test_secrets_never_appear_in_repr(clean_environment, app_private_key_pem):
             "(or GITHUB_PRIVATE_KEY_PATH) are missing.",
         ),
         (
-            {"GITLAB_TOKEN": "glpat-x"},
-            "GITLAB_TOKEN is set but GITLAB_WEBHOOK_SECRET (or GITLAB_WEBHOOK_SIGNING_TOKEN) "
-            "is missing.",
-        ),
-        (
             {"GITLAB_URL": "https://gitlab.example.com"},
-            "GITLAB_URL is set but GITLAB_TOKEN and GITLAB_WEBHOOK_SECRET "
-            "(or GITLAB_WEBHOOK_SIGNING_TOKEN) are missing.",
+            "GITLAB_URL is set but GITLAB_TOKEN is missing.",
         ),
         (
             {"GITLAB_WEBHOOK_SIGNING_TOKEN": "whsec_a2V5"},
             "GITLAB_WEBHOOK_SIGNING_TOKEN is set but GITLAB_TOKEN is missing.",
         ),
         (
-            {"GITLAB_TOKEN": "glpat-x", "GITLAB_WEBHOOK_SIGNING_TOKEN": "a2V5"},
+            {"GITLAB_TOKEN": "glpat-x", "GITLAB_WEBHOOK_SECRET": "shared"},
+            "GITLAB_WEBHOOK_SECRET authenticates one project only: set GITLAB_PROJECT to it, "
+            "or unset it and run gatebot gitlab connect.",
+        ),
+        (
+            {"GITLAB_TOKEN": "glpat-x", "GITLAB_PROJECT": "acme/api"},
+            "GITLAB_PROJECT is set but GITLAB_WEBHOOK_SECRET (or GITLAB_WEBHOOK_SIGNING_TOKEN) "
+            "is missing.",
+        ),
+        (
+            {"GITLAB_TOKEN": "glpat-x", "GITLAB_WEBHOOK_SIGNING_TOKEN": "a2V5",
+             "GITLAB_PROJECT": "acme/api"},
             "GITLAB_WEBHOOK_SIGNING_TOKEN must be the signing token as GitLab shows it: "
             "whsec_ followed by base64.",
         ),
@@ -175,3 +181,18 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     missing = [name for name in env_names() if f"`{name}`" not in readme]
     assert not missing, f"README's Configuration section lacks {missing}"
+
+
+def test_a_gitlab_token_alone_starts_with_connected_hooks_only(clean_environment):
+    clean_environment.setenv("GITLAB_TOKEN", "glpat-x")
+    settings = load_settings()
+    assert settings.mode is Mode.FULL and settings.gitlab_single_project is None
+    assert "gatebot gitlab connect" in settings.gitlab_webhook_mode()
+    clean_environment.setenv("GITLAB_WEBHOOK_SECRET", "shared")
+    clean_environment.setenv("GITLAB_PROJECT", "acme/api")
+    single = load_settings()
+    assert single.gitlab_single_project == "acme/api"
+    assert single.gitlab_webhook_mode() == (
+        "single-project mode: the global webhook secret is accepted for acme/api only; "
+        "every other project is refused"
+    )

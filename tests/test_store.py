@@ -249,3 +249,35 @@ def test_verdicts_are_kept_per_pull_head_and_context(store):
         shadow = verdicts.get(conn, other, sha, main)
         assert shadow is not None and shadow.report_only and not shadow.passed
         assert verdicts.get(conn, KEY, "b" * 40, main) is None
+
+
+def test_gitlab_hooks_keep_only_a_hash_and_answer_for_their_own_project(store):
+    from bot.store import gitlab_hooks
+
+    now = utcnow()
+    with store.begin() as conn:
+        gitlab_hooks.record(conn, gitlab_hooks.PROJECT, 7, "Acme/API", 70, secret="s-project", now=now)
+        gitlab_hooks.record(conn, gitlab_hooks.GROUP, 3, "acme", 30, secret="s-group", now=now)
+        rows = conn.exec_driver_sql("SELECT path, secret_hash FROM gitlab_hooks").all()
+        assert all("s-" not in str(row) for row in rows)
+        assert {row.path for row in rows} == {"acme/api", "acme"}
+
+        def holds(token: str, project_id: int | None, path: str | None) -> str | None:
+            hook = gitlab_hooks.authenticates(
+                conn, token, project_id=project_id, project_path=path
+            )
+            return None if hook is None else hook.kind
+
+        assert holds("s-project", 7, "acme/api") == "project"
+        assert holds("s-group", 7, "ACME/api") == "group"
+        assert holds("s-group", 99, "acme/sub/web") == "group"
+        assert holds("s-project", 8, "acme/web") is None
+        assert holds("s-project", 7, "acme/renamed") is None
+        assert holds("s-group", 9, "acme-evil/api") is None
+        assert holds("wrong", 7, "acme/api") is None
+        # Connected again (a rename): the secret stays unless a new one is given.
+        gitlab_hooks.record(conn, gitlab_hooks.PROJECT, 7, "acme/renamed", 70, secret=None, now=now)
+        assert holds("s-project", 7, "acme/renamed") == "project"
+        assert gitlab_hooks.forget(conn, gitlab_hooks.PROJECT, 7)
+        assert holds("s-project", 7, "acme/renamed") is None
+        assert not gitlab_hooks.forget(conn, gitlab_hooks.PROJECT, 7)

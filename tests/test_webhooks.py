@@ -19,7 +19,8 @@ from support.webhooks import github_headers, github_payload, gitlab_payload
 
 from bot import standard_webhooks
 from bot.standard_webhooks import signing_key
-from bot.store import deliveries, dirty, heads, pulls
+from bot.store import deliveries, dirty, gitlab_hooks, heads, pulls
+from bot.store import utcnow as store_now
 from bot.store.dirty import PullKey
 from bot.web import create_app
 from bot.web.github_webhook import InvalidSignature, MalformedDelivery, parse_delivery, sign
@@ -330,16 +331,28 @@ def test_setup_mode_explains_and_refuses_webhooks():
 # -- GitLab -------------------------------------------------------------------
 
 
+# The groups of the recorded payloads' projects, as `gatebot gitlab connect` records them.
+FIXTURE_GROUPS = ("gitlabhq", "gitlab-org", "test", "flightjs", "mike", "exm-namespace")
+
+
+def connect_hook(svc: AppUnderTest, kind: str, target_id: int, path: str, secret: str) -> None:
+    with svc.store.begin() as conn:
+        gitlab_hooks.record(conn, kind, target_id, path, 900 + target_id, secret=secret,
+                            now=store_now())
+
+
 @pytest.fixture
 def gitlab_svc(tmp_path) -> AppUnderTest:
-    return build_app(
+    svc = build_app(
         {
             "GITLAB_URL": "https://gitlab.example.com",
             "GITLAB_TOKEN": "glpat-test",
-            "GITLAB_WEBHOOK_SECRET": "gl-secret",
             "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/gl.sqlite3",
         }
     )
+    for number, group in enumerate(FIXTURE_GROUPS, start=1):
+        connect_hook(svc, gitlab_hooks.GROUP, number, group, "gl-secret")
+    return svc
 
 
 def post_gitlab(svc, event, payload, token="gl-secret", key=None):
@@ -459,6 +472,7 @@ def signed_svc(tmp_path, **extra: str) -> AppUnderTest:
         {
             "GITLAB_TOKEN": "glpat-test",
             "GITLAB_WEBHOOK_SIGNING_TOKEN": SIGNING_TOKEN,
+            "GITLAB_PROJECT": "gitlabhq/gitlab-test",  # the recorded merge request's
             "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/signed.sqlite3",
             **extra,
         }
@@ -515,3 +529,89 @@ def test_with_both_configured_both_the_secret_and_the_signature_must_hold(tmp_pa
     assert post_signed(svc, mr).status_code == 401
     assert post_signed(svc, mr, token="gl-secret").status_code == 202
     assert post_gitlab(svc, "Merge Request Hook", mr).status_code == 401  # token, no signature
+
+
+# -- GitLab: each hook's own secret ---------------------------------------------------
+
+
+def gitlab_note_for(project_id: int, path: str) -> dict:
+    """The recorded note delivery, retold as about project `path` (id `project_id`)."""
+    note = gitlab_payload("note_merge_request")
+    note["project"].update(id=project_id, path_with_namespace=path)
+    note["project_id"] = project_id
+    return note
+
+
+@pytest.fixture
+def per_project(tmp_path) -> AppUnderTest:
+    svc = build_app(
+        {
+            "GITLAB_TOKEN": "glpat-test",
+            "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/hooks.sqlite3",
+        }
+    )
+    connect_hook(svc, gitlab_hooks.PROJECT, 11, "mallory/tools", "mallory-secret")
+    connect_hook(svc, gitlab_hooks.PROJECT, 12, "acme/api", "acme-api-secret")
+    connect_hook(svc, gitlab_hooks.GROUP, 20, "acme", "acme-group-secret")
+    return svc
+
+
+def test_one_projects_secret_never_authenticates_a_delivery_for_another(per_project):
+    forged = gitlab_note_for(12, "acme/api")
+    for token in ("mallory-secret", "", "acme-api-secret "):
+        response = post_gitlab(per_project, "Note Hook", forged, token=token or None)
+        assert response.status_code == 401, token
+    assert delivery_count(per_project) == 0
+    assert dirty_row(per_project, PullKey("gitlab", "acme/api", 1)) is None
+    # The project's own secret, and its group's, do.
+    assert post_gitlab(per_project, "Note Hook", forged, token="acme-api-secret").status_code == 202
+    assert post_gitlab(per_project, "Note Hook", forged, token="acme-group-secret").status_code == 202
+
+
+def test_a_group_secret_covers_the_projects_under_its_path_only(per_project):
+    nested = gitlab_note_for(31, "acme/platform/web")
+    assert post_gitlab(per_project, "Note Hook", nested, token="acme-group-secret").status_code == 202
+    for outside in ("acme-evil/api", "other/acme/api", "acme"):
+        note = gitlab_note_for(32, outside)
+        assert post_gitlab(per_project, "Note Hook", note, token="acme-group-secret").status_code == 401
+    assert delivery_count(per_project) == 1
+
+
+def test_a_project_hook_holds_for_its_recorded_id_and_path_together(per_project):
+    # Another path under the same id (a rename not yet connected again, or a lie).
+    moved = gitlab_note_for(11, "mallory/renamed")
+    assert post_gitlab(per_project, "Note Hook", moved, token="mallory-secret").status_code == 401
+    # Another project's id with this project's path.
+    swapped = gitlab_note_for(12, "mallory/tools")
+    assert post_gitlab(per_project, "Note Hook", swapped, token="mallory-secret").status_code == 401
+    own = gitlab_note_for(11, "mallory/tools")
+    assert post_gitlab(per_project, "Note Hook", own, token="mallory-secret").status_code == 202
+
+
+def test_a_project_never_connected_is_refused(per_project):
+    stranger = gitlab_note_for(40, "someone/else")
+    for token in ("mallory-secret", "acme-group-secret", "anything"):
+        assert post_gitlab(per_project, "Note Hook", stranger, token=token).status_code == 401
+    assert delivery_count(per_project) == 0
+
+
+def test_a_delivery_naming_two_projects_is_refused(per_project):
+    note = gitlab_note_for(11, "mallory/tools")
+    note["project_id"] = 12  # the token is checked for one project, the handlers read another
+    assert post_gitlab(per_project, "Note Hook", note, token="mallory-secret").status_code == 400
+    assert delivery_count(per_project) == 0
+
+
+def test_the_single_project_mode_accepts_the_global_secret_for_its_project_only(tmp_path):
+    svc = build_app(
+        {
+            "GITLAB_TOKEN": "glpat-test",
+            "GITLAB_WEBHOOK_SECRET": "gl-secret",
+            "GITLAB_PROJECT": "acme/api",
+            "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/single.sqlite3",
+        }
+    )
+    assert post_gitlab(svc, "Note Hook", gitlab_note_for(12, "acme/api")).status_code == 202
+    assert post_gitlab(svc, "Note Hook", gitlab_note_for(13, "acme/web")).status_code == 401
+    assert post_gitlab(svc, "Note Hook", gitlab_note_for(12, "ACME/API")).status_code == 202
+    assert delivery_count(svc) == 2

@@ -18,7 +18,9 @@ a PR works through them in two halves around the evaluation:
    loses a reply rather than doubling it.
 
 Comments found `acted` at the start of a run (a crash between the halves)
-are answered by this run with what it finds.
+are answered by this run with what it finds. A comment the forge's API does
+not confirm (`ForgeEvaluation.confirmed_comment`: missing, a system note,
+or not what the delivery said) runs nothing and gets no answer.
 
 Reactions: `+1` ran, `-1` refused (the reply names the permission needed),
 `confused` not understood (the reply says why, with a "did you mean"),
@@ -136,9 +138,13 @@ class CommandStep:
             if comment.state == commands.ACTED:
                 taken.comments.append((comment, _load(comment.outcomes)))
                 continue
+            # What the delivery said is re-read from the forge before it grants anything.
+            confirmed = ev.confirmed_comment(comment)
+            if confirmed is not None:
+                comment = confirmed
             # Bots never run commands and get no answer (the routing drops most of them).
             parsed = (
-                [] if is_bot_login(comment.author)
+                [] if confirmed is None or is_bot_login(comment.author)
                 else parse_commands(comment.body, prefix=prefix, mentions=(ev.bot_login,))
             )
             outcomes, cheap = self._judge(ev, parsed, comment, config, people, cheap_used, silent)

@@ -19,9 +19,10 @@ and asks, in order:
    `create_deployment`, `workflow_dispatch`, `repository_dispatch`,
    `create_pipeline`), driven
    by `bot.pipeline.deploy`, which owns the deploy intents;
-7. for comment commands (`bot.pipeline.commands`): `bot_login` (the App may
-   be @mentioned), `commenter` (role and teams, for authorisation), `react`
-   and `comment` (the answer).
+7. for comment commands (`bot.pipeline.commands`): `confirmed_comment`
+   (the comment as the API shows it, before it grants anything), `bot_login`
+   (the App may be @mentioned), `commenter` (role and teams, for
+   authorisation), `react` and `comment` (the answer).
 
 Each evaluation counts its HTTP requests (`tally`) and stores the count when
 it closes. Nothing here names a client library: the GitHub and GitLab
@@ -41,6 +42,7 @@ from bot.core.gate import Decision
 from bot.core.snapshot import Snapshot
 from bot.providers.counting import RequestTally
 from bot.providers.needs import SnapshotNeeds
+from bot.store.commands import CommandComment
 from bot.store.dirty import PullKey
 
 PolicyOrigin = Literal["repository", "owner", "remote", "operator"]
@@ -249,6 +251,12 @@ class ForgeEvaluation(Protocol):
     @property
     def bot_login(self) -> str:
         """The bot's own login (`<app-slug>[bot]` on GitHub): commands may @mention it."""
+        ...
+
+    def confirmed_comment(self, comment: CommandComment) -> CommandComment | None:
+        """The comment as the forge's API shows it now, when that is the comment the
+        delivery described; None when it does not exist, is not a person's comment or
+        differs (a forged or edited delivery): then it grants nothing."""
         ...
 
     def commenter(self, login: str, teams: Sequence[str]) -> Commenter:

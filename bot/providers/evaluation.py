@@ -23,6 +23,7 @@ from bot.providers.stored_files import StoredFiles
 from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store, requests
+from bot.store.commands import CommandComment
 from bot.store.dirty import PullKey
 
 
@@ -106,6 +107,14 @@ class EvaluationBase:
 
     def comment(self, body: str) -> int:
         return self._merging.comment(body)
+
+    # -- comment commands ------------------------------------------------------
+
+    def confirmed_comment(self, comment: CommandComment) -> CommandComment | None:
+        """The comment as recorded: a forge whose deliveries are signed with a secret
+        only the forge and the bot hold (a GitHub App's) vouches for what they say.
+        GitLab, whose hook secrets project maintainers know, re-reads it."""
+        return comment
 
     # -- the request budget ----------------------------------------------------
 

@@ -596,3 +596,18 @@ signing_keys = Table(
     Column("secret", String(128), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+gitlab_hooks = Table(
+    "gitlab_hooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # project | group
+    Column("target_id", BigInteger, nullable=False),  # GitLab's project or group id
+    Column("path", String(255), nullable=False),  # its full path, lower-case, as the API said
+    Column("hook_id", BigInteger, nullable=False),
+    Column("secret_hash", String(64), nullable=False),  # SHA-256 hex of the hook's token
+    Column("connected_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("kind", "target_id"),
+)
+Index("ix_gitlab_hooks_path", gitlab_hooks.c.path)

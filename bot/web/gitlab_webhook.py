@@ -14,7 +14,9 @@ is `Idempotency-Key` (the same across retries, GitLab 17.4+), else
 
 `parse_delivery` pulls out the facts the store records; `read_delivery`
 returns them with the decoded payload, which the routing
-(`bot/web/gitlab_events`) reads.
+(`bot/web/gitlab_events`) reads. `named_scope` says which project (or
+group) a delivery speaks for: the token must be that project's or group's
+own (`bot.store.gitlab_hooks.authenticates`), never another's.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from bot.standard_webhooks import sign
 from bot.store.deliveries import DeliveryRecord
@@ -79,6 +83,47 @@ def verify_token(received: str | None, secret: str) -> None:
         raise InvalidToken(f"{TOKEN_HEADER} is missing")
     if not hmac.compare_digest(received.encode("utf-8"), secret.encode("utf-8")):
         raise InvalidToken(f"{TOKEN_HEADER} does not match")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The project, or the group, a delivery says it is about."""
+
+    project_id: int | None
+    project_path: str | None
+    group_id: int | None
+
+    @property
+    def empty(self) -> bool:
+        return self.project_id is None and self.project_path is None and self.group_id is None
+
+    def names_project(self, path: str) -> bool:
+        return self.project_path is not None and self.project_path.lower() == path.lower()
+
+
+def named_scope(payload: Mapping[str, Any]) -> Scope:
+    """Which project (`project.id` / `project_id`, `project.path_with_namespace` /
+    `project_path_with_namespace`) or group (`group_id`, member events) `payload` names.
+
+    Raises `MalformedDelivery` when it names two different projects."""
+    ids = {_int(_get(payload, "project", "id")), _int(payload.get("project_id"))} - {None}
+    paths = {
+        p.lower()
+        for p in (
+            _str(_get(payload, "project", "path_with_namespace")),
+            _str(payload.get("project_path_with_namespace")),
+        )
+        if p is not None
+    }
+    if len(ids) > 1 or len(paths) > 1:
+        # The token is checked for one project; every handler must read that one.
+        raise MalformedDelivery("the payload names two different projects")
+    project_id = next(iter(ids), None)
+    project_path = _str(_get(payload, "project", "path_with_namespace")) or _str(
+        payload.get("project_path_with_namespace")
+    )
+    group_id = None if project_id or project_path else _int(payload.get("group_id"))
+    return Scope(project_id, project_path, group_id)
 
 
 def parse_delivery(headers: Mapping[str, str], body: bytes) -> DeliveryRecord:

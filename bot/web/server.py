@@ -78,6 +78,8 @@ def serve(settings: Settings, host: str, port: int) -> int:
     store = Store(settings.database_url)
     revision = store.migrate()
     log.info("store migrated to %s", revision)
+    if settings.gitlab_configured:
+        log.info("GitLab: %s", settings.gitlab_webhook_mode())
     embedded = not settings.uses_redis
     worker = None
     if embedded:

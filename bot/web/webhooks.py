@@ -11,6 +11,13 @@ marked dirty, caches dropped, tamper marks, merge groups and new comments
 recorded — happens in one transaction → 202; then the PRs that were clean
 until now are woken. No forge is called on the way. In setup mode every
 webhook is answered 503.
+
+A GitLab delivery is accepted only with the secret of the project (or
+group) it names: the token of the hook `gatebot gitlab connect` made there
+(`bot.store.gitlab_hooks`), or, in the single-project mode
+(`GITLAB_PROJECT` with a global `GITLAB_WEBHOOK_SECRET` / signing token),
+the global secret for that one project. A project never connected is
+refused (401).
 """
 
 from __future__ import annotations
@@ -22,9 +29,9 @@ from datetime import datetime
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot.settings import Mode
+from bot.settings import Mode, Settings
 from bot.standard_webhooks import signing_key
-from bot.store import deliveries, utcnow
+from bot.store import deliveries, gitlab_hooks, utcnow
 from bot.store.deliveries import DeliveryRecord, Route
 from bot.store.dirty import PullKey
 from bot.web import github_events, github_webhook, gitlab_events, gitlab_webhook
@@ -110,28 +117,68 @@ def gitlab() -> tuple[Response, int]:
     if (busy := _unavailable()) is not None:
         return busy
     settings = services().settings
-    secret, signing = settings.gitlab_webhook_secret, settings.gitlab_webhook_signing_token
-    if secret is None and signing is None:
+    if not settings.gitlab_configured:
         return _answer(404, error="GitLab is not configured")
     body = _read_body()
+    token = request.headers.get(gitlab_webhook.TOKEN_HEADER)
+    single = settings.gitlab_single_project
     try:
-        # Whatever is configured must hold: the plain secret, the signature, or both.
-        if secret is not None:
-            gitlab_webhook.verify_token(
-                request.headers.get(gitlab_webhook.TOKEN_HEADER), secret.get_secret_value()
-            )
-        if signing is not None:
-            gitlab_webhook.verify_signature(
-                request.headers, body, signing_key(signing.get_secret_value()), time.time()
-            )
+        if single is not None:
+            _verify_global(settings, body)
+        elif not token:
+            raise gitlab_webhook.InvalidToken(f"{gitlab_webhook.TOKEN_HEADER} is missing")
     except gitlab_webhook.InvalidToken as exc:
         return _answer(401, error=str(exc))
     try:
         parsed = gitlab_webhook.read_delivery(request.headers, body)
+        scope = gitlab_webhook.named_scope(parsed.payload)
     except github_webhook.MalformedDelivery as exc:
         return _answer(400, error=str(exc))
+    if single is not None:
+        if not scope.names_project(single):
+            log.info("GitLab delivery refused: it is not about %s, the one project served", single)
+            return _answer(401, error="the delivery is not about the project this secret serves")
+    elif not _connected_hook_holds(token or "", scope):
+        return _answer(401, error="the token is not the hook secret of the project it names")
     now = utcnow()
     return _ingest(parsed.record, now, gitlab_events.Ingestion(parsed, now))
+
+
+def _verify_global(settings: Settings, body: bytes) -> None:
+    """The single-project mode's checks: whatever is configured must hold."""
+    secret, signing = settings.gitlab_webhook_secret, settings.gitlab_webhook_signing_token
+    if secret is not None:
+        gitlab_webhook.verify_token(
+            request.headers.get(gitlab_webhook.TOKEN_HEADER), secret.get_secret_value()
+        )
+    if signing is not None:
+        gitlab_webhook.verify_signature(
+            request.headers, body, signing_key(signing.get_secret_value()), time.time()
+        )
+
+
+def _connected_hook_holds(token: str, scope: gitlab_webhook.Scope) -> bool:
+    """Whether `token` is the secret of the hook `gatebot gitlab connect` made for the
+    project the delivery names, or for a group holding it (never another's)."""
+    svc = services()
+    assert svc.store is not None  # full mode
+    with svc.store.begin() as conn:
+        hook = gitlab_hooks.authenticates(
+            conn,
+            token,
+            project_id=scope.project_id,
+            project_path=scope.project_path,
+            group_id=scope.group_id,
+        )
+    if hook is None:
+        # Which project, never the token: a maintainer's mistake, or someone
+        # trying another project's secret.
+        log.info(
+            "GitLab delivery refused: no connected hook of %s holds its token",
+            scope.project_path or scope.project_id or scope.group_id or "(no project named)",
+        )
+        return False
+    return True
 
 
 Routing = github_events.Ingestion | gitlab_events.Ingestion

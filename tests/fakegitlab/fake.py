@@ -29,6 +29,7 @@ from .state import (
     AwardEmoji,
     CommitStatus,
     Group,
+    Hook,
     MergeRecord,
     MergeRequest,
     Note,
@@ -693,6 +694,37 @@ class FakeGitLab(FakeForge):
                     payload = builder.emoji_hook(found, mr, award_id, action or "award")
             return event_header(TEMPLATES[kind]), payload
 
+    def hooks(self, path: str) -> list[Hook]:
+        """The webhooks of the project, else of the group, at `path`."""
+        with self.world.lock:
+            if path.lower() in self.world.projects:
+                kind, owner = "project", self.world.project(path).id
+            else:
+                kind, owner = "group", self.world.find_group(path).id
+            return [h for h in self.world.hooks if h.kind == kind and h.target_id == owner]
+
+    def hook_token(self, payload: Mapping[str, Any]) -> str | None:
+        """The token GitLab would send with `payload`: that of the project's own hook,
+        else of its nearest group's (group hooks cover subgroups' projects)."""
+        project = payload.get("project")
+        path = (project.get("path_with_namespace") if isinstance(project, dict) else None) or (
+            payload.get("project_path_with_namespace")
+        )
+        with self.world.lock:
+            owners: list[tuple[str, int]] = []
+            if isinstance(path, str) and path.lower() in self.world.projects:
+                found = self.world.project(path)
+                owners.append(("project", found.id))
+                owners += [("group", g.id) for g in self.world.group_chain(found.namespace)]
+            elif isinstance(payload.get("group_id"), int):
+                group = self.world.find_group(str(payload["group_id"]))
+                owners += [("group", g.id) for g in self.world.group_chain(group.full_path)]
+            for kind, owner in owners:
+                for hook in self.world.hooks:
+                    if hook.kind == kind and hook.target_id == owner and hook.token:
+                        return hook.token
+        return None
+
     def webhook_request(
         self,
         event: str,
@@ -702,12 +734,16 @@ class FakeGitLab(FakeForge):
         idempotency_key: str | None = None,
     ) -> tuple[bytes, dict[str, str]]:
         """The body and headers GitLab would POST for `payload`: X-Gitlab-Event,
-        X-Gitlab-Token (`secret`, default this fake's; "" sends none), a new
-        Idempotency-Key per call unless given (a redelivery keeps it)."""
+        X-Gitlab-Token (`secret`; by default the token of the hook that would send
+        it — the project's, else its nearest group's, see `hook_token` — else this
+        fake's `webhook_secret`; "" sends none), a new Idempotency-Key per call
+        unless given (a redelivery keeps it)."""
+        if secret is None:
+            secret = self.hook_token(payload) or self.webhook_secret
         return request(
             event,
             payload,
-            secret=self.webhook_secret if secret is None else secret,
+            secret=secret,
             instance_url=self.url,
             webhook_uuid=self.webhook_uuid,
             idempotency_key=idempotency_key,

@@ -43,9 +43,13 @@ from .state import (
     DEVELOPER,
     GIT_STATE_BLOCKERS,
     GUEST,
+    HOOK_EVENTS,
+    MAINTAINER,
+    OWNER,
     STATUS_STATES,
     AwardEmoji,
     GitLabError,
+    Hook,
     MergeRecord,
     MergeRequest,
     Note,
@@ -251,6 +255,114 @@ class Handlers:
     @route("GET /groups/:id/members/all/:user_id")
     def get_group_member_all(self, call: Call) -> Reply:
         return self._one_member(self._group_levels(call), call.params["user_id"])
+
+    # -- groups and webhooks ------------------------------------------------
+
+    @route("GET /groups/:id")
+    def get_group(self, call: Call) -> Reply:
+        group = self.world.find_group(call.params["id"])
+        if self.world.group_access(group, call.caller.username) < GUEST:
+            raise GitLabError(404, "404 Group Not Found")
+        return Reply(200, self.shapes.group(group))
+
+    def _hook_owner(self, call: Call, kind: str) -> int:
+        """The `:id` project (maintainers) or group (owners) whose hooks are asked for."""
+        if kind == "project":
+            return self.project(call, level=MAINTAINER).id
+        group = self.world.find_group(call.params["id"])
+        access = self.world.group_access(group, call.caller.username)
+        if access < GUEST:
+            raise GitLabError(404, "404 Group Not Found")
+        if access < OWNER:
+            raise GitLabError(403, "403 Forbidden")
+        return group.id
+
+    def _hooks(self, call: Call, kind: str) -> list[Hook]:
+        owner = self._hook_owner(call, kind)
+        return [h for h in self.world.hooks if h.kind == kind and h.target_id == owner]
+
+    def _hook(self, call: Call, kind: str) -> Hook:
+        hook_id = call.params["hook_id"]
+        found = [h for h in self._hooks(call, kind) if str(h.id) == hook_id]
+        if not found:
+            raise GitLabError(404, "404 Not found")
+        return found[0]
+
+    def _hook_events(self, call: Call, kind: str, events: dict[str, bool]) -> dict[str, bool]:
+        for name in HOOK_EVENTS[kind]:
+            flag = call.flag(name)
+            if flag is not None:
+                events[name] = flag
+        return events
+
+    def _list_hooks(self, call: Call, kind: str) -> Reply:
+        return self.listed(call, [self.shapes.hook(h) for h in self._hooks(call, kind)])
+
+    def _add_hook(self, call: Call, kind: str) -> Reply:
+        owner = self._hook_owner(call, kind)
+        # GitLab's defaults: push events on, SSL verification on, the rest off.
+        events = {"push_events": True, "enable_ssl_verification": True}
+        hook = Hook(
+            self.world.next_id(), kind, owner, str(call.required("url")),
+            str(call.arg("token") or ""), self._hook_events(call, kind, events), self.world.now(),
+        )
+        self.world.hooks.append(hook)
+        return Reply(201, self.shapes.hook(hook))
+
+    def _edit_hook(self, call: Call, kind: str) -> Reply:
+        hook = self._hook(call, kind)
+        url = str(call.required("url"))
+        if url != hook.url:
+            hook.url, hook.token = url, ""  # GitLab drops the token when the URL changes
+        if call.arg("token") is not None:
+            hook.token = str(call.arg("token"))
+        self._hook_events(call, kind, hook.events)
+        return Reply(200, self.shapes.hook(hook))
+
+    def _delete_hook(self, call: Call, kind: str) -> Reply:
+        hook = self._hook(call, kind)
+        self.world.hooks.remove(hook)
+        return Reply(204)
+
+    @route("GET /projects/:id/hooks")
+    def list_project_hooks(self, call: Call) -> Reply:
+        return self._list_hooks(call, "project")
+
+    @route("GET /projects/:id/hooks/:hook_id")
+    def get_project_hook(self, call: Call) -> Reply:
+        return Reply(200, self.shapes.hook(self._hook(call, "project")))
+
+    @route("POST /projects/:id/hooks")
+    def add_project_hook(self, call: Call) -> Reply:
+        return self._add_hook(call, "project")
+
+    @route("PUT /projects/:id/hooks/:hook_id")
+    def edit_project_hook(self, call: Call) -> Reply:
+        return self._edit_hook(call, "project")
+
+    @route("DELETE /projects/:id/hooks/:hook_id")
+    def delete_project_hook(self, call: Call) -> Reply:
+        return self._delete_hook(call, "project")
+
+    @route("GET /groups/:id/hooks")
+    def list_group_hooks(self, call: Call) -> Reply:
+        return self._list_hooks(call, "group")
+
+    @route("GET /groups/:id/hooks/:hook_id")
+    def get_group_hook(self, call: Call) -> Reply:
+        return Reply(200, self.shapes.hook(self._hook(call, "group")))
+
+    @route("POST /groups/:id/hooks")
+    def add_group_hook(self, call: Call) -> Reply:
+        return self._add_hook(call, "group")
+
+    @route("PUT /groups/:id/hooks/:hook_id")
+    def edit_group_hook(self, call: Call) -> Reply:
+        return self._edit_hook(call, "group")
+
+    @route("DELETE /groups/:id/hooks/:hook_id")
+    def delete_group_hook(self, call: Call) -> Reply:
+        return self._delete_hook(call, "group")
 
     # -- merge requests -----------------------------------------------------
 
@@ -698,6 +810,8 @@ def edit_note(world: World, note: Note, body: str) -> None:
 def approve(world: World, mr: MergeRequest, username: str) -> None:
     mr.approvals[world.user(username).username] = world.now()
     mr.last_actor = username
+    # GitLab records an approval with a system note, and a note touches its noteable.
+    mr.updated = world.now()
 
 
 def unapprove(world: World, mr: MergeRequest, username: str) -> bool:

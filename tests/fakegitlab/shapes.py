@@ -33,10 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from .state import (
+    HOOK_EVENTS,
     AwardEmoji,
     Commit,
     CommitStatus,
     FileChange,
+    Group,
+    Hook,
     MergeRequest,
     Note,
     Pipeline,
@@ -560,6 +563,39 @@ class Shapes:
                 "noteable_iid": mr.iid,
             },
         )
+
+    def group(self, group: Group) -> dict[str, Any]:
+        """A group as `GET /groups/:id` shows it (the fields the bot reads, and a few)."""
+        parent = self.world.groups[group.parent.lower()].id if group.parent else None
+        return {
+            "id": group.id,
+            "name": group.name,
+            "path": group.path,
+            "full_name": " / ".join(part.title() for part in group.full_path.split("/")),
+            "full_path": group.full_path,
+            "parent_id": parent,
+            "visibility": "private",
+            "web_url": f"{self.url}/groups/{group.full_path}",
+            "description": "",
+        }
+
+    def hook(self, hook: Hook) -> dict[str, Any]:
+        """A project or group hook as GitLab lists it: never with its token."""
+        owner = "project_id" if hook.kind == "project" else "group_id"
+        return {
+            "id": hook.id,
+            "url": hook.url,
+            owner: hook.target_id,
+            "name": None,
+            "description": None,
+            "created_at": iso(hook.created),
+            "push_events_branch_filter": None,
+            "branch_filter_strategy": "wildcard",
+            "alert_status": "executable",
+            "disabled_until": None,
+            "custom_webhook_template": None,
+            **{name: hook.events.get(name, False) for name in HOOK_EVENTS[hook.kind]},
+        }
 
     def award(self, award: AwardEmoji) -> dict[str, Any]:
         template = example("api/create_note_award_emoji.json")

@@ -196,6 +196,44 @@ class AwardEmoji:
         return iso(self.created) or ""
 
 
+_PROJECT_HOOK_EVENTS = (
+    "push_events",
+    "tag_push_events",
+    "merge_requests_events",
+    "issues_events",
+    "confidential_issues_events",
+    "note_events",
+    "confidential_note_events",
+    "pipeline_events",
+    "job_events",
+    "wiki_page_events",
+    "deployment_events",
+    "releases_events",
+    "emoji_events",
+    "feature_flag_events",
+    "resource_access_token_events",
+    "enable_ssl_verification",
+)
+HOOK_EVENTS = {
+    "project": _PROJECT_HOOK_EVENTS,
+    "group": (*_PROJECT_HOOK_EVENTS, "member_events", "subgroup_events"),
+}
+"""The boolean fields of GitLab's project and group hooks (REST `.../hooks`)."""
+
+
+@dataclass
+class Hook:
+    """A project or group webhook. GitLab never returns its `token`."""
+
+    id: int
+    kind: str  # project | group
+    target_id: int
+    url: str
+    token: str
+    events: dict[str, bool]
+    created: dt.datetime
+
+
 @dataclass
 class Note:
     id: int
@@ -409,6 +447,7 @@ class World:
         self.rebases: list[RebaseRecord] = []
         self.pipelines_created: list[Pipeline] = []
         self.deleted_branches: list[tuple[str, str]] = []
+        self.hooks: list[Hook] = []
         self.reset_approvals_on_push = False
         self.bot_username = bot_username
         self.user(bot_username, bot=True)

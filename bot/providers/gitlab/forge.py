@@ -11,9 +11,12 @@ An evaluation reads as little as it can:
 
 - the policy file, its fallbacks and CODEOWNERS come from the store's file
   cache until the target branch is pushed to (or the TTL passes);
-- files, commits, approvals and the merge request itself are read each time
-  (one request each, plus pages); notes only when a comment can count;
-  commit statuses only when the policy asks about checks;
+- the merge request itself is read each time; its files, commits and
+  approvals are kept in the store (`bot.providers.stored_parts`) until its
+  head, its `updated_at` or its diff's target commit moves (an unchanged
+  re-evaluation costs the merge request and its statuses: 2 requests);
+  notes are read only when a comment can count, commit statuses only when
+  the policy asks about checks;
 - directory facts come from the store's directory cache;
 - push times, holds, overrides and tampering marks come from the store
   (`bot.providers.recorded`), as on GitHub.
@@ -28,13 +31,16 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
-from bot.core.snapshot import BotIdentity, CheckResult, Snapshot
-from bot.providers import recorded
+from bot.core.snapshot import BotIdentity, ChangedFile, CheckResult, Commit, Review, Snapshot
+from bot.providers import recorded, stored_parts
 from bot.providers.base import (
     DeployAnswer,
     MergeState,
@@ -56,6 +62,7 @@ from bot.providers.publishing import CONTEXT_PREFIX
 from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store, directory_cache, utcnow
+from bot.store.commands import CommandComment
 from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
@@ -75,6 +82,19 @@ EMOJI = {
     "rocket": "rocket",
 }
 """GitHub's reaction names (which the command step uses) → GitLab's emoji names."""
+
+
+class MergeRequestParts(BaseModel):
+    """The parts of a merge request kept between evaluations (`bot.providers.stored_parts`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_sha: str
+    """The target commit the diff was taken against: a new diff version moves it."""
+    files: tuple[ChangedFile, ...]
+    files_truncated: bool
+    commits: tuple[Commit, ...]
+    reviews: tuple[Review, ...]
 
 
 def _label(label: Any) -> str:
@@ -216,9 +236,9 @@ class GitLabEvaluation(EvaluationBase):
         head = self.pull()
         client, repo, read = self.client, self.key.repo, self.forge.retries.read
         now = self.forge.clock()
-        files, files_truncated = reads.read_files(client, repo, mr, read)
-        commits = reads.commits_of(reads.read_raw_commits(client, repo, head.number, read))
-        reviews = reads.read_reviews(client, repo, mr, read)
+        parts = self._parts(mr)
+        files, files_truncated = parts.files, parts.files_truncated
+        commits, reviews = parts.commits, parts.reviews
         comments = reads.read_comments(client, repo, head.number, read) if needs.comments else ()
         checks: tuple[CheckResult, ...] = ()
         if needs.checks:
@@ -269,6 +289,32 @@ class GitLabEvaluation(EvaluationBase):
             evaluated_at=now,
         )
 
+    def _parts(self, mr: Mapping[str, Any]) -> MergeRequestParts:
+        """Files, commits and approvals: stored for the head and `updated_at` the merge
+        request read shows (an approval touches `updated_at`, through its system note),
+        read again only when one of them moved, or the target's commit did."""
+        head = self.pull()
+        client, repo, read = self.client, self.key.repo, self.forge.retries.read
+
+        def fresh() -> MergeRequestParts:
+            files, files_truncated = reads.read_files(client, repo, mr, read)
+            return MergeRequestParts(
+                base_sha=reads.base_sha_of(mr),
+                files=files,
+                files_truncated=files_truncated,
+                commits=reads.commits_of(reads.read_raw_commits(client, repo, head.number, read)),
+                reviews=reads.read_reviews(client, repo, mr, read),
+            )
+
+        ttl, clock = self.forge.settings.forge_cache_seconds, self.forge.clock
+        found = stored_parts.load(self.forge.store, self.key, head, MergeRequestParts,
+                                  ttl_seconds=ttl, now=clock())
+        if found is not None and found.base_sha == reads.base_sha_of(mr):
+            return found
+        parts = fresh()
+        stored_parts.save(self.forge.store, self.key, head, parts, clock())
+        return parts
+
     # -- writes --------------------------------------------------------------
 
     def publish(self, decision: Decision, *, details_url: str | None) -> PublishOutcome:
@@ -312,6 +358,27 @@ class GitLabEvaluation(EvaluationBase):
         return self._merging.update_branch()
 
     # -- comment commands --------------------------------------------------------
+
+    def confirmed_comment(self, comment: CommandComment) -> CommandComment | None:
+        """The note re-read from GitLab (`GET .../notes/:id`): a hook's secret is known
+        to the project's maintainers, so a delivery only says where to look. The note
+        must exist on this merge request, be a person's public note, and have the
+        author, text and time the delivery gave; then the API's values are used."""
+        path = f"{reads.mr_path(self.key.repo, self.key.number)}/notes/{comment.comment_id}"
+        try:
+            note = self.forge.retries.read.call(
+                lambda: self.client.json("get", path), what="GET merge request note"
+            )
+        except GitLabError as exc:
+            if exc.status != 404:
+                raise
+            note = None
+        found = reads.confirmed_note(note, comment.author, comment.body, comment.created_at)
+        if isinstance(found, str):
+            log.info("%s: note %d grants nothing: %s", self.key, comment.comment_id, found)
+            return None
+        author, body, created_at = found
+        return replace(comment, author=author, body=body, created_at=created_at)
 
     def commenter(self, login: str, teams: Sequence[str]) -> Commenter:
         """What authorisation needs of `login`: role name and membership of the group

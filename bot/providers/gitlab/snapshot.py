@@ -291,6 +291,34 @@ def read_comments(
     return tuple(found)
 
 
+def confirmed_note(
+    note: Mapping[str, Any] | None, author: str, body: str, created_at: datetime
+) -> tuple[str, str, datetime] | str:
+    """The API's (author, body, created_at) of a note a delivery described as written by
+    `author` with `body` at `created_at`; or why it is not that note (a sentence).
+
+    Hook payloads give times to the second at best, so the times must agree
+    within a second; the author (case-insensitively) and the text exactly. A
+    system note or an internal note (an answer to it would be public) is not a
+    comment that may command anything.
+    """
+    if not note:
+        return "GitLab has no such note on this merge request"
+    if note.get("system"):
+        return "it is a system note"
+    if note.get("internal") or note.get("confidential"):
+        return "it is an internal note"
+    login = str((note.get("author") or {}).get("username") or "")
+    if login.casefold() != author.casefold():
+        return "its author is not the one the delivery named"
+    if str(note.get("body") or "") != body:
+        return "its text is not the one the delivery carried"
+    created = parse_time(note.get("created_at"))
+    if created is None or abs((created - created_at).total_seconds()) >= 1:
+        return "its time is not the one the delivery gave"
+    return login, str(note["body"]), created
+
+
 def read_statuses(
     client: GitLabClient, repo: str, sha: str, retry: RetryPolicy
 ) -> list[dict[str, Any]]:
