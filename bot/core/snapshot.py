@@ -81,8 +81,14 @@ class Commit(_Frozen):
     author: str | None = None
     committer: str | None = None
     is_update_merge: bool = False
-    """A merge commit bringing the base branch in, made by the forge's "update
-    branch" or by the bot; its first parent is the previous head."""
+    """A merge commit bringing the base branch in with no change of its own: its
+    first parent is a previous head of the PR, its other parent is on the base
+    branch, and every path it changes against the first parent has the content
+    of the base parent. The adapter recognises it by that content (or by the
+    SHA the bot's own update call produced), never by a committer name."""
+    merge_note: str | None = None
+    """For a merge of the base branch that is not an update merge: why not
+    (what it changes of its own, or that its changes could not be read)."""
 
 
 class Review(_Frozen):
@@ -95,6 +101,11 @@ class Review(_Frozen):
     """The head the review was given on."""
     submitted_at: AwareDatetime
     body: str = ""
+    edited: bool = False
+    """Its body was edited after it was submitted (only the webhook tells)."""
+    edited_by: str | None = None
+    """Who last edited the body (the webhook's `sender`), when known."""
+    edited_at: AwareDatetime | None = None
 
 
 class Comment(_Frozen):
@@ -131,6 +142,8 @@ class HeadTimes(_Frozen):
     """When the bot received the `synchronize` (push) event for this head."""
     first_seen_at: AwareDatetime | None = None
     """When the bot first saw this head, whatever the event."""
+    pusher: str | None = None
+    """Who pushed this head (the `synchronize` sender), when known."""
 
 
 class Hold(_Frozen):
@@ -151,7 +164,8 @@ class Override(_Frozen):
 
 
 class TamperMark(_Frozen):
-    """A comment edited by someone other than its author, as the web tier saw it."""
+    """A comment edited by someone other than its author, as the web tier saw it.
+    A review body's mark names it `review-<review id>`."""
 
     comment_id: int | str
     editor: str
@@ -202,7 +216,8 @@ class Snapshot(_Frozen):
     """Lines deleted over the whole PR as the forge reports it; None: sum the files."""
     commits: tuple[Commit, ...] = ()
     commits_truncated: bool = False
-    """The forge stopped listing commits (GitHub: at 250)."""
+    """The forge stopped listing commits (GitHub: at 250): contributors beyond
+    the list cannot be ruled out."""
     pushers: tuple[str, ...] = ()
     """Everyone who pushed to the head branch while it was a PR."""
     reviews: tuple[Review, ...] = ()
