@@ -2,7 +2,8 @@
 
 The forges do not tell when a head was pushed or who pushed it, nor who
 edited a comment; the web tier records those from the events
-(`bot.store.heads`, `bot.store.tampering`), and the comment commands record
+(`bot.store.heads`, `bot.store.tampering`, which also holds the edits of
+review bodies), and the comment commands record
 holds and overrides (`bot.store.holds`, `bot.store.overrides`). Every forge
 adapter turns them into the snapshot's models the same way, here.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.core.snapshot import HeadTimes, Hold, Override, TamperMark
+from bot.core.snapshot import HeadTimes, Hold, Override, Review, TamperMark
 from bot.store import Store, heads, holds, overrides, tampering
 from bot.store.dirty import PullKey
 
@@ -23,7 +24,10 @@ def head_times(
     with store.begin() as conn:
         records = heads.for_shas(conn, key.provider, key.repo, set(shas))
     times = tuple(
-        HeadTimes(sha=r.sha, synchronized_at=r.pushed_at, first_seen_at=r.first_seen_at)
+        HeadTimes(
+            sha=r.sha, synchronized_at=r.pushed_at, first_seen_at=r.first_seen_at,
+            pusher=r.pusher or None,
+        )
         for r in records
     )
     pushers = tuple(sorted({r.pusher for r in records if r.pusher}))
@@ -47,7 +51,31 @@ def event_facts(
         tuple(Hold(by=h.by, at=h.at) for h in held),
         tuple(Override(sha=o.sha, by=o.by, reason=o.reason, at=o.at) for o in overridden),
         tuple(
-            TamperMark(comment_id=m.comment_id, editor=m.editor, author=m.author, at=m.at)
+            TamperMark(comment_id=_marked(m), editor=m.editor, author=m.author, at=m.at)
             for m in marks
+            # A review's edits are all recorded; only someone else's is tampering.
+            if m.subject != tampering.REVIEW or m.editor.casefold() != m.author.casefold()
         ),
     )
+
+
+def _marked(mark: tampering.TamperRecord) -> int | str:
+    # The core reads a review's body as the comment `review-<id>`.
+    return f"review-{mark.comment_id}" if mark.subject == tampering.REVIEW else mark.comment_id
+
+
+def with_review_edits(store: Store, key: PullKey, reviews: Iterable[Review]) -> tuple[Review, ...]:
+    """`reviews` with their recorded body edits (the last editor and time): the forges'
+    APIs do not say that a review was edited, only the webhook does."""
+    with store.begin() as conn:
+        marks = tampering.marks_for_pull(conn, key.provider, key.repo, key.number)
+    last = {m.comment_id: m for m in marks if m.subject == tampering.REVIEW}
+    edited = []
+    for review in reviews:
+        mark = last.get(review.id) if isinstance(review.id, int) else None
+        if mark is not None and mark.at > review.submitted_at:
+            review = review.model_copy(
+                update={"edited": True, "edited_by": mark.editor, "edited_at": mark.at}
+            )
+        edited.append(review)
+    return tuple(edited)

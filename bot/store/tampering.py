@@ -2,7 +2,11 @@
 
 GitHub's API says that a comment was edited, not by whom; the
 `issue_comment.edited` webhook names the editor (`sender`). The routing
-records every such foreign edit (`record`) with the PR's head at the time;
+records every such foreign edit (`record`) with the PR's head at the time.
+A review's body (`subject` "review", `comment_id` the review's id) is
+recorded on every edit, its author's own included: the API does not even
+say that a review was edited, and an edited body never approves when edits
+are ignored;
 whether the comment looked like an approval is for the evaluation to decide
 (`bot/core/policy/tampering.py`), which reads them back per PR:
 
@@ -22,6 +26,9 @@ from sqlalchemy import Connection, Executable, and_, insert, select
 from bot.store.dialect import cached_statement
 from bot.store.tables import tamper_marks as t
 
+COMMENT = "comment"
+REVIEW = "review"
+
 
 @dataclass(frozen=True)
 class TamperRecord:
@@ -35,6 +42,7 @@ class TamperRecord:
     editor: str
     head_sha: str | None  # the PR's head as the store knew it then, if it did
     at: datetime
+    subject: str = COMMENT
 
 
 @cached_statement
@@ -54,12 +62,14 @@ def record(conn: Connection, mark: TamperRecord) -> None:
             "editor": mark.editor,
             "head_sha": mark.head_sha,
             "at": mark.at,
+            "subject": mark.subject,
         },
     )
 
 
 def marks_for_pull(conn: Connection, provider: str, repo: str, number: int) -> list[TamperRecord]:
-    """Every foreign edit recorded on the PR, oldest first."""
+    """Every edit recorded on the PR (foreign edits of comments, every edit of a
+    review's body), oldest first."""
     rows = conn.execute(
         select(t)
         .where(and_(t.c.provider == provider, t.c.repo == repo, t.c.number == number))
@@ -75,6 +85,7 @@ def marks_for_pull(conn: Connection, provider: str, repo: str, number: int) -> l
             editor=r.editor,
             head_sha=r.head_sha,
             at=r.at,
+            subject=r.subject,
         )
         for r in rows
     ]

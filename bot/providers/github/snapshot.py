@@ -6,13 +6,8 @@ without re-reading the pages before it. GitHub's own caps are kept and
 flagged: at most 3,000 files (`files_truncated`) and 250 commits
 (`commits_truncated`), so the core can fail closed.
 
-Update merges: a commit counts as one when it is a merge whose second
-parent is not among the PR's commits — the PR lists every commit reachable
-from its head and not from its base, so a parent outside the list is on the
-base branch — and whose committer is GitHub itself (`web-flow`, as for the
-"Update branch" button) or the bot (`PUT .../update-branch` on its behalf). A
-merge made and pushed by a person can carry any change, so it is not one.
-With a truncated commit list nothing is an update merge.
+Update merges are recognised afterwards, by content (`update_merges`): the
+commits read here carry no such flag, whoever committed them.
 """
 
 from __future__ import annotations
@@ -45,7 +40,6 @@ from bot.retry import RetryPolicy
 
 FILES_LIMIT = 3000
 COMMITS_LIMIT = 250
-GITHUB_COMMITTER = "web-flow"
 GHOST = "ghost"  # GitHub's stand-in for a deleted account
 
 # The snapshot's own vocabularies; anything else GitHub sends is mapped below.
@@ -121,35 +115,20 @@ def read_files(pull: PullRequest, retry: RetryPolicy) -> tuple[tuple[ChangedFile
     return changed, (pull.changed_files or 0) > len(changed)
 
 
-def read_commits(
-    pull: PullRequest, retry: RetryPolicy, update_merge_committers: Iterable[str]
-) -> tuple[tuple[Commit, ...], bool]:
+def read_commits(pull: PullRequest, retry: RetryPolicy) -> tuple[tuple[Commit, ...], bool]:
     """The PR's commits, oldest first (GitHub lists at most 250), and whether the list was cut."""
     listed = read_all(pull.get_commits(), retry, "GET pull commits", COMMITS_LIMIT)
     truncated = (pull.commits or 0) > len(listed)
-    shas = {c.sha for c in listed}
-    committers = {login.lower() for login in update_merge_committers}
-    commits = []
-    for c in listed:
-        parents = tuple(p.sha for p in c.parents)
-        author = c.author.login if c.author is not None else None
-        committer = c.committer.login if c.committer is not None else None
-        commits.append(
-            Commit(
-                sha=c.sha,
-                parents=parents,
-                author=author,
-                committer=committer,
-                is_update_merge=(
-                    not truncated
-                    and len(parents) == 2
-                    and parents[1] not in shas
-                    and committer is not None
-                    and committer.lower() in committers
-                ),
-            )
+    commits = tuple(
+        Commit(
+            sha=c.sha,
+            parents=tuple(p.sha for p in c.parents),
+            author=c.author.login if c.author is not None else None,
+            committer=c.committer.login if c.committer is not None else None,
         )
-    return tuple(commits), truncated
+        for c in listed
+    )
+    return commits, truncated
 
 
 def read_reviews(pull: PullRequest, retry: RetryPolicy) -> tuple[Review, ...]:
