@@ -610,6 +610,15 @@ class FakeGitHub(FakeForge):
             self.world.touch(pr)
             return review
 
+    def edit_review(self, repo: str, number: int, review_id: int, body: str) -> Review:
+        """Someone edited a review's summary (its author, or anyone GitHub lets). GitHub's
+        API keeps no trace of it; only the `pull_request_review.edited` webhook tells."""
+        with self.world.lock:
+            pr = self.world.pull(self.world.repo(repo), number)
+            review = next(r for r in pr.reviews if r.id == review_id)
+            review.body = body
+            return review
+
     def dismiss_review(self, repo: str, number: int, review_id: int, message: str = "") -> None:
         with self.world.lock:
             pr = self.world.pull(self.world.repo(repo), number)
