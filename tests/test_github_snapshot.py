@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from github_helpers import REPO, Rig, request_lines, rig_fixture  # noqa: F401
 
+from bot.providers.github import snapshot as reads
 from bot.providers.needs import SnapshotNeeds
 from bot.store import heads
 
@@ -82,13 +83,27 @@ def test_renames_keep_the_old_path_and_line_counts(rig):
     assert removed.status == "removed" and removed.deletions == 9
 
 
-def test_commits_stop_at_250_and_say_so(rig):
+def test_commits_past_githubs_250_are_read_from_the_comparison(rig):
+    _repo(rig)
+    pr = rig.fake.open_pr(REPO, 7, commits=[{"author": "alice"}] * 259 + [{"author": "zoe"}])
+    snap, requests = _snapshot(rig, 7)
+    assert len(snap.commits) == 260 and not snap.commits_truncated
+    assert [c.sha for c in snap.commits] == pr.commits
+    assert snap.commits[-1].author == "zoe"  # the contributor GitHub's PR list would hide
+    assert snap.commits[1].parents == (snap.commits[0].sha,)
+    assert _pages(requests, "pulls/list-commits") == []
+    assert _pages(requests, "repos/compare-commits") == [("100", "1"), ("100", "2"), ("100", "3")]
+    rig.fake.assert_all_valid()
+
+
+def test_commits_the_comparison_cannot_list_in_full_are_flagged(rig, monkeypatch):
+    monkeypatch.setattr(reads, "COMPARE_COMMITS_LIMIT", 200)
     _repo(rig)
     rig.fake.open_pr(REPO, 7, commits=[{"author": "alice"}] * 260)
     snap, requests = _snapshot(rig, 7)
-    assert len(snap.commits) == 250
+    assert len(snap.commits) == 200
     assert snap.commits_truncated
-    assert _pages(requests, "pulls/list-commits") == [("100", "1"), ("100", "2"), ("100", "3")]
+    assert _pages(requests, "repos/compare-commits") == [("100", "1"), ("100", "2")]
 
 
 def test_commits_carry_parents_author_and_committer(rig):

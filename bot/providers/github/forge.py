@@ -321,7 +321,7 @@ class GitHubEvaluation(EvaluationBase):
                 cached = cached.model_copy(update={"reviews": reads.read_reviews(pr, read)})
             return cached
         files, files_truncated = reads.read_files(pr, read)
-        commits, commits_truncated = reads.read_commits(pr, read)
+        commits, commits_truncated = reads.read_commits(pr, read, self.client.requester)
         commits = self._update_merges().mark(commits, commits_truncated)
         parts = CachedParts(
             files=files,

@@ -1,5 +1,6 @@
-"""Update merges on GitHub, whole evaluations against the fake: a review survives
-the base being merged in, and only that; names written into a commit never matter."""
+"""A PR's commits on GitHub, whole evaluations against the fake: a review survives
+the base being merged in, and only that (names written into a commit never
+matter); a contributor past GitHub's 250 listed commits is still one."""
 
 from __future__ import annotations
 
@@ -52,4 +53,16 @@ def test_a_merge_committed_as_web_flow_that_adds_a_file_voids_the_review(rig):
         f"mia approved {approved[:7]}, before the last push (merge commit {forged[:7]} is not "
         "a pure update merge (it changes src/backdoor.py), so it counts as a push)"
     ) in summary
+    assert rig.fake.merges == []
+
+
+def test_a_contributor_past_githubs_250_listed_commits_cannot_approve(rig):
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": ONE_APPROVAL, "src/app.py": "1\n"})
+    rig.fake.set_role(REPO, "mia", "write")
+    rig.fake.open_pr(REPO, 7, author="alice", commits=[{}] * 255 + [{"author": "mia"}])
+    rig.fake.add_review(REPO, 7, "mia", "APPROVED")
+    result = rig.evaluate(7)
+    assert result.decision.state == "pending"
+    assert len(result.snapshot.commits) == 256
+    assert "mia authored" in result.decision.description
     assert rig.fake.merges == []
