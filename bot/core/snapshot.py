@@ -82,10 +82,11 @@ class Commit(_Frozen):
     committer: str | None = None
     is_update_merge: bool = False
     """A merge commit bringing the base branch in with no change of its own: its
-    first parent is a previous head of the PR, its other parent is on the base
-    branch, and every path it changes against the first parent has the content
-    of the base parent. The adapter recognises it by that content (or by the
-    SHA the bot's own update call produced), never by a committer name."""
+    first parent is an earlier commit of the PR, its other parent is on the base
+    branch, every path it changes against the first parent has the base
+    parent's content, and it leaves out none of the base's changes. Adapters
+    recognise it by that content, never by a committer name (GitHub: see
+    `bot.providers.github.update_merges`; GitLab flags none)."""
     merge_note: str | None = None
     """For a merge of the base branch that is not an update merge: why not
     (what it changes of its own, or that its changes could not be read)."""

@@ -347,8 +347,9 @@ class PreparedRule:
                         "contributor", "contributor")
             if ctx.snapshot.commits_truncated:
                 # Whoever wrote the commits past the forge's cut may be this person.
+                listed = plural(len(ctx.snapshot.commits), "commit")
                 return ("cannot be ruled out as a contributor: the forge truncated the commit "
-                        f"list ({plural(len(ctx.snapshot.commits), 'commit')} listed)", "contributor")
+                        f"list ({listed} listed)", "contributor")
         if not ctx.has_permission(login, "read"):
             return "has no read access to the repository", "no-access"
         return None

@@ -124,7 +124,9 @@ class Context:
 
     # -- contributors ------------------------------------------------------
 
-    def contributions(self, ignore_update_merges: bool = False) -> dict[str, tuple[Contribution, ...]]:
+    def contributions(
+        self, ignore_update_merges: bool = False
+    ) -> dict[str, tuple[Contribution, ...]]:
         """Folded login → how they contributed (commit author, committer, pusher).
 
         With `ignore_update_merges`, writing or pushing an update merge makes
