@@ -477,9 +477,10 @@ def test_only_a_true_update_merge_keeps_an_approval(gate, fake):
     gate.deliver("pull_request", "opened", repo, 1)
     assert gate.gate_status(repo, approved.head_sha).state == "success"
 
-    # GitHub's "Update branch" brings main in: the review still counts.
+    # bob presses "Update branch": he wrote and pushed the merge that brings main
+    # in, yet neither costs the PR his review nor makes him a contributor.
     fake.commit(repo, "main", {"docs/one.md": "from main\n"})
-    updated = fake.update_branch(repo, 1, by="alice")
+    updated = fake.update_branch(repo, 1, by="bob")
     gate.deliver("pull_request", "synchronize", repo, 1)
     assert gate.gate_status(repo, updated).state == "success"
 
