@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import pytest
 from factories import (
+    BASE,
     HEAD,
+    OLD_HEAD,
+    T0,
     actor,
+    at,
     changed,
     check,
     commit,
@@ -22,6 +26,7 @@ from bot.core.policy.context import Context
 from bot.core.policy.evaluate import prepare
 from bot.core.policy.predicates import Scope
 from bot.core.policy.result import Result, Status
+from bot.core.snapshot import HeadTimes
 
 
 def condition(yaml: str, **overrides) -> Result:
@@ -137,6 +142,19 @@ AUTHORS = [
      {"commits": (commit(), commit("f" * 40, author="gatebot[bot]", committer="gatebot[bot]",
                                    update_merge=True)),
       "pushers": ("ada", "gatebot[bot]")}, True, "only contributor"),
+    # so do update merges others made (recognised by content), and their pushes of them
+    ("{author_is_only_contributor: true}",
+     {"commits": (commit(OLD_HEAD), commit(author="bob", committer="web-flow",
+                                           parents=(OLD_HEAD, BASE), update_merge=True)),
+      "pushers": ("ada", "bob"),
+      "head_times": (HeadTimes(sha=OLD_HEAD, synchronized_at=at(-9), pusher="ada"),
+                     HeadTimes(sha=HEAD, synchronized_at=T0, pusher="bob"))},
+     True, "only contributor"),
+    # a merge of the base that is not an update merge is bob's own work
+    ("{author_is_only_contributor: true}",
+     {"commits": (commit(OLD_HEAD), commit(author="bob", committer="web-flow",
+                                           parents=(OLD_HEAD, BASE)))},
+     False, "bob authored"),
 ]
 
 BRANCHES = [

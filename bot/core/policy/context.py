@@ -150,14 +150,14 @@ class Context:
                 found.setdefault(fold(commit.committer), []).append(
                     Contribution("committed", commit.sha)
                 )
-        exempt = self._update_merge_pushers if ignore_update_merges else frozenset()
+        exempt = self.update_merge_pushers if ignore_update_merges else frozenset()
         for pusher in self.snapshot.pushers:
             if fold(pusher) not in exempt:
                 found.setdefault(fold(pusher), []).append(Contribution("pushed"))
         return {login: tuple(items) for login, items in found.items()}
 
     @cached_property
-    def _update_merge_pushers(self) -> frozenset[str]:
+    def update_merge_pushers(self) -> frozenset[str]:
         """Folded logins whose every recorded push made an update merge the head on
         top of an earlier head; anyone with another push, or none recorded, is not one."""
         commits = self._commits_by_sha
