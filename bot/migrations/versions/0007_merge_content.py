@@ -1,5 +1,7 @@
 """Update merges by content, edited review bodies: merge verdicts, what a tamper mark is on.
 
+Cached PR parts are dropped: they carry update-merge flags judged the old way.
+
 Revision ID: 0007_merge_content
 Revises: 0006_commands
 Create Date: 2026-12-06
@@ -31,6 +33,8 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("subject", sa.String(16), nullable=False, server_default="comment")
         )
+    # Stored PR parts flagged update merges by committer name: read them afresh.
+    op.execute(sa.text("DELETE FROM pull_parts"))
 
 
 def downgrade() -> None:
