@@ -118,7 +118,7 @@ def _parse_since(text: str):
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     from bot.printable import printable
-    from bot.store import Store, commands, deploys, merges, overrides
+    from bot.store import Store, commands, deploys, merges, overrides, tampering
 
     settings = _settings_or_exit()
     store = Store(settings.database_url)
@@ -132,9 +132,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             deployed = deploys.audit(conn, repo=args.repo, since=args.since)
             overridden = overrides.audit_entries(conn, repo=args.repo, since=args.since)
             commanded = commands.audit_entries(conn, repo=args.repo, since=args.since)
+            tampered = tampering.audit_entries(conn, repo=args.repo, since=args.since)
     finally:
         store.close()
-    # All four logs interleaved by time. At the same instant a command comes
+    # All the logs interleaved by time. At the same instant a command comes
     # first (an override's command entry before the override it recorded),
     # and a merge before its deploys.
     lines = (
@@ -142,6 +143,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         + [(e.recorded_at, 1, e.line()) for e in overridden]
         + [(e.at, 2, e.line()) for e in merged]
         + [(e.at, 3, e.line()) for e in deployed]
+        + [(e.at, 4, e.line()) for e in tampered]
     )
     # Reasons, arguments and names are other people's text: escaped, so none
     # can drive the terminal or forge a line of its own.

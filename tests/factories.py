@@ -166,9 +166,11 @@ def directory(**overrides: Any) -> Directory:
     return Directory(**data)
 
 
-def head_change(sha: str = HEAD, minutes: float = 0, base_ref: str = "main") -> HeadChange:
-    """`sha` became the PR's head (on `base_ref`) `minutes` after T0."""
-    return HeadChange(sha=sha, base_ref=base_ref, at=at(minutes))
+def head_change(
+    sha: str = HEAD, minutes: float = 0, base_ref: str = "main", pusher: str | None = None
+) -> HeadChange:
+    """`sha` became the PR's head (on `base_ref`) `minutes` after T0, pushed by `pusher`."""
+    return HeadChange(sha=sha, base_ref=base_ref, at=at(minutes), pusher=pusher)
 
 
 def make_snapshot(**overrides: Any) -> Snapshot:

@@ -6,6 +6,7 @@ from factories import (
     BASE,
     HEAD,
     OLD_HEAD,
+    at,
     changed,
     comment,
     commit,
@@ -17,6 +18,7 @@ from factories import (
 
 from bot.core.policy.evaluate import evaluate
 from bot.core.policy.result import Result, Status
+from bot.core.snapshot import Commit
 
 
 def rule(body: str, **overrides) -> Result:
@@ -254,10 +256,82 @@ def test_new_commits_after_an_update_merge_invalidate():
 
 
 def test_truncated_commit_list_cannot_confirm_update_merges():
-    result = rule(ONE, commits=(commit(OLD_HEAD),), commits_truncated=True,
+    body = ONE + "\noptions: {allow_contributors: true}"
+    result = rule(body, commits=(commit(OLD_HEAD),), commits_truncated=True,
                   reviews=(review("bob", sha=OLD_HEAD),))
     assert discounted(result) == {"bob": "stale"}
     assert "commit list was truncated" in result.explanation
+
+
+def test_a_merge_that_is_not_an_update_merge_counts_as_a_push_and_says_why():
+    forged = Commit(sha=HEAD, parents=(OLD_HEAD, BASE), author="ada", committer="web-flow",
+                    merge_note="it changes backdoor.py")
+    result = rule(ONE, commits=(commit(OLD_HEAD), forged),
+                  reviews=(review("bob", sha=OLD_HEAD),))
+    assert result.status is Status.PENDING
+    assert discounted(result) == {"bob": "stale"}
+    assert (f"bob approved {OLD_HEAD[:7]}, before the last push (merge commit {HEAD[:7]} is "
+            "not a pure update merge (it changes backdoor.py), so it counts as a push)"
+            ) in result.explanation
+
+
+def test_an_edited_review_body_never_approves_when_edits_are_ignored():
+    body = review("bob", "COMMENTED", body="LGTM", minutes=5).model_copy(
+        update={"edited": True, "edited_by": "bob", "edited_at": at(8)})
+    result = rule(LGTM, reviews=(body,))
+    assert discounted(result) == {"bob": "edited"}
+    assert "bob wrote a review body that was edited" in result.explanation
+    kept = LGTM.replace("{methods:", "{ignore_edited_comments: false, methods:")
+    assert rule(kept, reviews=(body,)).status is Status.APPROVED
+
+
+# -- contributors and update merges -------------------------------------------------
+
+
+def test_making_an_update_merge_makes_nobody_a_contributor():
+    # bob pressed "Update branch": he wrote and pushed the merge, nothing else.
+    merge = commit(HEAD, parents=(OLD_HEAD, BASE), author="bob", committer="web-flow",
+                   update_merge=True)
+    times = (head_change(OLD_HEAD, -30, pusher="ada"),
+             head_change(HEAD, 0, pusher="bob"))
+    facts = {"commits": (commit(OLD_HEAD), merge), "head_history": times,
+             "pushers": ("ada", "bob"), "reviews": (review("bob", sha=HEAD),)}
+    assert rule(ONE, **facts).status is Status.APPROVED
+    strict = rule(ONE + "\noptions: {ignore_update_merges: false}", **facts)
+    assert discounted(strict) == {"bob": "contributor"}
+
+
+def test_a_push_that_brings_more_than_the_update_merge_makes_a_contributor():
+    # bob pushed his own commit and a pure merge on top in one push: the bot never
+    # saw the merge's first parent as a head, so the push added more than the merge.
+    own = "e" * 40
+    merge = commit(HEAD, parents=(own, BASE), author="bob", committer="bob",
+                   update_merge=True)
+    times = (head_change(OLD_HEAD, -30, pusher="ada"),
+             head_change(HEAD, 0, pusher="bob"))
+    result = rule(ONE, commits=(commit(OLD_HEAD), commit(own, parents=(OLD_HEAD,)), merge),
+                  head_history=times, pushers=("ada", "bob"), reviews=(review("bob"),))
+    assert discounted(result) == {"bob": "contributor"}
+    assert "pushed to the branch" in result.explanation
+
+
+def test_a_forged_update_merge_makes_its_author_a_contributor():
+    forged = Commit(sha=HEAD, parents=(OLD_HEAD, BASE), author="bob", committer="web-flow",
+                    merge_note="it changes backdoor.py")
+    result = rule(ONE, commits=(commit(OLD_HEAD), forged), reviews=(review("bob"),))
+    assert discounted(result) == {"bob": "contributor"}
+
+
+def test_a_truncated_commit_list_rules_out_nobody_as_a_contributor():
+    result = rule(ONE, commits_truncated=True,
+                  reviews=(review("bob"),))
+    assert result.status is Status.PENDING
+    assert discounted(result) == {"bob": "contributor"}
+    assert ("bob cannot be ruled out as a contributor: the forge truncated the commit list "
+            "(1 commit listed)") in result.explanation
+    allowed = rule(ONE + "\noptions: {allow_contributors: true}", commits_truncated=True,
+                   reviews=(review("bob"),))
+    assert allowed.status is Status.APPROVED
 
 
 # -- comments and push times --------------------------------------------------------

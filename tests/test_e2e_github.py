@@ -459,6 +459,58 @@ def test_an_approval_comment_edited_by_someone_else_fails_the_gate(gate, fake):
     assert gate.gate_status(repo, head).state == "pending"
 
 
+def test_a_review_body_edited_by_someone_else_into_an_approval_fails_the_gate(gate, fake):
+    repo = new_repo(gate, "tamper-review", ONE_REVIEW_OR_COMMENT)
+    for login in ("bob", "carol"):
+        fake.set_role(repo, login, "admin" if login == "carol" else "write")
+    pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(2)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    next_second()
+    review = fake.add_review(repo, 1, "bob", "COMMENTED", body="I will look at this tomorrow")
+    gate.deliver("pull_request_review", "submitted", repo, 1)
+    assert gate.gate_status(repo, pr.head_sha).state == "pending"
+
+    fake.edit_review(repo, 1, review.id, "LGTM")
+    gate.deliver(
+        "pull_request_review", "edited", repo, 1, sender="carol", review_id=review.id,
+        changes={"body": {"from": "I will look at this tomorrow"}},
+    )
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "failure"
+    assert status.description.startswith(
+        f"tampering: carol edited bob's approving review body {review.id}"
+    )
+    assert fake.merges == []
+
+
+def test_only_a_true_update_merge_keeps_an_approval(gate, fake):
+    repo = new_repo(gate, "update-merges", ONE_REVIEW_OR_COMMENT)
+    fake.set_role(repo, "bob", "write")
+    approved = fake.open_pr(repo, 1, author="alice", contents={"src/app.py": "print(2)\n"})
+    fake.add_review(repo, 1, "bob", "APPROVED")
+    gate.deliver("pull_request", "opened", repo, 1)
+    assert gate.gate_status(repo, approved.head_sha).state == "success"
+
+    # bob presses "Update branch": he wrote and pushed the merge that brings main
+    # in, yet neither costs the PR his review nor makes him a contributor.
+    fake.commit(repo, "main", {"docs/one.md": "from main\n"})
+    updated = fake.update_branch(repo, 1, by="bob")
+    gate.deliver("pull_request", "synchronize", repo, 1)
+    assert gate.gate_status(repo, updated).state == "success"
+
+    # A merge made locally, committed as `web-flow`, that slips in a file of its own.
+    fake.commit(repo, "main", {"docs/two.md": "from main\n"})
+    forged = fake.push_merge(repo, 1, pusher="alice", committer="web-flow",
+                             contents={"src/backdoor.py": "evil()\n"})
+    gate.deliver("pull_request", "synchronize", repo, 1)
+    status = gate.gate_status(repo, forged)
+    assert status.state == "pending"
+    summary = gate.gate_run(repo, forged).output["summary"]
+    assert (f"merge commit {forged[:7]} is not a pure update merge (it changes "
+            "src/backdoor.py), so it counts as a push") in summary
+
+
+
 def request_merge_group(gate: GateService, repo: str, numbers: list[int], **queue) -> str:
     """GitHub's merge queue builds a group of `numbers` and asks for checks on it."""
     fake = gate.fake

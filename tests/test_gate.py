@@ -166,6 +166,21 @@ def test_tampering_is_a_failure_until_the_next_push():
     assert gate(tampering=(mark,), comments=(comment("bob", "LGTM", id=77),)).state == "failure"
 
 
+def test_a_review_body_edited_by_someone_else_into_an_approval_is_tampering():
+    # GitHub's API does not say a review was edited: the web tier's mark does.
+    written = review("bob", "COMMENTED", body="LGTM", minutes=5, id=88)
+    mark = TamperMark(comment_id="review-88", editor="mallory", author="bob", at=at(7))
+    decision = gate(reviews=(written,), tampering=(mark,))
+    assert decision.state == "failure"
+    assert decision.description.startswith(
+        "tampering: mallory edited bob's approving review body 88"
+    )
+    # the same review, as the adapter sees it from the recorded edit
+    edited = written.model_copy(update={"edited": True, "edited_by": "mallory",
+                                        "edited_at": at(7)})
+    assert gate(reviews=(edited,)).state == "failure"
+
+
 def test_editing_a_comment_that_does_not_approve_is_not_tampering():
     edited = comment("bob", "typo fixed", minutes=5, edited_by="frank", edited_minutes=7)
     assert gate(comments=(edited,)).state == "success"

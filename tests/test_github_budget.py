@@ -44,12 +44,12 @@ COLD_FIRST = [
     "GET pulls/get",
     "GET repos/get-content",
     "GET pulls/list-files",
-    "GET apps/get-authenticated",
     "GET pulls/list-commits",
     "GET pulls/list-reviews",
     "GET checks/list-for-ref",
     "GET repos/list-commit-statuses-for-ref",
     "GET repos/get-collaborator-permission-level",
+    "GET apps/get-authenticated",
     "POST repos/create-commit-status",
     "POST checks/create",
 ]

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from github_helpers import REPO, Rig, request_lines, rig_fixture  # noqa: F401
 
+from bot.providers.github import snapshot as reads
 from bot.providers.needs import SnapshotNeeds
 from bot.store import heads, pull_heads
 from bot.store.dirty import PullKey
@@ -83,13 +84,27 @@ def test_renames_keep_the_old_path_and_line_counts(rig):
     assert removed.status == "removed" and removed.deletions == 9
 
 
-def test_commits_stop_at_250_and_say_so(rig):
+def test_commits_past_githubs_250_are_read_from_the_comparison(rig):
+    _repo(rig)
+    pr = rig.fake.open_pr(REPO, 7, commits=[{"author": "alice"}] * 259 + [{"author": "zoe"}])
+    snap, requests = _snapshot(rig, 7)
+    assert len(snap.commits) == 260 and not snap.commits_truncated
+    assert [c.sha for c in snap.commits] == pr.commits
+    assert snap.commits[-1].author == "zoe"  # the contributor GitHub's PR list would hide
+    assert snap.commits[1].parents == (snap.commits[0].sha,)
+    assert _pages(requests, "pulls/list-commits") == []
+    assert _pages(requests, "repos/compare-commits") == [("100", "1"), ("100", "2"), ("100", "3")]
+    rig.fake.assert_all_valid()
+
+
+def test_commits_the_comparison_cannot_list_in_full_are_flagged(rig, monkeypatch):
+    monkeypatch.setattr(reads, "COMPARE_COMMITS_LIMIT", 200)
     _repo(rig)
     rig.fake.open_pr(REPO, 7, commits=[{"author": "alice"}] * 260)
     snap, requests = _snapshot(rig, 7)
-    assert len(snap.commits) == 250
+    assert len(snap.commits) == 200
     assert snap.commits_truncated
-    assert _pages(requests, "pulls/list-commits") == [("100", "1"), ("100", "2"), ("100", "3")]
+    assert _pages(requests, "repos/compare-commits") == [("100", "1"), ("100", "2")]
 
 
 def test_commits_carry_parents_author_and_committer(rig):
@@ -108,46 +123,102 @@ def test_commits_carry_parents_author_and_committer(rig):
     assert not snap.commits_truncated
 
 
-def _merge_into_pr(rig: Rig, number: int, second_parent: str, committer: str) -> str:
+def _compares(requests) -> list[str]:
+    return [r.path.rsplit("/compare/", 1)[1] for r in requests
+            if r.operation_id == "repos/compare-commits"]
+
+
+def _merge(snap, sha):
+    return next(c for c in snap.commits if c.sha == sha)
+
+
+def test_an_update_merge_is_recognised_by_its_content(rig):
+    _repo(rig)
+    pr = rig.fake.open_pr(REPO, 7, author="alice", contents={"a.py": "1"})
+    first = pr.head_sha
+    base_tip = rig.fake.commit(REPO, "main", {"b.py": "2"})
+    pressed = rig.fake.update_branch(REPO, 7, by="bob")
+    snap, requests = _snapshot(rig, 7)
+    merge = _merge(snap, pressed)
+    assert merge.parents == (first, base_tip)
+    assert merge.is_update_merge and merge.merge_note is None
+    assert _compares(requests) == [
+        f"{first}...{pressed}", f"{base_tip}...{pressed}", f"{base_tip}...{first}",
+    ]
+
+    # a clean merge made and pushed by a person is one too: content, not names
+    rig.fake.commit(REPO, "main", {"c.py": "3"})
+    by_person = rig.fake.push_merge(REPO, 7, pusher="mallory")
+    snap, _ = _snapshot(rig, 7)
+    assert _merge(snap, by_person).is_update_merge
+    rig.fake.assert_all_valid()
+
+
+def test_a_merge_committed_as_web_flow_that_adds_a_file_is_not_an_update_merge(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, author="alice", contents={"a.py": "1"})
+    rig.fake.commit(REPO, "main", {"b.py": "2"})
+    forged = rig.fake.push_merge(REPO, 7, pusher="alice", committer="web-flow",
+                                 contents={"backdoor.py": "evil()"})
+    snap, _ = _snapshot(rig, 7)
+    merge = _merge(snap, forged)
+    assert merge.committer == "web-flow"
+    assert not merge.is_update_merge
+    assert merge.merge_note == "it changes backdoor.py"
+
+
+def test_a_merge_that_leaves_out_the_bases_changes_is_not_an_update_merge(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, author="alice", contents={"a.py": "1"})
+    rig.fake.commit(REPO, "main", {"README.md": "security fix\n"})
+    ours = rig.fake.push_merge(REPO, 7, committer="web-flow", drop_base_changes=True)
+    snap, _ = _snapshot(rig, 7)
+    merge = _merge(snap, ours)
+    assert not merge.is_update_merge
+    assert merge.merge_note == "it leaves out the base branch's changes to README.md"
+
+
+def test_merges_of_the_prs_own_commits_are_not_judged(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, author="alice", commits=[{}, {}])
     world = rig.fake.world
     with world.lock:
         repo = world.repo(REPO)
-        pr = world.pull(repo, number)
-        merge = world.add_commit(
-            repo, [pr.head_sha, second_parent], message="Merge", author="alice", committer=committer
-        )
+        pr = world.pull(repo, 7)
+        merge = world.add_commit(repo, [pr.head_sha, pr.commits[0]], committer="web-flow")
         pr.commits.append(merge.sha)
         world.set_head(repo, pr, merge.sha)
-        return merge.sha
+    snap, requests = _snapshot(rig, 7)
+    assert not _merge(snap, merge.sha).is_update_merge
+    assert _compares(requests) == []
 
 
-def test_update_merge_is_a_merge_of_the_base_made_by_github_or_the_bot(rig):
+def test_a_comparison_github_may_have_cut_fails_closed(rig):
     _repo(rig)
     rig.fake.open_pr(REPO, 7, author="alice", contents={"a.py": "1"})
-    base_tip = rig.fake.commit(REPO, "main", {"b.py": "2"})
-    by_github = _merge_into_pr(rig, 7, base_tip, committer="web-flow")
+    rig.fake.commit(REPO, "main", {f"gen/{i:03}.txt": str(i) for i in range(300)})
+    pressed = rig.fake.update_branch(REPO, 7)
     snap, _ = _snapshot(rig, 7)
-    merge = next(c for c in snap.commits if c.sha == by_github)
-    assert merge.is_update_merge
-
-    base_tip = rig.fake.commit(REPO, "main", {"c.py": "3"})
-    by_bot = _merge_into_pr(rig, 7, base_tip, committer=rig.fake.bot_login)
-    snap, _ = _snapshot(rig, 7)
-    assert next(c for c in snap.commits if c.sha == by_bot).is_update_merge
+    merge = _merge(snap, pressed)
+    assert not merge.is_update_merge
+    assert merge.merge_note is not None and "could not be read in full" in merge.merge_note
 
 
-def test_merges_by_people_or_of_other_branches_are_not_update_merges(rig):
+def test_a_merge_is_judged_once_and_a_pr_without_merges_costs_nothing(rig):
     _repo(rig)
-    rig.fake.open_pr(REPO, 7, author="alice", commits=[{}, {}])
-    base_tip = rig.fake.commit(REPO, "main", {"b.py": "2"})
-    by_person = _merge_into_pr(rig, 7, base_tip, committer="mallory")
-    with rig.fake.world.lock:
-        own_first = rig.fake.world.pull(rig.fake.world.repo(REPO), 7).commits[0]
-    of_pr_commit = _merge_into_pr(rig, 7, own_first, committer="web-flow")
-    snap, _ = _snapshot(rig, 7)
-    flags = {c.sha: c.is_update_merge for c in snap.commits}
-    assert flags[by_person] is False
-    assert flags[of_pr_commit] is False
+    rig.fake.open_pr(REPO, 7, author="alice", contents={"a.py": "1"})
+    snap, requests = _snapshot(rig, 7)
+    assert _compares(requests) == []
+
+    rig.fake.commit(REPO, "main", {"b.py": "2"})
+    pressed = rig.fake.update_branch(REPO, 7)
+    snap, requests = _snapshot(rig, 7)
+    assert len(_compares(requests)) == 3
+    # a new head makes the PR's parts be read again, but not the merge's verdict
+    rig.fake.push(REPO, 7, contents={"a.py": "2"})
+    snap, requests = _snapshot(rig, 7)
+    assert _merge(snap, pressed).is_update_merge
+    assert _compares(requests) == []
 
 
 def test_reviews_keep_their_commit_and_state(rig):

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import pytest
 from factories import (
+    BASE,
     HEAD,
+    OLD_HEAD,
     actor,
     changed,
     check,
     commit,
+    head_change,
     make_snapshot,
     policy,
 )
@@ -142,6 +145,19 @@ AUTHORS = [
      {"commits": (commit(), commit("f" * 40, author="gatebot[bot]", committer="gatebot[bot]",
                                    update_merge=True)),
       "pushers": ("ada", "gatebot[bot]")}, True, "only contributor"),
+    # so do update merges others made (recognised by content), and their pushes of them
+    ("{author_is_only_contributor: true}",
+     {"commits": (commit(OLD_HEAD), commit(author="bob", committer="web-flow",
+                                           parents=(OLD_HEAD, BASE), update_merge=True)),
+      "pushers": ("ada", "bob"),
+      "head_history": (head_change(OLD_HEAD, -9, pusher="ada"),
+                     head_change(HEAD, 0, pusher="bob"))},
+     True, "only contributor"),
+    # a merge of the base that is not an update merge is bob's own work
+    ("{author_is_only_contributor: true}",
+     {"commits": (commit(OLD_HEAD), commit(author="bob", committer="web-flow",
+                                           parents=(OLD_HEAD, BASE)))},
+     False, "bob authored"),
 ]
 
 BRANCHES = [

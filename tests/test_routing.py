@@ -364,13 +364,33 @@ def test_reviews_mark_the_pr_and_drop_its_stored_parts(hooks, svc, name):
         assert pull_parts.get(conn, "github", REPO, 2) is None
 
 
-def test_an_edited_review_marks_the_pr(hooks):
+def _review_edited(editor: str, state: str = "open") -> dict[str, Any]:
     """No `pull_request_review.edited` example: submitted.1 with the action GitHub sends."""
     payload = fixture("pull_request_review/submitted.1")
     payload["action"] = "edited"
-    payload["changes"] = {"body": {"from": "LGTM"}}
+    payload["changes"] = {"body": {"from": "later"}}
+    payload["sender"]["login"] = editor
+    payload["pull_request"]["state"] = state
+    return payload
+
+
+def test_an_edited_review_marks_the_pr_and_records_the_edit(hooks, svc):
+    payload = _review_edited("Codertocat")  # its author: no tampering, but an edit
     hooks.send("pull_request_review", payload)
     assert hooks.dirty() == {key(2)}
+    with svc.store.begin() as conn:
+        marks = tampering.marks_for_pull(conn, "github", REPO, 2)
+    assert [(m.subject, m.comment_id, m.author, m.editor, m.head_sha) for m in marks] == [
+        ("review", payload["review"]["id"], "Codertocat", "Codertocat", HEAD)
+    ]
+
+
+def test_a_review_body_edited_by_someone_else_is_recorded_on_a_closed_pr_too(hooks, svc):
+    hooks.send("pull_request_review", _review_edited("mallory", state="closed"))
+    assert hooks.dirty() == set()
+    with svc.store.begin() as conn:
+        (mark,) = tampering.marks_for_pull(conn, "github", REPO, 2)
+    assert (mark.subject, mark.editor, mark.author) == ("review", "mallory", "Codertocat")
 
 
 @pytest.mark.parametrize(

@@ -281,3 +281,54 @@ def test_gitlab_hooks_keep_only_a_hash_and_answer_for_their_own_project(store):
         assert gitlab_hooks.forget(conn, gitlab_hooks.PROJECT, 7)
         assert holds("s-project", 7, "acme/renamed") is None
         assert not gitlab_hooks.forget(conn, gitlab_hooks.PROJECT, 7)
+
+
+def test_merge_verdicts_are_kept_per_commit_and_the_first_one_stays(store):
+    from bot.store import merge_verdicts
+    from bot.store.merge_verdicts import MergeVerdict
+
+    now = utcnow()
+    with store.begin() as conn:
+        merge_verdicts.put(conn, "github", "Acme/App", "a" * 40, MergeVerdict(True), now)
+        merge_verdicts.put(
+            conn, "github", "acme/app", "b" * 40, MergeVerdict(False, "it changes x.py"), now
+        )
+        merge_verdicts.put(conn, "github", "acme/app", "a" * 40, MergeVerdict(False, "no"), now)
+    with store.begin() as conn:
+        found = merge_verdicts.get_many(conn, "github", "ACME/app", ["a" * 40, "b" * 40, "c" * 40])
+        assert merge_verdicts.get_many(conn, "gitlab", "acme/app", ["a" * 40]) == {}
+    assert found == {
+        "a" * 40: MergeVerdict(True),
+        "b" * 40: MergeVerdict(False, "it changes x.py"),
+    }
+
+
+def test_gatebot_audit_lists_tampering_but_not_an_authors_own_edits(
+    tmp_path, monkeypatch, capsys
+):
+    from datetime import UTC, datetime
+
+    from bot.cli import main
+    from bot.store import tampering
+
+    url = f"sqlite:///{tmp_path}/audit.sqlite3"
+    found = Store(url)
+    found.migrate()
+    moment = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with found.begin() as conn:
+        for editor, subject, minutes in (("mallory", "review", 1), ("bob", "review", 2),
+                                         ("carol", "comment", 3)):
+            tampering.record(conn, tampering.TamperRecord(
+                provider="github", repo="acme/app", number=7, comment_id=55, author="bob",
+                editor=editor, head_sha="c" * 40, at=moment + timedelta(minutes=minutes),
+                subject=subject,
+            ))
+    found.close()
+    monkeypatch.setenv("GATEBOT_DATABASE_URL", url)
+    assert main(["audit"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"2026-03-02T09:01:00+00:00 acme/app#7 {'c' * 12} tampering: mallory edited bob's "
+        "review body 55",
+        f"2026-03-02T09:03:00+00:00 acme/app#7 {'c' * 12} tampering: carol edited bob's "
+        "comment 55",
+    ]

@@ -81,8 +81,15 @@ class Commit(_Frozen):
     author: str | None = None
     committer: str | None = None
     is_update_merge: bool = False
-    """A merge commit bringing the base branch in, made by the forge's "update
-    branch" or by the bot; its first parent is the previous head."""
+    """A merge commit bringing the base branch in with no change of its own: its
+    first parent is an earlier commit of the PR, its other parent is on the base
+    branch, every path it changes against the first parent has the base
+    parent's content, and it leaves out none of the base's changes. Adapters
+    recognise it by that content, never by a committer name (GitHub: see
+    `bot.providers.github.update_merges`; GitLab flags none)."""
+    merge_note: str | None = None
+    """For a merge of the base branch that is not an update merge: why not
+    (what it changes of its own, or that its changes could not be read)."""
 
 
 class Review(_Frozen):
@@ -95,6 +102,11 @@ class Review(_Frozen):
     """The head the review was given on."""
     submitted_at: AwareDatetime
     body: str = ""
+    edited: bool = False
+    """Its body was edited after it was submitted (only the webhook tells)."""
+    edited_by: str | None = None
+    """Who last edited the body (the webhook's `sender`), when known."""
+    edited_at: AwareDatetime | None = None
 
 
 class Comment(_Frozen):
@@ -136,6 +148,8 @@ class HeadChange(_Frozen):
     sha: str = Field(min_length=1)
     base_ref: str = Field(min_length=1)
     at: AwareDatetime
+    pusher: str | None = None
+    """Who pushed this head (the push event's sender), when known."""
 
 
 class Hold(_Frozen):
@@ -156,7 +170,8 @@ class Override(_Frozen):
 
 
 class TamperMark(_Frozen):
-    """A comment edited by someone other than its author, as the web tier saw it."""
+    """A comment edited by someone other than its author, as the web tier saw it.
+    A review body's mark names it `review-<review id>`."""
 
     comment_id: int | str
     editor: str
@@ -207,7 +222,8 @@ class Snapshot(_Frozen):
     """Lines deleted over the whole PR as the forge reports it; None: sum the files."""
     commits: tuple[Commit, ...] = ()
     commits_truncated: bool = False
-    """The forge stopped listing commits (GitHub: at 250)."""
+    """The forge stopped listing commits (GitHub: at 250): contributors beyond
+    the list cannot be ruled out."""
     pushers: tuple[str, ...] = ()
     """Everyone who pushed to the head branch while it was a PR."""
     reviews: tuple[Review, ...] = ()

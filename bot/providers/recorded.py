@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.core.snapshot import HeadChange, Hold, Override, TamperMark
+from bot.core.snapshot import HeadChange, Hold, Override, Review, TamperMark
 from bot.store import Store, heads, holds, overrides, pull_heads, tampering
 from bot.store.dirty import PullKey
 
@@ -20,12 +20,18 @@ from bot.store.dirty import PullKey
 def head_facts(
     store: Store, key: PullKey, shas: Iterable[str]
 ) -> tuple[tuple[HeadChange, ...], tuple[str, ...]]:
-    """The PR's head history, and everyone who pushed one of the given SHAs."""
+    """The PR's head history (with who pushed each head, when known), and everyone
+    who pushed one of the given SHAs."""
     with store.begin() as conn:
         history = pull_heads.history(conn, key)
-        records = heads.for_shas(conn, key.provider, key.repo, set(shas))
-    changes = tuple(HeadChange(sha=r.sha, base_ref=r.base_ref, at=r.at) for r in history)
-    pushers = tuple(sorted({r.pusher for r in records if r.pusher}))
+        wanted = set(shas)
+        records = heads.for_shas(conn, key.provider, key.repo, wanted | {r.sha for r in history})
+    pusher_of = {r.sha: r.pusher or None for r in records}
+    changes = tuple(
+        HeadChange(sha=r.sha, base_ref=r.base_ref, at=r.at, pusher=pusher_of.get(r.sha))
+        for r in history
+    )
+    pushers = tuple(sorted({r.pusher for r in records if r.pusher and r.sha in wanted}))
     return changes, pushers
 
 
@@ -46,7 +52,31 @@ def event_facts(
         tuple(Hold(by=h.by, at=h.at) for h in held),
         tuple(Override(sha=o.sha, by=o.by, reason=o.reason, at=o.at) for o in overridden),
         tuple(
-            TamperMark(comment_id=m.comment_id, editor=m.editor, author=m.author, at=m.at)
+            TamperMark(comment_id=_marked(m), editor=m.editor, author=m.author, at=m.at)
             for m in marks
+            # A review's edits are all recorded; only someone else's is tampering.
+            if m.subject != tampering.REVIEW or m.editor.casefold() != m.author.casefold()
         ),
     )
+
+
+def _marked(mark: tampering.TamperRecord) -> int | str:
+    # The core reads a review's body as the comment `review-<id>`.
+    return f"review-{mark.comment_id}" if mark.subject == tampering.REVIEW else mark.comment_id
+
+
+def with_review_edits(store: Store, key: PullKey, reviews: Iterable[Review]) -> tuple[Review, ...]:
+    """`reviews` with their recorded body edits (the last editor and time): the forges'
+    APIs do not say that a review was edited, only the webhook does."""
+    with store.begin() as conn:
+        marks = tampering.marks_for_pull(conn, key.provider, key.repo, key.number)
+    last = {m.comment_id: m for m in marks if m.subject == tampering.REVIEW}
+    edited = []
+    for review in reviews:
+        mark = last.get(review.id) if isinstance(review.id, int) else None
+        if mark is not None and mark.at > review.submitted_at:
+            review = review.model_copy(
+                update={"edited": True, "edited_by": mark.editor, "edited_at": mark.at}
+            )
+        edited.append(review)
+    return tuple(edited)

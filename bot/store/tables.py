@@ -202,6 +202,19 @@ pull_parts = Table(
     Column("fetched_at", UTCDateTime, nullable=False),
 )
 
+# Whether a merge commit of a PR is an update merge, by its content: a
+# commit never changes, so neither does the verdict (see store/merge_verdicts.py).
+merge_verdicts = Table(
+    "merge_verdicts",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("repo", REPO, primary_key=True),
+    Column("sha", String(64), primary_key=True),
+    Column("update_merge", Boolean, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("checked_at", UTCDateTime, nullable=False),
+)
+
 # The verdict last posted per (repository, head SHA, context): "post only on
 # change" reads it, the details page shows its explanation.
 evaluations = Table(
@@ -300,6 +313,8 @@ tamper_marks = Table(
     Column("editor", String(255), nullable=False),
     Column("head_sha", String(64), nullable=True),
     Column("at", UTCDateTime, nullable=False),
+    # `comment` (a conversation comment) or `review` (a review's body).
+    Column("subject", String(16), nullable=False, server_default="comment"),
 )
 Index(
     "ix_tamper_marks_provider_repo_number",

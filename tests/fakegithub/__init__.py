@@ -34,6 +34,9 @@ Arranging a world::
                       contents={".github/gatebot.yml": "changed in the PR"},
                       commits=[{"author": "alice"}, {"author": "bob", "committer": "web-flow"}])
     sha = fake.push("acme/api", 7, pusher="bob")              # mergeable: null on next read
+    fake.update_branch("acme/api", 7, by="bob")                # "Update branch": merge by web-flow
+    fake.push_merge("acme/api", 7, pusher="bob", committer="web-flow",
+                    contents={"extra.py": "..."})             # a local merge of the base, pushed
     fake.add_review("acme/api", 7, "mia", "APPROVED")          # on the head by default
     fake.add_comment("acme/api", 7, "carol", "/gatebot override")
     fake.edit_comment("acme/api", comment.id, "new text"); fake.add_reaction(...)

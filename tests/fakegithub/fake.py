@@ -26,7 +26,7 @@ from .faults import (
     primary_rate_limit_fault,
     secondary_rate_limit_fault,
 )
-from .handlers import Handlers, ensure_label, tree_diff
+from .handlers import Handlers, ensure_label, merged_tree, tree_diff
 from .operations import OPERATIONS_FILE, load_operations
 from .recording import RequestLog
 from .schemas import validation_report
@@ -570,6 +570,68 @@ class FakeGitHub(FakeForge):
             merge_base = self.world.merge_base(found, base_sha, sha) or base_sha
             pr.files = tree_diff(found.commits[merge_base].tree, found.commits[sha].tree)
 
+    def update_branch(self, repo: str, number: int, *, by: str | None = None) -> str | None:
+        """Someone pressed "Update branch": GitHub merges the base tip into the head
+        (author `by`, committer `web-flow`); the new head, None when already up to date."""
+        with self.world.lock:
+            found = self.world.repo(repo)
+            pr = self.world.pull(found, number)
+            by = by or pr.user
+            sha = self.handlers.update_branch(found, pr, self.world.account(by).login)
+            if sha is not None:
+                pr.last_pusher = by
+                self._refresh_files(found, pr)
+            return sha
+
+    def push_merge(
+        self,
+        repo: str,
+        number: int,
+        *,
+        pusher: str | None = None,
+        author: str | None = None,
+        committer: str | None = None,
+        contents: Mapping[str, str | bytes | None] | None = None,
+        drop_base_changes: bool = False,
+    ) -> str:
+        """Someone merged the base tip into the PR locally and pushed: a merge commit
+        (parents: the head, the base tip) with any `author` / `committer` names, whose
+        tree is the clean merge plus `contents` — or, with `drop_base_changes`, the
+        head's own tree (`git merge -s ours`)."""
+        with self.world.lock:
+            found = self.world.repo(repo)
+            pr = self.world.pull(found, number)
+            pusher = pusher or pr.user
+            base_sha = found.branches[pr.base_ref]
+            tree = (
+                dict(found.commits[pr.head_sha].tree)
+                if drop_base_changes
+                else merged_tree(self.world, found, pr.head_sha, base_sha)
+            )
+            for path, text in (contents or {}).items():
+                if text is None:
+                    tree.pop(path, None)
+                else:
+                    tree[path] = text.encode() if isinstance(text, str) else text
+            commit = self.world.add_commit(
+                found,
+                [pr.head_sha, base_sha],
+                message=f"Merge branch '{pr.base_ref}' into {pr.head_ref}",
+                author=author or pusher,
+                committer=committer or author or pusher,
+                tree=tree,
+            )
+            pr.commits.append(commit.sha)
+            self.world.set_head(found, pr, commit.sha)
+            pr.last_pusher = pusher
+            self._refresh_files(found, pr)
+            return commit.sha
+
+    def _refresh_files(self, found: Repo, pr: PullRequest) -> None:
+        base_sha = found.branches[pr.base_ref]
+        merge_base = self.world.merge_base(found, base_sha, pr.head_sha) or base_sha
+        pr.files = tree_diff(found.commits[merge_base].tree, found.commits[pr.head_sha].tree)
+
     def set_mergeable(
         self, repo: str, number: int, mergeable: bool = True, state: str | None = None
     ) -> None:
@@ -639,6 +701,15 @@ class FakeGitHub(FakeForge):
             )
             pr.reviews.append(review)
             self.world.touch(pr)
+            return review
+
+    def edit_review(self, repo: str, number: int, review_id: int, body: str) -> Review:
+        """Someone edited a review's summary (its author, or anyone GitHub lets). GitHub's
+        API keeps no trace of it; only the `pull_request_review.edited` webhook tells."""
+        with self.world.lock:
+            pr = self.world.pull(self.world.repo(repo), number)
+            review = next(r for r in pr.reviews if r.id == review_id)
+            review.body = body
             return review
 
     def dismiss_review(self, repo: str, number: int, review_id: int, message: str = "") -> None:

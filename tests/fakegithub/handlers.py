@@ -32,6 +32,7 @@ from .state import (
     GitHubError,
     Label,
     MergeRecord,
+    PullRequest,
     Reaction,
     Repo,
     Status,
@@ -697,31 +698,31 @@ class Handlers:
                 documentation_url="https://docs.github.com/rest",
             )
         old_head = pr.head_sha
-        base_sha = repo.branches[pr.base_ref]
-        if base_sha not in self.world.ancestors(repo, old_head):
-            merge_base = self.world.merge_base(repo, base_sha, old_head) or base_sha
-            tree = dict(repo.commits[old_head].tree)
-            for change in tree_diff(repo.commits[merge_base].tree, repo.commits[base_sha].tree):
-                if change.status == "removed":
-                    tree.pop(change.filename, None)
-                else:
-                    tree[change.filename] = repo.commits[base_sha].tree[change.filename]
-            commit = self.world.add_commit(
-                repo,
-                [old_head, base_sha],
-                message=f"Merge branch '{pr.base_ref}' into {pr.head_ref}",
-                author=self.actor,
-                committer=self.actor,
-                tree=tree,
-            )
-            pr.commits.append(commit.sha)
-            self.world.set_head(repo, pr, commit.sha)
+        self.update_branch(repo, pr, self.actor)
         self.world.branch_updates.append(
             BranchUpdate(repo.full_name, pr.number, expected, old_head, pr.head_sha, self.actor)
         )
         shaped = self.shapes.example("pulls/update-branch", 202)
         shaped["url"] = f"https://github.com/repos/{repo.full_name}/pulls/{pr.number}"
         return Reply(202, shaped)
+
+    def update_branch(self, repo: Repo, pr: PullRequest, actor: str) -> str | None:
+        """GitHub's "Update branch": a merge of the base tip into the head, written by
+        `actor` and committed by GitHub (`web-flow`); None when the head has the tip."""
+        base_sha = repo.branches[pr.base_ref]
+        if base_sha in self.world.ancestors(repo, pr.head_sha):
+            return None
+        commit = self.world.add_commit(
+            repo,
+            [pr.head_sha, base_sha],
+            message=f"Merge branch '{pr.base_ref}' into {pr.head_ref}",
+            author=actor,
+            committer="web-flow",
+            tree=merged_tree(self.world, repo, pr.head_sha, base_sha),
+        )
+        pr.commits.append(commit.sha)
+        self.world.set_head(repo, pr, commit.sha)
+        return commit.sha
 
     # -- conversation -------------------------------------------------------
 
@@ -1005,6 +1006,19 @@ def ensure_label(world: World, repo: Repo, name: str) -> Label:
     if name not in repo.labels:
         repo.labels[name] = Label(world.next_id(), name)
     return repo.labels[name]
+
+
+def merged_tree(world: World, repo: Repo, ours: str, theirs: str) -> dict[str, bytes]:
+    """The tree of a clean merge of `theirs` into `ours`: `ours` plus every change
+    `theirs` made since their merge base (the fake knows no conflicts)."""
+    merge_base = world.merge_base(repo, theirs, ours) or theirs
+    tree = dict(repo.commits[ours].tree)
+    for change in tree_diff(repo.commits[merge_base].tree, repo.commits[theirs].tree):
+        if change.status == "removed":
+            tree.pop(change.filename, None)
+        else:
+            tree[change.filename] = repo.commits[theirs].tree[change.filename]
+    return tree
 
 
 def tree_diff(before: dict[str, bytes], after: dict[str, bytes]) -> list[ChangedFile]:

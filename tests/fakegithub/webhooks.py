@@ -377,6 +377,10 @@ def _pull_request_review(d: _Draft) -> None:
         d.payload.get("pull_request"), d.fake.shapes.pull_simple(repo, pr)
     )
     d.set_sender(review.user)
+    if d.action == "edited":
+        d.payload["changes"] = d.details.get("changes", {"body": {"from": ""}})
+    else:
+        d.payload.pop("changes", None)
 
 
 def _issue_comment(d: _Draft) -> None:

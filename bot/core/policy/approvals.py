@@ -39,7 +39,10 @@ from bot.core.policy.result import (
     short_sha,
 )
 from bot.core.regex import compile_regex
-from bot.core.snapshot import Actor, Comment
+from bot.core.snapshot import Actor, Comment, Review
+
+REVIEW_PREFIX = "review-"
+"""A review body counts as the comment `review-<review id>`."""
 
 _REVOKING = frozenset({"CHANGES_REQUESTED", "DISMISSED"})
 _MAX_NAMED = 5  # discounted people named in a sentence; the facts list them all
@@ -316,9 +319,8 @@ class PreparedRule:
             elif self.comments and review.body and self.comments.matches(review.body):
                 # Review bodies count as comments (an approving review's body too, when
                 # reviews themselves are not a method of this rule).
-                body = Comment(id=f"review-{review.id}", author=review.author,
-                               body=review.body, created_at=review.submitted_at)
-                add(review.author, _Action(review.submitted_at, order, False, "review body",
+                body = review_comment(review)
+                add(review.author, _Action(_written_at(body), order, False, "review body",
                                            sha=review.commit_sha, comment=body,
                                            review_body=True))
         if self.comments:
@@ -339,12 +341,17 @@ class PreparedRule:
             if not self.options.allow_author:
                 return "is the author", "author"
         elif not self.options.allow_contributors:
-            contribution = ctx.contribution_of(login)
+            contribution = ctx.contribution_of(login, self.options.ignore_update_merges)
             if contribution is not None:
                 if contribution.what == "pushed":
                     return "pushed to the branch, so counts as a contributor", "contributor"
                 return (f"{contribution.what} {short_sha(contribution.sha)}, so counts as a "
                         "contributor", "contributor")
+            if ctx.snapshot.commits_truncated:
+                # Whoever wrote the commits past the forge's cut may be this person.
+                listed = plural(len(ctx.snapshot.commits), "commit")
+                return ("cannot be ruled out as a contributor: the forge truncated the commit "
+                        f"list ({listed} listed)", "contributor")
         if not ctx.has_permission(login, "read"):
             return "has no read access to the repository", "no-access"
         return None
@@ -378,18 +385,21 @@ class PreparedRule:
             note = ""
             if ctx.snapshot.commits_truncated and options.ignore_update_merges:
                 note = " (the commit list was truncated, so update merges cannot be confirmed)"
+            elif options.ignore_update_merges and ctx.push_merge_note is not None:
+                note = f" ({ctx.push_merge_note})"
             return f"approved {short_sha(action.sha)}, before the last push{note}", "stale"
         comment = action.comment
         wrote = "wrote a review body" if action.review_body else "commented"
         if comment.edited:
             editor = comment.edited_by
+            what = "a review body" if action.review_body else "a comment"
             if options.ignore_edited_comments:
-                return "wrote a comment that was edited, and edited comments do not count", \
+                return f"wrote {what} that was edited, and edited comments do not count", \
                     "edited"
             if editor is None:
-                return "wrote a comment edited by someone unknown", "edited"
+                return f"wrote {what} edited by someone unknown", "edited"
             if fold(editor) != fold(comment.author.login):
-                return f"wrote a comment edited by {editor}", "edited"
+                return f"wrote {what} edited by {editor}", "edited"
         retargeted = _retarget_problem(action.at, wrote, ctx)
         if retargeted is not None or not options.invalidate_on_push:
             return retargeted
@@ -457,7 +467,16 @@ def _push_problem(
     if at == reference:
         return (f"{wrote} at the same time as the last push (ties do not count)",
                 "before-push")
-    return f"{wrote} before the last push", "before-push"
+    note = (f" ({ctx.push_merge_note})"
+            if ignore_update_merges and ctx.push_merge_note is not None else "")
+    return f"{wrote} before the last push{note}", "before-push"
+
+
+def review_comment(review: Review) -> Comment:
+    """A review's body as the comment it counts as (`review-<id>`), edits included."""
+    return Comment(id=f"{REVIEW_PREFIX}{review.id}", author=review.author, body=review.body,
+                   created_at=review.submitted_at, edited=review.edited,
+                   edited_by=review.edited_by, edited_at=review.edited_at)
 
 
 def _written_at(comment: Comment) -> datetime:

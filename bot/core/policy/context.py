@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from bot.core.codeowners import parse_codeowners
 from bot.core.policy.models import PERMISSION_ORDER
-from bot.core.snapshot import Actor, CheckResult, Comment, HeadChange, Review, Snapshot
+from bot.core.snapshot import Actor, CheckResult, Comment, Commit, HeadChange, Review, Snapshot
 
 T = TypeVar("T")
 
@@ -125,11 +125,24 @@ class Context:
 
     # -- contributors ------------------------------------------------------
 
-    @cached_property
-    def contributions(self) -> dict[str, tuple[Contribution, ...]]:
-        """Folded login → how they contributed (commit author, committer, pusher)."""
+    def contributions(
+        self, ignore_update_merges: bool = False
+    ) -> dict[str, tuple[Contribution, ...]]:
+        """Folded login → how they contributed (commit author, committer, pusher).
+
+        With `ignore_update_merges`, writing or pushing an update merge makes
+        nobody a contributor: it brings in only what the base branch holds. A
+        push counts as one only when the update merge it made the head sits
+        on a head the PR had before (so the push added nothing else).
+        """
+        return self.memo(("contributions", ignore_update_merges),
+                         lambda: self._contributions(ignore_update_merges))
+
+    def _contributions(self, ignore_update_merges: bool) -> dict[str, tuple[Contribution, ...]]:
         found: dict[str, list[Contribution]] = {}
         for commit in self.snapshot.commits:
+            if ignore_update_merges and commit.is_update_merge:
+                continue
             if commit.author:
                 found.setdefault(fold(commit.author), []).append(
                     Contribution("authored", commit.sha)
@@ -138,18 +151,43 @@ class Context:
                 found.setdefault(fold(commit.committer), []).append(
                     Contribution("committed", commit.sha)
                 )
+        exempt = self.update_merge_pushers if ignore_update_merges else frozenset()
         for pusher in self.snapshot.pushers:
-            found.setdefault(fold(pusher), []).append(Contribution("pushed"))
+            if fold(pusher) not in exempt:
+                found.setdefault(fold(pusher), []).append(Contribution("pushed"))
         return {login: tuple(items) for login, items in found.items()}
 
-    def contribution_of(self, login: str) -> Contribution | None:
-        items = self.contributions.get(fold(login))
+    @cached_property
+    def update_merge_pushers(self) -> frozenset[str]:
+        """Folded logins whose every recorded push made an update merge the head on
+        top of an earlier head; anyone with another push, or none recorded, is not one."""
+        commits = self._commits_by_sha
+        earlier_heads = {head.sha for head in self.head_changes}
+        only_merges: dict[str, bool] = {}
+        for head in self.head_changes:
+            if not head.pusher:
+                continue
+            commit = commits.get(head.sha)
+            pure = (
+                commit is not None
+                and commit.is_update_merge
+                and bool(commit.parents)
+                and commit.parents[0] in earlier_heads
+            )
+            login = fold(head.pusher)
+            only_merges[login] = only_merges.get(login, True) and pure
+        return frozenset(login for login, pure in only_merges.items() if pure)
+
+    def contribution_of(
+        self, login: str, ignore_update_merges: bool = False
+    ) -> Contribution | None:
+        items = self.contributions(ignore_update_merges).get(fold(login))
         return items[0] if items else None
 
     # -- heads and push times ----------------------------------------------
 
     @cached_property
-    def _commits_by_sha(self) -> dict[str, object]:
+    def _commits_by_sha(self) -> dict[str, Commit]:
         return {commit.sha: commit for commit in self.snapshot.commits}
 
     @cached_property
@@ -211,6 +249,16 @@ class Context:
             seen.add(parent)
             current = self._commits_by_sha.get(parent)
         return tuple(chain)
+
+    @cached_property
+    def push_merge_note(self) -> str | None:
+        """Why the merge commit that ends the head's update-merge chain counts as a
+        push, when it is a merge of the base that is not an update merge."""
+        stop = self._commits_by_sha.get(self.update_merge_chain[-1])
+        if stop is None or stop.is_update_merge or stop.merge_note is None:
+            return None
+        return (f"merge commit {stop.sha[:7]} is not a pure update merge ({stop.merge_note}), "
+                "so it counts as a push")
 
     def comment_reference_time(self, ignore_update_merges: bool) -> datetime | None:
         """The time after which a comment approves the current content, or None if unknown.

@@ -4,7 +4,9 @@ Such an edit could put approval words in a reviewer's mouth, so the gate
 fails and says who edited what, until the next push (a mark older than the
 head's push time no longer counts) or an override. The web tier records who
 edited a comment (the webhook's `sender`) as a `TamperMark`; a comment whose
-`edited_by` differs from its author is treated the same way.
+`edited_by` differs from its author is treated the same way. Review bodies
+count as comments (`review-<id>`): the forges' APIs do not say a review was
+edited at all, so only the `pull_request_review.edited` webhook tells.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core.policy.approvals import CommentMatcher
+from bot.core.policy.approvals import REVIEW_PREFIX, CommentMatcher, review_comment
 from bot.core.policy.context import Context, fold
 from bot.core.policy.result import Result, Status, TamperFacts, join_words, node
 
@@ -25,18 +27,26 @@ class _Edit:
     at: datetime | None
 
 
+def _subject(comment_id: str) -> str:
+    if comment_id.startswith(REVIEW_PREFIX):
+        return f"approving review body {comment_id[len(REVIEW_PREFIX):]}"
+    return f"approval comment {comment_id}"
+
+
 def evaluate_tampering(ctx: Context, approval_like: CommentMatcher) -> Result:
     """FAILED when an approval-looking comment was tampered with since the last push."""
     if not approval_like:
         return node("tampering", "tampering", Status.APPROVED,
                     "no approval comments to tamper with: the policy has no comment methods")
-    comments = {str(c.id): c for c in ctx.snapshot.comments}
+    # Review bodies count as comments, under the ids approvals give them.
+    readable = (*ctx.snapshot.comments, *(review_comment(r) for r in ctx.snapshot.reviews))
+    comments = {str(c.id): c for c in readable}
     edits: dict[str, _Edit] = {}
     for mark in ctx.snapshot.tampering:
         if fold(mark.editor) != fold(mark.author):
             edits.setdefault(str(mark.comment_id),
                              _Edit(str(mark.comment_id), mark.editor, mark.author, mark.at))
-    for comment in ctx.snapshot.comments:
+    for comment in readable:
         editor = comment.edited_by
         if comment.edited and editor and fold(editor) != fold(comment.author.login):
             edits.setdefault(str(comment.id),
@@ -57,11 +67,11 @@ def evaluate_tampering(ctx: Context, approval_like: CommentMatcher) -> Result:
     found.sort(key=lambda e: (e.at is None, e.at, e.comment_id))
     first = found[0]
     sentence = join_words([
-        f"{e.editor} edited {e.author}'s approval comment {e.comment_id}" for e in found
+        f"{e.editor} edited {e.author}'s {_subject(e.comment_id)}" for e in found
     ])
     children = tuple(
         node("tampering", e.comment_id, Status.FAILED,
-             f"{e.editor} edited {e.author}'s approval comment {e.comment_id}",
+             f"{e.editor} edited {e.author}'s {_subject(e.comment_id)}",
              facts=TamperFacts(e.comment_id, e.editor, e.author, e.at))
         for e in found
     )

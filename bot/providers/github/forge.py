@@ -11,7 +11,9 @@ An evaluation reads as little as it can:
   the same second cannot hide behind an unchanged timestamp. Comments, and
   reviews when their bodies count as comments, are read again (an edit may
   not move `updated_at`), and so are check runs and statuses (they never do);
-- directory facts come from the store's directory cache.
+- directory facts come from the store's directory cache;
+- whether a merge commit is an update merge is judged once per merge SHA
+  (`update_merges`) and kept in the store.
 
 Every request is counted in the evaluation's tally, stored with the list of
 requests when the evaluation ends (`bot.store.requests`).
@@ -59,6 +61,7 @@ from bot.providers.github.merge import GitHubMerging, MergeMethods, merge_state
 from bot.providers.github.merge_queue import GroupContents, group_contents
 from bot.providers.github.policy_source import StoredFiles, find_codeowners, find_policy
 from bot.providers.github.publish import Publisher
+from bot.providers.github.update_merges import UpdateMerges
 from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
 from bot.providers.publishing import CONTEXT_PREFIX
 from bot.retry import RetryPolicies
@@ -199,6 +202,12 @@ class GitHubEvaluation(EvaluationBase):
             self._bot_login = self.forge.app.bot_login(self.tally)
         return self._bot_login
 
+    def _update_merges(self) -> UpdateMerges:
+        return UpdateMerges(
+            self.client, self.forge.store, PROVIDER, self.key.repo, self.forge.retries.read,
+            self.forge.clock,
+        )
+
     def _directory(self) -> DirectoryReader:
         return DirectoryReader(
             self.client,
@@ -279,6 +288,11 @@ class GitHubEvaluation(EvaluationBase):
             sorted(needs.organizations),
         )
         holds, overrides, tampering = recorded.event_facts(self.forge.store, self.key)
+        reviews = (
+            recorded.with_review_edits(self.forge.store, self.key, parts.reviews)
+            if needs.comments
+            else parts.reviews
+        )
         return Snapshot(
             number=pr.number,
             title=pr.title or "",
@@ -298,7 +312,7 @@ class GitHubEvaluation(EvaluationBase):
             commits=parts.commits,
             commits_truncated=parts.commits_truncated,
             pushers=pushers,
-            reviews=parts.reviews,
+            reviews=reviews,
             comments=comments,
             checks=checks,
             head_history=history,
@@ -322,9 +336,8 @@ class GitHubEvaluation(EvaluationBase):
                 cached = cached.model_copy(update={"reviews": reads.read_reviews(pr, read)})
             return cached
         files, files_truncated = reads.read_files(pr, read)
-        commits, commits_truncated = reads.read_commits(
-            pr, read, (reads.GITHUB_COMMITTER, self.bot_login)
-        )
+        commits, commits_truncated = reads.read_commits(pr, read, self.client.requester)
+        commits = self._update_merges().mark(commits, commits_truncated)
         parts = CachedParts(
             files=files,
             files_truncated=files_truncated,

@@ -3,16 +3,13 @@
 Each function is one list (every page of it, 100 a page) or one object,
 read under the `read` retry policy; a failed page is asked for again
 without re-reading the pages before it. GitHub's own caps are kept and
-flagged: at most 3,000 files (`files_truncated`) and 250 commits
-(`commits_truncated`), so the core can fail closed.
+flagged, so the core can fail closed: at most 3,000 files
+(`files_truncated`); a PR's commit list stops at 250, so the commits of a
+longer PR are read from the comparison of its base and head, and flagged
+(`commits_truncated`) only when that cannot list them all.
 
-Update merges: a commit counts as one when it is a merge whose second
-parent is not among the PR's commits — the PR lists every commit reachable
-from its head and not from its base, so a parent outside the list is on the
-base branch — and whose committer is GitHub itself (`web-flow`, as for the
-"Update branch" button) or the bot (`PUT .../update-branch` on its behalf). A
-merge made and pushed by a person can carry any change, so it is not one.
-With a truncated commit list nothing is an update merge.
+Update merges are recognised afterwards, by content (`update_merges`): the
+commits read here carry no such flag, whoever committed them.
 """
 
 from __future__ import annotations
@@ -20,7 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TypeVar, cast, get_args
+from typing import Any, TypeVar, cast, get_args
 from urllib.parse import quote
 
 from github.CheckRun import CheckRun
@@ -29,6 +26,7 @@ from github.NamedUser import NamedUser
 from github.PaginatedList import PaginatedList
 from github.PullRequest import PullRequest
 from github.Repository import Repository
+from github.Requester import Requester
 
 from bot.core.snapshot import (
     Actor,
@@ -45,7 +43,8 @@ from bot.retry import RetryPolicy
 
 FILES_LIMIT = 3000
 COMMITS_LIMIT = 250
-GITHUB_COMMITTER = "web-flow"
+COMPARE_COMMITS_LIMIT = 10_000  # commits read from a comparison, 100 a page
+_COMPARE_PAGE = 100
 GHOST = "ghost"  # GitHub's stand-in for a deleted account
 
 # The snapshot's own vocabularies; anything else GitHub sends is mapped below.
@@ -122,34 +121,67 @@ def read_files(pull: PullRequest, retry: RetryPolicy) -> tuple[tuple[ChangedFile
 
 
 def read_commits(
-    pull: PullRequest, retry: RetryPolicy, update_merge_committers: Iterable[str]
+    pull: PullRequest, retry: RetryPolicy, requester: Requester
 ) -> tuple[tuple[Commit, ...], bool]:
-    """The PR's commits, oldest first (GitHub lists at most 250), and whether the list was cut."""
+    """The PR's commits, oldest first, and whether the list was cut.
+
+    GitHub lists at most 250 commits of a PR; a longer PR's commits are read
+    from the comparison of its base and head instead (the same commits, and
+    pages of them), up to `COMPARE_COMMITS_LIMIT`."""
+    expected = pull.commits or 0
+    if expected > COMMITS_LIMIT:
+        return _compared_commits(pull, retry, requester, expected)
     listed = read_all(pull.get_commits(), retry, "GET pull commits", COMMITS_LIMIT)
-    truncated = (pull.commits or 0) > len(listed)
-    shas = {c.sha for c in listed}
-    committers = {login.lower() for login in update_merge_committers}
-    commits = []
-    for c in listed:
-        parents = tuple(p.sha for p in c.parents)
-        author = c.author.login if c.author is not None else None
-        committer = c.committer.login if c.committer is not None else None
-        commits.append(
-            Commit(
-                sha=c.sha,
-                parents=parents,
-                author=author,
-                committer=committer,
-                is_update_merge=(
-                    not truncated
-                    and len(parents) == 2
-                    and parents[1] not in shas
-                    and committer is not None
-                    and committer.lower() in committers
-                ),
-            )
+    commits = tuple(
+        Commit(
+            sha=c.sha,
+            parents=tuple(p.sha for p in c.parents),
+            author=c.author.login if c.author is not None else None,
+            committer=c.committer.login if c.committer is not None else None,
         )
-    return tuple(commits), truncated
+        for c in listed
+    )
+    return commits, expected > len(commits)
+
+
+def _compared_commits(
+    pull: PullRequest, retry: RetryPolicy, requester: Requester, expected: int
+) -> tuple[tuple[Commit, ...], bool]:
+    """`compare/{base}...{head}`, 100 commits a page: cut (fail closed) unless it
+    lists exactly the PR's commits."""
+    repo = pull.base.repo.full_name
+    path = f"/repos/{repo}/compare/{quote(pull.base.sha, safe='')}...{quote(pull.head.sha, safe='')}"
+    commits: list[Commit] = []
+    for page in range(1, COMPARE_COMMITS_LIMIT // _COMPARE_PAGE + 1):
+        params = {"per_page": _COMPARE_PAGE, "page": page}
+
+        def fetch(params: dict[str, int] = params) -> Any:
+            return requester.requestJsonAndCheck("GET", path, parameters=params)[1]
+
+        data = retry.call(fetch, what="GET compare commits")
+        listed = data.get("commits") if isinstance(data, dict) else None
+        if not isinstance(listed, list):
+            break
+        commits.extend(_commit_of(c) for c in listed if isinstance(c, dict))
+        if len(listed) < _COMPARE_PAGE or len(commits) >= expected:
+            break
+    complete = len(commits) == expected and len({c.sha for c in commits}) == expected
+    return tuple(commits), not complete
+
+
+def _commit_of(raw: dict[str, Any]) -> Commit:
+    def login(who: Any) -> str | None:
+        value = who.get("login") if isinstance(who, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    return Commit(
+        sha=str(raw.get("sha")),
+        parents=tuple(
+            str(p["sha"]) for p in raw.get("parents") or () if isinstance(p, dict) and "sha" in p
+        ),
+        author=login(raw.get("author")),
+        committer=login(raw.get("committer")),
+    )
 
 
 def read_reviews(pull: PullRequest, retry: RetryPolicy) -> tuple[Review, ...]:

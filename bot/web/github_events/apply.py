@@ -163,11 +163,14 @@ def _(e: fx.RecordTamper, run: _Run) -> None:
             editor=e.editor,
             head_sha=known.head_sha if known is not None else None,
             at=run.now,
+            subject=e.subject,
         ),
     )
-    log.warning(
-        "%s#%d: %s edited %s's comment %d", e.repo, e.number, e.editor, e.author, e.comment_id
-    )
+    if e.editor.casefold() != e.author.casefold():
+        log.warning(
+            "%s#%d: %s edited %s's %s %d",
+            e.repo, e.number, e.editor, e.author, e.subject, e.comment_id,
+        )
 
 
 @_run.register

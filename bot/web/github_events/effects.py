@@ -111,13 +111,15 @@ class RecordHead:
 
 @dataclass(frozen=True)
 class RecordTamper:
-    """`editor` edited `author`'s comment on PR `number`; the PR's head is looked up."""
+    """`editor` edited `author`'s comment (or, with `subject` "review", the body of
+    review `comment_id`) on PR `number`; the PR's head is looked up."""
 
     repo: str
     number: int
     comment_id: int
     author: str
     editor: str
+    subject: str = "comment"
 
 
 @dataclass(frozen=True)

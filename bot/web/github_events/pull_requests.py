@@ -13,6 +13,9 @@
 - `pull_request` closed: remembered closed and marked once, so the
   pipeline sees it closed and stops (or does what follows a merge).
 - `pull_request_review` submitted / edited / dismissed: parts dropped, marked.
+  An edit of a review's body is recorded first (`RecordTamper` with subject
+  "review"), by whomever: review bodies count as comments, the API never
+  says a review was edited, and an edit by someone else is tampering.
 - `issue_comment` created / edited / deleted on a PR: parts dropped, marked.
   An edit by someone other than the comment's author (the webhook's
   `sender`) is recorded as a tamper mark first — every such edit, whatever
@@ -107,9 +110,12 @@ def review_changed(d: Delivery) -> Routed:
     pull = readers.pull(d.repo, d.get("pull_request"))
     if pull is None:
         return ignore(NO_PULL)
+    edit = _review_edit(d, pull.repo, pull.number) if d.action == "edited" else None
     if pull.closed:
-        return ignore(CLOSED, pull)
-    return do(pull, DropPullParts(pull.repo, pull.number), MarkPulls(pull.repo, (pull.number,)))
+        return ignore(CLOSED, pull, edit)
+    return do(
+        pull, edit, DropPullParts(pull.repo, pull.number), MarkPulls(pull.repo, (pull.number,))
+    )
 
 
 @router.register("issue_comment", "created", "edited", "deleted")
@@ -147,6 +153,17 @@ def _received(d: Delivery, repo: str, number: int) -> ReceiveComment | None:
     if not isinstance(body, str) or len(body) > MAX_BODY_CHARS:
         return None
     return ReceiveComment(repo, number, comment_id, author, body, created_at)
+
+
+def _review_edit(d: Delivery, repo: str, number: int) -> RecordTamper | None:
+    """Every edit of a review's body, by its author too: the API never says a review
+    was edited, and an edited body never approves when edits are ignored."""
+    review_id = positive_int(d.get("review", "id"))
+    author = readers.login(d.get("review", "user"))
+    editor = d.sender
+    if review_id is None or author is None or editor is None:
+        return None
+    return RecordTamper(repo, number, review_id, author, editor, subject="review")
 
 
 def _tamper(d: Delivery, repo: str, number: int) -> RecordTamper | None:

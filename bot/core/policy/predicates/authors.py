@@ -57,8 +57,9 @@ class AuthorInPredicate(Predicate):
 
 class OnlyContributorPredicate(Predicate):
     """`author_is_only_contributor`: every commit was written by the author and nobody else
-    pushed. Committers without a forge account (rebases, web edits) are not people; the
-    bot's own update merges and pushes do not count."""
+    pushed. Committers without a forge account (rebases, web edits) are not people; update
+    merges (recognised by content) and pushes of nothing but one do not count, nor do the
+    bot's own commits and pushes."""
 
     key = "author_is_only_contributor"
 
@@ -85,6 +86,8 @@ class OnlyContributorPredicate(Predicate):
                 True,
             )
         for commit in snapshot.commits:
+            if commit.is_update_merge:
+                continue
             if commit.author is None:
                 return False, f"commit {commit.sha[:7]} has an author with no account", False
             for login, what in ((commit.author, "authored"), (commit.committer, "committed")):
@@ -92,6 +95,8 @@ class OnlyContributorPredicate(Predicate):
                     continue
                 return False, f"{login} {what} {commit.sha[:7]}", False
         for pusher in snapshot.pushers:
+            if fold(pusher) in ctx.update_merge_pushers:
+                continue
             if fold(pusher) != author and not ctx.is_bot(pusher):
                 return False, f"{pusher} pushed to the branch", False
         return True, f"{snapshot.author.login} is the only contributor", False
