@@ -163,3 +163,28 @@ def test_the_author_cannot_lift_a_maintainers_hold(gate, fake):
 
     comment(gate, repo, "max", "/gate unhold")
     assert gate.gate_status(repo, head).state == "success"
+
+
+def test_a_merge_armed_for_one_base_is_not_carried_to_another_by_a_retarget(gate, fake):
+    repo, head = new_pr(gate, "cmd-merge-retarget")
+    # `dev` asks for no approval and does not merge by itself; only an arming merges there.
+    fake.add_branch(repo, "dev", "main")
+    fake.commit(repo, "dev", {".github/gatebot.yml": POLICY.replace("approvals: 1", "approvals: 0")})
+    armed = comment(gate, repo, "wes", "/gate merge")  # for main, once it is approved
+    assert reactions(fake, repo, armed) == ["+1"]
+    assert "Merge armed" in replies(fake, repo)[-1]
+
+    next_second()
+    fake.edit_pr(repo, 1, base_ref="dev")  # the author retargets to the lax branch
+    gate.deliver(
+        "pull_request", "edited", repo, 1,
+        changes={"base": {"ref": {"from": "main"}, "sha": {"from": fake.branch_sha(repo, "main")}}},
+    )
+    status = gate.gate_status(repo, head, "gatebot: dev")
+    assert status is not None and status.state == "success"
+    assert [m for m in fake.merges if m.repo == repo] == []
+    # Armed again for the new base, by a writer who saw it: that arming merges.
+    next_second()
+    comment(gate, repo, "wes", "/gate merge")
+    (merge,) = [m for m in fake.merges if m.repo == repo]
+    assert merge.requested_sha == head

@@ -144,3 +144,26 @@ def test_an_evaluation_that_keeps_failing_backs_off_and_says_when(gate, fake):
     status = gate.gate_status(repo, pr.head_sha)
     assert status.state == "pending"
     assert status.description.startswith("reviewed: needs 1 more approval")
+
+
+@pytest.mark.parametrize(
+    "pointer",
+    [
+        # The client resolves `..` in the request path: `/repos/acme/<repo>/contents/../../..`
+        # climbs to `/repos/`, so the owner check on `acme/<repo>` would be walked around.
+        "remote: acme/{name}/../../../globex/lax/contents/.github/gatebot.yml\n",
+        "remote: acme/{name}/./../../../globex/lax/contents/.github/gatebot.yml\n",
+    ],
+    ids=["dot-dot", "dot-and-dot-dot"],
+)
+def test_a_remote_path_climbing_out_of_its_repository_is_refused(gate, fake, pointer):
+    # Another tenant's policy that asks nothing: followed, it would pass the PR.
+    name = f"climb-{len(pointer)}"
+    fake.add_repo(f"globex/{name}", files={".github/gatebot.yml": NO_REVIEW}, private=False)
+    repo = new_repo(gate, name, pointer.replace("globex/lax", f"globex/{name}").format(name=name))
+    pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(5)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "error", status.description
+    assert "refused" in status.description
+    assert fake.requests_for(path=rf"^/repos/globex/{name}/") == []

@@ -21,6 +21,7 @@ from factories import (
 )
 
 from bot.core.gate import Decision, active_override, decide
+from bot.core.policy.context import armed_for_base
 from bot.core.policy.evaluate import evaluate
 from bot.core.policy.result import Result, Status
 from bot.core.snapshot import Override, TamperMark
@@ -173,3 +174,17 @@ checks: ["ci / test"]
     snap = make_snapshot(head_history=history, reviews=(gitlab_approval(10),),
                          checks=(check("ci / test"),))
     assert decide(evaluate(lenient, snap), snap).state == "success"
+
+
+def test_a_merge_armed_before_a_retarget_no_longer_arms_it():
+    never = (head_change(HEAD, 0, "main"),)
+    retargeted = (head_change(HEAD, 0, "main"), head_change(HEAD, 10, "dev"))
+    back = (*retargeted, head_change(HEAD, 20, "main"))
+    assert armed_for_base(at(5), never)
+    assert not armed_for_base(at(5), retargeted)
+    assert not armed_for_base(at(10), retargeted)  # the same moment is not after it
+    assert armed_for_base(at(11), retargeted)
+    # Retargeting back does not bring an old arming back either.
+    assert not armed_for_base(at(5), back) and not armed_for_base(at(15), back)
+    # A push is no retarget: the arming stands (the gate still has to pass at the new head).
+    assert armed_for_base(at(5), (head_change(HEAD, 0), head_change(B, 10)))

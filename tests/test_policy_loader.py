@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bot.core.policy.loader import load_policy_file
 from bot.core.policy.models import Policy, RemotePolicy
 from bot.core.policy.problems import CODES
+from bot.core.policy.remotes import stays_inside
 from bot.core.policy.yamlsource import MAX_BYTES, MAX_NODES
 
 VALID = """\
@@ -417,3 +418,23 @@ def test_policy_shaped_text_never_raises(text):
     assert (result.policy is not None) != bool(result.errors)
     for problem in result.problems:
         assert 1 <= problem.line <= lines, (problem.format(), text)
+
+
+@pytest.mark.parametrize(
+    ("remote", "path", "inside"),
+    [
+        ("acme/policies", ".github/gatebot.yml", True),
+        ("acme/sub/project", "gatebot/backend.yml", True),
+        ("acme/app", "../../../globex/secrets/contents/.env", False),
+        ("acme/..", "globex/x", False),
+        ("acme/app", "./x.yml", False),
+        ("acme/app", "a//b.yml", False),
+        ("acme/app", "%2e%2e/x.yml", False),
+        ("acme/app", "..\\x.yml", False),
+        ("acme/app", "x.yml?ref=main", False),
+    ],
+)
+def test_remote_pointers_that_could_name_another_repository_are_not_followed(
+    remote: str, path: str, inside: bool
+) -> None:
+    assert stays_inside(remote, path) is inside

@@ -41,9 +41,20 @@ from bot.core import replies
 from bot.core.authorize import NO_ACCESS, Commenter, authorize, is_bot_login, may_lift, requirement
 from bot.core.commands import Command, CommandError, parse_commands
 from bot.core.gate import Decision
+from bot.core.policy.context import armed_for_base
 from bot.core.policy.models import CommandsConfig, Policy
+from bot.core.snapshot import HeadChange
 from bot.providers.base import ForgeEvaluation, PullHead
-from bot.store import Store, commands, evaluations, holds, merge_arms, overrides, pull_parts
+from bot.store import (
+    Store,
+    commands,
+    evaluations,
+    holds,
+    merge_arms,
+    overrides,
+    pull_heads,
+    pull_parts,
+)
 from bot.store.commands import CommandComment
 from bot.store.dirty import PullKey
 
@@ -316,6 +327,24 @@ class CommandStep:
         return replies.closed_status_text(last.state, last.description, merged)
 
     # -- queries for the pipeline -----------------------------------------------------
+
+    def drop_retargeted_arm(self, key: PullKey) -> bool:
+        """Disarm the PR's merge when it was armed before the PR's last retarget (an
+        arming is for the base it was given on); True when it did. Run before the
+        new comments are taken, so a `/gate merge` given since arms afresh."""
+        with self.store.begin() as conn:
+            arm = merge_arms.armed(conn, key)
+            if arm is None:
+                return False
+            history = tuple(
+                HeadChange(sha=r.sha, base_ref=r.base_ref, at=r.at)
+                for r in pull_heads.history(conn, key)
+            )
+            if armed_for_base(arm.at, history):
+                return False
+            merge_arms.disarm(conn, key)
+        log.info("%s: the merge armed by %s before the last retarget is disarmed", key, arm.by)
+        return True
 
     def disarm(self, key: PullKey) -> None:
         """Forget the PR's armed merge (it was closed)."""

@@ -117,6 +117,8 @@ class PullPipeline:
         if head.state != "open":
             return self._closed(ev, job, head, reconciled)
         note_head(self.store, job.key, head, self.forge.clock())
+        if self.commands is not None:
+            self.commands.drop_retargeted_arm(job.key)
 
         sources = ev.policy_sources()
         policies = self._governing(ev, job, sources)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.core.policy.loader import load_policy_file
-from bot.core.policy.remotes import refused_message, remote_allowed
+from bot.core.policy.remotes import climbing_message, refused_message, remote_allowed, stays_inside
 from bot.core.policy.yamlsource import too_large
 from bot.providers.base import FileTooLarge, PolicySources, PolicyText
 
@@ -92,6 +92,13 @@ def follow(
         return PolicySources(policy=found)
     remote_repo, path, ref = parse_remote(loaded.remote.remote)
     location = f"{remote_repo}:{path}" + (f"@{ref}" if ref else "")
+    if not stays_inside(remote_repo, path):
+        return PolicySources(
+            policy=None,
+            pointer=found,
+            error=climbing_message(location),
+            error_file=found.filename,
+        )
     if found.origin != "operator" and not remote_allowed(repo, remote_repo, allow):
         # Refused before any read: not even whether the file exists is told.
         return PolicySources(

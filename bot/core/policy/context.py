@@ -9,7 +9,7 @@ knows about the policy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -33,6 +33,23 @@ def fold(name: str) -> str:
 def strip_bot_suffix(name: str) -> str:
     folded = fold(name)
     return folded[: -len("[bot]")] if folded.endswith("[bot]") else folded
+
+
+def last_retarget(history: Sequence[HeadChange]) -> datetime | None:
+    """When a PR with this head history (oldest first) was last retargeted, or None."""
+    changed: datetime | None = None
+    for previous, change in zip(history, history[1:], strict=False):
+        if change.base_ref != previous.base_ref:
+            changed = change.at
+    return changed
+
+
+def armed_for_base(armed_at: datetime, history: Sequence[HeadChange]) -> bool:
+    """Whether a `/gate merge` given at `armed_at` still arms the merge: it was given
+    for the base the PR had then, so a later retarget ends it, as it ends approvals
+    and overrides."""
+    retargeted = last_retarget(history)
+    return retargeted is None or armed_at > retargeted
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,12 +238,7 @@ class Context:
     @cached_property
     def base_changed_at(self) -> datetime | None:
         """When the PR was last retargeted (its base changed), or None if it never was."""
-        changed: datetime | None = None
-        history = self.snapshot.head_history
-        for previous, change in zip(history, history[1:], strict=False):
-            if change.base_ref != previous.base_ref:
-                changed = change.at
-        return changed
+        return last_retarget(self.snapshot.head_history)
 
     @cached_property
     def update_merge_chain(self) -> tuple[str, ...]:

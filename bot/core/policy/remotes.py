@@ -9,6 +9,13 @@ organisation, the GitLab top-level group — or to one the operator allows
 remote's content belongs to someone else, a problem in it is reported by
 its code and position only, never by the loader's sentence, which may quote
 the file (a value, a key, a did-you-mean).
+
+The owner check reads the pointer's first segment, but the forge client
+builds a URL from the repository AND the path, and HTTP clients resolve
+`.` and `..` segments before sending: `acme/app/../../../globex/x/contents/f`
+would be read as `/repos/globex/x/contents/f`. So a pointer whose repository
+or path holds such a segment, an empty one, a backslash or a percent sign
+(an encoded one) is refused whoever wrote it.
 """
 
 from __future__ import annotations
@@ -38,6 +45,28 @@ def remote_allowed(repo: str, remote: str, allow: Iterable[str]) -> bool:
         if entry and (target == entry or target.startswith(entry + "/")):
             return True
     return False
+
+
+_UNSAFE_CHARACTERS = ("\\", "%", "?", "#")
+
+
+def stays_inside(remote: str, path: str) -> bool:
+    """Whether repository `remote` and file `path` name only themselves: no `.`, `..`
+    or empty segment, no backslash, percent sign, `?` or `#` that a client or a
+    server could resolve into another repository's URL."""
+    for part in (remote, path):
+        if any(c in part for c in _UNSAFE_CHARACTERS):
+            return False
+    segments = [*remote.split("/"), *path.split("/")]
+    return all(s not in ("", ".", "..") for s in segments)
+
+
+def climbing_message(remote_location: str) -> str:
+    """The sentence for a pointer whose repository or path could name another one."""
+    return (
+        f"remote policy {remote_location} refused: a repository or path with `.`, `..` or "
+        "empty segments, `\\`, `%`, `?` or `#` may not be named"
+    )
 
 
 def refused_message(remote_location: str, repo: str) -> str:
