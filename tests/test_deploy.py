@@ -10,6 +10,7 @@ import logging
 
 import pytest
 from github_helpers import REPO, Rig, rig_fixture  # noqa: F401
+from support.policies import NO_APPROVAL, ONE_APPROVAL
 from support.receiver import (
     JENKINS_API_TOKEN,
     JENKINS_JOB_TOKEN,
@@ -34,17 +35,7 @@ from bot.worker import Outcome
 
 
 def policy(deploy: str, merge: str = "merge:\n  auto: true\n  method: squash\n") -> str:
-    return f"""\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {{permission: write}}
-{merge}deploy:
-{deploy}"""
+    return f"{ONE_APPROVAL}{merge}deploy:\n{deploy}"
 
 
 GITHUB_DEPLOYMENT = """\
@@ -203,14 +194,6 @@ def test_report_mode_never_deploys_and_says_nothing_about_it(rig):
     assert summary(rig).endswith("not deployed: the gate only reports on this repository")
 
 
-LAX = """\
-version: 1
-policy:
-  approval: [free]
-rules:
-  - name: free
-    requires: {approvals: 0}
-"""
 
 
 def branch_with_policy(rig: Rig, branch: str, text: str) -> None:
@@ -223,7 +206,7 @@ def test_a_success_on_another_base_does_not_deploy_a_persons_merge(rig):
     """The same head proposed into `dev` (lax: passes) and into `main` (pending): a
     person merges it into main; dev's success is no pass for main."""
     approved_pr(rig, policy(GITHUB_DEPLOYMENT, merge=""), approve=False)
-    branch_with_policy(rig, "dev", LAX)
+    branch_with_policy(rig, "dev", NO_APPROVAL)
     lax = rig.fake.open_pr(REPO, 8, base="dev", head="feature-7", existing_head=True)
     assert lax.head_sha == rig.fake.pr(REPO, 7).head_sha
     pipe = pipeline(rig)
@@ -252,13 +235,7 @@ def test_a_success_of_another_pr_with_the_same_head_does_not_deploy_this_one(rig
     assert comment.startswith("Not deployed (`production`)")
 
 
-EVIL = """\
-version: 1
-policy:
-  approval: [free]
-rules:
-  - name: free
-    requires: {approvals: 0}
+EVIL = NO_APPROVAL + """\
 merge: {auto: true}
 commands:
   allow:
@@ -333,7 +310,7 @@ def test_an_operator_target_listing_a_branch_takes_its_merges(rig, receiver, tmp
 def test_report_mode_beside_a_passing_floor_neither_merges_nor_deploys(rig):
     text = policy(GITHUB_DEPLOYMENT).replace("version: 1\n", "version: 1\nmode: report\n")
     approved_pr(rig, text)
-    floor = load_policy(LAX.encode(), "required.yml").policy
+    floor = load_policy(NO_APPROVAL.encode(), "required.yml").policy
     pipe = pipeline(rig, OperatorConfig(floor=floor, floor_file="required.yml"))
     assert run(rig, pipe) is Outcome.DONE
     assert rig.fake.merges == [] and rig.fake.deployments == []

@@ -10,6 +10,7 @@ import pytest
 from fakegithub import FakeGitHub
 from fakegithub.auth import generated_private_key_pem
 from support.e2e import GateService
+from support.policies import NO_APPROVAL, ONE_APPROVAL
 from support.processes import wait_until
 from support.receiver import (
     JENKINS_API_TOKEN,
@@ -26,15 +27,7 @@ from bot.store.dirty import PullKey
 
 pytestmark = pytest.mark.slow
 
-POLICY = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
+POLICY = ONE_APPROVAL + """\
 merge:
   auto: true
   method: squash
@@ -196,16 +189,8 @@ def test_a_worker_killed_during_the_deployment_deploys_exactly_once_after_restar
 
 # -- what may be deployed, and who declares it ------------------------------------------
 
-LAX = """\
-version: 1
-policy:
-  approval: [free]
-rules:
-  - name: free
-    requires: {approvals: 0}
-"""
 
-EVIL = LAX + """\
+EVIL = NO_APPROVAL + """\
 merge: {auto: true}
 deploy:
   - name: hook
@@ -229,7 +214,7 @@ def bot_comments(fake: FakeGitHub, repo: str, number: int) -> list[str]:
 def test_a_head_that_passed_into_another_base_is_not_deployed_when_merged_into_main(gate):
     fake = gate.fake
     repo = new_repo(fake, "deploy-other-base", GITHUB_DEPLOYMENT)
-    with_branch(fake, repo, "dev", LAX)
+    with_branch(fake, repo, "dev", NO_APPROVAL)
     into_dev = fake.open_pr(repo, 1, base="dev", head="feature", contents={"src/x.py": "2\n"})
     fake.open_pr(repo, 2, head="feature", existing_head=True)
     gate.deliver("pull_request", "opened", repo, 1)
@@ -260,7 +245,7 @@ def test_a_branch_anyone_can_create_cannot_deploy_to_the_operators_target(gate, 
 
 def test_report_mode_beside_a_passing_floor_neither_merges_nor_deploys(tmp_path: Path):
     floor = tmp_path / "required.yml"
-    floor.write_text(LAX)
+    floor.write_text(NO_APPROVAL)
     gate = GateService.start(tmp_path / "service", GATEBOT_REQUIRED_POLICY=str(floor))
     try:
         fake = gate.fake

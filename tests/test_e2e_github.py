@@ -10,10 +10,9 @@ what the bot wrote at the fake once the service drained the PR's work.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
-from support.e2e import GateService, next_second
+from support.e2e import GateService, github_fixtures, next_second
 from support.processes import GatebotProcess, wait_until
 
 pytestmark = pytest.mark.slow
@@ -31,19 +30,7 @@ rules:
 """
 
 
-@pytest.fixture(scope="module")
-def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GateService]:
-    service = GateService.start(tmp_path_factory.mktemp("e2e"))
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
-def fake(gate: GateService):
-    yield gate.fake
-    gate.fake.assert_all_valid()
+gate, fake = github_fixtures("e2e")
 
 
 def new_repo(gate: GateService, name: str, policy: str | None, **files: str) -> str:

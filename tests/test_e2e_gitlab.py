@@ -6,27 +6,18 @@ Each test works in a project of its own; the service of the module is shared.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
 from fakegitlab import FakeGitLab
 from support.e2e import next_second
-from support.e2e_gitlab import GitLabGate
+from support.e2e_gitlab import gitlab_fixtures
+from support.policies import NO_APPROVAL, ONE_APPROVAL
 
 from bot.store import evaluations
 
 pytestmark = pytest.mark.slow
 
-POLICY = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
+POLICY = ONE_APPROVAL + """\
 checks: ["unit"]
 merge:
   auto: true
@@ -41,19 +32,7 @@ deploy:
 """
 
 
-@pytest.fixture(scope="module")
-def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitLabGate]:
-    service = GitLabGate.start(tmp_path_factory.mktemp("e2e-gitlab"))
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
-def fake(gate: GitLabGate):
-    yield gate.fake
-    gate.fake.assert_clean()
+gate, fake = gitlab_fixtures("e2e-gitlab")
 
 
 def new_project(fake: FakeGitLab, name: str, policy: str = POLICY) -> str:
@@ -124,13 +103,7 @@ def test_a_branch_anyone_can_create_declares_no_deploys_of_its_own(gate, fake):
     that branch, but deploys come from the default branch's policy alone."""
     project = new_project(fake, "evil-base")
     fake.add_branch(project, "evil-base", "main")
-    fake.commit(project, "evil-base", {".gitlab/gatebot.yml": """\
-version: 1
-policy:
-  approval: [free]
-rules:
-  - name: free
-    requires: {approvals: 0}
+    fake.commit(project, "evil-base", {".gitlab/gatebot.yml": NO_APPROVAL + """\
 merge: {auto: true}
 deploy:
   - name: production

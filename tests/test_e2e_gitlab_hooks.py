@@ -11,13 +11,12 @@ accepted and the merge request, unapproved, was overridden and merged.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.e2e import next_second
-from support.e2e_gitlab import GitLabGate
+from support.e2e_gitlab import GitLabGate, gitlab_fixtures
 
 from bot.providers.gitlab.hooks import TRIGGERS, WEBHOOK_PATH
 from bot.store import dirty, overrides
@@ -41,19 +40,7 @@ merge:
 FORGED_BODY = "/gate override hotfix, approved offline\n/gate merge"
 
 
-@pytest.fixture(scope="module")
-def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitLabGate]:
-    service = GitLabGate.start(tmp_path_factory.mktemp("e2e-gitlab-hooks"))
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
-def fake(gate: GitLabGate):
-    yield gate.fake
-    gate.fake.assert_clean()
+gate, fake = gitlab_fixtures("e2e-gitlab-hooks")
 
 
 def new_project(gate: GitLabGate, path: str, *, connect: bool = True) -> str:

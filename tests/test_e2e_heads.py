@@ -15,24 +15,14 @@ Each test works in a repository of its own; the services of the module are share
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fakegitlab import FakeGitLab
-from support.e2e import GateService, next_second
-from support.e2e_gitlab import GitLabGate
+from support.e2e import GateService, github_fixtures, next_second
+from support.e2e_gitlab import gitlab_fixtures
+from support.policies import ONE_APPROVAL
 
 pytestmark = pytest.mark.slow
 
-REVIEW_OR_LGTM = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
+REVIEW_OR_LGTM = ONE_APPROVAL + """\
     options:
       methods:
         review: true
@@ -40,19 +30,7 @@ rules:
 """
 
 
-@pytest.fixture(scope="module")
-def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GateService]:
-    service = GateService.start(tmp_path_factory.mktemp("e2e-heads"))
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
-def fake(gate: GateService):
-    yield gate.fake
-    gate.fake.assert_all_valid()
+gate, fake = github_fixtures("e2e-heads")
 
 
 def new_repo(gate: GateService, name: str) -> str:
@@ -152,37 +130,15 @@ def test_a_retargeted_pr_keeps_none_of_the_approvals_given_for_its_old_base(gate
 
 # -- GitLab ---------------------------------------------------------------------------------
 
-GITLAB_POLICY = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
-"""
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitLabGate]:
-    service = GitLabGate.start(tmp_path_factory.mktemp("e2e-heads-gitlab"))
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
-def fakelab(lab: GitLabGate) -> Iterator[FakeGitLab]:
-    yield lab.fake
-    lab.fake.assert_clean()
+lab, fakelab = gitlab_fixtures("e2e-heads-gitlab", names=("lab", "fakelab"))
 
 
 def test_a_gitlab_approval_given_before_the_last_push_does_not_count(lab, fakelab):
     project = "acme/platform/stale-approval"
     fakelab.add_project(project, default_branch="main",
-                        files={".gitlab/gatebot.yml": GITLAB_POLICY, "src/app.py": "1\n"})
+                        files={".gitlab/gatebot.yml": ONE_APPROVAL, "src/app.py": "1\n"})
     fakelab.set_access(project, "dev", 30)
     assert not fakelab.reset_approvals_on_push  # GitLab keeps the approval across the push
     first = fakelab.open_mr(project, 1, author="alice", source="feature", target="main",

@@ -7,13 +7,12 @@ shared, except where a test kills and restarts it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fakegithub import FakeGitHub
 from fakegithub.auth import generated_private_key_pem
-from support.e2e import GateService
+from support.e2e import GateService, github_fixtures
 from support.processes import wait_until
 
 from bot.store import merges, runs
@@ -39,19 +38,7 @@ merge:
 """
 
 
-@pytest.fixture(scope="module")
-def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GateService]:
-    service = GateService.start(tmp_path_factory.mktemp("e2e-merge"))
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
-def fake(gate: GateService):
-    yield gate.fake
-    gate.fake.assert_all_valid()
+gate, fake = github_fixtures("e2e-merge")
 
 
 def new_repo(fake: FakeGitHub, name: str, policy: str = AUTO_SQUASH) -> str:

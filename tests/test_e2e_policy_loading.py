@@ -16,47 +16,24 @@ so a loop would show within seconds.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
-from support.e2e import GateService
+from support.e2e import GateService, github_fixtures
+from support.policies import ONE_APPROVAL
 from support.processes import wait_until
 
 pytestmark = pytest.mark.slow
 
-ONE_REVIEW = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
-"""
 
-NO_REVIEW = ONE_REVIEW.replace("approvals: 1", "approvals: 0")
+NO_REVIEW = ONE_APPROVAL.replace("approvals: 1", "approvals: 0")
 
 
-@pytest.fixture(scope="module")
-def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GateService]:
-    service = GateService.start(
-        tmp_path_factory.mktemp("e2e-policy-loading"),
-        GATEBOT_SWEEP_SECONDS="0.5",
-        GATEBOT_FAILURE_BACKOFF_SECONDS="2",
-        GATEBOT_FAILURE_BACKOFF_MAX_SECONDS="4",
-    )
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
-def fake(gate: GateService):
-    yield gate.fake
-    gate.fake.clear_faults()
-    gate.fake.assert_all_valid()
+gate, fake = github_fixtures(
+    "e2e-policy-loading",
+    GATEBOT_SWEEP_SECONDS="0.5",
+    GATEBOT_FAILURE_BACKOFF_SECONDS="2",
+    GATEBOT_FAILURE_BACKOFF_MAX_SECONDS="4",
+)
 
 
 def new_repo(gate: GateService, name: str, policy: str) -> str:
@@ -70,7 +47,7 @@ def reads_of(fake, repo: str) -> int:
 
 
 def test_a_policy_edit_nesting_a_thousand_brackets_fails_once_naming_file_and_line(gate, fake):
-    repo = new_repo(gate, "brackets", ONE_REVIEW)
+    repo = new_repo(gate, "brackets", ONE_APPROVAL)
     pr = fake.open_pr(repo, 1, contents={".github/gatebot.yml": "[" * 1024})
     gate.deliver("pull_request", "opened", repo, 1)
     status = gate.gate_status(repo, pr.head_sha)
@@ -105,7 +82,7 @@ def test_a_remote_in_another_owners_repository_is_refused_and_quotes_nothing(gat
 
 
 def test_a_tag_named_like_the_base_branch_does_not_supply_the_policy(gate, fake):
-    repo = new_repo(gate, "tagged", ONE_REVIEW)
+    repo = new_repo(gate, "tagged", ONE_APPROVAL)
     # Whoever may push tags makes a `main` tag holding a policy that needs nothing.
     fake.add_branch(repo, "lax", "main")
     fake.commit(repo, "lax", {".github/gatebot.yml": NO_REVIEW})
@@ -118,7 +95,7 @@ def test_a_tag_named_like_the_base_branch_does_not_supply_the_policy(gate, fake)
 
 
 def test_an_evaluation_that_keeps_failing_backs_off_and_says_when(gate, fake):
-    repo = new_repo(gate, "flaky", ONE_REVIEW)
+    repo = new_repo(gate, "flaky", ONE_APPROVAL)
     pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(4)\n"})
     fake.fail("pulls/list-files", path=rf"^/repos/{repo}/", status=502, times=10_000)
     assert gate.send("pull_request", "opened", repo, 1).status_code == 202

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from github_helpers import REPO, Rig, rig_fixture  # noqa: F401
+from support.policies import ONE_APPROVAL
 
 from bot.pipeline.errors import ForgeUnavailable, guarded
 from bot.pipeline.merge import MergeStep
@@ -19,17 +20,7 @@ from bot.worker import Outcome, PullWorker
 
 
 def policy(merge: str) -> str:
-    return f"""\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {{permission: write}}
-merge:
-{merge}"""
+    return f"{ONE_APPROVAL}merge:\n{merge}"
 
 
 SQUASH = policy("  auto: true\n  method: squash\n")

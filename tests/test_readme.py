@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
+
+from bot.settings import Settings, env_names
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,3 +29,31 @@ def test_ci_runs_exactly_the_readme_test_command():
     _, test = _commands()
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test in ci, "the README's test command must be a line of .ci/run"
+
+
+def _configuration_table() -> dict[str, str]:
+    """The README's configuration table: variable name -> its Default cell."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Configuration"):]
+    section = section[: section.index("\n### ", 1)]
+    rows = re.findall(r"^\| `([A-Z0-9_]+)` \|.*\| (.+?) \|$", section, flags=re.M)
+    return dict(rows)
+
+
+def test_every_setting_is_in_the_configuration_table_with_its_default():
+    table = _configuration_table()
+    assert list(table) == env_names(), "one row per setting, in the order of bot/settings.py"
+    for field in Settings.model_fields.values():
+        env, default = str(field.validation_alias), field.default
+        cell = table[env]
+        if default in (None, ""):
+            # A default worked out at start is described; each factory it names must exist.
+            factories = re.findall(r"`([\w.]+:\w+)`", cell)
+            assert cell == "unset" or factories, env
+            for factory in factories:
+                module, _, attr = factory.partition(":")
+                assert hasattr(importlib.import_module(module), attr), (env, factory)
+        elif isinstance(default, int | float):
+            assert float(cell.strip("`")) == default, env
+        else:
+            assert cell == f"`{default}`", env

@@ -284,7 +284,7 @@ def test_cli_evaluate_explains_the_readme_example(capsys):
     assert code == 2
     assert out == render.text(scenario_readme_example())
     readme = (ROOT / "README.md").read_text()
-    assert out.splitlines()[0] in readme
+    assert "```\n" + out + "```" in readme, "the README quotes the whole output"
 
 
 def test_cli_evaluate_json(capsys):

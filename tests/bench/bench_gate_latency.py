@@ -31,18 +31,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 from support.e2e import GateService  # noqa: E402
+from support.policies import ONE_APPROVAL  # noqa: E402
 
 from bot.store import requests as request_counts  # noqa: E402
 
-POLICY = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
+POLICY = ONE_APPROVAL + """\
 checks: ["ci / test"]
 """
 REPO = "acme/bench"

@@ -6,6 +6,7 @@ webhook secret), with PyGithub's pauses at zero and a short debounce.
 Tests arrange the fake's state, `deliver(...)` a webhook built from that
 state (signed as GitHub signs it), which waits until the service has
 drained the PR's work, and then read what the bot wrote at the fake.
+A module gets its `gate` and `fake` fixtures from `github_fixtures(...)`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 import secrets
 import socket
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+import pytest
 import requests
 from fakegithub import FakeGitHub
 from fakegithub.auth import generated_private_key_pem
@@ -28,6 +31,64 @@ from support.processes import GatebotProcess, clean_env, wait_until
 
 ORG = "acme"
 MAIN = "gatebot: main"
+
+
+class Service(Protocol):
+    """What `module_fixtures` needs of a running service: its fake forge, and a stop."""
+
+    @property
+    def fake(self) -> Any: ...
+
+    def stop(self) -> int: ...
+
+
+S = TypeVar("S", bound=Service)
+
+
+def module_fixtures(
+    start: Callable[[Path], S],
+    workdir: str,
+    after_test: Callable[[Any], None],
+    names: tuple[str, str] = ("gate", "fake"),
+) -> tuple[Any, Any]:
+    """The two fixtures of an end-to-end module, as `gate, fake = module_fixtures(...)`.
+
+    `gate` (module scope): one service started by `start` in a fresh directory
+    named after `workdir`, shared by the module's tests (each works in a
+    repository of its own) and stopped after the last. `fake` (one test): the
+    service's fake forge, handed to `after_test` when the test ends. `names`
+    renames the pair, for a module that runs services of both forges.
+    """
+    gate_name, fake_name = names
+
+    @pytest.fixture(scope="module", name=gate_name)
+    def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S]:
+        service = start(tmp_path_factory.mktemp(workdir))
+        try:
+            yield service
+        finally:
+            service.stop()
+
+    @pytest.fixture(name=fake_name)
+    def fake(request: pytest.FixtureRequest) -> Iterator[Any]:
+        service: S = request.getfixturevalue(gate_name)
+        yield service.fake
+        after_test(service.fake)
+
+    return gate, fake
+
+
+def _github_after_test(fake: FakeGitHub) -> None:
+    # A fault a test left armed must not fail the next test's requests.
+    fake.clear_faults()
+    fake.assert_all_valid()
+
+
+def github_fixtures(workdir: str, **env: str) -> tuple[Any, Any]:
+    """`gate, fake = github_fixtures("e2e-x")`: a `GateService` (with `env` added to its
+    settings) for the module, and its fake GitHub per test, every request it received
+    checked against what GitHub accepts when the test ends."""
+    return module_fixtures(lambda d: GateService.start(d, **env), workdir, _github_after_test)
 
 
 def pull_settled(store: Store, key: PullKey) -> bool:

@@ -8,7 +8,8 @@ hook's own secret. `gitlab(...)` runs another `gatebot gitlab ...` command
 as a user would. Tests arrange the fake's state, `deliver(...)` a webhook
 built from that state (with the `X-Gitlab-Token` of the hook that would
 send it), which waits until the service has drained the MR's work, and then
-read what the bot wrote at the fake.
+read what the bot wrote at the fake. A module gets its fixtures from
+`gitlab_fixtures(...)`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from fakegitlab import FakeGitLab
 
 from bot.store import Store
 from bot.store.dirty import PullKey
-from support.e2e import free_port, pull_settled
+from support.e2e import free_port, module_fixtures, pull_settled
 from support.processes import GatebotProcess, clean_env, gatebot_command, wait_until
 
 GROUP = "acme"
@@ -116,4 +117,15 @@ def run_gitlab(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Complet
     return subprocess.run(
         [*gatebot_command(), "gitlab", *args],
         env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def gitlab_fixtures(
+    workdir: str, names: tuple[str, str] = ("gate", "fake"), **env: str
+) -> tuple[Any, Any]:
+    """`gate, fake = gitlab_fixtures("e2e-x")`: a `GitLabGate` (with `env` added to its
+    settings) for the module, and its fake GitLab per test, checked clean when the
+    test ends."""
+    return module_fixtures(
+        lambda d: GitLabGate.start(d, **env), workdir, FakeGitLab.assert_clean, names
     )

@@ -21,17 +21,7 @@ from bot.providers.needs import SnapshotNeeds, needs_for
 from bot.settings import Settings
 from bot.store import Store
 from support.fakeforge import FakeForge
-
-ONE_APPROVAL = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
-"""
+from support.policies import ONE_APPROVAL  # noqa: F401 (tests import it from here)
 
 RequestT = TypeVar("RequestT")
 
