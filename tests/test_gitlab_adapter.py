@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fakegitlab import DEVELOPER, GUEST, MAINTAINER, OWNER, REPORTER, FakeGitLab
@@ -29,9 +29,9 @@ from bot.pipeline.errors import ForgeUnavailable, guarded
 from bot.providers.counting import RequestTally
 from bot.providers.github.forge import GitHubEvaluation, GitHubForge
 from bot.providers.gitlab.client import GitLabError, redact
-from bot.providers.gitlab.forge import GitLabForge
+from bot.providers.gitlab.forge import GitLabForge, NotThisProject
 from bot.providers.gitlab.policy_source import parse_remote
-from bot.providers.gitlab.snapshot import login_from_address
+from bot.providers.gitlab.snapshot import confirmed_note, login_from_address
 from bot.providers.needs import SnapshotNeeds
 from bot.retry import RetryPolicies, classify
 from bot.settings import ConfigurationError, Settings
@@ -725,12 +725,27 @@ def test_the_request_budget_of_an_evaluation(rig):
         "GET /user",
         "POST /projects/:id/statuses/:sha",
     ]
-    # The policy file, the approver's role and the MR's files, commits and approvals
-    # come from the store, and the verdict is already posted: 2 requests.
+    # The policy file, the approver's role and the MR's files and commits come from
+    # the store, and the verdict is already posted: 3 requests. Approvals are read
+    # every time: GitLab can drop one without moving the MR's updated_at.
     assert routes(again.requests) == [
         mr,
+        f"{mr}/approvals",
         "GET /projects/:id/repository/commits/:sha/statuses",
     ]
+
+
+def test_an_approval_gitlab_drops_without_touching_the_mr_is_gone_at_once(rig):
+    # A reviewer's "request changes" removes their approval with no system note:
+    # the MR's head and updated_at stay, the stored parts would still be fresh.
+    _ready_mr(rig)
+    assert {r.author.login for r in rig.evaluate().snapshot.reviews} == {"mia"}
+    updated = rig.fake.mr(PROJECT, 7).updated
+    rig.fake.request_changes(PROJECT, 7, "mia")
+    assert rig.fake.mr(PROJECT, 7).updated == updated
+    again = rig.evaluate()
+    assert again.snapshot.reviews == ()
+    assert "GET /projects/:id/merge_requests/:iid/diffs" not in routes(again.requests)
 
 
 def test_stored_parts_are_read_again_when_an_approval_or_a_push_moves_the_mr(rig):
@@ -825,3 +840,35 @@ def test_a_project_the_token_cannot_see_answers_404(tmp_path):
             store.close()
     assert hidden.value.status == 404
     assert classify(hidden.value, 0).kind == "other"
+
+
+# -- what a delivery names, checked against the API ---------------------------------
+
+
+def test_a_key_spelling_the_project_otherwise_reads_nothing_more(rig):
+    # GitLab finds `ACME/API` as `acme/api`; under that key the store would hold
+    # none of the MR's holds, overrides or head history.
+    _ready_mr(rig)
+    mark = rig.fake.mark()
+    with rig.open(project=PROJECT.upper()) as ev, pytest.raises(NotThisProject) as raised:
+        ev.pull()
+    assert f"{PROJECT.upper()} is not this merge request's project" in str(raised.value)
+    assert f"GitLab says {PROJECT}" in str(raised.value)
+    assert _gitlab_requests(rig, mark) == [
+        f"GET /api/v4/projects/{PROJECT.upper().replace('/', '%2F')}/merge_requests/7"
+    ]
+    assert rig.evaluate().snapshot.head_sha  # the project's own path is fine
+
+
+def test_a_note_is_confirmed_only_unedited():
+    created = "2026-03-01T10:00:00.000Z"
+    note = {"id": 5, "author": {"username": "Owner"}, "body": "/gate unhold",
+            "created_at": created, "updated_at": created, "system": False}
+    when = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    assert confirmed_note(note, "owner", "/gate unhold", when) == ("Owner", "/gate unhold", when)
+    # A maintainer may edit anyone's note: an edited one commands nothing.
+    edited = {**note, "updated_at": "2026-03-02T09:00:00.000Z"}
+    assert confirmed_note(edited, "owner", "/gate unhold", when) == "it was edited"
+    # Resolving its thread is no edit of its text.
+    resolved = {**edited, "resolved_at": "2026-03-02T09:00:00.000Z"}
+    assert confirmed_note(resolved, "owner", "/gate unhold", when) == ("Owner", "/gate unhold", when)

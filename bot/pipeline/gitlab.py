@@ -6,21 +6,26 @@ stops the start with one sentence), one forge is shared by every evaluation. A j
 provider `gitlab`, the MR's iid as number); a forge failure leaves it marked
 for a later try (`errors.guarded`). The first run of a process records the
 token user's username (`pull.BotIdentity`), so the routing knows the bot's
-own notes.
+own notes. A key whose project path GitLab spells otherwise
+(`NotThisProject`: another case, an old path) is dropped with a warning.
 """
 
 from __future__ import annotations
+
+import logging
 
 from bot.pipeline.errors import guarded
 from bot.pipeline.failures import FailureReport, Reporting
 from bot.pipeline.operator import OperatorConfig, load_operator_config
 from bot.pipeline.pull import BotIdentity, full_pipeline
-from bot.providers.gitlab.forge import PROVIDER, GitLabForge
+from bot.providers.gitlab.forge import PROVIDER, GitLabForge, NotThisProject
 from bot.providers.gitlab.policy_source import POLICY_PATHS
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store
 from bot.web.gitlab_events import BOT_ACCOUNT_ID
 from bot.worker import Pipeline, PullJob
+
+log = logging.getLogger(__name__)
 
 
 def gitlab_pipeline(
@@ -40,6 +45,12 @@ def gitlab_pipeline(
     def run(job: PullJob) -> str:
         if job.key.provider != PROVIDER:
             return f"{job.key.provider} PRs are not evaluated by the GitLab pipeline"
-        return guarded(job.key, lambda: identity.after(pulls(job)))
+        try:
+            return guarded(job.key, lambda: identity.after(pulls(job)))
+        except NotThisProject as exc:
+            # A delivery named the project under another spelling or an old path:
+            # nothing is read, posted or merged under it (and it is not retried).
+            log.warning("%s", exc)
+            return str(exc)
 
     return Reporting(run, FailureReport(forge, PROVIDER))

@@ -4,7 +4,9 @@ Files, commits and reviews change only with a PR's head SHA or its
 `updated_at` (a review, a comment, a label, an edit all move it), so an
 evaluation that finds both unchanged, within the forge cache's TTL, reuses
 what the last one read. `load` and `save` hold that rule once; each forge
-says which parts it keeps (a pydantic model) and when it reads them.
+says which parts it keeps (a pydantic model) and when it reads them. A part
+the forge can change without moving either is never kept (GitLab's
+approvals: `bot.providers.gitlab.forge`).
 """
 
 from __future__ import annotations

@@ -417,6 +417,19 @@ class FakeGitLab(FakeForge):
             if not rules.unapprove(self.world, mr, user):
                 raise KeyError(f"{user} has not approved !{iid}")
 
+    def request_changes(self, project: str, iid: int, user: str) -> None:
+        """`user`, a reviewer, submits "request changes": GitLab drops their approval
+        (`UpdateReviewerStateService` -> `remove_approval` with `skip_system_note` and
+        `skip_notification`), so no system note touches the MR's `updated_at` and no
+        `unapproved` webhook is sent."""
+        with self.world.lock:
+            mr = self.world.mr(self.world.project(project), iid)
+            for approver in list(mr.approvals):
+                if approver.lower() == user.lower():
+                    del mr.approvals[approver]
+                    return
+            raise KeyError(f"{user} has not approved !{iid}")
+
     def approvals(self, project: str, iid: int) -> list[str]:
         """Usernames that approved, in the order they did."""
         with self.world.lock:

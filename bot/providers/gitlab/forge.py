@@ -11,12 +11,15 @@ An evaluation reads as little as it can:
 
 - the policy file, its fallbacks and CODEOWNERS come from the store's file
   cache until the target branch is pushed to (or the TTL passes);
-- the merge request itself is read each time; its files, commits and
-  approvals are kept in the store (`bot.providers.stored_parts`) until its
+- the merge request and its approvals are read each time; its files and
+  commits are kept in the store (`bot.providers.stored_parts`) until its
   head, its `updated_at` or its diff's target commit moves (an unchanged
-  re-evaluation costs the merge request and its statuses: 2 requests);
-  notes are read only when a comment can count, commit statuses only when
-  the policy asks about checks;
+  re-evaluation costs the merge request, its approvals and its statuses: 3
+  requests). Approvals are never kept: GitLab drops one without touching
+  the MR's `updated_at` and without a webhook (a reviewer's "request
+  changes" removes their approval with no system note), so a stored list
+  could keep a withdrawn approval counting; notes are read only when a
+  comment can count, commit statuses only when the policy asks about checks;
 - directory facts come from the store's directory cache;
 - push times, holds, overrides and tampering marks come from the store
   (`bot.providers.recorded`), as on GitHub.
@@ -39,7 +42,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
-from bot.core.snapshot import BotIdentity, ChangedFile, CheckResult, Commit, Review, Snapshot
+from bot.core.snapshot import BotIdentity, ChangedFile, CheckResult, Commit, Snapshot
 from bot.providers import recorded, stored_parts
 from bot.providers.base import (
     DeployAnswer,
@@ -84,6 +87,26 @@ EMOJI = {
 """GitHub's reaction names (which the command step uses) → GitLab's emoji names."""
 
 
+class NotThisProject(Exception):
+    """The key names a merge request under a path GitLab does not spell that way.
+
+    GitLab's API finds a project by its path case-insensitively, and through
+    the redirect a renamed or transferred project leaves behind, so
+    `ACME/App` or a project's old path reach the same merge request as
+    `acme/app`. Everything the bot records (head history, holds, overrides,
+    tampering marks, commands, verdicts) is keyed by the path: judged under a
+    second spelling, a merge request would be judged without any of it. A
+    delivery only says where to look; the project's own path, as GitLab says
+    it now (`references.full`), is the one the bot acts under.
+    """
+
+    def __init__(self, key: PullKey, canonical: str | None) -> None:
+        super().__init__(
+            f"{key}: {key.repo} is not this merge request's project "
+            f"(GitLab says {canonical or 'nothing'}): nothing is done under that path"
+        )
+
+
 class MergeRequestParts(BaseModel):
     """The parts of a merge request kept between evaluations (`bot.providers.stored_parts`)."""
 
@@ -94,7 +117,6 @@ class MergeRequestParts(BaseModel):
     files: tuple[ChangedFile, ...]
     files_truncated: bool
     commits: tuple[Commit, ...]
-    reviews: tuple[Review, ...]
 
 
 def _label(label: Any) -> str:
@@ -200,11 +222,17 @@ class GitLabEvaluation(EvaluationBase):
     # -- reads ---------------------------------------------------------------
 
     def pull(self) -> PullHead:
-        """The merge request's head and target (read once per evaluation)."""
+        """The merge request's head and target (read once per evaluation).
+
+        Raises `NotThisProject` when GitLab keeps the merge request under
+        another path than the key's (see `NotThisProject`)."""
         if self._head is None:
             mr = reads.read_merge_request(
                 self.client, self.key.repo, self.key.number, self.forge.retries.read
             )
+            canonical = reads.project_path_of(mr)
+            if canonical != self.key.repo:
+                raise NotThisProject(self.key, canonical)
             self._mr = mr
             self._head = reads.pull_head(mr)
         return self._head
@@ -237,8 +265,9 @@ class GitLabEvaluation(EvaluationBase):
         client, repo, read = self.client, self.key.repo, self.forge.retries.read
         now = self.forge.clock()
         parts = self._parts(mr)
-        files, files_truncated = parts.files, parts.files_truncated
-        commits, reviews = parts.commits, parts.reviews
+        files, files_truncated, commits = parts.files, parts.files_truncated, parts.commits
+        # Read every time, never stored: see the module's note on approvals.
+        reviews = reads.read_reviews(client, repo, mr, read)
         comments = reads.read_comments(client, repo, head.number, read) if needs.comments else ()
         checks: tuple[CheckResult, ...] = ()
         if needs.checks:
@@ -290,9 +319,8 @@ class GitLabEvaluation(EvaluationBase):
         )
 
     def _parts(self, mr: Mapping[str, Any]) -> MergeRequestParts:
-        """Files, commits and approvals: stored for the head and `updated_at` the merge
-        request read shows (an approval touches `updated_at`, through its system note),
-        read again only when one of them moved, or the target's commit did."""
+        """Files and commits: stored for the head and `updated_at` the merge request
+        read shows, read again only when one of them moved, or the target's commit did."""
         head = self.pull()
         client, repo, read = self.client, self.key.repo, self.forge.retries.read
 
@@ -303,7 +331,6 @@ class GitLabEvaluation(EvaluationBase):
                 files=files,
                 files_truncated=files_truncated,
                 commits=reads.commits_of(reads.read_raw_commits(client, repo, head.number, read)),
-                reviews=reads.read_reviews(client, repo, mr, read),
             )
 
         ttl, clock = self.forge.settings.forge_cache_seconds, self.forge.clock

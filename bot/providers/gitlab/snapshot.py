@@ -131,6 +131,16 @@ def state_of(mr: Mapping[str, Any]) -> str:
     return "open" if mr.get("state") in ("opened", "locked") else "closed"
 
 
+def project_path_of(mr: Mapping[str, Any]) -> str | None:
+    """The full path of the merge request's project as GitLab spells it now
+    (`references.full` is `group/project!iid`), or None if GitLab did not say."""
+    full = (mr.get("references") or {}).get("full")
+    suffix = f"!{mr.get('iid')}"
+    if not isinstance(full, str) or not full.endswith(suffix):
+        return None
+    return full.removesuffix(suffix) or None
+
+
 def pull_head(mr: Mapping[str, Any]) -> PullHead:
     return PullHead(
         number=int(mr["iid"]),
@@ -300,7 +310,10 @@ def confirmed_note(
     Hook payloads give times to the second at best, so the times must agree
     within a second; the author (case-insensitively) and the text exactly. A
     system note or an internal note (an answer to it would be public) is not a
-    comment that may command anything.
+    comment that may command anything; nor is an edited note: edited comments
+    never run commands, and GitLab lets a project's maintainers edit anyone's
+    note, so an old note retold as new in someone else's words would otherwise
+    run with its author's rights.
     """
     if not note:
         return "GitLab has no such note on this merge request"
@@ -316,6 +329,8 @@ def confirmed_note(
     created = parse_time(note.get("created_at"))
     if created is None or abs((created - created_at).total_seconds()) >= 1:
         return "its time is not the one the delivery gave"
+    if _edited_at(note, created) is not None:
+        return "it was edited"
     return login, str(note["body"]), created
 
 
