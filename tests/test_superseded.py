@@ -1,9 +1,10 @@
-"""Stale verdicts in the core: which recorded verdict still speaks for a PR, and what
+"""Stale verdicts: which recorded verdict still speaks for a PR, and what
 replaces a success the PR left behind.
 
 A verdict is about one head on one base since it last became the head there:
 after A → B → A, or a retarget main → dev → main, a verdict from before the
 return is stale (the comment approvals and overrides behind it no longer count).
+The store's side: which successes the PR left behind are still posted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from factories import HEAD, OLD_HEAD, at, head_change
 
 from bot.core.superseded import superseded_decision, superseded_pairs, verdict_current
+from bot.store import evaluations
 
 B = "b0b0" + "3" * 36
 
@@ -69,3 +71,25 @@ def test_the_superseding_verdict_is_pending_and_says_why():
     assert moved.state == "pending"
     assert moved.description.startswith("re-evaluating after retarget")
     assert "dev" in moved.description
+
+
+def _posted(sha: str, context: str, state: str, *, report_only: bool = False):
+    return evaluations.Posted(
+        provider="github", repo="acme/app", sha=sha, context=context, number=1, state=state,
+        description=state, details_url=None, report_only=report_only, status_posted=True,
+        check_run_id=None, explanation=None, posted_at=at(0),
+    )
+
+
+def test_the_store_finds_only_enforcing_successes_among_the_pairs_left(store):
+    with store.begin() as conn:
+        evaluations.record(conn, _posted(OLD_HEAD, "gatebot: main", "success"))
+        evaluations.record(conn, _posted(OLD_HEAD, "gatebot: dev", "pending"))
+        evaluations.record(conn, _posted(HEAD, "gatebot: main", "success"))
+        evaluations.record(conn, _posted(B, "gatebot: main", "success", report_only=True))
+        found = evaluations.passing_among(
+            conn, "github", "Acme/App",
+            [(OLD_HEAD, "gatebot: main"), (OLD_HEAD, "gatebot: dev"), (B, "gatebot: main"),
+             (HEAD, "gatebot: dev")],
+        )
+    assert [(p.sha, p.context) for p in found] == [(OLD_HEAD, "gatebot: main")]
