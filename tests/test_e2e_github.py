@@ -149,7 +149,9 @@ def test_an_approval_of_an_older_head_does_not_count_after_a_push(gate, fake):
     status = gate.gate_status(repo, second)
     assert status.state == "pending"
     assert f"bob approved {first[:7]}, before the last push" in status.description
-    assert gate.gate_status(repo, first).state == "success"  # what was true of that commit
+    # The PR left that commit: its success is withdrawn, so it cannot be merged on.
+    left = gate.gate_status(repo, first)
+    assert left.state == "pending" and left.description.startswith("superseded")
 
 
 def test_a_comment_approval_written_before_a_push_does_not_count_after_it(gate, fake):

@@ -10,7 +10,11 @@ write access can create never declares its own deploys.
    under the context of the branch it was merged into (`gatebot: main`) is
    a passing, enforcing one (`bot.store.verdicts`; an override passes
    through the verdict it produced) — a success on another PR with that
-   head, or on that head proposed into another base, never counts;
+   head, or on that head proposed into another base, never counts — and
+   only if it was reached after the merged head last became the PR's head
+   on that base (`bot.core.superseded.verdict_current`): a success from
+   before a push and a return (A → B → A), or before a retarget and back,
+   is stale, as the comment approvals and overrides behind it are;
    otherwise ONE comment says why nothing was deployed and that
    `/gate deploy <name>` can ship it (in `mode: report` nothing is deployed
    and nothing said);
@@ -45,12 +49,14 @@ from datetime import datetime
 from bot.core import replies
 from bot.core.globs import compile_ref_glob
 from bot.core.policy.models import DeployEntry, Policy
+from bot.core.snapshot import HeadChange
+from bot.core.superseded import verdict_current
 from bot.pipeline.deploy_targets import DeployFacts, TargetCaller, idempotency_key
 from bot.pipeline.errors import ForgeUnavailable
 from bot.pipeline.operator import DeployTarget
 from bot.providers.base import DeployAnswer, ForgeEvaluation
 from bot.providers.publishing import context_for
-from bot.store import Store, deploys, merges, verdicts
+from bot.store import Store, deploys, merges, pull_heads, verdicts
 from bot.store.deploys import DeployKey
 from bot.store.dirty import PullKey
 
@@ -117,7 +123,8 @@ def not_deployed_comment(head_sha: str, names: list[str]) -> str:
     return (
         f"Not deployed ({listed}): the merged head {head_sha[:12]} did not pass this "
         "gate for this pull request and the branch it was merged into (the bot recorded "
-        "no passing verdict or override), so the merge bypassed it. Someone with deploy "
+        "no passing verdict or override since that head last became the pull request's "
+        "head there), so the merge bypassed it. Someone with deploy "
         f"permission can ship it with `/gate deploy {first}`."
     )
 
@@ -163,11 +170,15 @@ class DeployStep:
         pull = merged.key
         with self.store.begin() as conn:
             verdict = verdicts.get(conn, pull, merged.head_sha, context_for(merged.base_ref))
+            history = [HeadChange(sha=r.sha, base_ref=r.base_ref, at=r.at)
+                       for r in pull_heads.history(conn, pull)]
         if verdict is not None and verdict.report_only:
             # `mode: report` never deploys, and says nothing about it either.
             return "not deployed: the gate only reports on this repository"
         if verdict is None or not verdict.passed:
             return self._refuse(ev, merged, entries)
+        if not verdict_current(verdict.decided_at, merged.head_sha, merged.base_ref, history):
+            return self._refuse(ev, merged, entries, stale=True)
         notes: list[str] = []
         retry: list[str] = []
         for entry in entries:
@@ -364,9 +375,16 @@ class DeployStep:
 
     # -- not deployed -------------------------------------------------------------------
 
-    def _refuse(self, ev: ForgeEvaluation, merged: MergedPull, entries: list[DeployEntry]) -> str:
+    def _refuse(
+        self, ev: ForgeEvaluation, merged: MergedPull, entries: list[DeployEntry], *,
+        stale: bool = False,
+    ) -> str:
         names = [e.name for e in entries]
-        why = f"the merged head {merged.head_sha[:12]} had no passing verdict"
+        why = (
+            f"the passing verdict of the merged head {merged.head_sha[:12]} predates its "
+            "last return as the head or the last retarget"
+            if stale else f"the merged head {merged.head_sha[:12]} had no passing verdict"
+        )
         if self._say(ev, merged, SAID_NOT_DEPLOYED, not_deployed_comment(merged.head_sha, names)):
             now = self.clock()
             with self.store.begin() as conn:

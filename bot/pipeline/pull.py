@@ -6,7 +6,10 @@
    merged one is deployed, see 10, and comment commands on it are answered);
 2. note its head and base in the PR's head history: a change whose event was
    missed (or has not arrived yet) is recorded now, so a head that came back
-   or a retarget is never judged by an older time;
+   or a retarget is never judged by an older time; then every success the bot
+   posted on a head or under a base the PR has left is withdrawn (`pending`,
+   `bot.pipeline.supersede`), so a head that comes back or a retarget back
+   finds no old success to merge on;
 3. load the policy from the head of the base branch, with the forge's
    fallbacks, beside the operator's floor (`policies.governing`); with
    neither, stay silent;
@@ -21,7 +24,9 @@
    (a neutral check run alone in `report` mode), linking to the details
    page. The publisher records what it posted — the details page and "post
    only on change" read that record; this run's verdict for the PR, head and
-   context is kept beside it (`bot.store.verdicts`), for the deploy step;
+   context is kept beside it (`bot.store.verdicts`), for the deploy step, as
+   of the moment the PR was read (a head change recorded after it makes the
+   verdict stale);
 8. when a new verdict was written, tell whoever waits on it (`on_posted`:
    merge-queue groups holding the PR);
 9. merge (`bot.pipeline.merge`) when the gate allows it and `merge.auto`
@@ -64,6 +69,7 @@ from bot.pipeline.policies import (
     governing,
     too_large_problem,
 )
+from bot.pipeline.supersede import Superseding
 from bot.providers.base import (
     FileTooLarge,
     Forge,
@@ -102,6 +108,8 @@ class PullPipeline:
     """The deploy step; None never deploys."""
     commands: CommandStep | None = None
     """The comment-command step; None leaves comments unanswered."""
+    superseding: Superseding | None = None
+    """Withdraws the successes the PR left behind; None leaves them."""
     owner_policy: Callable[[str], str | None] | None = None
     """The path of the owner-wide policy when a repository holds it (GitHub: the
     owner's `.github` repository), so PRs into its default branch that edit it
@@ -113,10 +121,16 @@ class PullPipeline:
 
     def run(self, ev: ForgeEvaluation, job: PullJob) -> str:
         head = ev.pull()
+        # What this run decides is about the PR as read now: a head or base change
+        # recorded later makes its verdict stale for the deploy step.
+        read_at = self.forge.clock()
         reconciled = self.merging.reconcile(ev, job) if self.merging is not None else None
         if head.state != "open":
             return self._closed(ev, job, head, reconciled)
-        note_head(self.store, job.key, head, self.forge.clock())
+        note_head(self.store, job.key, head, read_at)
+        withdrawn = (
+            self.superseding.run(ev, job.key, head) if self.superseding is not None else None
+        )
         if self.commands is not None:
             self.commands.drop_retargeted_arm(job.key)
 
@@ -145,10 +159,12 @@ class PullPipeline:
             return f"{decision.state}: lease lost before publishing, nothing posted"
         details = self.details_url(job.key, decision.head_sha)
         outcome = ev.publish(decision, details_url=details)
-        self._record_verdict(job.key, decision, outcome)
+        self._record_verdict(job.key, decision, outcome, read_at)
         if self.on_posted is not None and not outcome.unchanged:
             self.on_posted(job.key)
         line = summary(decision, outcome)
+        if withdrawn:
+            line = f"{line}; {withdrawn}"
         merge_config = policies.policy.merge if policies.policy is not None else None
         merge_note: str | None = None
         merged = False
@@ -277,14 +293,17 @@ class PullPipeline:
             return policies
         return self._governing(ev, job, ev.policy_sources(default))
 
-    def _record_verdict(self, key: PullKey, decision: Decision, outcome: PublishOutcome) -> None:
-        """Keep what this run decided for the PR's head under its context: deploys
-        ship only a head that passed for this very PR and base."""
+    def _record_verdict(
+        self, key: PullKey, decision: Decision, outcome: PublishOutcome, read_at: datetime
+    ) -> None:
+        """Keep what this run decided for the PR's head under its context, as of
+        `read_at`: deploys ship only a head that passed for this very PR and base,
+        since it last became the head there."""
         if outcome.silent:
             return
         with self.store.begin() as conn:
             verdicts.record(conn, key, decision.head_sha, outcome.context, state=decision.state,
-                            report_only=decision.report_only, now=self.forge.clock())
+                            report_only=decision.report_only, now=read_at)
 
     def _changed_policy(
         self,
@@ -363,6 +382,7 @@ def full_pipeline(
         merging=MergeStep(store, forge.clock, lock_seconds=settings.lease_seconds),
         deploying=DeployStep(store, forge.clock, operator.targets, TargetCaller(retries)),
         commands=CommandStep(store, forge.clock),
+        superseding=Superseding(store, forge.clock),
         owner_policy=owner_policy,
     )
 

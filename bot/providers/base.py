@@ -209,6 +209,13 @@ class ForgeEvaluation(Protocol):
 
     def publish(self, decision: Decision, *, details_url: str | None) -> PublishOutcome: ...
 
+    def publish_commit(
+        self, decision: Decision, base_ref: str, *, details_url: str | None
+    ) -> PublishOutcome:
+        """Post a decision on a commit that is not (or no longer) the PR's head, under
+        `base_ref`'s context, "post only on change" included."""
+        ...
+
     # -- merging ---------------------------------------------------------------
 
     def merge_state(self) -> MergeState:

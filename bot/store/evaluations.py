@@ -9,6 +9,7 @@ status under the bot's context: the next evaluation then posts again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,6 +68,32 @@ def latest_for_pull(conn: Connection, provider: str, repo: str, number: int) -> 
         .limit(1)
     ).first()
     return None if row is None else _posted(row)
+
+
+_CHUNK = 500  # keeps the IN list well inside every database's parameter limit
+
+
+def passing_among(
+    conn: Connection, provider: str, repo: str, pairs: Iterable[tuple[str, str]]
+) -> list[Posted]:
+    """Of the (SHA, context) `pairs`, those whose last posted verdict is an enforcing
+    success (a status the forge's branch protection reads as passing), in pair order."""
+    wanted = list(dict.fromkeys(pairs))
+    shas = sorted({sha for sha, _ in wanted})
+    found: dict[tuple[str, str], Posted] = {}
+    for start in range(0, len(shas), _CHUNK):
+        rows = conn.execute(
+            select(t).where(
+                t.c.provider == provider,
+                t.c.repo == repo.lower(),
+                t.c.sha.in_(shas[start : start + _CHUNK]),
+                t.c.state == "success",
+                t.c.report_only.is_(False),
+            )
+        )
+        for row in rows:
+            found[(row.sha, row.context)] = _posted(row)
+    return [found[pair] for pair in wanted if pair in found]
 
 
 def _posted(row: Row[Any]) -> Posted:

@@ -404,8 +404,8 @@ class GitHubEvaluation(EvaluationBase):
     def publish_commit(
         self, decision: Decision, base_ref: str, *, details_url: str | None
     ) -> PublishOutcome:
-        """Post a decision on a commit that is no PR's head (a merge group's), under
-        `base_ref`'s context; recorded under this evaluation's key."""
+        """Post a decision on a commit that is no PR's head (a merge group's, or one the
+        PR left), under `base_ref`'s context; recorded under this evaluation's key."""
         repo = self.repo
         read = self.forge.retries.read
         publisher = Publisher(repo, self.forge.store, self.key, self.forge.retries, self.bot_login)

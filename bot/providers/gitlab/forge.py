@@ -362,6 +362,25 @@ class GitLabEvaluation(EvaluationBase):
             lambda: reads.read_statuses(client, repo, decision.head_sha, read),
         )
 
+    def publish_commit(
+        self, decision: Decision, base_ref: str, *, details_url: str | None
+    ) -> PublishOutcome:
+        """Post a decision on a commit that is no longer the merge request's head (or under
+        a target it left), under `base_ref`'s context."""
+        client, repo, read = self.client, self.key.repo, self.forge.retries.read
+        publisher = Publisher(
+            client, self.forge.store, self.key, self.forge.retries, self.bot_login
+        )
+        return publisher.publish(
+            decision,
+            base_ref,
+            None,
+            details_url,
+            self.forge.clock(),
+            None,
+            lambda: reads.read_statuses(client, repo, decision.head_sha, read),
+        )
+
     # -- merging ---------------------------------------------------------------
 
     @property
