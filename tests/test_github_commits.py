@@ -29,7 +29,7 @@ def test_a_review_survives_githubs_update_branch(rig):
     assert first.snapshot.head_sha == merged
     assert first.decision.state == "success"
     assert [s.state for s in rig.fake.statuses(REPO, merged)] == ["success"]
-    assert request_lines(first.requests).count(COMPARE) == 3
+    assert request_lines(first.requests).count(COMPARE) == 4
 
     # The verdict is kept: evaluating again (its parts re-read) asks nothing more.
     with rig.store.begin() as conn:

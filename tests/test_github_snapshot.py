@@ -144,6 +144,7 @@ def test_an_update_merge_is_recognised_by_its_content(rig):
     assert merge.is_update_merge and merge.merge_note is None
     assert _compares(requests) == [
         f"{first}...{pressed}", f"{base_tip}...{pressed}", f"{base_tip}...{first}",
+        f"{first}...{base_tip}",
     ]
 
     # a clean merge made and pushed by a person is one too: content, not names
@@ -176,6 +177,19 @@ def test_a_merge_that_leaves_out_the_bases_changes_is_not_an_update_merge(rig):
     merge = _merge(snap, ours)
     assert not merge.is_update_merge
     assert merge.merge_note == "it leaves out the base branch's changes to README.md"
+
+
+def test_a_merge_keeping_the_prs_side_of_a_file_the_base_also_changed_is_not_one(rig):
+    # Both sides changed a.py; the merge keeps the PR's a.py, dropping the base's
+    # fix in it: no path differs from the first parent, yet it is a resolution.
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, author="alice", contents={"a.py": "feature\n"})
+    rig.fake.commit(REPO, "main", {"a.py": "security fix\n", "b.py": "2\n"})
+    kept = rig.fake.push_merge(REPO, 7, committer="web-flow", contents={"a.py": "feature\n"})
+    snap, _ = _snapshot(rig, 7)
+    merge = _merge(snap, kept)
+    assert not merge.is_update_merge
+    assert merge.merge_note == "it leaves out the base branch's changes to a.py"
 
 
 def test_merges_of_the_prs_own_commits_are_not_judged(rig):
@@ -213,7 +227,7 @@ def test_a_merge_is_judged_once_and_a_pr_without_merges_costs_nothing(rig):
     rig.fake.commit(REPO, "main", {"b.py": "2"})
     pressed = rig.fake.update_branch(REPO, 7)
     snap, requests = _snapshot(rig, 7)
-    assert len(_compares(requests)) == 3
+    assert len(_compares(requests)) == 4
     # a new head makes the PR's parts be read again, but not the merge's verdict
     rig.fake.push(REPO, 7, contents={"a.py": "2"})
     snap, requests = _snapshot(rig, 7)

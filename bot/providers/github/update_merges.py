@@ -11,14 +11,21 @@ it has no change of its own — its tree is the merge of its parents:
    what the base holds); and
 2. every path where the merge differs from the base parent is one the PR
    itself changes (it leaves out none of the base's changes, as a merge
-   with `-s ours` would, which merging the PR would then revert).
+   with `-s ours` would, which merging the PR would then revert); and
+3. none of those paths is one the base branch changed since the PR forked
+   from it: a file both sides changed merges into something new (rule 1
+   refuses it) or is resolved by hand — keeping the PR's side drops the
+   base's change just as `-s ours` does, and a resolution is a change of
+   the merge's own.
 
-Three comparisons tell: `compare/{first}...{merge}` and
+Four comparisons tell: `compare/{first}...{merge}` and
 `compare/{base}...{merge}` list the paths the merge changes against each
 parent (the three-dot form diffs from the merge base of the two, which is
-the parent itself), and `compare/{base}...{first}` the paths the PR changes
-(from its merge base with the base parent). No path may be in both of the
-first two lists, and the second must lie within the third.
+the parent itself), `compare/{base}...{first}` the paths the PR changes
+(from its merge base with the base parent) and `compare/{first}...{base}`
+the paths the base changed since that merge base. No path may be in both
+of the first two lists, and the second must lie within the third and
+outside the fourth.
 
 Fail closed: GitHub lists at most 300 files of a comparison, so a list that
 long may be cut and the merge is not recognised; a comparison GitHub
@@ -31,7 +38,7 @@ GitHub's `update-branch` call answers 202 without the commit it made, so
 the bot's own update merges are recognised the same way, by content.
 
 A commit never changes, so neither does its verdict: verdicts are kept per
-merge SHA (`bot.store.merge_verdicts`) and each merge costs three requests
+merge SHA (`bot.store.merge_verdicts`) and each merge costs four requests
 once. A PR without merge commits costs nothing.
 """
 
@@ -82,17 +89,21 @@ def paths_of(files: Sequence[Mapping[str, Any]]) -> frozenset[str]:
 
 
 def verdict_of(
-    own: frozenset[str] | None, theirs: frozenset[str] | None, ours: frozenset[str] | None
+    own: frozenset[str] | None,
+    theirs: frozenset[str] | None,
+    ours: frozenset[str] | None,
+    based: frozenset[str] | None,
 ) -> MergeVerdict:
     """The verdict from the paths the merge changes against its first parent (`own`)
-    and against its base parent (`theirs`), and the paths the PR changes (`ours`);
-    None: that list may be cut."""
-    if own is None or theirs is None or ours is None:
+    and against its base parent (`theirs`), the paths the PR changes (`ours`) and
+    the paths the base changed since the PR forked (`based`); None: that list may
+    be cut."""
+    if own is None or theirs is None or ours is None or based is None:
         return MergeVerdict(False, CUT)
     changed = sorted(own & theirs)
     if changed:
         return MergeVerdict(False, f"it changes {_some(changed)}")
-    dropped = sorted(theirs - ours)
+    dropped = sorted((theirs - ours) | (theirs & based))
     if dropped:
         return MergeVerdict(False, f"it leaves out the base branch's changes to {_some(dropped)}")
     return MergeVerdict(True)
@@ -152,6 +163,7 @@ class UpdateMerges:
                 self._changed(first, commit.sha),
                 self._changed(base, commit.sha),
                 self._changed(base, first),
+                self._changed(first, base),
             )
         except GithubException as exc:
             if exc.status not in (404, 422):
