@@ -204,7 +204,7 @@ def test_connect_names_what_it_cannot_find_without_writing_anything(gate, fake):
 
 def test_the_readmes_connect_commands_work_as_written(gate, fake):
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme[readme.index("## Gate GitLab merge requests"):]
+    section = readme[readme.index("## Connect GitLab"):]
     block = re.search(r"```sh\n(\s*\.venv/bin/gatebot gitlab connect[^`]*)```", section)
     assert block is not None
     commands = [line.split("#")[0].split() for line in block.group(1).splitlines() if line.strip()]
