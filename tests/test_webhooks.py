@@ -319,6 +319,10 @@ def test_setup_mode_explains_and_refuses_webhooks():
         "Connect a GitLab project",
         "GITLAB_TOKEN",
         "/webhooks/github",
+        # Without these there are no Details links, and merges touching workflows fail.
+        "GATEBOT_PUBLIC_URL",
+        "GATEBOT_SECRET_KEY",
+        "Workflows: read and write",
     ):
         assert needle in text
     assert client.get("/healthz").get_json() == {"status": "ok", "mode": "setup"}
