@@ -251,16 +251,45 @@ def _github_problem(s: Settings, explicit: set[str]) -> str | None:
             )
         if not _looks_like_pem(pem):
             return f"GITHUB_PRIVATE_KEY_PATH names {s.github_private_key_path}, which holds no PEM private key."
-    elif s.github_private_key is not None and not _looks_like_pem(
-        s.github_private_key.get_secret_value()
-    ):
-        return "GITHUB_PRIVATE_KEY is not a PEM private key (it must start with -----BEGIN)."
+        reason = _unusable_key(s.github_app_id, pem)
+        if reason:
+            return (
+                f"GITHUB_PRIVATE_KEY_PATH names {s.github_private_key_path}, which is not a "
+                f"usable private key: {reason}; download a new key from the App's settings page."
+            )
+    elif s.github_private_key is not None:
+        pem = s.github_private_key.get_secret_value()
+        if not _looks_like_pem(pem):
+            return "GITHUB_PRIVATE_KEY is not a PEM private key (it must start with -----BEGIN)."
+        reason = _unusable_key(s.github_app_id, pem)
+        if reason:
+            return (
+                f"GITHUB_PRIVATE_KEY is not a usable private key: {reason}; put the .pem file's "
+                "text in it with its real line breaks, or use GITHUB_PRIVATE_KEY_PATH."
+            )
     return None
 
 
 def _looks_like_pem(text: str) -> bool:
     stripped = text.strip()
     return stripped.startswith("-----BEGIN") and "PRIVATE KEY-----" in stripped
+
+
+def _unusable_key(app_id: int, pem: str) -> str | None:
+    """Why a PEM-looking key cannot sign the App's tokens, or None if it can: the
+    same signing `gatebot serve` does later, so a key that passes here works there.
+
+    The reason never quotes the key, nor the signer's message (which might)."""
+    from bot.providers.github.auth import AppCredentials, AppKeyError
+
+    try:
+        AppCredentials(app_id, pem)
+    except AppKeyError:
+        # `.env` files often hold a key on one line with `\n` for each line break.
+        if "\\n" in pem and "\n" not in pem.strip():
+            return "it holds literal \\n sequences instead of line breaks"
+        return "it cannot sign a token (an unencrypted RSA key in PEM form is needed)"
+    return None
 
 
 def _gitlab_problem(s: Settings, explicit: set[str]) -> str | None:

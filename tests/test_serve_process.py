@@ -82,6 +82,24 @@ def test_partial_configuration_refuses_to_start_with_one_sentence(
     assert "hush-hush-value" not in output
 
 
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_key_pasted_with_literal_newlines_stops_the_start_before_migrating(
+    gatebot, github_app_env, tmp_path, free_port, command
+):
+    pem = (tmp_path / "app.pem").read_text()
+    env = {k: v for k, v in github_app_env.items() if k != "GITHUB_PRIVATE_KEY_PATH"}
+    env["GITHUB_PRIVATE_KEY"] = pem.strip().replace("\n", "\\n")
+    args = ["serve", "--port", str(free_port)] if command == "serve" else ["worker"]
+    proc = gatebot(args, clean_env(**env))
+    assert proc.proc.wait(30) == 1
+    assert proc.output().strip() == (
+        "gatebot: cannot start: GITHUB_PRIVATE_KEY is not a usable private key: it holds "
+        "literal \\n sequences instead of line breaks; put the .pem file's text in it with "
+        "its real line breaks, or use GITHUB_PRIVATE_KEY_PATH."
+    )
+    assert not (tmp_path / "var").exists(), "nothing may be migrated before the refusal"
+
+
 def test_duplicate_delivery_does_one_piece_of_work(gatebot, github_app_env, free_port):
     proc, base = start_serve(gatebot, github_app_env, free_port, GATEBOT_DEBOUNCE_SECONDS="0.2")
     secret = github_app_env["GITHUB_WEBHOOK_SECRET"]

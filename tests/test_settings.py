@@ -151,6 +151,44 @@ def test_unreadable_or_non_pem_key_file_is_refused(clean_environment, tmp_path):
         load_settings()
 
 
+KEY_WITH_LITERAL_NEWLINES = (
+    "GITHUB_PRIVATE_KEY is not a usable private key: it holds literal \\n sequences instead "
+    "of line breaks; put the .pem file's text in it with its real line breaks, or use "
+    "GITHUB_PRIVATE_KEY_PATH."
+)
+
+
+def test_a_key_pasted_with_literal_newlines_is_refused_by_name(
+    clean_environment, app_private_key_pem
+):
+    one_line = app_private_key_pem.strip().replace("\n", "\\n")
+    message = refusal(
+        clean_environment, GITHUB_APP_ID="1", GITHUB_WEBHOOK_SECRET="x",
+        GITHUB_PRIVATE_KEY=one_line,
+    )
+    assert message == KEY_WITH_LITERAL_NEWLINES
+    assert one_line.splitlines()[0][40:60] not in message
+
+
+def test_a_pem_shaped_key_that_cannot_sign_is_refused(clean_environment, tmp_path):
+    broken = "-----BEGIN RSA PRIVATE KEY-----\nnot-a-key-at-all\n-----END RSA PRIVATE KEY-----\n"
+    message = refusal(
+        clean_environment, GITHUB_APP_ID="1", GITHUB_WEBHOOK_SECRET="x",
+        GITHUB_PRIVATE_KEY=broken,
+    )
+    assert message.startswith("GITHUB_PRIVATE_KEY is not a usable private key: it cannot sign")
+    assert "not-a-key-at-all" not in message
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(broken)
+    clean_environment.delenv("GITHUB_PRIVATE_KEY")
+    clean_environment.setenv("GITHUB_PRIVATE_KEY_PATH", str(key_file))
+    message = refusal(clean_environment)
+    assert message.startswith(
+        f"GITHUB_PRIVATE_KEY_PATH names {key_file}, which is not a usable private key: "
+    )
+    assert "not-a-key-at-all" not in message
+
+
 def test_missing_policy_file_is_refused(clean_environment, tmp_path):
     message = refusal(clean_environment, GATEBOT_DEFAULT_POLICY=str(tmp_path / "default.yml"))
     assert message == (
