@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from bot.cli import main
+from bot.core.policy.comparison import parse_comparison
 from bot.core.policy.loader import load_policy_file
 from bot.core.policy.schema import policy_json_schema
 from bot.core.policy.yamlsource import parse_yaml
@@ -61,6 +62,25 @@ def test_schema_rejects_unknown_keys_like_the_loader():
     assert validator.is_valid(good)
     assert not validator.is_valid({**good, "checkz": []})
     assert not validator.is_valid({"version": 1, "policy": {"approval": []}})
+
+
+BARE_COUNT = (
+    "version: 1\npolicy:\n  approval: [small]\nrules:\n  - name: small\n"
+    "    if:\n      changed_files_count: {count}\n    requires: {{approvals: 1}}\n"
+)
+
+
+@pytest.mark.parametrize(("count", "valid"), [("50", True), ('"50"', True), ("true", False),
+                                              ("-3", False), ("1.5", False)])
+def test_a_bare_number_is_a_comparison_for_the_loader_and_the_schema(count, valid):
+    text = BARE_COUNT.format(count=count)
+    loaded = load_policy_file(text, "bare.yml")
+    assert (loaded.policy is not None) is valid, [p.format() for p in loaded.problems]
+    schema = json.loads((ROOT / "policies" / "schema.json").read_text())
+    assert jsonschema.Draft202012Validator(schema).is_valid(parse_yaml(text).data) is valid
+    if valid:
+        [rule] = loaded.policy.rules
+        assert str(parse_comparison(rule.if_.changed_files_count)) == "== 50"
 
 
 def test_schema_descriptions_come_from_the_docstrings():
