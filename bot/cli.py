@@ -17,9 +17,30 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 
+def _validation_targets(args: argparse.Namespace):
+    """The operator's target names for `validate`: `--deploy-targets`, else
+    `GATEBOT_DEPLOY_TARGETS`, else None (targets are then not checked)."""
+    import os
+
+    from bot.pipeline.operator import load_deploy_targets
+    from bot.settings import Settings
+
+    variable = str(Settings.model_fields["deploy_targets"].validation_alias)
+    path = args.deploy_targets or os.environ.get(variable) or None
+    if path is None:
+        return None
+    return load_deploy_targets(Path(path))
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from bot.core.policy.loader import load_policy_file
+    from bot.settings import ConfigurationError
 
+    try:
+        targets = _validation_targets(args)
+    except ConfigurationError as exc:
+        print(f"gatebot: {exc}", file=sys.stderr)
+        return 1
     failed = False
     for name in args.files:
         path = Path(name)
@@ -29,7 +50,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(f"{name}:0:0: unreadable {exc.strerror or exc}", file=sys.stderr)
             failed = True
             continue
-        result = load_policy_file(text, filename=name)
+        result = load_policy_file(
+            text, filename=name, deploy_targets=targets, repo=args.repo
+        )
         for problem in result.problems:
             print(problem.format())
         if result.errors:
@@ -246,6 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check policy files; exit 1 on errors")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    p.add_argument(
+        "--deploy-targets", metavar="FILE",
+        help="the operator's targets file: check `via: {target: ...}` names against it "
+        "(default: $GATEBOT_DEPLOY_TARGETS, else targets are not checked)",
+    )
+    p.add_argument(
+        "--repo", metavar="OWNER/NAME",
+        help="with targets: also check each target's allow-list admits this repository",
+    )
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("schema", help="print the policy file's JSON Schema")
