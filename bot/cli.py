@@ -78,6 +78,11 @@ def _settings_or_exit() -> Settings:
         raise SystemExit(f"gatebot: cannot start: {exc}") from None
 
 
+def _announce_store(settings: Settings) -> None:
+    # On stderr: `audit` keeps stdout for its entries.
+    print(f"gatebot: {settings.store_line()}", file=sys.stderr, flush=True)
+
+
 def _configure_logging() -> None:
     import logging
 
@@ -89,10 +94,12 @@ def _configure_logging() -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from bot.settings import ConfigurationError
+    from bot.settings import ConfigurationError, Mode
 
     settings = _settings_or_exit()
     _configure_logging()
+    if settings.mode is Mode.FULL:  # setup mode opens no store
+        _announce_store(settings)
     from bot.web.server import serve
 
     try:
@@ -107,6 +114,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings_or_exit()
     _configure_logging()
+    _announce_store(settings)
     try:
         return run_worker(settings)
     except ConfigurationError as exc:
@@ -117,6 +125,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     from bot.store import Store
 
     settings = _settings_or_exit()
+    _announce_store(settings)
     store = Store(settings.database_url)
     try:
         revision = store.migrate()
@@ -144,6 +153,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from bot.store import Store, commands, deploys, merges, overrides, tampering
 
     settings = _settings_or_exit()
+    _announce_store(settings)
     store = Store(settings.database_url)
     try:
         if not store.is_current():
@@ -234,6 +244,7 @@ def _cmd_gitlab(args: argparse.Namespace) -> int:
     if not settings.gitlab_configured:
         print("gatebot: GITLAB_TOKEN is missing.", file=sys.stderr)
         return 1
+    _announce_store(settings)
     store = Store(settings.database_url)
     try:
         store.migrate()
