@@ -17,9 +17,30 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 
+def _validation_targets(args: argparse.Namespace):
+    """The operator's target names for `validate`: `--deploy-targets`, else
+    `GATEBOT_DEPLOY_TARGETS`, else None (targets are then not checked)."""
+    import os
+
+    from bot.pipeline.operator import load_deploy_targets
+    from bot.settings import Settings
+
+    variable = str(Settings.model_fields["deploy_targets"].validation_alias)
+    path = args.deploy_targets or os.environ.get(variable) or None
+    if path is None:
+        return None
+    return load_deploy_targets(Path(path))
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from bot.core.policy.loader import load_policy_file
+    from bot.settings import ConfigurationError
 
+    try:
+        targets = _validation_targets(args)
+    except ConfigurationError as exc:
+        print(f"gatebot: {exc}", file=sys.stderr)
+        return 1
     failed = False
     for name in args.files:
         path = Path(name)
@@ -29,7 +50,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(f"{name}:0:0: unreadable {exc.strerror or exc}", file=sys.stderr)
             failed = True
             continue
-        result = load_policy_file(text, filename=name)
+        result = load_policy_file(
+            text, filename=name, deploy_targets=targets, repo=args.repo
+        )
         for problem in result.problems:
             print(problem.format())
         if result.errors:
@@ -55,6 +78,11 @@ def _settings_or_exit() -> Settings:
         raise SystemExit(f"gatebot: cannot start: {exc}") from None
 
 
+def _announce_store(settings: Settings) -> None:
+    # On stderr: `audit` keeps stdout for its entries.
+    print(f"gatebot: {settings.store_line()}", file=sys.stderr, flush=True)
+
+
 def _configure_logging() -> None:
     import logging
 
@@ -66,10 +94,12 @@ def _configure_logging() -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from bot.settings import ConfigurationError
+    from bot.settings import ConfigurationError, Mode
 
     settings = _settings_or_exit()
     _configure_logging()
+    if settings.mode is Mode.FULL:  # setup mode opens no store
+        _announce_store(settings)
     from bot.web.server import serve
 
     try:
@@ -84,6 +114,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings_or_exit()
     _configure_logging()
+    _announce_store(settings)
     try:
         return run_worker(settings)
     except ConfigurationError as exc:
@@ -94,6 +125,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     from bot.store import Store
 
     settings = _settings_or_exit()
+    _announce_store(settings)
     store = Store(settings.database_url)
     try:
         revision = store.migrate()
@@ -121,6 +153,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from bot.store import Store, commands, deploys, merges, overrides, tampering
 
     settings = _settings_or_exit()
+    _announce_store(settings)
     store = Store(settings.database_url)
     try:
         if not store.is_current():
@@ -211,6 +244,7 @@ def _cmd_gitlab(args: argparse.Namespace) -> int:
     if not settings.gitlab_configured:
         print("gatebot: GITLAB_TOKEN is missing.", file=sys.stderr)
         return 1
+    _announce_store(settings)
     store = Store(settings.database_url)
     try:
         store.migrate()
@@ -246,6 +280,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check policy files; exit 1 on errors")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    p.add_argument(
+        "--deploy-targets", metavar="FILE",
+        help="the operator's targets file: check `via: {target: ...}` names against it "
+        "(default: $GATEBOT_DEPLOY_TARGETS, else targets are not checked)",
+    )
+    p.add_argument(
+        "--repo", metavar="OWNER/NAME",
+        help="with targets: also check each target's allow-list admits this repository",
+    )
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("schema", help="print the policy file's JSON Schema")

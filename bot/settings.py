@@ -17,6 +17,7 @@ one `Settings` and hand it to whoever needs it.
 from __future__ import annotations
 
 import enum
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError
@@ -24,9 +25,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.standard_webhooks import signing_key
 
-DEFAULT_DATABASE_URL = "sqlite:///var/gatebot.sqlite3"
 FORGES_PIPELINE = "bot.pipeline.forges:forge_pipeline"
 RECORD_ONLY_PIPELINE = "bot.worker:record_only_pipeline"
+
+
+def data_directory() -> Path:
+    """Where gatebot keeps its files unless told otherwise: `$XDG_DATA_HOME/gatebot`,
+    else `~/.local/share/gatebot` — an absolute path, the same from any working directory."""
+    base = os.environ.get("XDG_DATA_HOME", "").strip()
+    # The XDG spec ignores a relative XDG_DATA_HOME; so do we.
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
+    return (root / "gatebot").absolute()
+
+
+def default_database_url() -> str:
+    """The store when `GATEBOT_DATABASE_URL` is unset: `gatebot.sqlite3` in `data_directory`,
+    so `gatebot audit` run anywhere reads the store `gatebot serve` wrote."""
+    return f"sqlite:///{data_directory() / 'gatebot.sqlite3'}"
 
 
 class Mode(enum.Enum):
@@ -60,7 +75,9 @@ class Settings(BaseSettings):
     gitlab_project: str | None = Field(None, validation_alias="GITLAB_PROJECT")
     """The one project a global GITLAB_WEBHOOK_SECRET (or signing token) may speak for."""
 
-    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="GATEBOT_DATABASE_URL")
+    database_url: str = Field(
+        default_factory=default_database_url, validation_alias="GATEBOT_DATABASE_URL"
+    )
     redis_url: str | None = Field(None, validation_alias="GATEBOT_REDIS_URL")
     queue_name: str = Field("gatebot", validation_alias="GATEBOT_QUEUE_NAME")
     public_url: str | None = Field(None, validation_alias="GATEBOT_PUBLIC_URL")
@@ -170,12 +187,19 @@ class Settings(BaseSettings):
         return self.redis_url is not None
 
     def sqlite_queue_path(self) -> Path:
-        """Where the embedded queue lives: beside the SQLite store, else in var/."""
+        """Where the embedded queue lives: beside the SQLite store, else in `data_directory`."""
         prefix = "sqlite:///"
         if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
             db = Path(self.database_url[len(prefix) :].split("?", 1)[0])
             return db.with_name(db.stem + "-queue" + (db.suffix or ".sqlite3"))
-        return Path("var") / "gatebot-queue.sqlite3"
+        return data_directory() / "gatebot-queue.sqlite3"
+
+    def store_line(self) -> str:
+        """`store: <URL>` for the start of every command that opens the store, so the
+        operator sees which one; a PostgreSQL password is masked."""
+        from sqlalchemy.engine import make_url
+
+        return f"store: {make_url(self.database_url).render_as_string(hide_password=True)}"
 
     def github_private_key_pem(self) -> str:
         """The App's private key, from the setting or the file it names."""
@@ -251,16 +275,45 @@ def _github_problem(s: Settings, explicit: set[str]) -> str | None:
             )
         if not _looks_like_pem(pem):
             return f"GITHUB_PRIVATE_KEY_PATH names {s.github_private_key_path}, which holds no PEM private key."
-    elif s.github_private_key is not None and not _looks_like_pem(
-        s.github_private_key.get_secret_value()
-    ):
-        return "GITHUB_PRIVATE_KEY is not a PEM private key (it must start with -----BEGIN)."
+        reason = _unusable_key(s.github_app_id, pem)
+        if reason:
+            return (
+                f"GITHUB_PRIVATE_KEY_PATH names {s.github_private_key_path}, which is not a "
+                f"usable private key: {reason}; download a new key from the App's settings page."
+            )
+    elif s.github_private_key is not None:
+        pem = s.github_private_key.get_secret_value()
+        if not _looks_like_pem(pem):
+            return "GITHUB_PRIVATE_KEY is not a PEM private key (it must start with -----BEGIN)."
+        reason = _unusable_key(s.github_app_id, pem)
+        if reason:
+            return (
+                f"GITHUB_PRIVATE_KEY is not a usable private key: {reason}; put the .pem file's "
+                "text in it with its real line breaks, or use GITHUB_PRIVATE_KEY_PATH."
+            )
     return None
 
 
 def _looks_like_pem(text: str) -> bool:
     stripped = text.strip()
     return stripped.startswith("-----BEGIN") and "PRIVATE KEY-----" in stripped
+
+
+def _unusable_key(app_id: int, pem: str) -> str | None:
+    """Why a PEM-looking key cannot sign the App's tokens, or None if it can: the
+    same signing `gatebot serve` does later, so a key that passes here works there.
+
+    The reason never quotes the key, nor the signer's message (which might)."""
+    from bot.providers.github.auth import AppCredentials, AppKeyError
+
+    try:
+        AppCredentials(app_id, pem)
+    except AppKeyError:
+        # `.env` files often hold a key on one line with `\n` for each line break.
+        if "\\n" in pem and "\n" not in pem.strip():
+            return "it holds literal \\n sequences instead of line breaks"
+        return "it cannot sign a token (an unencrypted RSA key in PEM form is needed)"
+    return None
 
 
 def _gitlab_problem(s: Settings, explicit: set[str]) -> str | None:

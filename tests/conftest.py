@@ -26,6 +26,18 @@ def find_free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture(scope="session")
+def data_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xdg-data")
+
+
+@pytest.fixture(autouse=True)
+def _data_home_is_temporary(data_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default store lives in $XDG_DATA_HOME/gatebot: never the real home's during tests
+    (`clean_env` hands the variable on to `gatebot` processes)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+
+
 @pytest.fixture
 def free_port() -> int:
     return find_free_port()

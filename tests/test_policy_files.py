@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from bot.cli import main
+from bot.core.policy.comparison import parse_comparison
 from bot.core.policy.loader import load_policy_file
 from bot.core.policy.schema import policy_json_schema
 from bot.core.policy.yamlsource import parse_yaml
@@ -61,6 +62,25 @@ def test_schema_rejects_unknown_keys_like_the_loader():
     assert validator.is_valid(good)
     assert not validator.is_valid({**good, "checkz": []})
     assert not validator.is_valid({"version": 1, "policy": {"approval": []}})
+
+
+BARE_COUNT = (
+    "version: 1\npolicy:\n  approval: [small]\nrules:\n  - name: small\n"
+    "    if:\n      changed_files_count: {count}\n    requires: {{approvals: 1}}\n"
+)
+
+
+@pytest.mark.parametrize(("count", "valid"), [("50", True), ('"50"', True), ("true", False),
+                                              ("-3", False), ("1.5", False)])
+def test_a_bare_number_is_a_comparison_for_the_loader_and_the_schema(count, valid):
+    text = BARE_COUNT.format(count=count)
+    loaded = load_policy_file(text, "bare.yml")
+    assert (loaded.policy is not None) is valid, [p.format() for p in loaded.problems]
+    schema = json.loads((ROOT / "policies" / "schema.json").read_text())
+    assert jsonschema.Draft202012Validator(schema).is_valid(parse_yaml(text).data) is valid
+    if valid:
+        [rule] = loaded.policy.rules
+        assert str(parse_comparison(rule.if_.changed_files_count)) == "== 50"
 
 
 def test_schema_descriptions_come_from_the_docstrings():
@@ -161,3 +181,69 @@ def test_the_gitlab_example_asks_the_same_of_pipeline_changes():
         path, [".gitlab-ci.yml"], ["bob"]
     ).description
     assert "pipeline-owners:" not in " ".join(_verdict(path, ["src/app.py"], ["bob"]).blockers)
+
+
+TARGETS = (
+    "deploy-hook:\n  type: webhook\n  url: https://deploy.example.com/hook\n"
+    "  secret: s3cr3t-value\n  repos: [acme/*]\n"
+)
+DEPLOYS_TO = (
+    "version: 1\npolicy:\n  approval: [reviewed]\nrules:\n  - name: reviewed\n"
+    "    requires: {{approvals: 1}}\ndeploy:\n  - name: prod\n    branches: [main]\n"
+    "    via: {{target: {target}}}\n"
+)
+
+
+@pytest.fixture
+def targets_file(tmp_path):
+    path = tmp_path / "targets.yml"
+    path.write_text(TARGETS)
+    return path
+
+
+def test_validate_checks_target_names_against_the_given_targets_file(
+    tmp_path, targets_file, capsys, monkeypatch
+):
+    monkeypatch.delenv("GATEBOT_DEPLOY_TARGETS", raising=False)
+    policy = tmp_path / "policy.yml"
+    policy.write_text(DEPLOYS_TO.format(target="nope"))
+    assert main(["validate", "--deploy-targets", str(targets_file), str(policy)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        f"{policy}:10:19: unknown-target unknown deploy target `nope`; the operator declares "
+        "targets in GATEBOT_DEPLOY_TARGETS"
+    ]
+    policy.write_text(DEPLOYS_TO.format(target="deploy-hok"))
+    assert main(["validate", "--deploy-targets", str(targets_file), str(policy)]) == 1
+    assert "did you mean `deploy-hook`?" in capsys.readouterr().out
+    policy.write_text(DEPLOYS_TO.format(target="deploy-hook"))
+    assert main(["validate", "--deploy-targets", str(targets_file), str(policy)]) == 0
+    assert main(["validate", "--deploy-targets", str(targets_file), "--repo", "other/app",
+                 str(policy)]) == 1
+    assert "not allowed for other/app" in capsys.readouterr().out
+    # Without a targets file the names cannot be checked.
+    policy.write_text(DEPLOYS_TO.format(target="nope"))
+    assert main(["validate", str(policy)]) == 0
+
+
+def test_validate_reads_the_configured_targets_file(tmp_path, targets_file, capsys, monkeypatch):
+    policy = tmp_path / "policy.yml"
+    policy.write_text(DEPLOYS_TO.format(target="nope"))
+    monkeypatch.setenv("GATEBOT_DEPLOY_TARGETS", str(targets_file))
+    assert main(["validate", str(policy)]) == 1
+    assert "unknown deploy target `nope`" in capsys.readouterr().out
+
+
+def test_validate_refuses_an_unusable_targets_file_in_one_sentence(tmp_path, capsys):
+    broken = tmp_path / "targets.yml"
+    broken.write_text("deploy-hook:\n  type: ftp\n  url: https://x.example\n  secret: s3cr3t-value\n")
+    policy = tmp_path / "policy.yml"
+    policy.write_text(DEPLOYS_TO.format(target="deploy-hook"))
+    assert main(["validate", "--deploy-targets", str(broken), str(policy)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"gatebot: GATEBOT_DEPLOY_TARGETS names {broken}, whose target at line 1 needs "
+        "`type: webhook` or `type: jenkins`.\n"
+    )
+    assert "s3cr3t-value" not in err

@@ -96,6 +96,11 @@ NO_CHANGED_FILES = [
 COUNTS = [
     ('{changed_files_count: "<= 1"}', {}, True, "1 file changed (needs <= 1)"),
     ('{changed_files_count: "> 1"}', {}, False, "1 file changed"),
+    # A bare number means `==`, as docs/policy.md says.
+    ('{changed_files_count: 1}', {}, True, "1 file changed (needs == 1)"),
+    ('{changed_files_count: 2}', {}, False, "1 file changed (needs == 2)"),
+    ('{modified_lines: {deletions: 3}}',
+     {"files": (changed("a.py", additions=150, deletions=3),)}, True, "3 lines deleted"),
     ('{changed_files_count: "<= 50"}', {"files_truncated": True}, False, "at least 1 files"),
     ('{changed_files_count: "> 0"}', {"files_truncated": True}, True, "truncated"),
     ('{changed_files_count: "<= 5000"}', {"files_truncated": True, "files_count": 4000},

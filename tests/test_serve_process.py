@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 import requests
-from support.processes import clean_env, wait_until
+from support.processes import GatebotProcess, clean_env, wait_until
 from support.webhooks import github_headers, github_payload, send_github, with_pr_number
 
 from bot.store import Store, deliveries, dirty, runs
@@ -80,6 +80,51 @@ def test_partial_configuration_refuses_to_start_with_one_sentence(
     output = proc.output()
     assert output.strip() == f"gatebot: cannot start: {sentence}"
     assert "hush-hush-value" not in output
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_key_pasted_with_literal_newlines_stops_the_start_before_migrating(
+    gatebot, github_app_env, tmp_path, free_port, command
+):
+    pem = (tmp_path / "app.pem").read_text()
+    env = {k: v for k, v in github_app_env.items() if k != "GITHUB_PRIVATE_KEY_PATH"}
+    env["GITHUB_PRIVATE_KEY"] = pem.strip().replace("\n", "\\n")
+    args = ["serve", "--port", str(free_port)] if command == "serve" else ["worker"]
+    proc = gatebot(args, clean_env(**env))
+    assert proc.proc.wait(30) == 1
+    assert proc.output().strip() == (
+        "gatebot: cannot start: GITHUB_PRIVATE_KEY is not a usable private key: it holds "
+        "literal \\n sequences instead of line breaks; put the .pem file's text in it with "
+        "its real line breaks, or use GITHUB_PRIVATE_KEY_PATH."
+    )
+    assert not (tmp_path / "var").exists(), "nothing may be migrated before the refusal"
+
+
+def test_without_a_database_url_every_command_uses_the_data_directory_store(
+    gatebot, github_app_env, tmp_path, free_port
+):
+    env = {k: v for k, v in github_app_env.items() if k != "GATEBOT_DATABASE_URL"}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    url = f"sqlite:///{tmp_path}/data/gatebot/gatebot.sqlite3"
+    proc, base = start_serve(gatebot, env, free_port)
+    payload = with_pr_number(github_payload("pull_request/synchronize.1"), 51)
+    assert send_github(base, "pull_request", payload, env["GITHUB_WEBHOOK_SECRET"]).status_code \
+        == 202
+    assert proc.stop() == 0
+    assert f"gatebot: store: {url}\n" in proc.output()
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    audit = GatebotProcess(["audit"], clean_env(**env), cwd=elsewhere,
+                           log_path=tmp_path / "audit.log")
+    assert audit.proc.wait(30) == 0, audit.output()
+    assert audit.output().splitlines()[0] == f"gatebot: store: {url}"
+    assert not (tmp_path / "var").exists() and not (elsewhere / "var").exists()
+    store = Store(url)
+    with store.begin() as conn:
+        assert deliveries.count(conn) == 1
+    store.close()
+    audit.stop()
 
 
 def test_duplicate_delivery_does_one_piece_of_work(gatebot, github_app_env, free_port):

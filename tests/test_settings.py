@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ConfigurationError, Mode, Settings, env_names, load_settings
+from bot.settings import (
+    ConfigurationError,
+    Mode,
+    Settings,
+    data_directory,
+    env_names,
+    load_settings,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -34,10 +41,10 @@ def refusal(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
     return message
 
 
-def test_nothing_configured_is_setup_mode_with_documented_defaults():
+def test_nothing_configured_is_setup_mode_with_documented_defaults(data_home):
     settings = load_settings()
     assert settings.mode is Mode.SETUP
-    assert settings.database_url == "sqlite:///var/gatebot.sqlite3"
+    assert settings.database_url == f"sqlite:///{data_home}/gatebot/gatebot.sqlite3"
     assert settings.github_api_url == "https://api.github.com"
     assert settings.redis_url is None
     assert settings.port == 8000
@@ -151,6 +158,44 @@ def test_unreadable_or_non_pem_key_file_is_refused(clean_environment, tmp_path):
         load_settings()
 
 
+KEY_WITH_LITERAL_NEWLINES = (
+    "GITHUB_PRIVATE_KEY is not a usable private key: it holds literal \\n sequences instead "
+    "of line breaks; put the .pem file's text in it with its real line breaks, or use "
+    "GITHUB_PRIVATE_KEY_PATH."
+)
+
+
+def test_a_key_pasted_with_literal_newlines_is_refused_by_name(
+    clean_environment, app_private_key_pem
+):
+    one_line = app_private_key_pem.strip().replace("\n", "\\n")
+    message = refusal(
+        clean_environment, GITHUB_APP_ID="1", GITHUB_WEBHOOK_SECRET="x",
+        GITHUB_PRIVATE_KEY=one_line,
+    )
+    assert message == KEY_WITH_LITERAL_NEWLINES
+    assert one_line.splitlines()[0][40:60] not in message
+
+
+def test_a_pem_shaped_key_that_cannot_sign_is_refused(clean_environment, tmp_path):
+    broken = "-----BEGIN RSA PRIVATE KEY-----\nnot-a-key-at-all\n-----END RSA PRIVATE KEY-----\n"
+    message = refusal(
+        clean_environment, GITHUB_APP_ID="1", GITHUB_WEBHOOK_SECRET="x",
+        GITHUB_PRIVATE_KEY=broken,
+    )
+    assert message.startswith("GITHUB_PRIVATE_KEY is not a usable private key: it cannot sign")
+    assert "not-a-key-at-all" not in message
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(broken)
+    clean_environment.delenv("GITHUB_PRIVATE_KEY")
+    clean_environment.setenv("GITHUB_PRIVATE_KEY_PATH", str(key_file))
+    message = refusal(clean_environment)
+    assert message.startswith(
+        f"GITHUB_PRIVATE_KEY_PATH names {key_file}, which is not a usable private key: "
+    )
+    assert "not-a-key-at-all" not in message
+
+
 def test_missing_policy_file_is_refused(clean_environment, tmp_path):
     message = refusal(clean_environment, GATEBOT_DEFAULT_POLICY=str(tmp_path / "default.yml"))
     assert message == (
@@ -174,7 +219,30 @@ def test_embedded_queue_file_sits_beside_the_sqlite_store(tmp_path):
     on_postgres = Settings.model_validate(
         {"GATEBOT_DATABASE_URL": "postgresql+psycopg://db/gatebot"}
     )
-    assert on_postgres.sqlite_queue_path() == Path("var") / "gatebot-queue.sqlite3"
+    assert on_postgres.sqlite_queue_path() == data_directory() / "gatebot-queue.sqlite3"
+
+
+def test_the_default_store_is_in_the_data_directory_whatever_the_working_directory(
+    clean_environment, tmp_path
+):
+    clean_environment.chdir(tmp_path)
+    clean_environment.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert load_settings().database_url == f"sqlite:///{tmp_path}/data/gatebot/gatebot.sqlite3"
+    # A relative XDG_DATA_HOME is ignored, as the XDG spec says: the home's is used.
+    clean_environment.setenv("XDG_DATA_HOME", "relative/data")
+    clean_environment.setenv("HOME", str(tmp_path / "home"))
+    assert load_settings().database_url == (
+        f"sqlite:///{tmp_path}/home/.local/share/gatebot/gatebot.sqlite3"
+    )
+    clean_environment.delenv("XDG_DATA_HOME")
+    assert data_directory() == tmp_path / "home" / ".local" / "share" / "gatebot"
+
+
+def test_the_store_line_masks_a_database_password():
+    settings = Settings.model_validate(
+        {"GATEBOT_DATABASE_URL": "postgresql+psycopg://gate:pa55word@db.internal/gatebot"}
+    )
+    assert settings.store_line() == "store: postgresql+psycopg://gate:***@db.internal/gatebot"
 
 
 def test_every_setting_is_documented_in_the_configuration_page():

@@ -24,7 +24,11 @@ def gatebot_command() -> list[str]:
 
 def clean_env(**settings: str) -> dict[str, str]:
     """Only what a process needs plus `settings`: nothing leaks in from the test run."""
-    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
+    env = {
+        k: os.environ[k]
+        for k in ("PATH", "HOME", "LANG", "TMPDIR", "XDG_DATA_HOME")
+        if k in os.environ
+    }
     # tests/ on the path so GATEBOT_PIPELINE can name tests/support/pipelines.py.
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(ROOT)])
     env["PYTHONUNBUFFERED"] = "1"

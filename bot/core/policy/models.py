@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -88,6 +89,14 @@ def _regex(value: str) -> str:
         compile_regex(value)
     except RegexError as exc:
         raise PydanticCustomError("bad_regex", "{reason}", {"reason": str(exc)}) from None
+    return value
+
+
+def _bare_number(value: Any) -> Any:
+    """A bare whole number is a comparison for equality: `50` reads as `"50"`, i.e. `== 50`."""
+    # bool is an int subclass; `true` is no number.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     return value
 
 
@@ -172,16 +181,22 @@ Regex = Annotated[str, AfterValidator(_regex)]
 """An RE2 regular expression, searched (not anchored unless it says so)."""
 Comparison = Annotated[
     str,
+    BeforeValidator(_bare_number),
     AfterValidator(_comparison),
     WithJsonSchema(
         {
-            "type": "string",
-            "pattern": r"^\s*(<=|>=|==|!=|<|>|=)?\s*\d{1,9}\s*$",
-            "examples": ["<= 50", "> 100"],
+            "anyOf": [
+                {
+                    "type": "string",
+                    "pattern": r"^\s*(<=|>=|==|!=|<|>|=)?\s*\d{1,9}\s*$",
+                    "examples": ["<= 50", "> 100"],
+                },
+                {"type": "integer", "minimum": 0, "maximum": 999999999},
+            ]
         }
     ),
 ]
-"""A comparison with a whole number, e.g. `"<= 50"` or `"> 100"`."""
+"""A comparison with a whole number, e.g. `"<= 50"` or `"> 100"`; a bare number means `==`."""
 Name = Annotated[str, AfterValidator(_name)]
 TargetName = Annotated[str, AfterValidator(_no_url_or_secret), AfterValidator(_name)]
 Team = Annotated[str, AfterValidator(_team)]
