@@ -322,7 +322,7 @@ def test_setup_mode_explains_and_refuses_webhooks():
         # Without these there are no Details links, and merges touching workflows fail.
         "GATEBOT_PUBLIC_URL",
         "GATEBOT_SECRET_KEY",
-        "Workflows: read and write",
+        "<td>Workflows</td><td>read &amp; write</td>",
     ):
         assert needle in text
     assert client.get("/healthz").get_json() == {"status": "ok", "mode": "setup"}
