@@ -38,6 +38,7 @@ from model.oracle import Pull, Truth, Verdict
 from model.policies import BLOCK_LABEL, FAMILY, TRIGGER_LABEL
 
 FINDINGS: Counter[str] = Counter()
+FINDING_EXAMPLES: dict[str, str] = {}  # one full case per finding
 COVERAGE: Counter[str] = Counter()
 
 PICK = st.integers(0, 1)  # which open PR
@@ -171,6 +172,17 @@ class GateMachine(RuleBasedStateMachine):
             return  # GitHub refuses reviews of your own PR
         self._step("review")
         self.forge.review(pull.number, who, state, on_head)
+
+    @with_open_pr
+    @rule(number=PICK, who=st.sampled_from(["tess", "max", "rita"]))
+    def entitled_approval(self, number: int, who: str) -> None:
+        """What gets most PRs through: an approval on the head and a green `ci / test`."""
+        pull = self._open(number)
+        if pull is None:
+            return
+        self._step("entitled approval")
+        self.forge.review(pull.number, who, "APPROVED", True)
+        self.forge.check(pull.number, "ci", "success")
 
     @with_open_pr
     @rule(number=PICK, pick=st.integers(0, 20))
@@ -341,8 +353,12 @@ class GateMachine(RuleBasedStateMachine):
                 for number in owners:
                     verdict = before[number][2]
                     if verdict.approved:
-                        FINDINGS[f"stricter: oracle {verdict.why.split(' by ')[0]!r}, bot "
-                                 f"{post.state}: {post.description[:70]}"] += 1
+                        found = (f"stricter: oracle {verdict.why.split(' by ')[0]!r}, bot "
+                                 f"{post.state}: {post.description[:70]}")
+                        FINDINGS[found] += 1
+                        FINDING_EXAMPLES.setdefault(
+                            found, f"bot: {post.description}\n    {described[number]}"
+                        )
 
     def _check_merges(self, before: dict, described: dict[int, str]) -> None:
         merges = self.forge.bot_merges()
@@ -404,5 +420,7 @@ def report() -> str:
     """Coverage and findings so far, for the test's output and the long run."""
     lines = [f"{k}: {v}" for k, v in sorted(COVERAGE.items())]
     lines += ["findings (gatebot stricter than the oracle):"]
-    lines += [f"  {v} x {k}" for k, v in FINDINGS.most_common()] or ["  none"]
+    lines += [
+        f"  {v} x {k}\n    e.g. {FINDING_EXAMPLES.get(k, '')}" for k, v in FINDINGS.most_common()
+    ] or ["  none"]
     return "\n".join(lines)
