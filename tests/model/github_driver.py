@@ -410,6 +410,14 @@ class GitHubDriver:
             if s.creator == bot and s.context.startswith("gatebot: ")
         ]
 
+    def explain(self, sha: str, context: str) -> str:
+        """The bot's full explanation of its verdict (its check run's output)."""
+        runs = [r for r in self.rig.fake.check_runs(self.repo, sha) if r.name == context]
+        if not runs:
+            return ""
+        output = runs[-1].output or {}
+        return f"{output.get('summary', '')}\n{output.get('text', '')}"
+
     def bot_merges(self) -> list[BotMerge]:
         return [
             BotMerge(m.number, m.head_sha, m.merge_commit_sha)

@@ -9,16 +9,20 @@ Invariants (a violation fails the example; hypothesis shrinks it):
   entitled asked to merge (the policy's automatic merge with its trigger, or a
   writer's `/gate merge`), at most once per PR and head;
 - a deploy follows only a merge into `main` whose head the oracle passed at merge
-  time, at most once per merge commit and deploy name;
+  time — or, for a person's merge, whose head the bot had passed (the spec's rule;
+  the oracle disagreeing at merge time is then a finding) — at most once per
+  merge commit and deploy name;
 - a command the bot ran (`+1`) came from someone with the permission it needs.
 
 Where the bot is stricter than the oracle (the oracle passes, the bot posts
 something else; a command refused to someone allowed), a finding is collected in
-`FINDINGS` and printed, not failed.
+`FINDINGS` and printed, not failed — unless `GATEBOT_MODEL_FAIL_ON_FINDING` names
+a part of it: then it fails, and hypothesis shrinks it to its shortest sequence.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,6 +99,7 @@ class GateMachine(RuleBasedStateMachine):
         self.merges_seen: dict[str, MergeSeen] = {}  # by merge commit SHA
         self.bot_merge_count = 0
         self.shipped_seen = 0
+        self.successes: set[tuple[int, str, str]] = set()  # (PR, head, base) the bot passed
         COVERAGE["sequences"] += 1
 
     def teardown(self) -> None:
@@ -118,8 +123,11 @@ class GateMachine(RuleBasedStateMachine):
 
     # -- people and the forge -----------------------------------------------------------
 
-    @initialize(base=BASES, deliver=st.booleans())
-    def first_pr(self, base: str, deliver: bool) -> None:
+    @initialize(base=BASES, which=st.integers(0, len(FAMILY) - 1), deliver=st.booleans())
+    def first_pr(self, base: str, which: int, deliver: bool) -> None:
+        """A policy of the family on `base` (told to the bot), and a PR into it."""
+        self.forge.edit_policy(base, FAMILY[which])
+        self.forge.deliver(0)
         self._step("open")
         self.forge.open(1, base)
         if deliver:
@@ -164,7 +172,7 @@ class GateMachine(RuleBasedStateMachine):
 
     @with_open_pr
     @rule(number=PICK, who=REVIEWERS,
-          state=st.sampled_from(["APPROVED", "APPROVED", "CHANGES_REQUESTED", "COMMENTED"]),
+          state=st.sampled_from(["APPROVED", "APPROVED", "COMMENTED", "CHANGES_REQUESTED"]),
           on_head=st.sampled_from([True, True, True, False]))
     def review(self, number: int, who: str, state: str, on_head: bool) -> None:
         pull = self._open(number)
@@ -344,6 +352,7 @@ class GateMachine(RuleBasedStateMachine):
                     f"head of an open PR on {base}: {post.description}"
                 )
                 for number in owners:
+                    self.successes.add((number, post.sha, base))
                     verdict = before[number][2]
                     assert verdict.approved, (
                         f"BYPASS: the bot posted success ({post.description!r}) but the oracle "
@@ -356,9 +365,14 @@ class GateMachine(RuleBasedStateMachine):
                         found = (f"stricter: oracle {verdict.why.split(' by ')[0]!r}, bot "
                                  f"{post.state}: {post.description[:70]}")
                         FINDINGS[found] += 1
-                        FINDING_EXAMPLES.setdefault(
-                            found, f"bot: {post.description}\n    {described[number]}"
-                        )
+                        # To shrink a finding into its shortest sequence, make it fail.
+                        wanted = os.environ.get("GATEBOT_MODEL_FAIL_ON_FINDING")
+                        assert not wanted or wanted not in found, f"finding: {found}"
+                        if found not in FINDING_EXAMPLES:
+                            why = self.forge.explain(post.sha, post.context)
+                            FINDING_EXAMPLES[found] = (
+                                f"bot: {post.description}\n    {described[number]}\n    {why}"
+                            )
 
     def _check_merges(self, before: dict, described: dict[int, str]) -> None:
         merges = self.forge.bot_merges()
@@ -404,10 +418,20 @@ class GateMachine(RuleBasedStateMachine):
             merge = self.merges_seen.get(ship.merge_sha)
             assert merge is not None, f"deployed {ship.merge_sha[:8]}, which no PR merge made"
             assert merge.base == "main", f"deployed a merge into {merge.base}"
-            assert merge.passed.approved, (
+            if merge.passed.approved:
+                continue
+            # The spec deploys a merge whose head had a success recorded by the bot for
+            # that PR and base: a person may merge on a success the bot has not yet
+            # withdrawn (the change that ends it still on its way). A finding, not a bypass.
+            assert (merge.number, merge.head, merge.base) in self.successes, (
                 f"BYPASS: deployed the merge of #{merge.number} at {merge.head[:8]}, which "
-                f"the oracle did not pass at merge time ({merge.passed.why})"
+                f"the oracle did not pass at merge time ({merge.passed.why}) and the bot "
+                "never passed"
             )
+            FINDINGS[
+                "spec gap: deployed a person's merge on the bot's earlier success, though "
+                f"the oracle did not pass the head at merge time ({merge.passed.why.split(' (')[0]})"
+            ] += 1
         self.shipped_seen = len(shipped)
 
 
@@ -419,7 +443,7 @@ def machine_for(make_driver: Callable[[], ForgeDriver]) -> type[GateMachine]:
 def report() -> str:
     """Coverage and findings so far, for the test's output and the long run."""
     lines = [f"{k}: {v}" for k, v in sorted(COVERAGE.items())]
-    lines += ["findings (gatebot stricter than the oracle):"]
+    lines += ["findings (gatebot stricter than the oracle, or where the spec allows more):"]
     lines += [
         f"  {v} x {k}\n    e.g. {FINDING_EXAMPLES.get(k, '')}" for k, v in FINDINGS.most_common()
     ] or ["  none"]
