@@ -30,7 +30,7 @@ def model_settings(examples: int, steps: int, *, derandomize: bool) -> settings:
 
 
 def test_the_gate_never_claims_more_than_the_oracle_allows_on_github(tmp_path: Path) -> None:
-    examples = int(os.environ.get("GATEBOT_MODEL_EXAMPLES", "120"))
+    examples = int(os.environ.get("GATEBOT_MODEL_EXAMPLES", "100"))
     rig = GitHubRig(tmp_path)
     try:
         run_state_machine_as_test(

@@ -132,7 +132,7 @@ class GateMachine(RuleBasedStateMachine):
         self.forge.open(1, base)
         if deliver:
             self.forge.deliver(0)
-            self.forge.run_worker()
+            self.run_worker(fresh=False)
 
     @precondition(lambda self: len(self.truth.pulls) < 3)
     @rule(base=BASES)

@@ -173,7 +173,8 @@ def qualifies(truth: Truth, pull: Pull, knobs: Knobs, login: str) -> bool:
 
 
 def review_counts(truth: Truth, pull: Pull, knobs: Knobs, review: Review) -> bool:
-    if pull.retargeted_at is not None and review.at < pull.retargeted_at:
+    # A retarget voids what came before it as a push does: ties do not count.
+    if pull.retargeted_at is not None and review.at <= pull.retargeted_at:
         return False
     if not knobs.invalidate_on_push or review.commit == pull.head:
         return True
