@@ -88,6 +88,13 @@ def test_a_tamper_mark_made_while_another_head_was_pushed_is_ended_by_the_head_c
     assert gate(head_history=ABA, tampering=(mark,), comments=(lgtm,)).state == "pending"
 
 
+def test_an_approval_of_the_head_that_came_back_still_counts_after_one_of_the_head_between():
+    # From the model's long run: a later approval of another commit revokes nothing;
+    # the approval given on A is an approval of exactly what is merged.
+    reviews = (review("bob", sha=HEAD, minutes=5), review("bob", sha=B, minutes=12))
+    assert approval(head_history=ABA, reviews=reviews).status is Status.APPROVED
+
+
 # A -> B -> A where the bot never heard of B: the push of A's return names the head
 # already recorded, so A is recorded twice in a row on the same base.
 A_UNSEEN_B_A = (head_change(HEAD, 0), head_change(HEAD, 20))

@@ -190,25 +190,27 @@ def comment_approves(truth: Truth, pull: Pull, knobs: Knobs, comment: Comment) -
 
 
 def approvers(truth: Truth, pull: Pull, knobs: Knobs) -> set[str]:
+    """Who counts: an approval valid for the head, or an approving comment, not
+    followed by a change request of the same person (a dismissed review is gone).
+    A later approval of another commit revokes nothing."""
     counted: set[str] = set()
     logins = {r.user.lower() for r in pull.reviews} | {c.user.lower() for c in pull.comments}
     for login in logins:
         if not qualifies(truth, pull, knobs, login):
             continue
-        latest = _latest_review(pull, login)
-        if latest is not None and latest.state == "APPROVED" and review_counts(
-            truth, pull, knobs, latest
+        own = [r for r in pull.reviews if r.user.lower() == login]
+        requests = [(r.at, r.id) for r in own if r.state == "CHANGES_REQUESTED"]
+        revoked = max(requests) if requests else None
+        if any(
+            r.state == "APPROVED" and review_counts(truth, pull, knobs, r)
+            and (revoked is None or (r.at, r.id) > revoked)
+            for r in own
+        ) or any(
+            c.user.lower() == login and comment_approves(truth, pull, knobs, c)
+            and (revoked is None or c.at > revoked[0])
+            for c in pull.comments
         ):
             counted.add(login)
-            continue
-        revoked_at = latest.at if latest is not None and latest.state != "APPROVED" else None
-        for comment in pull.comments:
-            if (
-                comment.user.lower() == login
-                and comment_approves(truth, pull, knobs, comment)
-                and (revoked_at is None or comment.at > revoked_at)
-            ):
-                counted.add(login)
     return counted
 
 
