@@ -30,6 +30,15 @@ from model.github_driver import GitHubRig  # noqa: E402
 from model.machine import COVERAGE, machine_for, report  # noqa: E402
 
 
+def _described(exc: BaseException) -> list[str]:
+    """Each failure with the steps hypothesis shrank it to (its notes); several at once
+    come as an exception group."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [line for inner in exc.exceptions for line in _described(inner)]
+    notes = "\n".join(getattr(exc, "__notes__", []))
+    return [*traceback.format_exception_only(exc), notes, "\n"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -58,8 +67,7 @@ def main() -> int:
                 with redirect_stdout(shrunk):
                     run_state_machine_as_test(machine, settings=profile)
             except Exception as exc:  # noqa: BLE001 - report every failure, then go on
-                notes = "\n".join(getattr(exc, "__notes__", []))
-                text = "".join(traceback.format_exception_only(exc)) + notes + shrunk.getvalue()
+                text = "".join(_described(exc)) + shrunk.getvalue()
                 failures.append(f"batch {batch} (seed {args.seed + batch}):\n{text}")
                 print(f"FAILURE in batch {batch}:\n{text}", flush=True)
             print(
