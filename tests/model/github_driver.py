@@ -207,7 +207,7 @@ class GitHubDriver:
         self._note_commit(sha, by, parent, False)
         pull = self._sync(number)
         if by.lower() != pull.author:
-            pull.pushers.add(by.lower())
+            pull.pushers[sha] = by.lower()
         self._emit("pull_request", "synchronize", number, sender=by)
 
     def force_push(self, number: int, sha: str) -> None:
@@ -308,7 +308,7 @@ class GitHubDriver:
         self._note_commit(sha, by, parent, not forged)
         pull = self._sync(number)
         if forged and by.lower() != pull.author:
-            pull.pushers.add(by.lower())
+            pull.pushers[sha] = by.lower()
         self._emit("pull_request", "synchronize", number, sender=by)
 
     def merge_by_person(self, number: int, who: str) -> str:

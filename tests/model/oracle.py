@@ -88,7 +88,7 @@ class Pull:
     heads: list[tuple[str, datetime]]  # every change of head, oldest first
     commits: list[str]  # the PR's commits now
     retargeted_at: datetime | None = None
-    pushers: set[str] = field(default_factory=set)  # pushers of anything but update merges
+    pushers: dict[str, str] = field(default_factory=dict)  # SHA -> who pushed it (not update merges)
     labels: set[str] = field(default_factory=set)
     reviews: list[Review] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
@@ -151,7 +151,7 @@ def _update_descendants(truth: Truth, sha: str) -> set[str]:
 
 
 def contributors(truth: Truth, pull: Pull, knobs: Knobs) -> set[str]:
-    people = set(pull.pushers)
+    people = {who for sha, who in pull.pushers.items() if sha in pull.commits}
     for sha in pull.commits:
         commit = truth.commits.get(sha)
         if commit is None or (commit.update_merge and knobs.ignore_update_merges):
@@ -173,8 +173,8 @@ def qualifies(truth: Truth, pull: Pull, knobs: Knobs, login: str) -> bool:
 
 
 def review_counts(truth: Truth, pull: Pull, knobs: Knobs, review: Review) -> bool:
-    # A retarget voids what came before it as a push does: ties do not count.
-    if pull.retargeted_at is not None and review.at <= pull.retargeted_at:
+    # Given before the retarget (a review in the same second came after it).
+    if pull.retargeted_at is not None and review.at < pull.retargeted_at:
         return False
     if not knobs.invalidate_on_push or review.commit == pull.head:
         return True
