@@ -90,6 +90,27 @@ def test_an_override_written_while_another_head_was_pushed_does_not_pass_the_hea
     assert replies and "The override was not applied" in replies[-1]
 
 
+def test_an_lgtm_written_while_an_unheard_of_head_was_pushed_does_not_pass_the_head_that_came_back(
+    gate, fake
+):
+    # Found by the model (tests/model): B's `synchronize` is lost, so the only news
+    # of A's return is a `synchronize` naming the head the bot already has.
+    repo = new_repo(gate, "aba-unheard")
+    first = fake.open_pr(repo, 1, author="alice", contents={"src/app.py": "print(2)\n"}).head_sha
+    gate.deliver("pull_request", "opened", repo, 1)
+    next_second()
+    fake.push(repo, 1, contents={"README.md": "typo fixed\n"})  # B: never delivered
+    next_second()
+    written = fake.add_comment(repo, 1, "bob", "LGTM")
+    next_second()
+    fake.force_push_to(repo, 1, first)
+    gate.deliver("pull_request", "synchronize", repo, 1)
+    gate.deliver("issue_comment", "created", repo, 1, comment_id=written.id)
+    status = gate.gate_status(repo, first)
+    assert status.state == "pending"
+    assert "bob commented before the last push" in status.description
+
+
 def test_a_head_pushed_earlier_to_another_pr_brings_no_older_push_time(gate, fake):
     repo = new_repo(gate, "per-pr-push-time")
     shared = fake.open_pr(repo, 1, author="alice", contents={"src/app.py": "print(2)\n"})

@@ -231,7 +231,7 @@ def test_a_pushed_update_marks_without_dropping_parts():
     repo = payload["project"]["path_with_namespace"]
     head = payload["object_attributes"]["last_commit"]["id"]
     assert kinds(r) == [fx.RememberPull, fx.RecordHead, fx.MarkPulls]
-    assert r.effects[0].head_sha == head and r.effects[1] == fx.RecordHead(r.effects[0])
+    assert r.effects[0].head_sha == head and r.effects[1] == fx.RecordHead(r.effects[0], pushed=True)
     assert r.effects[2] == fx.MarkPulls(repo, (2,))
     assert r.note == "new commits pushed"
 

@@ -89,6 +89,33 @@ def test_a_tamper_mark_made_while_another_head_was_pushed_is_ended_by_the_head_c
     assert gate(head_history=ABA, tampering=(mark,), comments=(lgtm,)).state == "pending"
 
 
+def test_an_approval_of_the_head_that_came_back_still_counts_after_one_of_the_head_between():
+    # From the model's long run: a later approval of another commit revokes nothing;
+    # the approval given on A is an approval of exactly what is merged.
+    reviews = (review("bob", sha=HEAD, minutes=5), review("bob", sha=B, minutes=12))
+    assert approval(head_history=ABA, reviews=reviews).status is Status.APPROVED
+
+
+# A -> B -> A where the bot never heard of B: the push of A's return names the head
+# already recorded, so A is recorded twice in a row on the same base.
+A_UNSEEN_B_A = (head_change(HEAD, 0), head_change(HEAD, 20))
+
+
+def test_a_head_recorded_again_on_its_base_came_back_and_comments_before_do_not_approve_it():
+    result = approval(head_history=A_UNSEEN_B_A, comments=(comment("bob", "LGTM", minutes=15),))
+    assert result.status is Status.PENDING
+    assert reasons(result) == {"bob": "commented before the last push"}
+    later = approval(head_history=A_UNSEEN_B_A, comments=(comment("bob", "LGTM", minutes=25),))
+    assert later.status is Status.APPROVED
+
+
+def test_an_override_written_before_the_head_came_back_from_an_unseen_one_does_not_bind():
+    before = Override(sha=HEAD, by="frank", reason="ship it", at=at(15))
+    assert active_override(make_snapshot(head_history=A_UNSEEN_B_A, overrides=(before,))) is None
+    after = before.model_copy(update={"at": at(25)})
+    assert active_override(make_snapshot(head_history=A_UNSEEN_B_A, overrides=(after,))) == after
+
+
 # -- retargeting ------------------------------------------------------------------
 
 

@@ -299,12 +299,23 @@ def test_a_late_synchronize_never_moves_the_head_history(hooks, svc):
     # must not make that head look freshly pushed while OTHER_SHA is the head.
     hooks.send("pull_request", late)
     assert head_history(svc) == [(HEAD, "master"), (OTHER_SHA, "master")]
-    # The same delivery again, and a repeat for the current head, change nothing.
+    # The same delivery again, and a repeat for the current head as old as what is
+    # recorded, change nothing.
     synchronize = pull_event(
-        "pull_request/synchronize.1", head=OTHER_SHA, updated_at="2019-05-15T15:31:00Z")
+        "pull_request/synchronize.1", head=OTHER_SHA, updated_at="2019-05-15T15:30:00Z")
     hooks.send("pull_request", synchronize, delivery="again")
     hooks.send("pull_request", synchronize, delivery="again")
+    hooks.send("pull_request", synchronize, delivery="once more")
     assert head_history(svc) == [(HEAD, "master"), (OTHER_SHA, "master")]
+
+
+def test_a_newer_synchronize_for_the_recorded_head_says_it_came_back(hooks, svc):
+    # HEAD -> OTHER_SHA (its synchronize lost) -> HEAD: the push of HEAD's return
+    # names the recorded head, and is news: HEAD was pushed again.
+    open_pull(hooks, 2, updated_at="2019-05-15T15:20:33Z")
+    hooks.send("pull_request", pull_event(
+        "pull_request/synchronize.1", head=HEAD, updated_at="2019-05-15T15:30:00Z"))
+    assert head_history(svc) == [(HEAD, "master"), (HEAD, "master")]
 
 
 def test_a_retarget_goes_into_the_head_history(hooks, svc):

@@ -181,6 +181,20 @@ def test_head_history_is_per_pr_and_a_head_that_comes_back_gets_a_new_row(store)
     ]
 
 
+def test_a_newer_push_of_the_recorded_head_is_recorded_as_its_return(store):
+    # A -> B -> A with B unheard of: the push of A's return names the recorded head.
+    t0 = utcnow()
+    with store.begin() as conn:
+        assert pull_heads.note(conn, KEY, "aaa", "main", t0, forge_updated_at=t0)
+        # The same push again, or a read of the PR (not a push), is no news.
+        assert not pull_heads.note(conn, KEY, "aaa", "main", t0, forge_updated_at=t0, pushed=True)
+        later = t0 + timedelta(minutes=2)
+        assert not pull_heads.note(conn, KEY, "aaa", "main", later, forge_updated_at=later)
+        assert pull_heads.note(conn, KEY, "aaa", "main", later, forge_updated_at=later, pushed=True)
+        rows = pull_heads.history(conn, KEY)
+    assert [(r.sha, r.at - t0) for r in rows] == [("aaa", timedelta(0)), ("aaa", timedelta(minutes=2))]
+
+
 def test_an_event_older_than_the_recorded_state_is_not_recorded(store):
     t0 = utcnow()
     with store.begin() as conn:

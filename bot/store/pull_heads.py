@@ -52,13 +52,18 @@ def note(
     now: datetime,
     *,
     forge_updated_at: datetime | None = None,
+    pushed: bool = False,
 ) -> bool:
     """Record that the PR's head is `sha` into `base_ref` as of `now`, if that is news.
 
     Nothing is written when it repeats the last recorded (head, base), or when
     `forge_updated_at` (the forge's time of the PR in what told it) is older
-    than the newest one recorded for the PR. True when a row was written.
+    than the newest one recorded for the PR. A push (`pushed`) that names the
+    last recorded head is news when it is newer than everything recorded: the
+    head left and came back (A → B → A) while the push of B went unheard, and
+    it comes back now. True when a row was written.
     """
+    newest = None
     if forge_updated_at is not None:
         newest = conn.execute(select(func.max(t.c.forge_updated_at)).where(_of(key))).scalar()
         if newest is not None and forge_updated_at < newest:
@@ -67,7 +72,14 @@ def note(
         select(t.c.sha, t.c.base_ref).where(_of(key)).order_by(t.c.id.desc()).limit(1)
     ).first()
     if last is not None and last.sha == sha and last.base_ref == base_ref:
-        return False
+        came_back = (
+            pushed
+            and newest is not None
+            and forge_updated_at is not None
+            and forge_updated_at > newest
+        )
+        if not came_back:
+            return False
     conn.execute(
         insert(t).values(
             provider=key.provider,

@@ -13,7 +13,8 @@ import datetime as dt
 import hashlib
 import itertools
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +44,25 @@ _ROLE_FLAGS = {
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 
 
+_clock: Callable[[], dt.datetime] | None = None
+
+
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    """GitHub's time, to the second: the wall clock, or the clock a test installed."""
+    now = _clock() if _clock is not None else dt.datetime.now(dt.UTC)
+    return now.replace(microsecond=0)
+
+
+@contextmanager
+def clock_source(source: Callable[[], dt.datetime]) -> Iterator[None]:
+    """Every fake GitHub reads `source` for its times while inside (a simulated clock
+    the code under test shares, so that event order and timestamps agree)."""
+    global _clock
+    previous, _clock = _clock, source
+    try:
+        yield
+    finally:
+        _clock = previous
 
 
 def iso(moment: dt.datetime | None) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any, Self, TypeVar
 
 from fakegithub.faults import Fault, FaultBook, Hold, Matcher
 from fakegithub.recording import RecordedRequest, RequestLog
+from fakegithub.state import utcnow
 
 RecordT = TypeVar("RecordT", bound=RecordedRequest)
 ReplyT = TypeVar("ReplyT")
@@ -48,6 +49,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         self.server.dispatch(self)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The `Date` header follows the fake's clock (a test may install one), as
+        # GitHub's follows the clock of its `updated_at` and `created_at`.
+        return super().date_time_string(utcnow().timestamp() if timestamp is None else timestamp)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         # The request log is the record; stderr noise would only hide test output.

@@ -211,13 +211,15 @@ class Context:
     def head_changes(self) -> tuple[HeadChange, ...]:
         """The recorded changes that gave the PR a new head SHA, oldest first.
 
-        A change that only moved the base (a retarget) is not among them, nor a
-        repeat of the head already recorded.
+        A change that only moved the base (a retarget) is not among them. The same
+        head recorded twice in a row on the same base is: the head left and came
+        back while the head in between went unseen (its push was never heard of).
         """
         found: list[HeadChange] = []
         for change in self.snapshot.head_history:
-            if not found or found[-1].sha != change.sha:
-                found.append(change)
+            if found and found[-1].sha == change.sha and found[-1].base_ref != change.base_ref:
+                continue
+            found.append(change)
         return tuple(found)
 
     @cached_property
@@ -291,7 +293,12 @@ class Context:
         if last is None:
             return None
         first = last
-        while first > 0 and changes[first - 1].sha in chain:
+        # A head repeated back to back came back from an unseen one: the run ends there.
+        while (
+            first > 0
+            and changes[first - 1].sha in chain
+            and changes[first - 1].sha != changes[first].sha
+        ):
             first -= 1
         return changes[first].at
 

@@ -146,6 +146,7 @@ def _(e: fx.RecordHead, run: _Run) -> None:
         pull.base_ref,
         run.now,
         forge_updated_at=pull.updated_at,
+        pushed=e.pushed,
     )
 
 

@@ -100,13 +100,16 @@ class RememberPull:
 class RecordHead:
     """The event announces the PR's head or base (a push, an opening, a retarget):
     into the PR's head history (`store/pull_heads.py`) at the delivery's time,
-    unless it repeats the last recorded one or is older than what the store holds."""
+    unless it repeats the last recorded one or is older than what the store holds.
+    `pushed`: the event is a push, which is news even when it names the recorded head
+    (A → B → A whose push of B was never heard of)."""
 
     pull: RememberPull
+    pushed: bool = False
 
     @classmethod
-    def of(cls, pull: RememberPull | None) -> RecordHead | None:
-        return None if pull is None or pull.closed else cls(pull)
+    def of(cls, pull: RememberPull | None, *, pushed: bool = False) -> RecordHead | None:
+        return None if pull is None or pull.closed else cls(pull, pushed)
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,8 @@ def pull_request_changed(d: Delivery) -> Routed:
     if retargeted:
         old = get(d.payload, "changes", "base", "ref", "from")
         note = f"retargeted from {old or 'another branch'} to {pull.base_ref}"
-    head = RecordHead.of(pull) if retargeted or d.action in _HEAD_CHANGE else None
+    pushed = d.action == "synchronize"
+    head = RecordHead.of(pull, pushed=pushed) if retargeted or d.action in _HEAD_CHANGE else None
     return do(pull, head, parts, MarkPulls(pull.repo, (pull.number,)), note=note)
 
 

@@ -56,7 +56,7 @@ def merge_request_changed(d: Delivery) -> Routed:
     pushed = is_push(d)
     parts = None if d.action == OPEN or pushed else DropPullParts(mr.repo, mr.number)
     announced = pushed or d.action in _HEAD_CHANGE or is_retarget(d)
-    head = RecordHead.of(mr) if announced else None
+    head = RecordHead.of(mr, pushed=pushed) if announced else None
     return do(mr, head, parts, MarkPulls(mr.repo, (mr.number,)),
               note=_note(d, mr.base_ref, pushed))
 
