@@ -101,6 +101,22 @@ def test_the_policy_comes_from_the_target_branch_not_the_merge_request(gate, fak
     assert refs == ["refs/heads/main", mr.head_sha]
 
 
+def test_a_policy_pushed_to_the_target_governs_even_when_its_push_hook_is_lost(gate, fake):
+    """Found by the model (tests/model): the bot kept the target's policy until a push
+    hook said the branch moved; with that hook lost, an approval passed the gate under
+    the old policy though the new one requires `unit`."""
+    project = new_project(fake, "lost-policy-push", policy=POLICY.replace('checks: ["unit"]\n', ""))
+    mr = fake.open_mr(project, 1, author="alice", source="feature", target="main",
+                      contents={"src/f.py": "2\n"})
+    gate.deliver("merge_request", project, 1, action="open")
+    fake.commit(project, "main", {".gitlab/gatebot.yml": POLICY}, author="owner")  # hook lost
+    next_second()
+    fake.approve(project, 1, "dev")
+    gate.deliver("merge_request", project, 1, action="approved")
+    status = gate.gate_status(project, mr.head_sha)
+    assert status.status == "pending" and "unit" in status.description
+
+
 def test_automerge_merges_the_approved_head_then_deploys_through_a_pipeline(gate, fake):
     project = new_project(fake, "merge-deploy")
     mr = fake.open_mr(project, 1, author="alice", source="feature", target="main",

@@ -10,7 +10,9 @@ approvals never count, and its statuses are its own.
 An evaluation reads as little as it can:
 
 - the policy file, its fallbacks and CODEOWNERS come from the store's file
-  cache until the target branch is pushed to (or the TTL passes);
+  cache until the target branch is pushed to (or the TTL passes) — a push
+  seen as the merge request's diff moving to another target commit, not
+  only as a push hook, which may be lost;
 - the merge request itself is read each time; its files, commits and
   approvals are kept in the store (`bot.providers.stored_parts`) until its
   head, its `updated_at` or its diff's target commit moves (an unchanged
@@ -218,10 +220,18 @@ class GitLabEvaluation(EvaluationBase):
         """The policy of the target branch's head (or of branch `ref`), with the spec's
         fallbacks."""
         return find_policy(
-            self._files(), self.key.repo, ref or self.pull().base_ref,
+            self._target_files(), self.key.repo, ref or self.pull().base_ref,
             self.forge.settings.default_policy,
             self.forge.settings.remote_policy_allowlist,
         )
+
+    def _target_files(self) -> StoredFiles:
+        """The file cache, told the target's commit the merge request's diff names
+        (GitLab moves it when the target is pushed to): files kept for another commit
+        are read again, whether or not the push hook arrived."""
+        files = self._files()
+        files.follow(self.key.repo, self.pull().base_ref, reads.base_sha_of(self._merge_request()))
+        return files
 
     def default_branch(self) -> str:
         """The project's default branch: one read of the project (the merge request
@@ -245,7 +255,9 @@ class GitLabEvaluation(EvaluationBase):
             self._statuses = reads.read_statuses(client, repo, head.head_sha, read)
             checks = reads.check_results(self._statuses, OWN_STATUSES, now)
         codeowners = (
-            find_codeowners(self._files(), repo, head.base_ref) if needs.codeowners else None
+            find_codeowners(self._target_files(), repo, head.base_ref)
+            if needs.codeowners
+            else None
         )
         history, pushers = recorded.head_facts(
             self.forge.store, self.key, {c.sha for c in commits} | {head.head_sha}
