@@ -197,6 +197,12 @@ class GitLabDriver:
                 self._note_commit(sha, author, parent)
         if by.lower() != pull.author:
             pull.pushers.add(by.lower())
+        self._announce_push(number, by)
+
+    def _announce_push(self, number: int, by: str) -> None:
+        """GitLab's two hooks about a push to the MR's branch, each of which may be lost:
+        the branch's push and the MR's update, both naming the pusher."""
+        self._emit("push", number, user=username(by))
         self._emit("merge_request", number, action="update", user=username(by))
 
     def open(self, number: int, base: str) -> None:
@@ -226,7 +232,7 @@ class GitLabDriver:
             project = world.project(self.repo)
             world.set_head(project, world.mr(project, number), sha, "alice")
         self._sync(number)
-        self._emit("merge_request", number, action="update", user="alice")
+        self._announce_push(number, "alice")
 
     def retarget(self, number: int, base: str) -> None:
         self._tick()
@@ -446,6 +452,11 @@ class GitLabDriver:
             for s in statuses
             if s.author == bot and s.name.startswith("gatebot: ")
         ]
+
+    def explain(self, sha: str, context: str) -> str:
+        """The bot's explanation of its verdict: on GitLab, its status's description."""
+        found = [p for p in self.posted() if p.sha == sha and p.context == context]
+        return found[-1].description if found else ""
 
     def bot_merges(self) -> list[BotMerge]:
         return [
