@@ -156,6 +156,26 @@ def test_automerge_merges_the_approved_head_then_deploys_through_a_pipeline(gate
     assert len([p for p in fake.pipelines_created if p.project == project]) == 1
 
 
+@pytest.mark.xfail(strict=True, reason="open: a GitLab bot user (a service account, "
+                   "`bot: true`) is known as a bot only by the token bots' username pattern")
+def test_a_command_from_a_gitlab_service_account_is_ignored(gate, fake):
+    """Found by the model (tests/model): the spec ignores comments by bots, but a GitLab
+    service account (`bot: true`, any username) with Developer access ran `/gate merge`."""
+    project = new_project(fake, "service-account", policy=POLICY.replace('checks: ["unit"]\n', ""))
+    fake.add_user("deps-bot", bot=True)
+    fake.set_access(project, "deps-bot", 30)
+    fake.open_mr(project, 1, author="alice", source="feature", target="main",
+                 contents={"src/f.py": "2\n"})
+    gate.deliver("merge_request", project, 1, action="open")
+    next_second()
+    fake.approve(project, 1, "lead")
+    gate.deliver("merge_request", project, 1, action="approved")
+    note = fake.add_note(project, 1, "deps-bot", "/gate merge")
+    gate.deliver("note", project, 1, note_id=note.id)
+    assert [m for m in fake.merges if m.project == project] == []
+    assert not [a for a in fake.award_emoji(project, 1, note.id) if a.name == "thumbsup"]
+
+
 def test_a_branch_anyone_can_create_declares_no_deploys_of_its_own(gate, fake):
     """`evil-base`'s own policy merges anything and deploys it: the bot may merge into
     that branch, but deploys come from the default branch's policy alone."""
