@@ -2,9 +2,8 @@
 `model.gitlab_driver` for how GitLab's verbs differ): the same machine, invariants and
 oracle as on GitHub, the oracle told that approvals name no commit.
 
-CI runs a bounded, derandomized number of examples (`GATEBOT_MODEL_EXAMPLES`, about
-about a minute; at most two in CI); longer runs set it higher
-(`tests/bench/` for the nightly run).
+CI runs a bounded, derandomized number of examples (`GATEBOT_MODEL_EXAMPLES`, 60 by
+default: about a minute, at most two); longer runs set it higher.
 """
 
 from __future__ import annotations
