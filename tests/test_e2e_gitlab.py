@@ -157,8 +157,6 @@ def test_automerge_merges_the_approved_head_then_deploys_through_a_pipeline(gate
     assert len([p for p in fake.pipelines_created if p.project == project]) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="open: a GitLab bot user (a service account, "
-                   "`bot: true`) is known as a bot only by the token bots' username pattern")
 def test_a_command_from_a_gitlab_service_account_is_ignored(gate, fake):
     """Found by the model (tests/model): the spec ignores comments by bots, but a GitLab
     service account (`bot: true`, any username) with Developer access ran `/gate merge`."""

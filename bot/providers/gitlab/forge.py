@@ -400,8 +400,10 @@ class GitLabEvaluation(EvaluationBase):
         member_of = frozenset(
             team for team in teams if reader.group_members(directory_cache.TEAM, team, [login])
         )
-        is_bot = reads.actor({"username": login}).is_bot or (
-            login.lower() == self.bot_login.lower()
+        is_bot = (
+            reads.actor({"username": login}).is_bot
+            or login.lower() == self.bot_login.lower()
+            or reader.is_bot(login)
         )
         return Commenter(
             login=login,
