@@ -157,16 +157,20 @@ def test_automerge_merges_the_approved_head_then_deploys_through_a_pipeline(gate
     assert len([p for p in fake.pipelines_created if p.project == project]) == 1
 
 
-def test_a_command_from_a_gitlab_service_account_is_ignored(gate, fake):
-    """Found by the model (tests/model): the spec ignores comments by bots, but a GitLab
-    service account (`bot: true`, any username) with Developer access ran `/gate merge`."""
+def test_a_gitlab_service_account_neither_approves_nor_runs_commands(gate, fake):
+    """Found by the model (tests/model): the spec ignores bots' approvals and commands,
+    but a GitLab service account (`bot: true`, any username) with Developer access
+    approved and ran `/gate merge`."""
     project = new_project(fake, "service-account", policy=POLICY.replace('checks: ["unit"]\n', ""))
     fake.add_user("deps-bot", bot=True)
     fake.set_access(project, "deps-bot", 30)
-    fake.open_mr(project, 1, author="alice", source="feature", target="main",
-                 contents={"src/f.py": "2\n"})
+    mr = fake.open_mr(project, 1, author="alice", source="feature", target="main",
+                      contents={"src/f.py": "2\n"})
     gate.deliver("merge_request", project, 1, action="open")
     next_second()
+    fake.approve(project, 1, "deps-bot")
+    gate.deliver("merge_request", project, 1, action="approved")
+    assert gate.gate_status(project, mr.head_sha).status == "pending"
     fake.approve(project, 1, "lead")
     gate.deliver("merge_request", project, 1, action="approved")
     note = fake.add_note(project, 1, "deps-bot", "/gate merge")

@@ -738,6 +738,7 @@ def test_the_request_budget_of_an_evaluation(rig):
         f"{mr}/approvals",
         "GET /projects/:id/repository/commits/:sha/statuses",
         "GET /users",
+        "GET /users/:user_id",  # is the approver a bot? (once per process)
         "GET /projects/:id/members/all/:user_id",
         "GET /user",
         "POST /projects/:id/statuses/:sha",

@@ -262,6 +262,7 @@ class GitLabEvaluation(EvaluationBase):
         history, pushers = recorded.head_facts(
             self.forge.store, self.key, {c.sha for c in commits} | {head.head_sha}
         )
+        reviews, comments = self._with_bots(reviews), self._with_bots(comments)
         author = reads.actor(mr.get("author"))
         teams = set(needs.teams) | (owner_teams(codeowners, files) if needs.codeowners else set())
         directory = self._directory().directory(
@@ -299,6 +300,18 @@ class GitLabEvaluation(EvaluationBase):
             codeowners=codeowners,
             bot=BotIdentity(logins=(self.bot_login,), context_prefix=CONTEXT_PREFIX),
             evaluated_at=now,
+        )
+
+    def _with_bots(self, items: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Approvals or notes, their authors marked bots as GitLab's user API says: a
+        service account's username follows no pattern, and bots never count."""
+        reader = self._directory()
+        return tuple(
+            item.model_copy(update={"author": item.author.model_copy(update={"is_bot": True})})
+            if not item.author.is_bot and item.author.login != reads.GHOST
+            and reader.is_bot(item.author.login)
+            else item
+            for item in items
         )
 
     def _parts(self, mr: Mapping[str, Any]) -> MergeRequestParts:
