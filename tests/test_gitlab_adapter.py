@@ -113,6 +113,23 @@ def test_the_policy_is_read_from_the_head_of_the_target_branch(rig):
     assert sources.policy.location == f"{PROJECT}:.gitlab/gatebot.yml@release"
 
 
+def test_a_target_push_whose_hook_never_came_still_brings_the_new_policy(rig):
+    """Found by the model (tests/model): the policy was kept until a push hook said the
+    target moved, so a lost hook left the old policy governing for the cache's TTL."""
+    _project(rig, ONE_APPROVAL)
+    rig.fake.open_mr(PROJECT, 7, source="feature")
+    with rig.open() as ev:
+        assert ev.policy_sources().policy.text == ONE_APPROVAL
+    rig.fake.commit(PROJECT, "main", {".gitlab/gatebot.yml": ONE_APPROVAL_AND_CI})  # no hook
+    with rig.open() as ev:
+        assert ev.policy_sources().policy.text == ONE_APPROVAL_AND_CI
+    # Kept again while the target stays where it is.
+    mark = rig.fake.mark()
+    with rig.open() as ev:
+        assert ev.policy_sources().policy.text == ONE_APPROVAL_AND_CI
+    assert routes(rig.fake.requests_since(mark)) == [MR]
+
+
 def test_the_policy_falls_back_to_the_root_file_then_to_the_operator_default(rig, tmp_path):
     rig.fake.add_project(PROJECT, files={".gatebot.yml": ONE_APPROVAL})
     rig.fake.add_project("acme/bare", files={"README.md": "x\n"})
@@ -721,6 +738,7 @@ def test_the_request_budget_of_an_evaluation(rig):
         f"{mr}/approvals",
         "GET /projects/:id/repository/commits/:sha/statuses",
         "GET /users",
+        "GET /users/:user_id",  # is the approver a bot? (once per process)
         "GET /projects/:id/members/all/:user_id",
         "GET /user",
         "POST /projects/:id/statuses/:sha",

@@ -23,6 +23,10 @@ from bot.store import Store, forge_files
 
 ClientT = TypeVar("ClientT")
 
+BRANCH_HEAD = ":branch-head"
+"""The row (a path no file is ever read under) recording the commit a branch's
+files were kept for (`StoredFiles.follow`)."""
+
 
 class StoredFiles(Generic[ClientT]):
     """Reads files from a forge through the store's file cache."""
@@ -49,6 +53,21 @@ class StoredFiles(Generic[ClientT]):
     def fetch(self, repo: str, path: str, ref: str | None) -> str | None:
         """One request for `path` in `repo` at `ref`; None when there is no such file."""
         raise NotImplementedError
+
+    def follow(self, repo: str, branch: str, sha: str) -> None:
+        """The forge says `branch` is at `sha`: its kept files go unless they were kept
+        for that commit. A push the bot never heard of (a lost delivery) would
+        otherwise leave the old files — an edited policy unread — until the TTL."""
+        if not sha:
+            return
+        now = self.clock()
+        with self.store.begin() as conn:
+            kept = forge_files.get(conn, self.provider, repo, branch, BRANCH_HEAD,
+                                   now - self.ttl)
+            if kept is not None and kept.content == sha:
+                return
+            forge_files.invalidate_ref(conn, self.provider, repo, branch)
+            forge_files.put(conn, self.provider, repo, branch, BRANCH_HEAD, sha, now)
 
     def read(self, repo: str, path: str, ref: str | None) -> str | None:
         """The text of `path` in `repo` at `ref` (None: the default branch); None if missing."""

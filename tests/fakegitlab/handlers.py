@@ -208,6 +208,16 @@ class Handlers:
             users = sorted(self.world.users.values(), key=lambda u: u.id)
         return self.listed(call, [self.shapes.user_basic(u.username) for u in users])
 
+    @route("GET /users/:user_id")
+    def get_user(self, call: Call) -> Reply:
+        found = next(
+            (u for u in self.world.users.values() if str(u.id) == str(call.params["user_id"])),
+            None,
+        )
+        if found is None:
+            raise GitLabError(404, "404 User Not Found")
+        return Reply(200, self.shapes.current_user(found))
+
     # -- projects and members -----------------------------------------------
 
     @route("GET /projects/:id")

@@ -102,6 +102,8 @@ class Truth:
     checks: list[CheckResult] = field(default_factory=list)
     policies: dict[str, Knobs] = field(default_factory=dict)  # by base branch
     pulls: dict[int, Pull] = field(default_factory=dict)
+    # "gitlab": approvals name no commit, so they are tied to the head by time alone.
+    forge: str = "github"
 
     def person(self, login: str) -> Person:
         return self.people.get(login.lower(), Person(login, "none"))
@@ -176,7 +178,12 @@ def review_counts(truth: Truth, pull: Pull, knobs: Knobs, review: Review) -> boo
     # Given before the retarget (a review in the same second came after it).
     if pull.retargeted_at is not None and review.at < pull.retargeted_at:
         return False
-    if not knobs.invalidate_on_push or review.commit == pull.head:
+    if not knobs.invalidate_on_push:
+        return True
+    if truth.forge == "gitlab":
+        # The spec: a GitLab approval counts only if given after the head's push time.
+        return review.at > head_since(pull)
+    if review.commit == pull.head:
         return True
     return knobs.ignore_update_merges and _updates_only(truth, review.commit, pull.head)
 

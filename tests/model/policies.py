@@ -28,8 +28,8 @@ class Knobs:
     auto_merge: bool = False  # with the trigger label
     deploy: bool = True  # production, after merges into main
 
-    def text(self) -> str:
-        """The policy file."""
+    def text(self, via: str = "{github_deployment: {}}") -> str:
+        """The policy file (`via`: how the deploy is made, per forge)."""
         source = f"teams: [{TEAM}]" if self.from_team else "permission: write"
         methods = '\n        comments: ["LGTM"]' if self.comments else ""
         lines = [
@@ -59,7 +59,7 @@ class Knobs:
                 f"  - name: {DEPLOY_NAME}",
                 "    branches: [main]",
                 f"    environment: {DEPLOY_NAME}",
-                "    via: {github_deployment: {}}",
+                f"    via: {via}",
             ]
         return "\n".join(lines) + "\n"
 

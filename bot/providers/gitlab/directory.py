@@ -6,6 +6,8 @@ and every answer is kept in the store with an expiry
 
 - a username becomes a user id with `GET /users?username=` (kept per forge:
   ids never change); no such user has no permission and no membership;
+- whether a commenter is a bot is `bot` of `GET /users/:id` (kept per forge):
+  a service account's username follows no pattern;
 - the permission is the access level of `GET /projects/:id/members/all/:user_id`
   (direct, inherited and shared-group members alike), named as the policy
   names GitHub's roles: Owner (50) = admin, Maintainer (40) = maintain,
@@ -62,6 +64,7 @@ class UserIds:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._known: dict[str, int | None] = {}
+        self._bots: dict[str, bool] = {}
 
     def get(self, username: str, fetch: Callable[[str], int | None]) -> int | None:
         key = username.lower()
@@ -71,6 +74,17 @@ class UserIds:
         found = fetch(username)
         with self._lock:
             self._known[key] = found
+        return found
+
+    def bot(self, username: str, fetch: Callable[[str], bool]) -> bool:
+        """Whether the user is a bot (a user's kind never changes either)."""
+        key = username.lower()
+        with self._lock:
+            if key in self._bots:
+                return self._bots[key]
+        found = fetch(username)
+        with self._lock:
+            self._bots[key] = found
         return found
 
 
@@ -106,6 +120,17 @@ class DirectoryReader(CachedDirectory[GitLabClient]):
             return None
 
         return self.user_ids.get(username, fetch)
+
+    def is_bot(self, username: str) -> bool:
+        """GitLab's own word (`bot` of `GET /users/:id`): access tokens' users and service
+        accounts, whatever their username."""
+
+        def fetch(name: str) -> bool:
+            user = self.user_id(name)
+            found = self._member(f"/users/{user}", "GET user") if user is not None else None
+            return bool(found and found.get("bot"))
+
+        return self.user_ids.bot(username, fetch)
 
     def _member(self, path: str, what: str) -> Mapping[str, Any] | None:
         try:

@@ -10,7 +10,9 @@ approvals never count, and its statuses are its own.
 An evaluation reads as little as it can:
 
 - the policy file, its fallbacks and CODEOWNERS come from the store's file
-  cache until the target branch is pushed to (or the TTL passes);
+  cache until the target branch is pushed to (or the TTL passes) — a push
+  seen as the merge request's diff moving to another target commit, not
+  only as a push hook, which may be lost;
 - the merge request and its approvals are read each time; its files and
   commits are kept in the store (`bot.providers.stored_parts`) until its
   head, its `updated_at` or its diff's target commit moves (an unchanged
@@ -246,10 +248,18 @@ class GitLabEvaluation(EvaluationBase):
         """The policy of the target branch's head (or of branch `ref`), with the spec's
         fallbacks."""
         return find_policy(
-            self._files(), self.key.repo, ref or self.pull().base_ref,
+            self._target_files(), self.key.repo, ref or self.pull().base_ref,
             self.forge.settings.default_policy,
             self.forge.settings.remote_policy_allowlist,
         )
+
+    def _target_files(self) -> StoredFiles:
+        """The file cache, told the target's commit the merge request's diff names
+        (GitLab moves it when the target is pushed to): files kept for another commit
+        are read again, whether or not the push hook arrived."""
+        files = self._files()
+        files.follow(self.key.repo, self.pull().base_ref, reads.base_sha_of(self._merge_request()))
+        return files
 
     def default_branch(self) -> str:
         """The project's default branch: one read of the project (the merge request
@@ -274,11 +284,14 @@ class GitLabEvaluation(EvaluationBase):
             self._statuses = reads.read_statuses(client, repo, head.head_sha, read)
             checks = reads.check_results(self._statuses, OWN_STATUSES, now)
         codeowners = (
-            find_codeowners(self._files(), repo, head.base_ref) if needs.codeowners else None
+            find_codeowners(self._target_files(), repo, head.base_ref)
+            if needs.codeowners
+            else None
         )
         history, pushers = recorded.head_facts(
             self.forge.store, self.key, {c.sha for c in commits} | {head.head_sha}
         )
+        reviews, comments = self._with_bots(reviews), self._with_bots(comments)
         author = reads.actor(mr.get("author"))
         teams = set(needs.teams) | (owner_teams(codeowners, files) if needs.codeowners else set())
         directory = self._directory().directory(
@@ -316,6 +329,18 @@ class GitLabEvaluation(EvaluationBase):
             codeowners=codeowners,
             bot=BotIdentity(logins=(self.bot_login,), context_prefix=CONTEXT_PREFIX),
             evaluated_at=now,
+        )
+
+    def _with_bots(self, items: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Approvals or notes, their authors marked bots as GitLab's user API says: a
+        service account's username follows no pattern, and bots never count."""
+        reader = self._directory()
+        return tuple(
+            item.model_copy(update={"author": item.author.model_copy(update={"is_bot": True})})
+            if not item.author.is_bot and item.author.login != reads.GHOST
+            and reader.is_bot(item.author.login)
+            else item
+            for item in items
         )
 
     def _parts(self, mr: Mapping[str, Any]) -> MergeRequestParts:
@@ -434,8 +459,10 @@ class GitLabEvaluation(EvaluationBase):
         member_of = frozenset(
             team for team in teams if reader.group_members(directory_cache.TEAM, team, [login])
         )
-        is_bot = reads.actor({"username": login}).is_bot or (
-            login.lower() == self.bot_login.lower()
+        is_bot = (
+            reads.actor({"username": login}).is_bot
+            or login.lower() == self.bot_login.lower()
+            or reader.is_bot(login)
         )
         return Commenter(
             login=login,
