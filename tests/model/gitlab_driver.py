@@ -197,7 +197,7 @@ class GitLabDriver:
                 author = self.rig.fake.world.project(self.repo).commits[sha].author
                 self._note_commit(sha, author, parent)
         if by.lower() != pull.author:
-            pull.pushers.add(by.lower())
+            pull.pushers[pull.head] = by.lower()
         self._announce_push(number, by)
 
     def _announce_push(self, number: int, by: str) -> None:
