@@ -16,45 +16,24 @@ Each test replays one way around the gate found on the merged GitLab work:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from support.e2e import next_second
-from support.e2e_gitlab import GitLabGate
+from support.e2e_gitlab import GitLabGate, gitlab_fixtures
+from support.policies import ONE_APPROVAL
 
 from bot.store import holds
 from bot.store.dirty import PullKey
 
 pytestmark = pytest.mark.slow
 
-POLICY = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
+POLICY = ONE_APPROVAL + """\
 checks: ["unit"]
 merge:
   auto: true
 """
 
 
-@pytest.fixture(scope="module")
-def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitLabGate]:
-    service = GitLabGate.start(tmp_path_factory.mktemp("e2e-gitlab-bypasses"))
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
-def fake(gate: GitLabGate):
-    yield gate.fake
-    gate.fake.assert_clean()
+gate, fake = gitlab_fixtures("e2e-gitlab-bypasses")
 
 
 def new_project(gate: GitLabGate, name: str) -> str:

@@ -13,22 +13,13 @@ Each test works in a repository of its own; the service of the module is shared.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from support.e2e import GateService, next_second
+from support.e2e import GateService, github_fixtures, next_second
+from support.policies import ONE_APPROVAL
 
 pytestmark = pytest.mark.slow
 
-POLICY = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
+POLICY = ONE_APPROVAL + """\
     options:
       methods:
         comments: ["LGTM"]
@@ -41,19 +32,7 @@ deploy:
 """
 
 
-@pytest.fixture(scope="module")
-def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GateService]:
-    service = GateService.start(tmp_path_factory.mktemp("e2e-stale-success"))
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
-def fake(gate: GateService):
-    yield gate.fake
-    gate.fake.assert_all_valid()
+gate, fake = github_fixtures("e2e-stale-success")
 
 
 def approved_by_comment(gate: GateService, name: str) -> tuple[str, str]:

@@ -131,8 +131,37 @@ class Delivery:
     told: Callable[[], None] | None = None  # what the bot now knows
 
 
+class DeliveryQueue:
+    """What a driver does with the deliveries its forge holds back: send one, lose one,
+    send one again (under its own id or a new one). Each driver posts them its way."""
+
+    queue: list[Delivery]
+    sent: list[Delivery]
+
+    def _post(self, delivery: Delivery, delivery_id: str) -> None:
+        raise NotImplementedError
+
+    def pending(self) -> int:
+        return len(self.queue)
+
+    def delivered(self) -> int:
+        return len(self.sent)
+
+    def deliver(self, index: int) -> None:
+        delivery = self.queue.pop(index)
+        self._post(delivery, delivery.id)
+        self.sent.append(delivery)
+
+    def drop(self, index: int) -> None:
+        self.queue.pop(index)
+
+    def redeliver(self, index: int, same_id: bool) -> None:
+        delivery = self.sent[index]
+        self._post(delivery, delivery.id if same_id else str(uuid.uuid4()))
+
+
 @dataclass
-class GitHubDriver:
+class GitHubDriver(DeliveryQueue):
     rig: GitHubRig
     repo: str
     truth: Truth = field(init=False)
@@ -323,12 +352,6 @@ class GitHubDriver:
 
     # -- deliveries --------------------------------------------------------------------
 
-    def pending(self) -> int:
-        return len(self.queue)
-
-    def delivered(self) -> int:
-        return len(self.sent)
-
     def _post(self, delivery: Delivery, delivery_id: str) -> None:
         body = json.dumps(delivery.payload).encode()
         _, headers = self.rig.fake.webhook_request(delivery.event, delivery.payload,
@@ -337,18 +360,6 @@ class GitHubDriver:
         assert answer.status_code in (200, 202), (answer.status_code, answer.get_data())
         if delivery.told is not None:
             delivery.told()
-
-    def deliver(self, index: int) -> None:
-        delivery = self.queue.pop(index)
-        self._post(delivery, delivery.id)
-        self.sent.append(delivery)
-
-    def drop(self, index: int) -> None:
-        self.queue.pop(index)
-
-    def redeliver(self, index: int, same_id: bool) -> None:
-        delivery = self.sent[index]
-        self._post(delivery, delivery.id if same_id else str(uuid.uuid4()))
 
     # -- the bot -----------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ from bot.store import dirty, gitlab_hooks
 from bot.web.gitlab_events import BOT_ACCOUNT_ID
 from bot.worker import PullWorker
 from model.driver import BotMerge, Posted, Shipped
-from model.github_driver import PEOPLE, Delivery, SimClock
+from model.github_driver import PEOPLE, Delivery, DeliveryQueue, SimClock
 from model.oracle import CheckResult, Comment, Commit, Pull, Review, Truth
 from model.policies import CHECK, DEPLOY_NAME, TEAM, Knobs
 
@@ -127,7 +127,7 @@ class GitLabRig:
 
 
 @dataclass
-class GitLabDriver:
+class GitLabDriver(DeliveryQueue):
     rig: GitLabRig
     repo: str
     truth: Truth = field(init=False)
@@ -366,12 +366,6 @@ class GitLabDriver:
 
     # -- deliveries --------------------------------------------------------------------
 
-    def pending(self) -> int:
-        return len(self.queue)
-
-    def delivered(self) -> int:
-        return len(self.sent)
-
     def _post(self, delivery: Delivery, delivery_id: str) -> None:
         body, headers = self.rig.fake.webhook_request(
             delivery.event, delivery.payload, SECRET, idempotency_key=delivery_id
@@ -381,18 +375,6 @@ class GitLabDriver:
         assert answer.status_code in (200, 202), (answer.status_code, answer.get_data())
         if delivery.told is not None:
             delivery.told()
-
-    def deliver(self, index: int) -> None:
-        delivery = self.queue.pop(index)
-        self._post(delivery, delivery.id)
-        self.sent.append(delivery)
-
-    def drop(self, index: int) -> None:
-        self.queue.pop(index)
-
-    def redeliver(self, index: int, same_id: bool) -> None:
-        delivery = self.sent[index]
-        self._post(delivery, delivery.id if same_id else str(uuid.uuid4()))
 
     # -- the bot -----------------------------------------------------------------------
 
