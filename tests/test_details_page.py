@@ -20,6 +20,7 @@ from sqlalchemy import select
 from support.apps import AppUnderTest, build_app
 from werkzeug.serving import make_server
 
+from bot import links
 from bot.core import render
 from bot.core.gate import decide
 from bot.core.policy.evaluate import evaluate
@@ -27,7 +28,6 @@ from bot.settings import Settings
 from bot.store import evaluations
 from bot.store.evaluations import Posted
 from bot.store.tables import signing_keys
-from bot.web import links
 
 REPO = "acme/api"
 POLICY = load_policy("""

@@ -31,6 +31,12 @@ from support.apps import AppUnderTest, MarksProbe, build_app
 from support.webhooks import gitlab_payload
 
 from bot.core.commands import MAX_BODY_CHARS
+from bot.events import effects as fx
+from bot.events import gitlab as gitlab_events
+from bot.events.gitlab import ignored, readers
+from bot.events.gitlab.delivery import Delivery, hook_name
+from bot.events.router import Routed
+from bot.providers.gitlab.bot_account import BOT_ACCOUNT_ID
 from bot.store import (
     apps,
     commands,
@@ -44,10 +50,6 @@ from bot.store import (
 )
 from bot.store import utcnow as store_now
 from bot.store.dirty import PullKey
-from bot.web import gitlab_events
-from bot.web.github_events import effects as fx
-from bot.web.gitlab_events import ignored, readers
-from bot.web.gitlab_events.delivery import BOT_ACCOUNT_ID, hook_name
 from bot.web.gitlab_webhook import read_delivery
 
 REPO = "gitlab-org/gitlab-test"  # the project of note_merge_request.json and pipeline.json
@@ -183,7 +185,7 @@ def emoji_event(name: str = "emoji_merge_request", *, state: str = "opened") -> 
 
 def delivery(
     event: str, payload: dict[str, Any], bot_username: str | None = None
-) -> gitlab_events.Delivery:
+) -> Delivery:
     """The Delivery the endpoint would build for `payload` (through the real parser)."""
     parsed = read_delivery(
         {"X-Gitlab-Event": event, "Idempotency-Key": str(uuid.uuid4())},
@@ -192,11 +194,11 @@ def delivery(
     return gitlab_events.delivery_of(parsed, bot_username)
 
 
-def routed(event: str, payload: dict[str, Any], bot: str | None = None) -> gitlab_events.Routed:
+def routed(event: str, payload: dict[str, Any], bot: str | None = None) -> Routed:
     return gitlab_events.route(delivery(event, payload, bot))
 
 
-def kinds(r: gitlab_events.Routed) -> list[type]:
+def kinds(r: Routed) -> list[type]:
     return [type(e) for e in r.effects]
 
 

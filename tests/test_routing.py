@@ -26,6 +26,10 @@ from support.apps import AppUnderTest, MarksProbe, build_app
 from support.webhooks import github_headers, github_payload
 
 from bot.core.commands import MAX_BODY_CHARS
+from bot.events import effects as fx
+from bot.events import github as github_events
+from bot.events.github import ignored
+from bot.events.github.delivery import Delivery
 from bot.store import (
     apps,
     commands,
@@ -44,9 +48,6 @@ from bot.store import (
     utcnow,
 )
 from bot.store.dirty import PullKey
-from bot.web import github_events
-from bot.web.github_events import effects as fx
-from bot.web.github_events import ignored
 
 APP_ID = 4242  # GITHUB_APP_ID of the github_app_env fixture
 SLUG = "gatebot"
@@ -471,7 +472,7 @@ def inbox(svc: AppUnderTest, number: int, repo: str = REPO) -> list[commands.Com
 
 def routed_effects(payload: dict[str, Any], action: str) -> list[type]:
     routed = github_events.route(
-        github_events.Delivery(
+        Delivery(
             event="issue_comment",
             action=action,
             payload=payload,
@@ -895,7 +896,7 @@ def test_a_merge_group_is_recorded_and_queued_for_the_pipeline(hooks, svc):
 
 
 def test_merge_group_pull_numbers_as_github_writes_them():
-    from bot.web.github_events.merge_groups import pull_numbers
+    from bot.events.github.merge_groups import pull_numbers
 
     squash = {
         "head_ref": "refs/heads/gh-readonly-queue/main/pr-17-" + "c" * 40,

@@ -5,13 +5,11 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from bot.store import (
     Store,
-    deliveries,
     deploys,
     dirty,
     heads,
@@ -21,26 +19,11 @@ from bot.store import (
     utcnow,
     verdicts,
 )
-from bot.store.deliveries import DeliveryRecord
 from bot.store.deploys import DeployKey
 from bot.store.dirty import Finish, PullKey
 from bot.store.tables import metadata
 
 KEY = PullKey("github", "acme/app", 7)
-
-
-def record(**fields) -> DeliveryRecord:
-    defaults = dict(
-        provider="github",
-        delivery_id="d-1",
-        event="pull_request",
-        action="opened",
-        repo="acme/app",
-        installation_id=99,
-        pr_number=7,
-        sender="ada",
-    )
-    return DeliveryRecord(**{**defaults, **fields})
 
 
 def test_migrations_create_exactly_the_declared_tables(store):
@@ -56,36 +39,6 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
     with store.begin() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
-
-
-def test_ingest_records_once_and_marks_the_pr(store):
-    now = utcnow()
-    with store.begin() as conn:
-        first = deliveries.ingest(conn, record(), now)
-        second = deliveries.ingest(conn, record(), now)
-        third = deliveries.ingest(conn, record(delivery_id="d-2"), now)
-        row = dirty.get(conn, KEY)
-    assert (first.new, first.pull, first.wake) == (True, KEY, True)
-    assert (second.new, second.wake) == (False, False)
-    assert (third.new, third.wake) == (True, False)  # already dirty: no new wake-up
-    assert row.generation == 2
-    assert row.installation_id == 99
-    assert row.dirty_since == now
-
-
-def test_delivery_and_mark_share_the_callers_transaction(store):
-    with pytest.raises(RuntimeError), store.begin() as conn:
-        deliveries.ingest(conn, record(), utcnow())
-        raise RuntimeError("the request failed after ingesting")
-    with store.begin() as conn:
-        assert deliveries.get(conn, "github", "d-1") is None
-        assert dirty.get(conn, KEY) is None
-
-
-def test_same_delivery_id_from_another_forge_is_not_a_duplicate(store):
-    with store.begin() as conn:
-        assert deliveries.ingest(conn, record(), utcnow()).new
-        assert deliveries.ingest(conn, record(provider="gitlab"), utcnow()).new
 
 
 def test_claim_is_exclusive_until_finish_or_expiry(store):

@@ -18,11 +18,11 @@ from bot.pipeline.errors import guarded
 from bot.pipeline.failures import FailureReport, Reporting
 from bot.pipeline.operator import OperatorConfig, load_operator_config
 from bot.pipeline.pull import BotIdentity, full_pipeline
+from bot.providers.gitlab.bot_account import BOT_ACCOUNT_ID
 from bot.providers.gitlab.forge import PROVIDER, GitLabForge, NotThisProject
 from bot.providers.gitlab.policy_source import POLICY_PATHS
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store
-from bot.web.gitlab_events import BOT_ACCOUNT_ID
 from bot.worker import Pipeline, PullJob
 
 log = logging.getLogger(__name__)

@@ -52,6 +52,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot import links
 from bot.core import replies
 from bot.core.gate import Decision, decide
 from bot.core.policy.evaluate import evaluate
@@ -83,7 +84,6 @@ from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store, apps, commands, merges, pull_heads, verdicts
 from bot.store.dirty import PullKey
-from bot.web import links
 from bot.worker import PullJob
 
 DetailsLink = Callable[[PullKey, str], str | None]

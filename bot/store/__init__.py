@@ -2,9 +2,10 @@
 
 `Store` owns the engine; the modules beside it hold the queries, each a
 function taking an open `Connection`, so callers decide what one transaction
-covers (the web tier records a delivery and marks its PR dirty in one).
+covers (a webhook's ingestion, `bot.events.ingestion`, records a delivery
+and marks its PRs dirty in one).
 
-- `deliveries`      — webhook de-duplication and ingestion
+- `deliveries`      — the record of webhook deliveries (de-duplication)
 - `dirty`           — PRs needing work, and the per-PR lease
 - `heads`           — push / first-seen times per head SHA
 - `runs`            — the work done per PR

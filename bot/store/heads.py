@@ -1,8 +1,8 @@
 """Who pushed which SHA, per (repository, SHA): a fact only events carry.
 
-The web tier records every SHA a `push` or `synchronize` delivered (and, for
-other PR events, that it was seen), with the pusher; the first recorded
-value of each wins. A snapshot reads the pushers of every commit of the PR
+A webhook's ingestion (`bot.events.ingestion`) records every SHA a `push`
+or `synchronize` delivered (and, for other PR events, that it was seen),
+with the pusher; the first recorded value of each wins. A snapshot reads the pushers of every commit of the PR
 at once (`for_shas`): pushing makes a person a contributor.
 
 The times here are not push times for the policy: a SHA pushed to another

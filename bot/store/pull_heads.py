@@ -5,9 +5,10 @@ head, and a retarget (a change of base) voids approvals as a push does; no
 forge tells either, so the bot records them. `note` appends a row when the
 (head, base) it is told differs from the last one recorded for the PR:
 
-- the web tier calls it for the events that announce a change (GitHub
-  `synchronize`, `opened`, `reopened`, a retarget; GitLab `open`, `reopen`,
-  a push, a retarget), at the time the delivery arrives;
+- a webhook's ingestion (`bot/events`) calls it for the events that
+  announce a change (GitHub `synchronize`, `opened`, `reopened`, a
+  retarget; GitLab `open`, `reopen`, a push, a retarget), at the time the
+  delivery arrives;
 - the worker calls it with what it reads from the forge before every
   evaluation, so a missed or lost event is made up for at that moment.
 

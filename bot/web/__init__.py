@@ -3,8 +3,10 @@
 `create_app(settings)` builds the app for the settings' start-up mode: in
 setup mode a page explaining how to connect a forge, `/healthz`, and
 webhooks answered 503; in full mode the webhook endpoints, `/healthz` and
-`/readyz`. Requests only verify, parse, record and enqueue: no forge is
-called while a webhook waits for its answer.
+`/readyz`. Webhook requests only verify, parse, hand the delivery to the
+event layer (`bot.events.ingestion.ingest`: record, route, mark, in one
+transaction) and wake the queue: no forge is called while a webhook waits
+for its answer.
 
 `create_app_from_env()` is the factory gunicorn calls (see the Procfile).
 """

@@ -4,7 +4,7 @@
 project path may have several groups) shows the verdict the bot last posted
 for the PR — every rule, who approved on which commit, whose approval did not
 count and why, the checks seen, and what is missing — as long as that verdict
-is for the head the link was made for. The link is signed (see `links.py`);
+is for the head the link was made for. The link is signed (see `bot/links.py`);
 a bad signature, an unknown PR and a link to an older head all get the same
 404, so pages cannot be enumerated or probed.
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
+from bot import links
 from bot.core.render import STATE_TITLES
 from bot.store import evaluations
-from bot.web import links
 from bot.web.services import services
 
 bp = Blueprint("details", __name__, template_folder="templates")

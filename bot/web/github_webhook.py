@@ -3,8 +3,9 @@
 `verify_signature` checks `X-Hub-Signature-256` against the raw body;
 `parse_delivery` pulls out the few facts the web tier records (event,
 action, repository, installation, PR number, head SHA and pusher), and
-`read_delivery` returns them with the decoded payload, which the routing
-(`bot/web/github_events`) reads. All raise a documented exception instead
+`read_delivery` returns them with the decoded payload (a
+`bot.events.parsed.ParsedDelivery`), which the routing (`bot/events/github`)
+reads. All raise a documented exception instead
 of returning a flag, so a caller cannot forget to look.
 """
 
@@ -14,14 +15,13 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from bot.store.deliveries import DeliveryRecord
-from bot.web.payload import get as _get
-from bot.web.payload import positive_int as _int
-from bot.web.payload import sha as _sha
-from bot.web.payload import text as _str
+from bot.events.parsed import DeliveryRecord, MalformedDelivery, ParsedDelivery
+from bot.events.payload import get as _get
+from bot.events.payload import positive_int as _int
+from bot.events.payload import sha as _sha
+from bot.events.payload import text as _str
 
 PROVIDER = "github"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -33,10 +33,6 @@ _ZERO_SHA = "0" * 40
 
 class InvalidSignature(Exception):
     """The signature is missing, malformed, or does not match the body."""
-
-
-class MalformedDelivery(Exception):
-    """A correctly signed delivery that is not a usable GitHub webhook."""
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -61,14 +57,6 @@ def verify_signature(body: bytes, signature: str | None, secret: str) -> None:
         raise InvalidSignature(f"{SIGNATURE_HEADER} is not a sha256= signature")
     if not hmac.compare_digest(signature.encode("ascii", "replace"), sign(body, secret).encode()):
         raise InvalidSignature(f"{SIGNATURE_HEADER} does not match the body")
-
-
-@dataclass(frozen=True)
-class ParsedDelivery:
-    """A verified delivery: what the store records, and the payload it came from."""
-
-    record: DeliveryRecord
-    payload: dict[str, Any]
 
 
 def parse_delivery(headers: Mapping[str, str], body: bytes) -> DeliveryRecord:

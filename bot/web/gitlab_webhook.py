@@ -13,8 +13,8 @@ is `Idempotency-Key` (the same across retries, GitLab 17.4+), else
 `webhook-id`, else `X-Gitlab-Event-UUID` on older servers.
 
 `parse_delivery` pulls out the facts the store records; `read_delivery`
-returns them with the decoded payload, which the routing
-(`bot/web/gitlab_events`) reads. `named_scope` says which project (or
+returns them with the decoded payload (a `bot.events.parsed.ParsedDelivery`),
+which the routing (`bot/events/gitlab`) reads. `named_scope` says which project (or
 group) a delivery speaks for: the token must be that project's or group's
 own (`bot.store.gitlab_hooks.authenticates`), never another's.
 """
@@ -27,13 +27,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.events.parsed import DeliveryRecord, MalformedDelivery, ParsedDelivery
+from bot.events.payload import get as _get
+from bot.events.payload import positive_int as _int
+from bot.events.payload import sha as _sha
+from bot.events.payload import text as _str
 from bot.standard_webhooks import sign
-from bot.store.deliveries import DeliveryRecord
-from bot.web.github_webhook import MalformedDelivery, ParsedDelivery
-from bot.web.payload import get as _get
-from bot.web.payload import positive_int as _int
-from bot.web.payload import sha as _sha
-from bot.web.payload import text as _str
 
 PROVIDER = "gitlab"
 TOKEN_HEADER = "X-Gitlab-Token"

@@ -6,9 +6,10 @@ bodies); bad or missing signature / token → 401; missing event or delivery
 headers or a body that is not a JSON object → 400; a delivery id already
 recorded → 200 `{"status": "duplicate"}`; otherwise the delivery is recorded
 and everything it causes — what the forge's routing decides
-(`bot/web/github_events`, `bot/web/gitlab_events`): PRs and merge requests
+(`bot/events/github`, `bot/events/gitlab`): PRs and merge requests
 marked dirty, caches dropped, tamper marks, merge groups and new comments
-recorded — happens in one transaction → 202; then the PRs that were clean
+recorded — happens in one transaction, in one call of the event layer
+(`bot.events.ingestion.ingest`) → 202; then the PRs that were clean
 until now are woken. No forge is called on the way. In setup mode every
 webhook is answered 503.
 
@@ -24,17 +25,19 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from bot.events.github import GitHubRouting
+from bot.events.gitlab import GitLabRouting
+from bot.events.ingestion import ForgeRouting, ingest
+from bot.events.parsed import MalformedDelivery, ParsedDelivery
 from bot.settings import Mode, Settings
 from bot.standard_webhooks import signing_key
-from bot.store import deliveries, gitlab_hooks, utcnow
-from bot.store.deliveries import DeliveryRecord, Route
+from bot.store import gitlab_hooks, utcnow
 from bot.store.dirty import PullKey
-from bot.web import github_events, github_webhook, gitlab_events, gitlab_webhook
+from bot.web import github_webhook, gitlab_webhook
 from bot.web.services import MAX_BODY_BYTES, services
 
 log = logging.getLogger(__name__)
@@ -105,11 +108,9 @@ def github() -> tuple[Response, int]:
         return _answer(401, error=str(exc))
     try:
         parsed = github_webhook.read_delivery(request.headers, body)
-    except github_webhook.MalformedDelivery as exc:
+    except MalformedDelivery as exc:
         return _answer(400, error=str(exc))
-    now = utcnow()
-    routing = github_events.Ingestion(parsed, settings.github_app_id, now)
-    return _ingest(parsed.record, now, routing)
+    return _ingest(parsed, GitHubRouting(settings.github_app_id))
 
 
 @bp.post("/webhooks/gitlab")
@@ -132,7 +133,7 @@ def gitlab() -> tuple[Response, int]:
     try:
         parsed = gitlab_webhook.read_delivery(request.headers, body)
         scope = gitlab_webhook.named_scope(parsed.payload)
-    except github_webhook.MalformedDelivery as exc:
+    except MalformedDelivery as exc:
         return _answer(400, error=str(exc))
     if single is not None:
         if not scope.names_project(single):
@@ -140,8 +141,7 @@ def gitlab() -> tuple[Response, int]:
             return _answer(401, error="the delivery is not about the project this secret serves")
     elif not _connected_hook_holds(token or "", scope):
         return _answer(401, error="the token is not the hook secret of the project it names")
-    now = utcnow()
-    return _ingest(parsed.record, now, gitlab_events.Ingestion(parsed, now))
+    return _ingest(parsed, GitLabRouting())
 
 
 def _verify_global(settings: Settings, body: bytes) -> None:
@@ -181,15 +181,12 @@ def _connected_hook_holds(token: str, scope: gitlab_webhook.Scope) -> bool:
     return True
 
 
-Routing = github_events.Ingestion | gitlab_events.Ingestion
-
-
-def _ingest(record: DeliveryRecord, now: datetime, routing: Routing) -> tuple[Response, int]:
+def _ingest(parsed: ParsedDelivery, routing: ForgeRouting) -> tuple[Response, int]:
     svc = services()
     assert svc.store is not None and svc.queue is not None  # full mode
-    route: Route = routing
+    record = parsed.record
     with svc.store.begin() as conn:
-        result = deliveries.ingest(conn, record, now, route)
+        result = ingest(conn, parsed, routing, utcnow())
     if not result.new:
         return _answer(200, status="duplicate")
     for key in result.woken:
@@ -201,7 +198,7 @@ def _ingest(record: DeliveryRecord, now: datetime, routing: Routing) -> tuple[Re
         record.event,
         record.action or "-",
         f" marks {_keys(result.marked)}" if result.marked else "",
-        f" ({routing.routed.summary})" if routing.routed else "",
+        f" ({result.routed.summary})" if result.routed else "",
     )
     return _answer(202, status="accepted")
 

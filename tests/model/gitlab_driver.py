@@ -42,11 +42,11 @@ from bot.pipeline.errors import guarded
 from bot.pipeline.failures import FailureReport, Reporting
 from bot.pipeline.operator import OperatorConfig
 from bot.pipeline.pull import BotIdentity, full_pipeline
+from bot.providers.gitlab.bot_account import BOT_ACCOUNT_ID
 from bot.providers.gitlab.forge import PROVIDER, GitLabForge
 from bot.providers.gitlab.policy_source import POLICY_PATHS
 from bot.retry import RetryPolicies
 from bot.store import dirty, gitlab_hooks
-from bot.web.gitlab_events import BOT_ACCOUNT_ID
 from bot.worker import PullWorker
 from model.driver import BotMerge, Posted, Shipped
 from model.github_driver import PEOPLE, Delivery, DeliveryQueue, SimClock

@@ -9,4 +9,5 @@ merging and deploying.
 - `publish`       — the commit status `gatebot: <target>`
 - `merge`         — mergeability, merge methods, merge / rebase / branch deletion / notes
 - `deploy`        — pipelines created after a merge
+- `bot_account`   — where the bot's own username is kept (`apps`), for the routing to read
 """

@@ -54,7 +54,7 @@ TRIGGERS: Mapping[str, bool] = {
     "releases_events": False,
     "enable_ssl_verification": True,
 }
-"""What a project hook is set to: the events the routing reads (`bot.web.gitlab_events`),
+"""What a project hook is set to: the events the routing reads (`bot.events.gitlab`),
 and none of those it ignores (internal notes are never answered: a reply is public)."""
 
 GROUP_TRIGGERS: Mapping[str, bool] = {**TRIGGERS, "member_events": True, "subgroup_events": False}

@@ -10,52 +10,23 @@ the delivery's transaction in microseconds and be tested on payloads alone.
     @router.register("pull_request", "opened", "reopened")
     def pull_opened(d: Delivery) -> Routed: ...
 
-    ROUTER = Router(pulls.router, checks.router, ...)   # one registry
+    ROUTER = Router(pulls.router, checks.router, ..., unhandled=ignored.reason)
 
 The machinery is forge-neutral: a router dispatches any delivery that has an
-`event` and an `action` (`Routable`) — GitHub's `Delivery` below, GitLab's
-in `bot/web/gitlab_events`. An event without a handler for its action is
-answered by the registry's `unhandled` function, where every ignored event
-and action is named with why (GitHub's `ignored.reason` unless told
-otherwise).
+`event` and an `action` (`Routable`) — GitHub's `Delivery`
+(`bot/events/github/delivery.py`), GitLab's (`bot/events/gitlab/delivery.py`).
+An event without a handler for its action is answered by the registry's
+`unhandled` function, where each forge names every ignored event and action
+with why (its `ignored.reason`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from bot.web.github_events import ignored
-from bot.web.github_events.effects import Effect
-from bot.web.payload import get
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One verified GitHub delivery, as the handlers see it."""
-
-    event: str
-    action: str | None
-    payload: dict[str, Any]
-    repo: str | None  # `repository.full_name`
-    installation_id: int | None
-    sender: str | None  # `sender.login`: who acted
-    app_id: int | None  # the configured GITHUB_APP_ID
-    app_slug: str | None = None  # the App's slug, for events registered `needs_slug`
-
-    def get(self, *path: str) -> Any:
-        return get(self.payload, *path)
-
-    @property
-    def bot_login(self) -> str | None:
-        """The account the App writes as, if its slug is known."""
-        return f"{self.app_slug}[bot]" if self.app_slug else None
-
-    def is_own_app(self, app: Any) -> bool:
-        """Whether an `app` object of the payload is the configured App."""
-        app_id = get(app, "id")
-        return self.app_id is not None and isinstance(app_id, int) and app_id == self.app_id
+from bot.events.effects import Effect
 
 
 @dataclass(frozen=True)
@@ -103,6 +74,11 @@ Unhandled = Callable[[str, str | None], str]
 _ANY = None  # an action key: every action of the event
 
 
+def no_handler(event: str, action: str | None) -> str:
+    """The reason of a registry that names none of its own (a router built to be combined)."""
+    return f"no handler for {event}.{action or '*'}"
+
+
 class Router(Generic[D]):
     """Handlers by (event, action); `Router(a, b)` holds the handlers of both.
 
@@ -110,7 +86,7 @@ class Router(Generic[D]):
     registry that routes (not the routers it is built from) needs it.
     """
 
-    def __init__(self, *routers: Router[D], unhandled: Unhandled = ignored.reason) -> None:
+    def __init__(self, *routers: Router[D], unhandled: Unhandled = no_handler) -> None:
         self._handlers: dict[tuple[str, str | None], Handler[D]] = {}
         self._needs_slug: set[str] = set()
         self._unhandled = unhandled
@@ -131,7 +107,7 @@ class Router(Generic[D]):
 
         `needs_slug`: the handler reads the bot's own name (GitHub's
         `Delivery.app_slug`, GitLab's `Delivery.bot_username`), which the
-        caller then looks up before routing.
+        ingestion (`bot.events.ingestion`) then looks up before routing.
         """
 
         def decorate(handler: Handler[D]) -> Handler[D]:

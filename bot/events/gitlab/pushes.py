@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.events.effects import DropBranchFiles, MarkBase, MarkHead
+from bot.events.gitlab.delivery import Delivery
+from bot.events.payload import listed_paths, sha, text
+from bot.events.router import Routed, Router, do, ignore
 from bot.providers.gitlab.policy_source import CODEOWNERS_PATHS, POLICY_PATHS
-from bot.web.github_events.effects import DropBranchFiles, MarkBase, MarkHead
-from bot.web.github_events.router import Routed, Router, do, ignore
-from bot.web.gitlab_events.delivery import Delivery
-from bot.web.payload import listed_paths, sha, text
 
 router: Router[Delivery] = Router()
 

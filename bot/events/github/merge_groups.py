@@ -20,10 +20,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.web.github_events import readers
-from bot.web.github_events.effects import EndMergeGroup, RequestMergeGroup
-from bot.web.github_events.router import Delivery, Routed, Router, do, ignore
-from bot.web.payload import get, sha, text
+from bot.events.effects import EndMergeGroup, RequestMergeGroup
+from bot.events.github import readers
+from bot.events.github.delivery import Delivery
+from bot.events.payload import get, sha, text
+from bot.events.router import Routed, Router, do, ignore
 
 router = Router()
 

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.events.effects import ForgetVerdict, MarkHead
+from bot.events.github import readers
+from bot.events.github.delivery import Delivery
+from bot.events.payload import get, sha, text
+from bot.events.router import Routed, Router, do, ignore
 from bot.providers.publishing import CONTEXT_PREFIX
-from bot.web.github_events import readers
-from bot.web.github_events.effects import ForgetVerdict, MarkHead
-from bot.web.github_events.router import Delivery, Routed, Router, do, ignore
-from bot.web.payload import get, sha, text
 
 router = Router()
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.web.github_events.effects import RememberPull
-from bot.web.payload import get, positive_int, sha, text, utc_time
+from bot.events.effects import RememberPull
+from bot.events.payload import get, positive_int, sha, text, utc_time
 
 CLOSED = "closed"
 

@@ -8,11 +8,11 @@ and the bot's own (it reacts to every command it reads) cause no work.
 
 from __future__ import annotations
 
-from bot.web.github_events.effects import DropPullParts, MarkPulls
-from bot.web.github_events.router import Routed, Router, do, ignore
-from bot.web.gitlab_events import readers
-from bot.web.gitlab_events.delivery import Delivery
-from bot.web.payload import text
+from bot.events.effects import DropPullParts, MarkPulls
+from bot.events.gitlab import readers
+from bot.events.gitlab.delivery import Delivery
+from bot.events.payload import text
+from bot.events.router import Routed, Router, do, ignore
 
 router: Router[Delivery] = Router()
 

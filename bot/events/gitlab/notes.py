@@ -21,11 +21,11 @@ and notes on issues, commits and snippets cause no work.
 from __future__ import annotations
 
 from bot.core.commands import MAX_BODY_CHARS
-from bot.web.github_events.effects import DropPullParts, MarkPulls, ReceiveComment
-from bot.web.github_events.router import Routed, Router, do, ignore
-from bot.web.gitlab_events import readers
-from bot.web.gitlab_events.delivery import Delivery
-from bot.web.payload import get, positive_int, text
+from bot.events.effects import DropPullParts, MarkPulls, ReceiveComment
+from bot.events.gitlab import readers
+from bot.events.gitlab.delivery import Delivery
+from bot.events.payload import get, positive_int, text
+from bot.events.router import Routed, Router, do, ignore
 
 router: Router[Delivery] = Router()
 

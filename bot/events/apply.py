@@ -4,14 +4,16 @@
 remembered before lookups by head or base run) and returns the PRs and merge
 groups to mark, each with its installation. Lookups cost one query per
 effect — never one per PR — and the marks go to the store in one statement
-(`dirty.mark_many`), so a push concerning hundreds of PRs answers as fast as
-one concerning a single PR.
+(`dirty.mark_many`, called by `bot.events.ingestion`), so a push concerning
+hundreds of PRs answers as fast as one concerning a single PR.
 
 Forge-neutral: every store row is written under the delivery's provider
-(`github`, the default, or `gitlab`), so the GitLab routing
-(`bot/web/gitlab_events`) applies its effects here too. Installations,
-merge groups, the App's slug and owner-wide fallback policies exist only on
-GitHub; no GitLab handler returns those effects.
+(`github` or `gitlab`), and what differs by forge is passed in by the
+forge's routing (`bot.events.ingestion.ForgeRouting`), never imported here:
+`policy_paths`, where a branch's own policy file lives (for `MarkOwner`
+with `without_own_policy`). Installations, merge groups, the App's slug and
+owner-wide fallback policies exist only on GitHub; no GitLab handler
+returns those effects.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from bot.providers.github.policy_source import POLICY_PATHS as GITHUB_POLICY_PATHS
+from bot.events import effects as fx
+from bot.events.router import Routed
 from bot.store import (
     apps,
     commands,
@@ -39,12 +42,8 @@ from bot.store import (
     tampering,
 )
 from bot.store.dirty import PullKey
-from bot.web.github_events import effects as fx
-from bot.web.github_events.router import Routed
 
 log = logging.getLogger(__name__)
-
-GITHUB = "github"
 
 
 @dataclass
@@ -55,6 +54,7 @@ class _Run:
     provider: str
     now: datetime
     installation_id: int | None
+    policy_paths: tuple[str, ...]
     marks: dict[PullKey, int | None] = field(default_factory=dict)
 
     def mark(self, repo: str, numbers: Iterable[int], installation_id: int | None = None) -> None:
@@ -73,13 +73,16 @@ def apply(
     conn: Connection,
     routed: Routed,
     *,
+    provider: str,
     installation_id: int | None,
     now: datetime,
-    provider: str = GITHUB,
+    policy_paths: tuple[str, ...] = (),
 ) -> dict[PullKey, int | None]:
     """Run `routed`'s effects on `conn` for the forge `provider` (the delivery
-    record's own); return what to mark dirty (key → installation)."""
-    run = _Run(conn, provider, now, installation_id)
+    record's own); return what to mark dirty (key → installation).
+
+    `policy_paths`: where the forge keeps a branch's own policy file."""
+    run = _Run(conn, provider, now, installation_id, policy_paths)
     for effect in routed.effects:
         _run(effect, run)
     return run.marks
@@ -113,8 +116,8 @@ def _(e: fx.MarkRepo, run: _Run) -> None:
 
 @_run.register
 def _(e: fx.MarkOwner, run: _Run) -> None:
-    # The owner-wide fallback policy is GitHub's (the owner's `.github` repository).
-    paths = GITHUB_POLICY_PATHS if e.without_own_policy else ()
+    # PRs whose base holds a policy of its own do not read the owner's fallback.
+    paths = run.policy_paths if e.without_own_policy else ()
     run.mark_open(pulls.open_of_owner(run.conn, run.provider, e.owner, without_policy_at=paths))
 
 

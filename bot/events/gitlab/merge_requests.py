@@ -20,11 +20,11 @@ stands); what it says of the MR is still remembered.
 
 from __future__ import annotations
 
-from bot.web.github_events.effects import DropPullParts, MarkPulls, RecordHead
-from bot.web.github_events.router import Routed, Router, do, ignore
-from bot.web.gitlab_events import readers
-from bot.web.gitlab_events.delivery import Delivery
-from bot.web.payload import get, text
+from bot.events.effects import DropPullParts, MarkPulls, RecordHead
+from bot.events.gitlab import readers
+from bot.events.gitlab.delivery import Delivery
+from bot.events.payload import get, text
+from bot.events.router import Routed, Router, do, ignore
 
 router: Router[Delivery] = Router()
 

@@ -15,11 +15,11 @@ when it changes.
 
 from __future__ import annotations
 
-from bot.web.github_events.effects import MarkHead
-from bot.web.github_events.router import Routed, Router, do, ignore
-from bot.web.gitlab_events import readers
-from bot.web.gitlab_events.delivery import Delivery
-from bot.web.payload import get, sha
+from bot.events.effects import MarkHead
+from bot.events.gitlab import readers
+from bot.events.gitlab.delivery import Delivery
+from bot.events.payload import get, sha
+from bot.events.router import Routed, Router, do, ignore
 
 router: Router[Delivery] = Router()
 

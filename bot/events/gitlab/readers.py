@@ -10,8 +10,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot.web.github_events.effects import RememberPull
-from bot.web.payload import get, positive_int, sha, text, utc_time
+from bot.events.effects import RememberPull
+from bot.events.payload import get, positive_int, sha, text, utc_time
 
 NO_MR = "the payload names no merge request of a project"
 CLOSED = "the merge request is closed or merged: its last verdict stands"

@@ -39,16 +39,17 @@ from __future__ import annotations
 
 from bot.core.authorize import is_bot_login
 from bot.core.commands import MAX_BODY_CHARS
-from bot.web.github_events import readers
-from bot.web.github_events.effects import (
+from bot.events.effects import (
     DropPullParts,
     MarkPulls,
     ReceiveComment,
     RecordHead,
     RecordTamper,
 )
-from bot.web.github_events.router import Delivery, Routed, Router, do, ignore
-from bot.web.payload import get, positive_int
+from bot.events.github import readers
+from bot.events.github.delivery import Delivery
+from bot.events.payload import get, positive_int
+from bot.events.router import Routed, Router, do, ignore
 
 router = Router()
 

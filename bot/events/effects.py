@@ -8,9 +8,10 @@ of them (a head SHA, a base branch, a repository, an owner); `apply`
 resolves those with one query each and marks everything in one statement.
 
 The values name no forge: `apply` writes them under the delivery's
-provider, so GitHub's handlers and GitLab's (`bot/web/gitlab_events`, where
-a "PR" is a merge request and its number the MR's `iid`) share them. The
-installation, merge-group, App-slug and owner effects are GitHub's alone.
+provider, so GitHub's handlers (`bot/events/github`) and GitLab's
+(`bot/events/gitlab`, where a "PR" is a merge request and its number the
+MR's `iid`) share them. The installation, merge-group, App-slug and owner
+effects are GitHub's alone.
 """
 
 from __future__ import annotations

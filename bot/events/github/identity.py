@@ -11,9 +11,9 @@ seen next to the configured id is remembered (see `bot/store/apps.py`).
 
 from __future__ import annotations
 
-from bot.web.github_events.effects import RememberAppSlug
-from bot.web.github_events.router import Delivery
-from bot.web.payload import get, text
+from bot.events.effects import RememberAppSlug
+from bot.events.github.delivery import Delivery
+from bot.events.payload import get, text
 
 
 def learnt_slug(d: Delivery) -> RememberAppSlug | None:

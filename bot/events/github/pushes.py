@@ -26,15 +26,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.events.effects import DropBranchFiles, Effect, MarkBase, MarkOwner
+from bot.events.github.delivery import Delivery
+from bot.events.payload import listed_paths, sha, text
+from bot.events.router import Routed, Router, do, ignore
 from bot.providers.github.policy_source import (
     CODEOWNERS_PATHS,
     OWNER_POLICY_PATH,
     OWNER_REPOSITORY,
     POLICY_PATHS,
 )
-from bot.web.github_events.effects import DropBranchFiles, Effect, MarkBase, MarkOwner
-from bot.web.github_events.router import Delivery, Routed, Router, do, ignore
-from bot.web.payload import listed_paths, sha, text
 
 router = Router()
 

@@ -18,8 +18,7 @@ membership or a permission can turn an approval into a counted one or back:
 
 from __future__ import annotations
 
-from bot.web.github_events import readers
-from bot.web.github_events.effects import (
+from bot.events.effects import (
     DropCollaborator,
     DropOrgMember,
     DropTeam,
@@ -27,8 +26,10 @@ from bot.web.github_events.effects import (
     MarkOwner,
     MarkRepo,
 )
-from bot.web.github_events.router import Delivery, Routed, Router, do, ignore
-from bot.web.payload import text
+from bot.events.github import readers
+from bot.events.github.delivery import Delivery
+from bot.events.payload import text
+from bot.events.router import Routed, Router, do, ignore
 
 router = Router()
 

@@ -1,10 +1,11 @@
-"""One verified GitLab delivery as the handlers see it, and the bot's own account.
+"""One verified GitLab delivery as the handlers see it.
 
 GitLab has no App: the bot acts as the user whose token it holds. The GitLab
 pipeline records that user's username in the store's `apps` table (provider
-`gitlab`, id `BOT_ACCOUNT_ID`) when it first runs; handlers registered
-`needs_slug` get it as `Delivery.bot_username`, and leave everything to be
-someone else's while it is not known — a username is never guessed.
+`gitlab`, id `bot.providers.gitlab.bot_account.BOT_ACCOUNT_ID`) when it first
+runs; handlers registered `needs_slug` get it as `Delivery.bot_username`, and
+leave everything to be someone else's while it is not known — a username is
+never guessed.
 
 `Service Hook` (integrations) and `System Hook` (instance-wide hooks) carry
 several kinds of event under one header; `hook_name` reads the body's
@@ -16,12 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from bot.web.payload import get, text
+from bot.events.payload import get, text
 
 PROVIDER = "gitlab"
-
-BOT_ACCOUNT_ID = 0
-"""The `apps` row id the bot's GitLab username is kept under (`bot.pipeline.gitlab` writes it)."""
 
 HOOKS_BY_KIND = {
     "merge_request": "Merge Request Hook",

@@ -1,17 +1,19 @@
 """GitLab event routing: which deliveries cause work, and which work.
 
-The same shape as GitHub's (`bot/web/github_events`), on the same
-machinery: its `Router`, effects and `apply`, run under provider `gitlab`.
-The webhook endpoint verifies and parses a delivery, then hands this
-package's `Ingestion` to `deliveries.ingest`, which runs it inside the
-delivery's one transaction, after recording the delivery:
+The same shape as GitHub's (`bot/events/github`), on the same forge-neutral
+machinery (`bot/events`: `router`, `effects`, `apply`, `ingestion`), run
+under provider `gitlab`. The webhook endpoint (`bot/web/webhooks.py`)
+verifies and parses a delivery, then calls `bot.events.ingestion.ingest`
+with this package's `GitLabRouting`, which runs inside the delivery's one
+transaction, after recording the delivery:
 
 1. `route` — pure: the handler of the hook (`X-Gitlab-Event`) and its
    `object_attributes.action` turns the payload into effects, or into a
    reason to do nothing (`ignored.py` names every ignored hook with why).
-2. `apply` — the effects on the transaction: merge requests remembered,
-   caches dropped, new notes put in the command inbox; returns the MRs to
-   mark dirty, which `deliveries.ingest` marks in one statement.
+   Handlers see a `Delivery` (`delivery.py`).
+2. `apply` (`bot/events/apply.py`) — the effects on the transaction: merge
+   requests remembered, caches dropped, new notes put in the command inbox;
+   returns the MRs to mark dirty, which the ingestion marks in one statement.
 
 A merge request is a PR to the rest of the bot: `PullKey("gitlab",
 project.path_with_namespace, iid)`, with no installation.
@@ -27,7 +29,8 @@ project.path_with_namespace, iid)`, with no installation.
 
 The bot's own notes and awards never cause work, so answering a command
 cannot wake the bot again; its username comes from the store
-(`delivery.BOT_ACCOUNT_ID`), looked up only for the hooks that need it.
+(`bot.providers.gitlab.bot_account.BOT_ACCOUNT_ID`), looked up only for the
+hooks that need it.
 Comment commands are never run here: a new note goes into the MR's command
 inbox (`store/commands.py`) and the MR is marked; the pipeline parses,
 authorises, runs and answers them.
@@ -35,16 +38,9 @@ authorises, runs and answers them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
-from bot.store import apps
-from bot.store.deliveries import Marks
-from bot.web.github_events.apply import apply
-from bot.web.github_events.router import Routed, Router
-from bot.web.github_webhook import ParsedDelivery
-from bot.web.gitlab_events import (
+from bot.events.gitlab import (
     emoji,
     ignored,
     members,
@@ -53,7 +49,11 @@ from bot.web.gitlab_events import (
     pipelines,
     pushes,
 )
-from bot.web.gitlab_events.delivery import BOT_ACCOUNT_ID, PROVIDER, Delivery, hook_name
+from bot.events.gitlab.delivery import Delivery, hook_name
+from bot.events.parsed import ParsedDelivery
+from bot.events.router import Routed, Router
+from bot.providers.gitlab.bot_account import BOT_ACCOUNT_ID
+from bot.providers.gitlab.policy_source import POLICY_PATHS
 
 ROUTER: Router[Delivery] = Router(
     merge_requests.router,
@@ -65,7 +65,7 @@ ROUTER: Router[Delivery] = Router(
     unhandled=ignored.reason,
 )
 
-__all__ = ["BOT_ACCOUNT_ID", "ROUTER", "Delivery", "Ingestion", "Routed", "delivery_of", "route"]
+__all__ = ["ROUTER", "GitLabRouting", "delivery_of", "route"]
 
 
 def delivery_of(parsed: ParsedDelivery, bot_username: str | None = None) -> Delivery:
@@ -85,24 +85,22 @@ def route(delivery: Delivery, router: Router[Delivery] = ROUTER) -> Routed:
     return router.route(delivery)
 
 
-class Ingestion:
-    """The routing of one GitLab delivery, as `deliveries.ingest` runs it (a `deliveries.Route`).
+@dataclass(frozen=True)
+class GitLabRouting:
+    """GitLab's routing, as `bot.events.ingestion.ingest` runs it (a `ForgeRouting`).
 
-    After the call, `routed` says what the delivery caused, for the log.
+    The bot's username is read (under `BOT_ACCOUNT_ID`) only for the hooks
+    whose handlers need it.
     """
 
-    def __init__(
-        self, parsed: ParsedDelivery, now: datetime, router: Router[Delivery] = ROUTER
-    ) -> None:
-        self.parsed = parsed
-        self.now = now
-        self.router = router
-        self.routed: Routed | None = None
+    router: Router[Delivery] = ROUTER
+    # No GitLab handler asks for the owner's fallback: these are the branch's own.
+    policy_paths: tuple[str, ...] = POLICY_PATHS
 
-    def __call__(self, conn: Connection) -> Marks:
-        rec = self.parsed.record
-        bot = None
-        if self.router.needs_slug(hook_name(rec.event, self.parsed.payload)):
-            bot = apps.slug(conn, PROVIDER, BOT_ACCOUNT_ID)
-        self.routed = route(delivery_of(self.parsed, bot), self.router)
-        return apply(conn, self.routed, installation_id=None, now=self.now, provider=rec.provider)
+    def bot_account(self, parsed: ParsedDelivery) -> int | None:
+        if self.router.needs_slug(hook_name(parsed.record.event, parsed.payload)):
+            return BOT_ACCOUNT_ID
+        return None
+
+    def route(self, parsed: ParsedDelivery, bot_name: str | None) -> Routed:
+        return route(delivery_of(parsed, bot_name), self.router)

@@ -1,16 +1,19 @@
 """GitHub event routing: which deliveries cause work, and which work.
 
-The webhook endpoint verifies and parses a delivery, then hands this
-package's `Ingestion` to `deliveries.ingest`, which runs it inside the
-delivery's one transaction, after recording the delivery:
+The webhook endpoint (`bot/web/webhooks.py`) verifies and parses a
+delivery, then calls `bot.events.ingestion.ingest` with this package's
+`GitHubRouting`, which runs inside the delivery's one transaction, after
+recording the delivery:
 
 1. `route` — pure: the (event, action) handler turns the payload into
-   effects (`effects.py`), or into a reason to do nothing (`ignored.py`
-   names every ignored event and action with why). No store, no forge.
-2. `apply` — the effects on the transaction: PRs remembered, caches
-   dropped, tamper marks and merge groups recorded, new PR comments put in
-   the command inbox, posted verdicts forgotten; returns the PRs (and merge
-   groups) to mark dirty, which `deliveries.ingest` marks in one statement.
+   effects (`bot/events/effects.py`), or into a reason to do nothing
+   (`ignored.py` names every ignored event and action with why). No store,
+   no forge. Handlers see a `Delivery` (`delivery.py`).
+2. `apply` (`bot/events/apply.py`) — the effects on the transaction: PRs
+   remembered, caches dropped, tamper marks and merge groups recorded, new
+   PR comments put in the command inbox, posted verdicts forgotten; returns
+   the PRs (and merge groups) to mark dirty, which the ingestion marks in
+   one statement.
 
 Handlers, one module per concern, combined in `ROUTER`:
 
@@ -36,35 +39,34 @@ the pipeline parses, authorises, runs and answers them.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
-from bot.store import apps
-from bot.store.deliveries import Marks
-from bot.web.github_events import (
+from bot.events.github import (
     checks,
+    ignored,
     installations,
     merge_groups,
     people,
     pull_requests,
     pushes,
 )
-from bot.web.github_events.apply import apply
-from bot.web.github_events.identity import learnt_slug
-from bot.web.github_events.router import Delivery, Routed, Router
-from bot.web.github_webhook import PROVIDER, ParsedDelivery
+from bot.events.github.delivery import Delivery
+from bot.events.github.identity import learnt_slug
+from bot.events.parsed import ParsedDelivery
+from bot.events.router import Routed, Router
+from bot.providers.github.policy_source import POLICY_PATHS
 
-ROUTER = Router(
+ROUTER: Router[Delivery] = Router(
     pull_requests.router,
     checks.router,
     pushes.router,
     merge_groups.router,
     installations.router,
     people.router,
+    unhandled=ignored.reason,
 )
 
-__all__ = ["ROUTER", "Delivery", "Ingestion", "Routed", "delivery_of", "route"]
+__all__ = ["ROUTER", "GitHubRouting", "delivery_of", "route"]
 
 
 def delivery_of(
@@ -83,7 +85,7 @@ def delivery_of(
     )
 
 
-def route(delivery: Delivery, router: Router = ROUTER) -> Routed:
+def route(delivery: Delivery, router: Router[Delivery] = ROUTER) -> Routed:
     """What `delivery` causes; the App's slug, when it shows it, is remembered too."""
     routed = router.route(delivery)
     learnt = learnt_slug(delivery)
@@ -92,29 +94,23 @@ def route(delivery: Delivery, router: Router = ROUTER) -> Routed:
     return dataclasses.replace(routed, effects=(learnt, *routed.effects))
 
 
-class Ingestion:
-    """The routing of one delivery, as `deliveries.ingest` runs it (a `deliveries.Route`).
+@dataclass(frozen=True)
+class GitHubRouting:
+    """GitHub's routing, as `bot.events.ingestion.ingest` runs it (a `ForgeRouting`).
 
-    After the call, `routed` says what the delivery caused, for the log.
+    `app_id`: the configured `GITHUB_APP_ID`; the App's slug is kept under it
+    (`store/apps.py`) and read only for events whose handlers need it.
     """
 
-    def __init__(
-        self,
-        parsed: ParsedDelivery,
-        app_id: int | None,
-        now: datetime,
-        router: Router = ROUTER,
-    ) -> None:
-        self.parsed = parsed
-        self.app_id = app_id
-        self.now = now
-        self.router = router
-        self.routed: Routed | None = None
+    app_id: int | None
+    router: Router[Delivery] = ROUTER
+    # The owner-wide fallback policy is left out of PRs whose base holds one of these.
+    policy_paths: tuple[str, ...] = POLICY_PATHS
 
-    def __call__(self, conn: Connection) -> Marks:
-        rec = self.parsed.record
-        slug = None
-        if self.app_id is not None and self.router.needs_slug(rec.event):
-            slug = apps.slug(conn, PROVIDER, self.app_id)
-        self.routed = route(delivery_of(self.parsed, self.app_id, slug), self.router)
-        return apply(conn, self.routed, installation_id=rec.installation_id, now=self.now)
+    def bot_account(self, parsed: ParsedDelivery) -> int | None:
+        if self.app_id is not None and self.router.needs_slug(parsed.record.event):
+            return self.app_id
+        return None
+
+    def route(self, parsed: ParsedDelivery, bot_name: str | None) -> Routed:
+        return route(delivery_of(parsed, self.app_id, bot_name), self.router)

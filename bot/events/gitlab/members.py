@@ -15,10 +15,10 @@ membership change makes that cache wrong at once, so it is dropped:
 
 from __future__ import annotations
 
-from bot.web.github_events.effects import DropCollaborator, DropPerson, MarkOwner, MarkRepo
-from bot.web.github_events.router import Routed, Router, do, ignore
-from bot.web.gitlab_events.delivery import Delivery
-from bot.web.payload import text
+from bot.events.effects import DropCollaborator, DropPerson, MarkOwner, MarkRepo
+from bot.events.gitlab.delivery import Delivery
+from bot.events.payload import text
+from bot.events.router import Routed, Router, do, ignore
 
 router: Router[Delivery] = Router()
 

@@ -1,0 +1,41 @@
+"""A verified, parsed webhook delivery, whatever the forge: the types the parsers return.
+
+The web tier's parsers (`bot/web/github_webhook.py`, `bot/web/gitlab_webhook.py`)
+turn headers and body into a `ParsedDelivery` — the `DeliveryRecord` the store
+keeps, and the decoded payload the routing reads — or raise `MalformedDelivery`.
+`bot.events.ingestion.ingest` takes it from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class MalformedDelivery(Exception):
+    """A correctly signed (or authenticated) delivery that is not a usable webhook."""
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """What the store keeps of one webhook delivery (provider-neutral)."""
+
+    provider: str
+    delivery_id: str
+    event: str
+    action: str | None = None
+    repo: str | None = None
+    installation_id: int | None = None
+    pr_number: int | None = None
+    sender: str | None = None
+    head_sha: str | None = None
+    head_pushed: bool = False
+    pusher: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedDelivery:
+    """A verified delivery: what the store records, and the payload it came from."""
+
+    record: DeliveryRecord
+    payload: dict[str, Any]
