@@ -20,7 +20,7 @@ from bot.pipeline.pull import note_head
 from bot.providers.base import PolicySources, PublishOutcome
 from bot.settings import Settings
 from bot.store import Store
-from support.fakeforge import FakeForge
+from support.fakes.forge import FakeForge
 from support.policies import ONE_APPROVAL  # noqa: F401 (tests import it from here)
 
 RequestT = TypeVar("RequestT")
