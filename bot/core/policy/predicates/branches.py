@@ -19,7 +19,7 @@ class _BranchPredicate(Predicate):
         raise NotImplementedError
 
     def needs(self) -> SnapshotNeeds:
-        # Both branch names come with the PR: always read.
+        # Both branch names come with the PR.
         return SnapshotNeeds()
 
     def evaluate(self, scope: Scope) -> Result:

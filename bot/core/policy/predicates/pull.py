@@ -22,7 +22,7 @@ class LabelsPredicate(Predicate):
         self.none = list(model.none)
 
     def needs(self) -> SnapshotNeeds:
-        # Labels come with the PR: always read.
+        # Labels come with the PR.
         return SnapshotNeeds()
 
     def evaluate(self, scope: Scope) -> Result:
@@ -69,7 +69,7 @@ class TitlePredicate(Predicate):
         self.not_matches = [(p, compile_regex(p)) for p in model.not_matches]
 
     def needs(self) -> SnapshotNeeds:
-        # The title comes with the PR: always read.
+        # The title comes with the PR.
         return SnapshotNeeds()
 
     def evaluate(self, scope: Scope) -> Result:
@@ -98,7 +98,7 @@ class DraftPredicate(Predicate):
         self.expected = expected
 
     def needs(self) -> SnapshotNeeds:
-        # The draft flag comes with the PR: always read.
+        # The draft flag comes with the PR.
         return SnapshotNeeds()
 
     def evaluate(self, scope: Scope) -> Result:
