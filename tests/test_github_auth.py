@@ -9,10 +9,10 @@ import pytest
 from github import BadCredentialsException, GithubException
 from github_helpers import ONE_APPROVAL, REPO, Rig, request_lines, rig_fixture  # noqa: F401
 
+from bot.core.policy.needs import SnapshotNeeds
 from bot.providers.counting import RequestTally
 from bot.providers.github.auth import AppCredentials, AppKeyError
 from bot.providers.github.client import redact
-from bot.providers.needs import SnapshotNeeds
 
 
 def _pr(rig: Rig, repo: str = REPO) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from github_helpers import REPO, Rig, request_lines, rig_fixture  # noqa: F401
 
+from bot.core.policy.evaluate import needs_for
 from bot.core.policy.loader import load_policy_file
+from bot.core.policy.needs import SnapshotNeeds
 from bot.providers.github import invalidation
 from bot.providers.github.directory import DirectoryReader, permission_from
-from bot.providers.needs import SnapshotNeeds, needs_for
 
 
 def _reader(rig: Rig, ev) -> DirectoryReader:

@@ -1,12 +1,22 @@
-"""What an evaluation must read, worked out from the policy (pure), and the client settings."""
+"""What an evaluation must read, as the policy's parts declare it (pure), and the client
+settings."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
+import pytest
+
+from bot.core.policy import predicates as predicate_package
+from bot.core.policy.evaluate import needs_for
 from bot.core.policy.loader import load_policy_file
+from bot.core.policy.models import Predicates
+from bot.core.policy.needs import SnapshotNeeds, owner_teams
+from bot.core.policy.predicates import GlobRegistry, Predicate, compile_predicates
 from bot.core.snapshot import ChangedFile
 from bot.providers.counting import RequestTally
 from bot.providers.github.client import ClientConfig, installation_client
-from bot.providers.needs import SnapshotNeeds, needs_for, owner_teams
 from bot.settings import Settings
 
 
@@ -76,6 +86,80 @@ def test_a_disabled_disapproval_needs_nothing():
         + "rules:\n  - name: r\n    requires: {approvals: 1}\n"
     )
     assert not needs.comments
+
+
+def test_the_operator_floor_adds_what_it_needs():
+    def load(text: str, path: str):
+        loaded = load_policy_file(BASE + text, path)
+        assert loaded.ok, loaded.problems
+        return loaded.policy
+
+    policy = load("rules:\n  - name: r\n    requires: {approvals: 1}\n", ".github/gatebot.yml")
+    floor = load(
+        "rules:\n  - name: r\n    requires: {approvals: 1, from: {teams: [Acme/Sec]}}\n"
+        "checks: [ci]\n",
+        "operator.yml",
+    )
+    assert needs_for(policy) == SnapshotNeeds()
+    assert needs_for(policy, floor) == SnapshotNeeds(checks=True, teams=frozenset({"acme/sec"}))
+    assert needs_for(None, None) == SnapshotNeeds()
+
+
+# One condition per key of the policy language's `Predicates`, and what it needs read.
+# A new predicate key fails `test_every_predicate_key_declares_what_it_needs` until
+# it is listed here with the reads its predicate declares.
+_ONE_OF_EACH: dict[str, tuple[object, SnapshotNeeds]] = {
+    "changed_files": ({"paths": ["src/**"]}, SnapshotNeeds()),
+    "only_changed_files": ({"paths": ["docs/**"]}, SnapshotNeeds()),
+    "no_changed_files": ({"paths": ["docs/**"]}, SnapshotNeeds()),
+    "changed_files_count": ("<= 5", SnapshotNeeds()),
+    "modified_lines": ({"total": "< 100"}, SnapshotNeeds()),
+    "author": (
+        {"in": {"users": ["mia"], "teams": ["Acme/Core"]},
+         "not_in": {"organizations": ["Contractors"]}},
+        SnapshotNeeds(author=True, teams=frozenset({"acme/core"}),
+                      organizations=frozenset({"contractors"})),
+    ),
+    "author_is_only_contributor": (True, SnapshotNeeds()),
+    "target_branch": (["main"], SnapshotNeeds()),
+    "source_branch": (["feature/*"], SnapshotNeeds()),
+    "labels": ({"any": ["ready"]}, SnapshotNeeds()),
+    "title": ({"matches": ["^fix"]}, SnapshotNeeds()),
+    "draft": (False, SnapshotNeeds()),
+    "checks": ({"success": ["ci"]}, SnapshotNeeds(checks=True)),
+    "all": ([{"checks": {"failure": ["lint"]}}, {"draft": False}], SnapshotNeeds(checks=True)),
+    "any": ([{"author": {"in": {"users": ["mia"]}}}], SnapshotNeeds(author=True)),
+    "not": ({"checks": {"success": ["ci"]}}, SnapshotNeeds(checks=True)),
+}
+
+
+def test_every_predicate_key_declares_what_it_needs():
+    keys = {field.alias or name for name, field in Predicates.model_fields.items()}
+    assert keys == set(_ONE_OF_EACH), "list each predicate key in _ONE_OF_EACH with its needs"
+    for key, (value, expected) in _ONE_OF_EACH.items():
+        model = Predicates.model_validate({key: value})
+        compiled = compile_predicates(model, GlobRegistry())
+        assert compiled.needs() == expected, key
+
+
+def _predicate_classes() -> set[type[Predicate]]:
+    for module in pkgutil.iter_modules(predicate_package.__path__):
+        importlib.import_module(f"{predicate_package.__name__}.{module.name}")
+    found: set[type[Predicate]] = set()
+    pending = list(Predicate.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found.add(cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+@pytest.mark.parametrize("cls", sorted(_predicate_classes(), key=lambda c: c.__qualname__),
+                         ids=lambda c: c.__qualname__)
+def test_every_predicate_class_declares_its_own_needs(cls: type[Predicate]):
+    # `needs` is abstract on `Predicate`: a class that forgot it cannot be compiled.
+    assert cls.needs is not Predicate.needs
+    assert "needs" not in getattr(cls, "__abstractmethods__", ())
 
 
 def test_owner_teams_are_those_of_the_touched_paths():

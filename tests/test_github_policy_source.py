@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from github_helpers import ONE_APPROVAL, REPO, Rig, request_lines, rig_fixture  # noqa: F401
 
+from bot.core.policy.needs import SnapshotNeeds
 from bot.providers.github import invalidation
-from bot.providers.needs import SnapshotNeeds
 
 PR_VERSION = ONE_APPROVAL.replace("approvals: 1", "approvals: 0")
 

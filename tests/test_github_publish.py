@@ -9,7 +9,7 @@ from github_helpers import ONE_APPROVAL, REPO, Rig, backdate_pr, request_lines, 
 from bot.core import render
 from bot.core.gate import decide
 from bot.core.policy.evaluate import evaluate
-from bot.providers.needs import SnapshotNeeds
+from bot.core.policy.needs import SnapshotNeeds
 
 DETAILS = "https://gatebot.example/acme/api/pull/7"
 WRITES = {"POST repos/create-commit-status", "POST checks/create", "PATCH checks/update"}

@@ -7,9 +7,9 @@ import requests
 from github import GithubException
 from github_helpers import ONE_APPROVAL, REPO, Rig, backdate_pr, request_lines, rig_fixture  # noqa: F401
 
+from bot.core.policy.needs import SnapshotNeeds
 from bot.providers.counting import RequestTally
 from bot.providers.github.client import ClientConfig, installation_client
-from bot.providers.needs import SnapshotNeeds
 from bot.retry import RateLimited, RetryPolicies, rate_limit_wait
 
 

@@ -24,6 +24,7 @@ from gitlab_helpers import (
 from bot.core.gate import decide
 from bot.core.policy.evaluate import evaluate
 from bot.core.policy.loader import load_policy_file
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.render import STATUS_LIMIT, status_description
 from bot.pipeline.errors import ForgeUnavailable, guarded
 from bot.providers.counting import RequestTally
@@ -32,7 +33,6 @@ from bot.providers.gitlab.client import GitLabError, redact
 from bot.providers.gitlab.forge import GitLabForge, NotThisProject
 from bot.providers.gitlab.policy_source import parse_remote
 from bot.providers.gitlab.snapshot import confirmed_note, login_from_address
-from bot.providers.needs import SnapshotNeeds
 from bot.retry import RetryPolicies, classify
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store, evaluations, heads, pull_heads, requests

@@ -55,7 +55,7 @@ from datetime import datetime
 from bot import links
 from bot.core import replies
 from bot.core.gate import Decision, decide
-from bot.core.policy.evaluate import evaluate
+from bot.core.policy.evaluate import evaluate, needs_for
 from bot.core.policy.problems import Problem
 from bot.core.snapshot import Snapshot
 from bot.pipeline.commands import LATER_DEPLOY, CommandStep, RunFacts, Taken
@@ -79,7 +79,6 @@ from bot.providers.base import (
     PublishOutcome,
     PullHead,
 )
-from bot.providers.needs import needs_for
 from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store, apps, commands, merges, pull_heads, verdicts

@@ -8,7 +8,7 @@ and asks, in order:
    its base branch, with the forge's fallbacks resolved (`remote:` pointers
    followed one level deep);
 3. `snapshot(needs)` — the frozen `Snapshot` the core evaluates, reading only
-   what the policy needs (`bot.providers.needs`);
+   what the policy needs (`bot.core.policy.needs`);
 4. `publish(decision)` — the status and check run, unless the same verdict is
    already posted;
 5. when the gate lets the PR be merged, the merge primitives
@@ -39,9 +39,9 @@ from typing import Literal, Protocol
 
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.snapshot import Snapshot
 from bot.providers.counting import RequestTally
-from bot.providers.needs import SnapshotNeeds
 from bot.store.commands import CommandComment
 from bot.store.dirty import PullKey
 

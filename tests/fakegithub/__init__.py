@@ -85,10 +85,11 @@ token 401; collaborator lookups of users the fake has never seen answer 404
 and of known users without access `permission: "none"`, `role_name: "none"`.
 """
 
+from support.fakes.faults import Fault, Hold
+from support.fakes.recording import RecordedRequest
+
 from .fake import FakeGitHub
-from .faults import Fault, Hold
 from .fixtures import fake_github, make_fake_github
-from .recording import RecordedRequest
 from .schemas import request_errors, response_errors, validation_report
 from .webhooks import sign
 

@@ -14,21 +14,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from support.fakeforge import FakeForge
+from support.fakes.faults import Fault, FaultBook, Matcher
+from support.fakes.forge import FakeForge
+from support.fakes.recording import RequestLog
 
 from . import webhooks
 from .auth import generated_private_key_pem, mint_token, public_key_pem
 from .builders import Shapes
-from .faults import (
-    Fault,
-    FaultBook,
-    Matcher,
-    primary_rate_limit_fault,
-    secondary_rate_limit_fault,
-)
 from .handlers import Handlers, ensure_label, merged_tree, tree_diff
 from .operations import OPERATIONS_FILE, load_operations
-from .recording import RequestLog
+from .rate_limits import primary_rate_limit_fault, secondary_rate_limit_fault
 from .schemas import validation_report
 from .server import HttpFrontend
 from .state import (

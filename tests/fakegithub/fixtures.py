@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from support.fakeforge import started_fakes
+from support.fakes.forge import started_fakes
 
 from .fake import FakeGitHub
 

@@ -7,7 +7,7 @@ import urllib.parse
 from collections.abc import Sequence
 from typing import TypeVar
 
-from support.fakeforge import page_of
+from support.fakes.pagination import page_of
 
 T = TypeVar("T")
 

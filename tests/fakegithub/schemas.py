@@ -31,7 +31,7 @@ import jsonschema
 from .operations import Operation, OperationIndex, load_operations
 
 if TYPE_CHECKING:
-    from .recording import RecordedRequest
+    from support.fakes.recording import RecordedRequest
 
 _SCHEMA_MAPS = ("properties", "patternProperties", "definitions")
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")

@@ -15,7 +15,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 
-from support import fakeforge
+from support.fakes import server as shared
+from support.fakes.recording import RecordedRequest
 
 from .auth import authenticate_app, authenticate_installation
 from .handlers import (
@@ -27,8 +28,8 @@ from .handlers import (
     Reply,
     handler_for,
 )
-from .recording import RecordedRequest
 from .schemas import body_errors
+from .state import utcnow
 
 if TYPE_CHECKING:
     from .fake import FakeGitHub
@@ -38,11 +39,14 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 CONTENT_TYPE = "application/json; charset=utf-8"
 
 
-class HttpFrontend(fakeforge.HttpFrontend):
+class HttpFrontend(shared.HttpFrontend):
     """Owns the listening socket and its serving thread."""
 
     def __init__(self, fake: FakeGitHub) -> None:
-        super().__init__(lambda handler: dispatch(fake, handler), METHODS, name="fake-github")
+        # GitHub's `Date` follows the clock its timestamps use (a test may install one).
+        super().__init__(
+            lambda handler: dispatch(fake, handler), METHODS, name="fake-github", clock=utcnow
+        )
 
 
 def _rate_headers(fake: FakeGitHub) -> dict[str, str]:
@@ -87,7 +91,7 @@ def _authenticate(
 
 
 def dispatch(fake: FakeGitHub, handler: BaseHTTPRequestHandler) -> None:
-    record, body = fakeforge.read_request(handler, RecordedRequest)
+    record, body = shared.read_request(handler, RecordedRequest)
     raw_path, query = record.path, record.query
     headers = {"X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(), **_rate_headers(fake)}
     matched = fake.operations.match(handler.command, raw_path)
@@ -144,7 +148,7 @@ def dispatch(fake: FakeGitHub, handler: BaseHTTPRequestHandler) -> None:
         except GitHubError as error:
             return _error_reply(fake, error)
 
-    fakeforge.through_faults(
+    shared.through_faults(
         fake.faults,
         record,
         operation.operation_id,
@@ -165,7 +169,7 @@ def _finish(
     headers: dict[str, str],
 ) -> None:
     _finish_raw(
-        fake, handler, record, reply.status, fakeforge.encode(reply.body), {**headers, **reply.headers}
+        fake, handler, record, reply.status, shared.encode(reply.body), {**headers, **reply.headers}
     )
 
 
@@ -177,6 +181,6 @@ def _finish_raw(
     body: bytes,
     headers: dict[str, str],
 ) -> None:
-    fakeforge.answer(
+    shared.answer(
         fake.log, handler, record, status, body, headers, content_type=CONTENT_TYPE
     )

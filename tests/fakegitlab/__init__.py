@@ -51,7 +51,7 @@ route, user, status, response_json, injected, performed)::
     mark = fake.mark(); ...; fake.requests_since(mark)
     fake.unknown_requests; fake.assert_clean()   # fails on any unimplemented route
 
-Faults (the machinery is fakegithub's, shared)::
+Faults (the machinery both fakes share, `support.fakes`)::
 
     fake.fail(route="PUT /projects/:id/merge_requests/:iid/merge", status=500, after_action=True)
     fake.fail(path=r"/notes$", method="POST", status=502, times=2)
@@ -74,7 +74,7 @@ unapproved one 405, a stale `sha` 409; a duplicate emoji answers 404; every
 request without a valid PRIVATE-TOKEN / Bearer token answers 401.
 """
 
-from fakegithub.faults import Fault, Hold
+from support.fakes.faults import Fault, Hold
 
 from .fake import FakeGitLab
 from .fixtures import fake_gitlab, make_fake_gitlab

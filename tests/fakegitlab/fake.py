@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from fakegithub.faults import Fault, FaultBook, Matcher
-from fakegithub.recording import RequestLog
-from support.fakeforge import FakeForge
+from support.fakes.faults import Fault, FaultBook, Matcher
+from support.fakes.forge import FakeForge
+from support.fakes.recording import RequestLog
 
 from . import handlers as rules
 from .handlers import Handlers

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
-from fakegithub.recording import RecordedRequest
-from support import fakeforge
+from support.fakes import server as shared
+from support.fakes.recording import RecordedRequest
 
 from .handlers import Call, Reply, match
 from .shapes import example
@@ -44,7 +44,7 @@ class GitLabRequest(RecordedRequest):
         return self.operation_id
 
 
-class HttpFrontend(fakeforge.HttpFrontend):
+class HttpFrontend(shared.HttpFrontend):
     """Owns the listening socket and its serving thread."""
 
     def __init__(self, fake: FakeGitLab) -> None:
@@ -73,7 +73,7 @@ def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
 
 
 def dispatch(fake: FakeGitLab, handler: BaseHTTPRequestHandler) -> None:
-    record, raw_body = fakeforge.read_request(handler, GitLabRequest)
+    record, raw_body = shared.read_request(handler, GitLabRequest)
     raw_path, query = record.path, record.query
     headers = {"X-Request-Id": uuid.uuid4().hex[:26].upper()}
     api_path = raw_path[len(API_PREFIX) :] if raw_path.startswith(API_PREFIX + "/") else None
@@ -114,7 +114,7 @@ def dispatch(fake: FakeGitLab, handler: BaseHTTPRequestHandler) -> None:
         except GitLabError as error:
             return Reply(error.status, error.body)
 
-    fakeforge.through_faults(
+    shared.through_faults(
         fake.faults,
         record,
         route_name,
@@ -134,7 +134,7 @@ def _finish(
     reply: Reply,
     headers: dict[str, str],
 ) -> None:
-    body = reply.raw if reply.raw is not None else fakeforge.encode(reply.body)
+    body = reply.raw if reply.raw is not None else shared.encode(reply.body)
     _finish_raw(fake, handler, record, reply.status, body, {**headers, **reply.headers})
 
 
@@ -146,6 +146,6 @@ def _finish_raw(
     body: bytes,
     headers: dict[str, str],
 ) -> None:
-    fakeforge.answer(
+    shared.answer(
         fake.log, handler, record, status, body, headers, content_type="application/json"
     )

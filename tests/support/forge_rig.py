@@ -12,15 +12,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from bot.core.gate import Decision, decide
-from bot.core.policy.evaluate import evaluate
+from bot.core.policy.evaluate import evaluate, needs_for
 from bot.core.policy.loader import load_policy_file
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.snapshot import Snapshot
 from bot.pipeline.pull import note_head
 from bot.providers.base import PolicySources, PublishOutcome
-from bot.providers.needs import SnapshotNeeds, needs_for
 from bot.settings import Settings
 from bot.store import Store
-from support.fakeforge import FakeForge
+from support.fakes.forge import FakeForge
 from support.policies import ONE_APPROVAL  # noqa: F401 (tests import it from here)
 
 RequestT = TypeVar("RequestT")

@@ -26,6 +26,7 @@ from datetime import datetime
 from bot.core.policy.context import Context, fold
 from bot.core.policy.models import ApprovalMethods, Rule, RuleOptions
 from bot.core.policy.models import Approvers as ApproversModel
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.policy.predicates import GlobRegistry, Predicate, Scope, compile_predicates
 from bot.core.policy.result import (
     ApprovalFacts,
@@ -53,11 +54,16 @@ class CommentMatcher:
 
     def __init__(self, exact: Sequence[str], patterns: Sequence[str]) -> None:
         self.exact = frozenset(text.strip() for text in exact)
+        self.pattern_texts = tuple(patterns)
         self.patterns = tuple(compile_regex(p) for p in patterns)
-        self.key = (self.exact, tuple(patterns))
+        self.key = (self.exact, self.pattern_texts)
 
     def __bool__(self) -> bool:
         return bool(self.exact or self.patterns)
+
+    def needs(self) -> SnapshotNeeds:
+        """The comments (and review bodies) these methods match."""
+        return SnapshotNeeds.of_comments(self.exact, self.pattern_texts)
 
     def matches(self, body: str) -> bool:
         if body.strip() in self.exact:
@@ -107,6 +113,12 @@ class Approvers:
         if self.code_owners and folded in ctx.code_ownership.owner_logins:
             via.append("code owner")
         return tuple(via)
+
+    def needs(self) -> SnapshotNeeds:
+        """Memberships of the listed teams and organisations; CODEOWNERS for `code_owners`.
+        Users and permissions need no declaration: every approver's permission is read."""
+        people = SnapshotNeeds.of_people(self.teams, self.organizations)
+        return people | SnapshotNeeds(codeowners=self.code_owners)
 
     def describe(self) -> str:
         parts = [*self.teams, *self.users, *(f"members of {o}" for o in self.organizations)]
@@ -199,6 +211,15 @@ class PreparedRule:
         self._approvers_key = ("via", self.approvers)
         self._tally_key = ("tally", self._counting_key, self.approvers, self.required,
                            self.distinct_teams)
+
+    def needs(self) -> SnapshotNeeds:
+        """What the rule's conditions, approvers and methods read; the author's facts
+        when their approval may count."""
+        parts = [predicate.needs() for predicate in (self.if_, self.conditions)
+                 if predicate is not None]
+        parts += [self.approvers.needs(), self.comments.needs(),
+                  SnapshotNeeds(author=self.options.allow_author)]
+        return SnapshotNeeds.union(parts)
 
     # -- evaluation ------------------------------------------------------------
 

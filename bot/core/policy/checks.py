@@ -17,6 +17,7 @@ import re2
 
 from bot.core.policy.context import FAILING, PASSING, Context, strip_bot_suffix
 from bot.core.policy.models import NamedCheck
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.policy.result import CheckFacts, CheckSeen, Result, Status, node, plural
 from bot.core.snapshot import CheckResult
 
@@ -81,6 +82,9 @@ class RequiredCheck:
         if isinstance(spec, NamedCheck):
             return cls(spec.name, spec.app)
         return cls(spec)
+
+    def needs(self) -> SnapshotNeeds:
+        return SnapshotNeeds(checks=True)
 
     @property
     def label(self) -> str:

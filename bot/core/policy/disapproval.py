@@ -15,6 +15,7 @@ from datetime import datetime
 from bot.core.policy.approvals import Approvers, CommentMatcher
 from bot.core.policy.context import Context, fold
 from bot.core.policy.models import Disapproval
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.policy.predicates import GlobRegistry, Scope, compile_predicates
 from bot.core.policy.result import (
     Counted,
@@ -53,6 +54,16 @@ class PreparedDisapproval:
         self.block_comments = CommentMatcher(model.methods.comments,
                                              model.methods.comment_patterns)
         self.unblocking = unblocking
+
+    def needs(self) -> SnapshotNeeds:
+        """What the condition, the blockers and the block comments read; nothing when
+        turned off. The unblocking comments are the rules' methods, declared by them."""
+        if not self.enabled:
+            return SnapshotNeeds()
+        parts = [self.approvers.needs(), self.block_comments.needs()]
+        if self.if_ is not None:
+            parts.append(self.if_.needs())
+        return SnapshotNeeds.union(parts)
 
     def evaluate(self, scope: Scope) -> Result:
         if not self.enabled:

@@ -1,10 +1,12 @@
 """Evaluate a policy (and the operator's required policy) against a snapshot.
 
 `prepare(policy)` compiles a policy once — globs, regexes, rules — and is
-cached per policy object. `evaluate(policy, snapshot, floor=...)` returns an
-`Evaluation`: one `PolicyVerdict` per policy, each with its state (error,
-failure, pending, success), the sentences that explain it, and the result
-tree. The gate (`bot.core.gate`) turns that into the posted decision.
+cached per policy object; `needs_for(policy, floor)` says what evaluating
+them must read, as their compiled parts declare it.
+`evaluate(policy, snapshot, floor=...)` returns an `Evaluation`: one
+`PolicyVerdict` per policy, each with its state (error, failure, pending,
+success), the sentences that explain it, and the result tree. The gate
+(`bot.core.gate`) turns that into the posted decision.
 
 Approval tree semantics: `and` (and the top-level list) is approved when no
 child is pending and at least one is approved; `or` is approved when any
@@ -26,6 +28,7 @@ from bot.core.policy.checks import RequiredCheck, evaluate_required_checks
 from bot.core.policy.context import Context
 from bot.core.policy.disapproval import PreparedDisapproval
 from bot.core.policy.models import AndNode, MergeConfig, MergeSignals, OrNode, Policy
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.policy.predicates import GlobRegistry, Scope
 from bot.core.policy.problems import Problem
 from bot.core.policy.result import (
@@ -105,6 +108,15 @@ class PreparedPolicy:
     def rule(self, name: str) -> PreparedRule:
         return self.rules[name]
 
+    def needs(self) -> SnapshotNeeds:
+        """What evaluating this policy reads: the union of what its parts declare —
+        every rule (referenced or not), the disapproval and the required checks.
+        Merge signals read labels and the title, which come with the PR."""
+        parts = [rule.needs() for rule in self.rules.values()]
+        parts.append(self.disapproval.needs())
+        parts.extend(check.needs() for check in self.checks)
+        return SnapshotNeeds.union(parts)
+
 
 _CACHE_SIZE = 32
 _cache: OrderedDict[int, PreparedPolicy] = OrderedDict()
@@ -126,6 +138,12 @@ def prepare(policy: Policy) -> PreparedPolicy:
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return prepared
+
+
+def needs_for(*policies: Policy | None) -> SnapshotNeeds:
+    """What an evaluation of every given policy (repository, operator floor) must read."""
+    return SnapshotNeeds.union(prepare(policy).needs() for policy in policies
+                               if policy is not None)
 
 
 # --------------------------------------------------------------------------

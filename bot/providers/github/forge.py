@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
+from bot.core.policy.needs import SnapshotNeeds, owner_teams, people_who_matter
 from bot.core.snapshot import (
     BotIdentity,
     ChangedFile,
@@ -62,7 +63,6 @@ from bot.providers.github.merge_queue import GroupContents, group_contents
 from bot.providers.github.policy_source import StoredFiles, find_codeowners, find_policy
 from bot.providers.github.publish import Publisher
 from bot.providers.github.update_merges import UpdateMerges
-from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
 from bot.providers.publishing import CONTEXT_PREFIX
 from bot.retry import RetryPolicies
 from bot.settings import ConfigurationError, Settings

@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
+from bot.core.policy.needs import SnapshotNeeds, owner_teams, people_who_matter
 from bot.core.snapshot import BotIdentity, ChangedFile, CheckResult, Commit, Snapshot
 from bot.providers import recorded, stored_parts
 from bot.providers.base import (
@@ -62,7 +63,6 @@ from bot.providers.gitlab.directory import DirectoryReader, UserIds
 from bot.providers.gitlab.merge import GitLabMerging, MergeMethods, merge_state
 from bot.providers.gitlab.policy_source import StoredFiles, find_codeowners, find_policy
 from bot.providers.gitlab.publish import Publisher
-from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
 from bot.providers.publishing import CONTEXT_PREFIX
 from bot.retry import RetryPolicies
 from bot.settings import Settings

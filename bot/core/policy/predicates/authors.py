@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core.policy.context import Context, fold
 from bot.core.policy.models import ActorSet, AuthorPredicate
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.policy.predicates.base import Predicate, Scope
 from bot.core.policy.result import PredicateFacts, Result, Status, join_words, node
 
@@ -35,6 +36,15 @@ class AuthorInPredicate(Predicate):
         self.in_ = model.in_
         self.not_in = model.not_in
 
+    def needs(self) -> SnapshotNeeds:
+        # The author's memberships of the teams and organisations named on either side.
+        sides = [side for side in (self.in_, self.not_in) if side is not None]
+        return SnapshotNeeds.of_people(
+            [team for side in sides for team in side.teams],
+            [org for side in sides for org in side.organizations],
+            author=bool(sides),
+        )
+
     def evaluate(self, scope: Scope) -> Result:
         ctx = scope.ctx
         login = ctx.snapshot.author.login
@@ -65,6 +75,10 @@ class OnlyContributorPredicate(Predicate):
 
     def __init__(self, expected: bool) -> None:
         self.expected = expected
+
+    def needs(self) -> SnapshotNeeds:
+        # Commits and pushers: always read.
+        return SnapshotNeeds()
 
     def evaluate(self, scope: Scope) -> Result:
         only, why, truncated = self.fact(scope.ctx)

@@ -3,6 +3,8 @@
 Predicates are compiled once per policy (globs and regexes prepared up
 front) and evaluated against a `Scope`: the snapshot's derived facts plus the
 path-glob matches of the whole policy, computed in one pass over the files.
+Each predicate also declares what it needs read from the forge (`needs`),
+so what an evaluation reads is always what its predicates evaluate.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from functools import cached_property
 
 from bot.core.pathmatch import PathMatcher
 from bot.core.policy.context import Context
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.policy.result import Result
 
 
@@ -79,3 +82,8 @@ class Predicate(ABC):
 
     @abstractmethod
     def evaluate(self, scope: Scope) -> Result: ...
+
+    @abstractmethod
+    def needs(self) -> SnapshotNeeds:
+        """What this predicate reads beyond the PR, its files, commits and reviews
+        (`SnapshotNeeds()` when nothing more)."""

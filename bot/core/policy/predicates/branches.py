@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core.globs import compile_ref_glob
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.policy.predicates.base import Predicate, Scope
 from bot.core.policy.result import PredicateFacts, Result, Status, node
 
@@ -16,6 +17,10 @@ class _BranchPredicate(Predicate):
 
     def branch(self, scope: Scope) -> str:
         raise NotImplementedError
+
+    def needs(self) -> SnapshotNeeds:
+        # Both branch names come with the PR.
+        return SnapshotNeeds()
 
     def evaluate(self, scope: Scope) -> Result:
         name = self.branch(scope)

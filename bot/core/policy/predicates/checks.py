@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core.policy.checks import RequiredCheck
 from bot.core.policy.models import ChecksPredicate as ChecksModel
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.policy.predicates.base import Predicate, Scope
 from bot.core.policy.result import Result, Status, join_words, node
 
@@ -17,6 +18,9 @@ class ChecksPredicate(Predicate):
     def __init__(self, model: ChecksModel) -> None:
         self.success = [RequiredCheck(name) for name in model.success]
         self.failure = [RequiredCheck(name) for name in model.failure]
+
+    def needs(self) -> SnapshotNeeds:
+        return SnapshotNeeds(checks=True)
 
     def evaluate(self, scope: Scope) -> Result:
         ctx = scope.ctx

@@ -7,6 +7,7 @@ the predicate that decided, not a list of everything evaluated.
 
 from __future__ import annotations
 
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.policy.predicates.base import Predicate, Scope
 from bot.core.policy.result import Result, Status, node
 
@@ -17,6 +18,9 @@ class AllPredicate(Predicate):
     def __init__(self, children: list[Predicate], key: str = "all") -> None:
         self.children = children
         self.key = key
+
+    def needs(self) -> SnapshotNeeds:
+        return SnapshotNeeds.union(child.needs() for child in self.children)
 
     def evaluate(self, scope: Scope) -> Result:
         results: list[Result] = []
@@ -36,6 +40,9 @@ class AnyPredicate(Predicate):
     def __init__(self, children: list[Predicate]) -> None:
         self.children = children
 
+    def needs(self) -> SnapshotNeeds:
+        return SnapshotNeeds.union(child.needs() for child in self.children)
+
     def evaluate(self, scope: Scope) -> Result:
         results: list[Result] = []
         for child in self.children:
@@ -52,6 +59,9 @@ class NotPredicate(Predicate):
 
     def __init__(self, child: Predicate) -> None:
         self.child = child
+
+    def needs(self) -> SnapshotNeeds:
+        return self.child.needs()
 
     def evaluate(self, scope: Scope) -> Result:
         result = self.child.evaluate(scope)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bot.core.policy.comparison import Bound, parse_comparison
 from bot.core.policy.models import ChangedFiles, ModifiedLines, PathList
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.policy.predicates.base import GlobRegistry, Predicate, Scope
 from bot.core.policy.result import PredicateFacts, Result, Status, node, plural
 
@@ -52,6 +53,10 @@ class ChangedFilesPredicate(Predicate):
         self.path_ids = registry.add_all(self.paths)
         self.ignore_ids = registry.add_all(self.ignore)
 
+    def needs(self) -> SnapshotNeeds:
+        # The changed files: always read.
+        return SnapshotNeeds()
+
     def evaluate(self, scope: Scope) -> Result:
         hits = scope.mask(self.path_ids)
         if hits and self.ignore_ids:
@@ -83,6 +88,10 @@ class OnlyChangedFilesPredicate(Predicate):
     def __init__(self, model: PathList, registry: GlobRegistry) -> None:
         self.paths = list(model.paths)
         self.path_ids = registry.add_all(self.paths)
+
+    def needs(self) -> SnapshotNeeds:
+        # The changed files: always read.
+        return SnapshotNeeds()
 
     def evaluate(self, scope: Scope) -> Result:
         if not scope.ctx.touched_paths:
@@ -119,6 +128,10 @@ class NoChangedFilesPredicate(Predicate):
         self.paths = list(model.paths)
         self.path_ids = registry.add_all(self.paths)
 
+    def needs(self) -> SnapshotNeeds:
+        # The changed files: always read.
+        return SnapshotNeeds()
+
     def evaluate(self, scope: Scope) -> Result:
         hits = scope.mask(self.path_ids)
         if hits:
@@ -150,6 +163,10 @@ class ChangedFilesCountPredicate(Predicate):
     def __init__(self, text: str) -> None:
         self.bound = parse_comparison(text)
 
+    def needs(self) -> SnapshotNeeds:
+        # The changed files: always read.
+        return SnapshotNeeds()
+
     def evaluate(self, scope: Scope) -> Result:
         snapshot = scope.ctx.snapshot
         exact = not snapshot.files_truncated or snapshot.files_count is not None
@@ -177,6 +194,10 @@ class ModifiedLinesPredicate(Predicate):
             )
             if text is not None
         ]
+
+    def needs(self) -> SnapshotNeeds:
+        # The PR's line counts: always read.
+        return SnapshotNeeds()
 
     def evaluate(self, scope: Scope) -> Result:
         ctx = scope.ctx

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.core.policy.context import fold
 from bot.core.policy.models import LabelPredicate
 from bot.core.policy.models import TitlePredicate as TitleModel
+from bot.core.policy.needs import SnapshotNeeds
 from bot.core.policy.predicates.base import Predicate, Scope
 from bot.core.policy.result import PredicateFacts, Result, Status, join_words, node
 from bot.core.regex import compile_regex
@@ -19,6 +20,10 @@ class LabelsPredicate(Predicate):
         self.all = list(model.all)
         self.any = list(model.any)
         self.none = list(model.none)
+
+    def needs(self) -> SnapshotNeeds:
+        # Labels come with the PR.
+        return SnapshotNeeds()
 
     def evaluate(self, scope: Scope) -> Result:
         present = scope.ctx.labels
@@ -63,6 +68,10 @@ class TitlePredicate(Predicate):
         self.matches = [(p, compile_regex(p)) for p in model.matches]
         self.not_matches = [(p, compile_regex(p)) for p in model.not_matches]
 
+    def needs(self) -> SnapshotNeeds:
+        # The title comes with the PR.
+        return SnapshotNeeds()
+
     def evaluate(self, scope: Scope) -> Result:
         title = scope.ctx.snapshot.title
         reasons: list[str] = []
@@ -87,6 +96,10 @@ class DraftPredicate(Predicate):
 
     def __init__(self, expected: bool) -> None:
         self.expected = expected
+
+    def needs(self) -> SnapshotNeeds:
+        # The draft flag comes with the PR.
+        return SnapshotNeeds()
 
     def evaluate(self, scope: Scope) -> Result:
         draft = scope.ctx.snapshot.draft

@@ -1,4 +1,4 @@
-"""Which parts of a PR an evaluation must read, worked out from the policies that apply.
+"""Which parts of a PR an evaluation must read: `SnapshotNeeds`, and who and what matters.
 
 Each read costs requests, so the adapters read only what a policy can ask
 about: comments only with comment methods (approval or disapproval — which
@@ -6,10 +6,16 @@ is also the only time tampering matters), CODEOWNERS only with
 `code_owners: true`, check runs only when something names a check, and
 directory facts only for the teams and organisations the policy names.
 
-It also names the people who matter — whose permissions and memberships
-are worth a lookup: people whose review or comment can approve or block,
-and the author when the policy asks about them. Bots never count, so they
-are never looked up.
+Every part of a compiled policy declares what it needs next to how it
+evaluates — each predicate (`Predicate.needs`), rule, approval method,
+disapproval and required check — and a policy's needs are the union of its
+parts' (`bot.core.policy.evaluate.needs_for`). This module holds the value
+they build and the helpers the adapters use with it.
+
+`people_who_matter` names those whose permissions and memberships are worth
+a lookup: people whose review or comment can approve or block, and the
+author when the policy asks about them. Bots never count, so they are never
+looked up. `owner_teams` names the teams CODEOWNERS gives the changed files.
 
 Files, commits and reviews are always read: the changed-policy check, the
 contributor rules and approvals need them whatever the policy says. Pure:
@@ -18,15 +24,10 @@ no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core.codeowners import parse_codeowners
-from bot.core.policy.models import (
-    Approvers,
-    Policy,
-    Predicates,
-)
 from bot.core.regex import search
 from bot.core.snapshot import Actor, ChangedFile, Comment, Review
 
@@ -59,86 +60,49 @@ class SnapshotNeeds:
             return True
         return any(search(pattern, body) for pattern in self.comment_patterns)
 
+    def __or__(self, other: SnapshotNeeds) -> SnapshotNeeds:
+        """What both need: every read either asks for."""
+        return SnapshotNeeds(
+            comments=self.comments or other.comments,
+            checks=self.checks or other.checks,
+            codeowners=self.codeowners or other.codeowners,
+            teams=self.teams | other.teams,
+            organizations=self.organizations | other.organizations,
+            author=self.author or other.author,
+            comment_phrases=self.comment_phrases | other.comment_phrases,
+            comment_patterns=self.comment_patterns | other.comment_patterns,
+        )
 
-def needs_for(*policies: Policy | None) -> SnapshotNeeds:
-    """The union of what every given policy (repository, operator floor) needs."""
-    found = _Found()
-    for policy in policies:
-        if policy is not None:
-            found.policy(policy)
-    return SnapshotNeeds(
-        comments=bool(found.phrases or found.patterns),
-        checks=found.checks,
-        codeowners=found.codeowners,
-        teams=frozenset(found.teams),
-        organizations=frozenset(found.organizations),
-        author=found.author,
-        comment_phrases=frozenset(found.phrases),
-        comment_patterns=frozenset(found.patterns),
-    )
+    @classmethod
+    def union(cls, parts: Iterable[SnapshotNeeds]) -> SnapshotNeeds:
+        """What all `parts` need (nothing beyond the PR for no parts)."""
+        found = cls()
+        for part in parts:
+            found = found | part
+        return found
 
+    @classmethod
+    def of_comments(cls, phrases: Iterable[str], patterns: Iterable[str]) -> SnapshotNeeds:
+        """Comments equal to one of `phrases` (trimmed) or matching one of `patterns`
+        approve or block: read comments when there is any."""
+        found_phrases = frozenset(text.strip() for text in phrases)
+        found_patterns = frozenset(patterns)
+        return cls(
+            comments=bool(found_phrases or found_patterns),
+            comment_phrases=found_phrases,
+            comment_patterns=found_patterns,
+        )
 
-class _Found:
-    def __init__(self) -> None:
-        self.checks = False
-        self.codeowners = False
-        self.author = False
-        self.teams: set[str] = set()
-        self.organizations: set[str] = set()
-        self.phrases: set[str] = set()
-        self.patterns: set[str] = set()
-
-    def policy(self, policy: Policy) -> None:
-        if policy.checks:
-            self.checks = True
-        for rule in policy.rules:
-            for predicates in (rule.if_, rule.requires.conditions):
-                self.predicates(predicates)
-            self.approvers(rule.requires.from_)
-            if rule.options.allow_author:
-                self.author = True
-            methods = rule.options.methods
-            self.phrases.update(text.strip() for text in methods.comments)
-            self.patterns.update(methods.comment_patterns)
-        disapproval = policy.policy.disapproval
-        if disapproval is not None and disapproval.enabled:
-            self.predicates(disapproval.if_)
-            self.approvers(disapproval.from_)
-            self.phrases.update(text.strip() for text in disapproval.methods.comments)
-            self.patterns.update(disapproval.methods.comment_patterns)
-
-    def approvers(self, approvers: Approvers | None) -> None:
-        if approvers is None:
-            return
-        self.teams.update(team.lower() for team in approvers.teams)
-        self.organizations.update(org.lower() for org in approvers.organizations)
-        if approvers.code_owners:
-            self.codeowners = True
-
-    def predicates(self, predicates: Predicates | None) -> None:
-        for each in _walk(predicates):
-            if each.checks is not None:
-                self.checks = True
-            if each.author is not None:
-                for side in (each.author.in_, each.author.not_in):
-                    if side is None:
-                        continue
-                    self.author = True
-                    self.teams.update(team.lower() for team in side.teams)
-                    self.organizations.update(org.lower() for org in side.organizations)
-
-
-def _walk(predicates: Predicates | None) -> Iterator[Predicates]:
-    if predicates is None:
-        return
-    yield predicates
-    nested: Iterable[Predicates] = [
-        *(predicates.all_ or ()),
-        *(predicates.any_ or ()),
-        *((predicates.not_,) if predicates.not_ is not None else ()),
-    ]
-    for inner in nested:
-        yield from _walk(inner)
+    @classmethod
+    def of_people(
+        cls, teams: Iterable[str], organizations: Iterable[str], *, author: bool = False
+    ) -> SnapshotNeeds:
+        """Membership of these teams and organisations counts (and the author's facts)."""
+        return cls(
+            teams=frozenset(team.lower() for team in teams),
+            organizations=frozenset(org.lower() for org in organizations),
+            author=author,
+        )
 
 
 _COUNTING_REVIEWS = frozenset({"APPROVED", "CHANGES_REQUESTED"})

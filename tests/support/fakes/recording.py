@@ -1,4 +1,8 @@
-"""The fake GitHub's log: one record per HTTP request, with what it answered."""
+"""A fake forge's log: one record per HTTP request, with what it answered.
+
+The fake GitLab logs `GitLabRequest`, a `RecordedRequest` that adds the user
+a token belongs to; `operation_id` holds its route name.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,9 @@ class RecordedRequest:
     """A request as the fake saw it and the response it sent.
 
     `headers` are kept as sent (the tokens in them are the fake's own);
-    `auth_scheme` is "token", "bearer" or None, `auth_kind` what the
-    credentials proved to be: "app" (a valid JWT), "installation" (a valid
-    installation token) or None. `injected` names the fault that produced or
+    `auth_scheme` is "token", "bearer" or None, `auth_kind` (set by the fake
+    GitHub) what the credentials proved to be: "app" (a valid JWT),
+    "installation" (a valid installation token) or None. `injected` names the fault that produced or
     replaced the response, if any.
     """
 

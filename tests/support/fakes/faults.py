@@ -1,11 +1,13 @@
-"""Fault injection: canned failures and held requests, matched by operation or path.
+"""Fault injection for both fakes: canned failures and held requests, matched by
+operation (GitHub's operationId, GitLab's route name) or path.
 
 A `Fault` answers the next `times` matching requests with an error status
 instead of (or, with `after_action=True`, after) doing what was asked: a
 merge that answers 500 but happened. A `Hold` parks matching requests in the
 server thread until the test releases them, before or after the action, to
-stand for a slow GitHub while something else happens (a worker killed,
-another event arriving).
+stand for a slow forge while something else happens (a worker killed,
+another event arriving). A fault without a body answers GitHub's
+`{"message": ...}`; the fake GitLab gives its own (`default_fault_body`).
 """
 
 from __future__ import annotations
@@ -13,19 +15,8 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
-
-SECONDARY_RATE_LIMIT_MESSAGE = (
-    "You have exceeded a secondary rate limit. Please wait a few minutes before "
-    "you try again. If you reach out to GitHub Support for help, please include "
-    "the request ID."
-)
-SECONDARY_RATE_LIMIT_DOCS = (
-    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
-)
-PRIMARY_RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit"
 
 DEFAULT_MESSAGES = {
     500: "Server Error",
@@ -85,38 +76,6 @@ class Fault:
             body = {"message": DEFAULT_MESSAGES.get(self.status, "Server Error")}
         encoded = body if isinstance(body, bytes) else json.dumps(body).encode()
         return self.status, encoded, dict(self.headers)
-
-
-def secondary_rate_limit_fault(
-    matcher: Matcher, retry_after: int | None, status: int, times: int, after_action: bool
-) -> Fault:
-    headers = {
-        "x-ratelimit-limit": "5000",
-        "x-ratelimit-remaining": "4990",
-        "x-ratelimit-used": "10",
-        "x-ratelimit-reset": str(int(time.time()) + 3600),
-        "x-ratelimit-resource": "core",
-    }
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    body = {"message": SECONDARY_RATE_LIMIT_MESSAGE, "documentation_url": SECONDARY_RATE_LIMIT_DOCS}
-    return Fault(matcher, status, times, after_action, body, headers, label="secondary-rate-limit")
-
-
-def primary_rate_limit_fault(matcher: Matcher, reset_in: int, times: int) -> Fault:
-    reset = int(time.time()) + reset_in
-    headers = {
-        "x-ratelimit-limit": "5000",
-        "x-ratelimit-remaining": "0",
-        "x-ratelimit-used": "5000",
-        "x-ratelimit-reset": str(reset),
-        "x-ratelimit-resource": "core",
-    }
-    body = {
-        "message": "API rate limit exceeded for installation.",
-        "documentation_url": PRIMARY_RATE_LIMIT_DOCS,
-    }
-    return Fault(matcher, 403, times, False, body, headers, label="primary-rate-limit")
 
 
 class Hold:
