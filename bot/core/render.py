@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.gate import Decision
-from bot.core.policy.evaluate import STATE_STATUS
+from bot.core.gate_state import GateState
 from bot.core.policy.result import (
     ApprovalFacts,
     CheckFacts,
@@ -38,14 +38,6 @@ ICONS = {
     Status.TRUE: "✔️",
     Status.FALSE: "✖️",
 }
-
-STATE_TITLES = {
-    "success": "passed",
-    "pending": "pending",
-    "failure": "failed",
-    "error": "policy error",
-}
-
 
 def shorten(text: str, limit: int = STATUS_LIMIT) -> str:
     """`text` cut at a word boundary to at most `limit` characters, marked with `…`."""
@@ -71,7 +63,7 @@ def status_description(decision: Decision) -> str:
     first: whole when it fits, else its main clause, then how many more there
     are.
     """
-    if decision.state == "success" or not decision.blockers:
+    if decision.state is GateState.SUCCESS or not decision.blockers:
         return shorten(decision.description)
     blockers = list(dict.fromkeys(decision.blockers))
     shown: list[str] = []
@@ -94,7 +86,7 @@ def status_description(decision: Decision) -> str:
 def check_run_title(decision: Decision) -> str:
     """Short title of the check run: the state and the status line."""
     prefix = "report only — " if decision.report_only else ""
-    return shorten(f"{prefix}{STATE_TITLES[decision.state]}: {status_description(decision)}",
+    return shorten(f"{prefix}{decision.state.title}: {status_description(decision)}",
                    limit=200)
 
 
@@ -115,11 +107,11 @@ def escape_markdown(text: str) -> str:
 
 def markdown(decision: Decision, details_url: str | None = None) -> str:
     """The full explanation for a check run or a PR comment."""
-    icon = ICONS[STATE_STATUS[decision.state]]
-    lines = [f"### {icon} gatebot: {STATE_TITLES[decision.state]}", ""]
+    icon = ICONS[decision.state.status]
+    lines = [f"### {icon} gatebot: {decision.state.title}", ""]
     if decision.report_only:
         lines += ["_Report-only mode: this verdict never blocks, merges or deploys._", ""]
-    if decision.state == "success":
+    if decision.state is GateState.SUCCESS:
         lines.append(escape_markdown(decision.description))
     else:
         lines.append("**What is missing:**")
@@ -191,7 +183,7 @@ def _fact_lines(result: Result) -> list[str]:
 
 def text(decision: Decision) -> str:
     """Plain indented text, for the terminal (`gatebot evaluate`)."""
-    lines = [f"{STATE_TITLES[decision.state].upper()}: {status_description(decision)}", ""]
+    lines = [f"{decision.state.title.upper()}: {status_description(decision)}", ""]
     lines += _text_tree(decision.explanation, 0)
     return "\n".join(lines) + "\n"
 
