@@ -35,4 +35,4 @@ def test_each_state_names_its_tree_status_and_title():
     assert [s.status for s in GateState] == [
         Status.APPROVED, Status.PENDING, Status.FAILED, Status.ERROR,
     ]
-    assert [s.title for s in GateState] == ["passed", "pending", "failed", "policy error"]
+    assert [s.word for s in GateState] == ["passed", "pending", "failed", "policy error"]

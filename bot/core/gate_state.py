@@ -8,7 +8,7 @@ Members compare by severity, never alphabetically:
 ``SUCCESS < PENDING < FAILURE < ERROR``, so the worst of several states is
 their `max`. Comparing with a string that names no state raises ValueError.
 Each state also says which tree status shows it (`status`) and the word a
-reader sees for it (`title`).
+reader sees for it (`word`).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ class GateState(StrEnum):
         return _STATUS[self]
 
     @property
-    def title(self) -> str:
+    def word(self) -> str:
         """The word a reader sees: ``passed``, ``pending``, ``failed``, ``policy error``."""
-        return _TITLE[self]
+        return _WORD[self]
 
     # str's own comparisons are alphabetical ("error" < "success"): replace all four.
     def __lt__(self, other: str) -> bool:
@@ -64,7 +64,7 @@ _STATUS: dict[GateState, Status] = {
     GateState.ERROR: Status.ERROR,
 }
 
-_TITLE: dict[GateState, str] = {
+_WORD: dict[GateState, str] = {
     GateState.SUCCESS: "passed",
     GateState.PENDING: "pending",
     GateState.FAILURE: "failed",

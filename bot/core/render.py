@@ -86,7 +86,7 @@ def status_description(decision: Decision) -> str:
 def check_run_title(decision: Decision) -> str:
     """Short title of the check run: the state and the status line."""
     prefix = "report only — " if decision.report_only else ""
-    return shorten(f"{prefix}{decision.state.title}: {status_description(decision)}",
+    return shorten(f"{prefix}{decision.state.word}: {status_description(decision)}",
                    limit=200)
 
 
@@ -108,7 +108,7 @@ def escape_markdown(text: str) -> str:
 def markdown(decision: Decision, details_url: str | None = None) -> str:
     """The full explanation for a check run or a PR comment."""
     icon = ICONS[decision.state.status]
-    lines = [f"### {icon} gatebot: {decision.state.title}", ""]
+    lines = [f"### {icon} gatebot: {decision.state.word}", ""]
     if decision.report_only:
         lines += ["_Report-only mode: this verdict never blocks, merges or deploys._", ""]
     if decision.state is GateState.SUCCESS:
@@ -183,7 +183,7 @@ def _fact_lines(result: Result) -> list[str]:
 
 def text(decision: Decision) -> str:
     """Plain indented text, for the terminal (`gatebot evaluate`)."""
-    lines = [f"{decision.state.title.upper()}: {status_description(decision)}", ""]
+    lines = [f"{decision.state.word.upper()}: {status_description(decision)}", ""]
     lines += _text_tree(decision.explanation, 0)
     return "\n".join(lines) + "\n"
 

@@ -60,7 +60,7 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
 def _state_title(state: str) -> str:
     """The word for a stored state; a string that names no state shows as it is."""
     known = {s.value: s for s in GateState}
-    return known[state].title if state in known else state
+    return known[state].word if state in known else state
 
 
 def _short(sha: Any) -> str:

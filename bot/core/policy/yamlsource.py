@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.core.policy.problems import ProblemCode
+
 MAX_BYTES = 256 * 1024
 MAX_NODES = 20_000
 MAX_DEPTH = 64
@@ -61,7 +63,7 @@ class Document:
 class YamlProblem(Exception):
     """The text is not a usable YAML document; carries a code and a position."""
 
-    def __init__(self, code: str, message: str, mark: Mark) -> None:
+    def __init__(self, code: ProblemCode, message: str, mark: Mark) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

@@ -91,7 +91,7 @@ class Verdict:
     def gitlab_description(self) -> str:
         if not self.report_only:
             return self.description
-        found = GateState(self.state).title
+        found = GateState(self.state).word
         return render.shorten(f"{REPORT_ONLY} — {found}: {self.description}")
 
 
