@@ -160,8 +160,8 @@ def _fact_lines(result: Result) -> list[str]:
             via = f" via {', '.join(person.via)}" if person.via else ""
             lines.append(f"counted: {person.login} ({person.method} on "
                          f"{short_sha(person.sha)}{via})")
-        for person in facts.discounted:
-            lines.append(f"not counted: {person.login} {person.reason}")
+        for discounted in facts.discounted:
+            lines.append(f"not counted: {discounted.login} {discounted.reason}")
         if facts.uncovered_count:
             shown = ", ".join(facts.uncovered_files)
             more = facts.uncovered_count - len(facts.uncovered_files)
@@ -170,8 +170,8 @@ def _fact_lines(result: Result) -> list[str]:
     elif isinstance(facts, DisapprovalFacts):
         for person in facts.blocking:
             lines.append(f"blocking: {person.login} ({person.method} on {short_sha(person.sha)})")
-        for person in facts.discounted:
-            lines.append(f"not counted: {person.login} {person.reason}")
+        for discounted in facts.discounted:
+            lines.append(f"not counted: {discounted.login} {discounted.reason}")
     elif isinstance(facts, CheckFacts):
         for seen in facts.seen:
             source = f" from {seen.app}" if seen.app else ""

@@ -32,6 +32,7 @@ def check(
         mark = doc.value_mark(path)
         problems.append(Problem(code, message, filename, mark.line, mark.column, severity))
 
+    path: Path
     defined: dict[str, Path] = {}
     for index, rule in _items(data.get("rules")):
         name = rule.get("name") if isinstance(rule, dict) else None

@@ -8,6 +8,7 @@ values; `to_dict` gives their JSON form.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -162,7 +163,7 @@ class Result:
     error: str | None = None
     """Set when the node could not be evaluated (e.g. a team that does not exist)."""
 
-    def walk(self):
+    def walk(self) -> Iterator[Result]:
         """This node and every descendant, depth first."""
         yield self
         for child in self.children:
