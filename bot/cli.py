@@ -204,6 +204,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     from bot.core import render
     from bot.core.gate import decide
+    from bot.core.gate_state import GateState
     from bot.core.policy.evaluate import evaluate
     from bot.core.snapshot import Snapshot
 
@@ -231,7 +232,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(render.to_json(decision), indent=2))
     else:
         print(render.text(decision), end="")
-    return 0 if decision.state == "success" else 2
+    return 0 if decision.state is GateState.SUCCESS else 2
 
 
 def _cmd_gitlab(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from typing import get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.core.policy.loader import load_policy_file
 from bot.core.policy.models import Policy, RemotePolicy
-from bot.core.policy.problems import CODES
+from bot.core.policy.problems import CODES, ProblemCode
 from bot.core.policy.remotes import stays_inside
 from bot.core.policy.yamlsource import MAX_BYTES, MAX_NODES
 
@@ -400,6 +401,11 @@ def test_arbitrary_text_yields_policy_or_positioned_problems(text):
         assert 1 <= problem.line <= lines, (problem.format(), text)
         assert problem.column >= 1
         assert problem.code in CODES
+
+
+def test_every_problem_code_has_a_documented_meaning():
+    # The type lists the codes; the table gives each its meaning in the docs.
+    assert list(CODES) == list(get_args(ProblemCode))
 
 
 _policy_words = st.sampled_from([

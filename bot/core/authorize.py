@@ -53,7 +53,7 @@ class Verdict:
 def requirement(command: str, config: CommandsConfig | None) -> CommandPermission:
     """Who may run `command` under `config` (the policy's entry, or the default)."""
     if config is not None and command in config.allow:
-        return config.allow[command]  # type: ignore[index]
+        return config.allow[command]
     return CommandPermission(permission=COMMANDS_BY_NAME[command].permission)
 
 

@@ -90,7 +90,7 @@ class CodeOwners:
         self._wild_max = wild[-1] if wild else -1
         self._wild_regexes = tuple(pattern_regex(self.rules[i].pattern) for i in wild)
         self._set = None
-        self._singles = None
+        self._singles: tuple[re2._Regexp, ...] | None = None
         if wild:
             matcher = re2.Set.FullMatchSet(_regex_options())
             for regex in self._wild_regexes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.core.gate import Decision
+from bot.core.gate_state import GateState
 from bot.core.policy.result import Status, node
 
 
@@ -26,7 +27,7 @@ def evaluation_failed(head_sha: str, what: str, retry_at: datetime) -> Decision:
     sentence = failure_sentence(what, retry_at)
     root = node("gate", "gate", Status.ERROR, sentence, error=sentence)
     return Decision(
-        "error",
+        GateState.ERROR,
         sentence,
         root,
         head_sha,

@@ -17,14 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.gate_state import GateState
 from bot.core.policy.context import Context
-from bot.core.policy.evaluate import (
-    STATE_RANK,
-    STATE_STATUS,
-    Evaluation,
-    GateState,
-    PolicyVerdict,
-)
+from bot.core.policy.evaluate import Evaluation, PolicyVerdict
 from bot.core.policy.result import Result, Status, join_words, node, short_sha
 from bot.core.snapshot import Override, Snapshot
 
@@ -71,7 +66,7 @@ def decide(evaluation: Evaluation, snapshot: Snapshot) -> Decision:
     repo, floor = evaluation.policy, evaluation.floor
     if repo is None and floor is None:
         root = node("gate", "gate", Status.SKIPPED, "no policy applies to this repository")
-        return Decision("success", "no policy applies", root, snapshot.head_sha,
+        return Decision(GateState.SUCCESS, "no policy applies", root, snapshot.head_sha,
                         False, False, False, True, silent=True)
 
     override = active_override(snapshot)
@@ -98,37 +93,34 @@ def decide(evaluation: Evaluation, snapshot: Snapshot) -> Decision:
     if evaluation.changed_policy is not None:
         children.append(evaluation.changed_policy)
         if override is None:
-            contributions.append(("failure", evaluation.changed_policy.explanation))
+            contributions.append((GateState.FAILURE, evaluation.changed_policy.explanation))
 
     signals = _signals(snapshot)
     children.extend(signals)
-    contributions.extend(("pending", s.explanation) for s in signals)
+    contributions.extend((GateState.PENDING, s.explanation) for s in signals)
     # An override passes the repository's policy, its block signals included; the
     # floor's never. Merging stays blocked either way (see Decision.merge_allowed).
     for verdict in (repo if override is None else None, floor):
         block = verdict.block if verdict is not None else None
         if block is not None and block.status is Status.PENDING:
-            contributions.append(("pending", block.explanation))
+            contributions.append((GateState.PENDING, block.explanation))
 
-    state: GateState = "success"
-    for level, _ in contributions:
-        if STATE_RANK[level] > STATE_RANK[state]:
-            state = level
+    state = max((level for level, _ in contributions), default=GateState.SUCCESS)
     blockers = tuple(
-        sentence for level, sentence in sorted(contributions, key=lambda c: -STATE_RANK[c[0]])
-        if level != "success"
+        sentence for level, sentence in sorted(contributions, key=lambda c: -c[0].rank)
+        if level is not GateState.SUCCESS
     )
     blocks = [r.block for r in (repo, floor)
               if r is not None and r.block is not None and r.block.status is Status.PENDING]
     description = _description(state, contributions, override)
-    if state == "success" and blocks:
+    if state is GateState.SUCCESS and blocks:
         # Overridden, yet a block signal still stops the merge: say so in the status.
         description += "; merge " + "; ".join(b.explanation for b in blocks)
     blocked = bool(blocks)
-    passing = state == "success"
+    passing = state is GateState.SUCCESS
     merge_allowed = passing and not report_only and not blocked
     auto_merge = merge_allowed and _auto(repo)
-    root = node("gate", "gate", STATE_STATUS[state], description, tuple(children))
+    root = node("gate", "gate", state.status, description, tuple(children))
     return Decision(
         state=state,
         description=description,
@@ -165,7 +157,7 @@ def _description(
     state: GateState, contributions: list[tuple[GateState, str]], override: Override | None
 ) -> str:
     sentences = [s for level, s in contributions if level == state]
-    if state == "success":
+    if state is GateState.SUCCESS:
         if override is not None:
             lead = f"overridden by {override.by}: {override.reason}"
             return "; ".join([lead, *sentences]) if sentences else lead
@@ -179,4 +171,4 @@ def _auto(repo: PolicyVerdict | None) -> bool:
     return repo.trigger is None or repo.trigger.status is Status.APPROVED
 
 
-__all__ = ["Decision", "active_override", "decide", "STATE_RANK"]
+__all__ = ["Decision", "active_override", "decide"]

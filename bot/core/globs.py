@@ -504,7 +504,7 @@ class _FullMatcher:
         options = _path_options()
         self._regexes = tuple(regexes)
         self._sentinel = len(self._regexes)
-        self._singles: tuple | None = None
+        self._singles: tuple[re2._Regexp, ...] | None = None
         matcher = re2.Set.FullMatchSet(options)
         for regex in self._regexes:
             matcher.Add(regex)
@@ -517,7 +517,7 @@ class _FullMatcher:
         else:
             self._set = matcher
 
-    def _compile_singles(self) -> tuple:
+    def _compile_singles(self) -> tuple[re2._Regexp, ...]:
         options = _path_options()
         return tuple(re2.compile(regex, options) for regex in self._regexes)
 
@@ -527,7 +527,7 @@ class _FullMatcher:
         return [i for i, regex in enumerate(self._singles) if regex.fullmatch(data)]
 
     def indices(self, data: bytes) -> list[int]:
-        found = self._set.Match(data) if self._set is not None else None
+        found: list[int] | None = self._set.Match(data) if self._set is not None else None
         if not found:
             return self._slow(data)
         found.remove(self._sentinel)
@@ -661,7 +661,7 @@ class RefGlob:
     """One branch-name glob, compiled; construct with compile_ref_glob()."""
 
     pattern: str
-    _regex: object = field(init=False, repr=False, compare=False)
+    _regex: re2._Regexp = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_regex", re2.compile(_ref_regex(self.pattern), _ref_options()))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.gate import Decision
-from bot.core.policy.evaluate import STATE_STATUS
+from bot.core.gate_state import GateState
 from bot.core.policy.result import (
     ApprovalFacts,
     CheckFacts,
@@ -38,14 +38,6 @@ ICONS = {
     Status.TRUE: "✔️",
     Status.FALSE: "✖️",
 }
-
-STATE_TITLES = {
-    "success": "passed",
-    "pending": "pending",
-    "failure": "failed",
-    "error": "policy error",
-}
-
 
 def shorten(text: str, limit: int = STATUS_LIMIT) -> str:
     """`text` cut at a word boundary to at most `limit` characters, marked with `…`."""
@@ -71,7 +63,7 @@ def status_description(decision: Decision) -> str:
     first: whole when it fits, else its main clause, then how many more there
     are.
     """
-    if decision.state == "success" or not decision.blockers:
+    if decision.state is GateState.SUCCESS or not decision.blockers:
         return shorten(decision.description)
     blockers = list(dict.fromkeys(decision.blockers))
     shown: list[str] = []
@@ -94,7 +86,7 @@ def status_description(decision: Decision) -> str:
 def check_run_title(decision: Decision) -> str:
     """Short title of the check run: the state and the status line."""
     prefix = "report only — " if decision.report_only else ""
-    return shorten(f"{prefix}{STATE_TITLES[decision.state]}: {status_description(decision)}",
+    return shorten(f"{prefix}{decision.state.word}: {status_description(decision)}",
                    limit=200)
 
 
@@ -115,11 +107,11 @@ def escape_markdown(text: str) -> str:
 
 def markdown(decision: Decision, details_url: str | None = None) -> str:
     """The full explanation for a check run or a PR comment."""
-    icon = ICONS[STATE_STATUS[decision.state]]
-    lines = [f"### {icon} gatebot: {STATE_TITLES[decision.state]}", ""]
+    icon = ICONS[decision.state.status]
+    lines = [f"### {icon} gatebot: {decision.state.word}", ""]
     if decision.report_only:
         lines += ["_Report-only mode: this verdict never blocks, merges or deploys._", ""]
-    if decision.state == "success":
+    if decision.state is GateState.SUCCESS:
         lines.append(escape_markdown(decision.description))
     else:
         lines.append("**What is missing:**")
@@ -168,8 +160,8 @@ def _fact_lines(result: Result) -> list[str]:
             via = f" via {', '.join(person.via)}" if person.via else ""
             lines.append(f"counted: {person.login} ({person.method} on "
                          f"{short_sha(person.sha)}{via})")
-        for person in facts.discounted:
-            lines.append(f"not counted: {person.login} {person.reason}")
+        for discounted in facts.discounted:
+            lines.append(f"not counted: {discounted.login} {discounted.reason}")
         if facts.uncovered_count:
             shown = ", ".join(facts.uncovered_files)
             more = facts.uncovered_count - len(facts.uncovered_files)
@@ -178,8 +170,8 @@ def _fact_lines(result: Result) -> list[str]:
     elif isinstance(facts, DisapprovalFacts):
         for person in facts.blocking:
             lines.append(f"blocking: {person.login} ({person.method} on {short_sha(person.sha)})")
-        for person in facts.discounted:
-            lines.append(f"not counted: {person.login} {person.reason}")
+        for discounted in facts.discounted:
+            lines.append(f"not counted: {discounted.login} {discounted.reason}")
     elif isinstance(facts, CheckFacts):
         for seen in facts.seen:
             source = f" from {seen.app}" if seen.app else ""
@@ -191,7 +183,7 @@ def _fact_lines(result: Result) -> list[str]:
 
 def text(decision: Decision) -> str:
     """Plain indented text, for the terminal (`gatebot evaluate`)."""
-    lines = [f"{STATE_TITLES[decision.state].upper()}: {status_description(decision)}", ""]
+    lines = [f"{decision.state.word.upper()}: {status_description(decision)}", ""]
     lines += _text_tree(decision.explanation, 0)
     return "\n".join(lines) + "\n"
 

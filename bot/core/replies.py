@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.core.authorize import describe, requirement
 from bot.core.commands import KNOWN_COMMANDS, usage
 from bot.core.gate import Decision
+from bot.core.gate_state import GateState
 from bot.core.policy.models import CommandsConfig
 from bot.core.policy.result import join_words, short_sha
 from bot.core.render import escape_markdown, markdown
@@ -58,7 +59,7 @@ def armed_text(decision: Decision, auto: bool) -> str:
             "merges here. Merge it yourself, or switch the policy to `mode: enforce`."
         )
     lead = "Merge armed: the pull request is merged as soon as the gate passes."
-    if decision.state == "success":
+    if decision.state is GateState.SUCCESS:
         # Passing, yet a `merge.block` signal stops it.
         return f"{lead} The gate passes, but merging is blocked: {escape_markdown(decision.description)}"
     also = " (The policy's `merge.auto` would merge it then anyway.)" if auto else ""
@@ -88,7 +89,7 @@ def override_text(decision: Decision | None, head_sha: str, login: str, reason: 
     override = decision.override if decision is not None else None
     if override is not None and override.sha == head_sha and override.by == login:
         extra = ""
-        if decision is not None and decision.state != "success":
+        if decision is not None and decision.state is not GateState.SUCCESS:
             extra = (
                 " The gate still does not pass: an override does not lift a draft or a hold, "
                 "and never the operator's required policy."

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.core.gate import Decision
+from bot.core.gate_state import GateState
 from bot.core.policy.result import Status, node
 from bot.core.snapshot import HeadChange
 
@@ -69,7 +70,7 @@ def superseded_decision(sha: str, number: int, *, now_base: str | None) -> Decis
         text = f"superseded: no longer the head of #{number}"
     root = node("gate", "gate", Status.PENDING, text)
     return Decision(
-        state="pending",
+        state=GateState.PENDING,
         description=text,
         explanation=root,
         head_sha=sha,

@@ -14,7 +14,7 @@ from bot.pipeline.errors import guarded
 from bot.pipeline.failures import FailureReport, Reporting
 from bot.pipeline.merge_group import GroupWaker, MergeGroupPipeline
 from bot.pipeline.operator import OperatorConfig, load_operator_config
-from bot.pipeline.pull import BotIdentity, full_pipeline
+from bot.pipeline.pull import RememberBotName, full_pipeline
 from bot.providers.counting import RequestTally
 from bot.providers.github.forge import PROVIDER, GitHubForge
 from bot.providers.github.policy_source import POLICY_PATHS, owner_policy_path
@@ -50,7 +50,7 @@ def github_pipeline(
     groups = MergeGroupPipeline(forge, store)
     # Read once per process by the evaluations already (`GET /app`); the App writes
     # as `<slug>[bot]`, the store keeps the slug.
-    identity = BotIdentity(
+    remember_name = RememberBotName(
         store,
         PROVIDER,
         settings.github_app_id,
@@ -60,9 +60,9 @@ def github_pipeline(
 
     def run(job: PullJob) -> str:
         if job.key.provider == queue_provider(PROVIDER):
-            return guarded(job.key, lambda: identity.after(groups(job)))
+            return guarded(job.key, lambda: remember_name.after(groups(job)))
         if job.key.provider != PROVIDER:
             return f"{job.key.provider} PRs are not evaluated by the GitHub pipeline"
-        return guarded(job.key, lambda: identity.after(pulls(job)))
+        return guarded(job.key, lambda: remember_name.after(pulls(job)))
 
     return Reporting(run, FailureReport(forge, PROVIDER))

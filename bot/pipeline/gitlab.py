@@ -5,7 +5,7 @@ the operator's files are read at start, once for every forge (a broken one
 stops the start with one sentence), one forge is shared by every evaluation. A job is a merge request (`PullPipeline`, keys of
 provider `gitlab`, the MR's iid as number); a forge failure leaves it marked
 for a later try (`errors.guarded`). The first run of a process records the
-token user's username (`pull.BotIdentity`), so the routing knows the bot's
+token user's username (`pull.RememberBotName`), so the routing knows the bot's
 own notes. A key whose project path GitLab spells otherwise
 (`NotThisProject`: another case, an old path) is dropped with a warning.
 """
@@ -17,7 +17,7 @@ import logging
 from bot.pipeline.errors import guarded
 from bot.pipeline.failures import FailureReport, Reporting
 from bot.pipeline.operator import OperatorConfig, load_operator_config
-from bot.pipeline.pull import BotIdentity, full_pipeline
+from bot.pipeline.pull import RememberBotName, full_pipeline
 from bot.providers.gitlab.bot_account import BOT_ACCOUNT_ID
 from bot.providers.gitlab.forge import PROVIDER, GitLabForge, NotThisProject
 from bot.providers.gitlab.policy_source import POLICY_PATHS
@@ -40,13 +40,13 @@ def gitlab_pipeline(
     operator = operator if operator is not None else load_operator_config(settings)
     forge = GitLabForge(settings, store)
     pulls = full_pipeline(settings, store, forge, operator, POLICY_PATHS, retries=forge.retries)
-    identity = BotIdentity(store, PROVIDER, BOT_ACCOUNT_ID, forge.bot_username, forge.clock)
+    remember_name = RememberBotName(store, PROVIDER, BOT_ACCOUNT_ID, forge.bot_username, forge.clock)
 
     def run(job: PullJob) -> str:
         if job.key.provider != PROVIDER:
             return f"{job.key.provider} PRs are not evaluated by the GitLab pipeline"
         try:
-            return guarded(job.key, lambda: identity.after(pulls(job)))
+            return guarded(job.key, lambda: remember_name.after(pulls(job)))
         except NotThisProject as exc:
             # A delivery named the project under another spelling or an old path:
             # nothing is read, posted or merged under it (and it is not retried).

@@ -33,7 +33,7 @@ from datetime import datetime
 from github import UnknownObjectException
 
 from bot.core.gate import Decision
-from bot.core.policy.evaluate import STATE_RANK, STATE_STATUS, GateState
+from bot.core.gate_state import GateState
 from bot.core.policy.result import Status, join_words, node, short_sha
 from bot.providers.github.forge import PROVIDER, GitHubEvaluation, GitHubForge
 from bot.providers.github.merge_queue import MAX_COMMITS
@@ -59,14 +59,14 @@ class Member:
 def _judge(member: Member) -> tuple[GateState, str]:
     where = f"#{member.number} at {short_sha(member.head_sha)}"
     if not member.open:
-        return "failure", f"#{member.number} is not an open pull request"
+        return GateState.FAILURE, f"#{member.number} is not an open pull request"
     if member.verdict is None:
-        return "pending", f"{where} has no verdict yet"
-    if member.verdict == "success" or member.report_only:
-        return "success", f"{where} passes"
-    if member.verdict == "pending":
-        return "pending", f"{where} is still pending"
-    return "failure", f"{where} does not pass ({member.verdict})"
+        return GateState.PENDING, f"{where} has no verdict yet"
+    if member.verdict == GateState.SUCCESS or member.report_only:
+        return GateState.SUCCESS, f"{where} passes"
+    if member.verdict == GateState.PENDING:
+        return GateState.PENDING, f"{where} is still pending"
+    return GateState.FAILURE, f"{where} does not pass ({member.verdict})"
 
 
 def group_decision(
@@ -81,25 +81,22 @@ def group_decision(
         ("pull", f"#{m.number}", *_judge(m)) for m in members
     ]
     judged += [
-        ("commit", short_sha(sha), "failure",
+        ("commit", short_sha(sha), GateState.FAILURE,
          f"commit {short_sha(sha)} in the merge group belongs to no open pull request")
         for sha in strays
     ]
     if unreadable is not None:
-        judged.append(("group", "merge group", "failure", unreadable))
+        judged.append(("group", "merge group", GateState.FAILURE, unreadable))
     if not judged:
         sentence = "the merge group names no pull request the bot can judge"
         root = node("gate", "gate", Status.FAILED, sentence)
-        return Decision("failure", sentence, root, head_sha, False, False, False, False,
+        return Decision(GateState.FAILURE, sentence, root, head_sha, False, False, False, False,
                         blockers=(sentence,))
-    state: GateState = "success"
-    for _, _, level, _ in judged:
-        if STATE_RANK[level] > STATE_RANK[state]:
-            state = level
+    state = max(level for _, _, level, _ in judged)
     children = tuple(
-        node(kind, label, STATE_STATUS[level], sentence) for kind, label, level, sentence in judged
+        node(kind, label, level.status, sentence) for kind, label, level, sentence in judged
     )
-    if state == "success":
+    if state is GateState.SUCCESS:
         description = (
             f"every PR in the merge group passes at its head: "
             f"{join_words([f'#{m.number}' for m in members])}"
@@ -111,7 +108,7 @@ def group_decision(
     report_only = bool(members) and not strays and unreadable is None and all(
         m.report_only for m in members
     )
-    root = node("gate", "gate", STATE_STATUS[state], description, children)
+    root = node("gate", "gate", state.status, description, children)
     return Decision(
         state=state,
         description=description,

@@ -386,7 +386,7 @@ def full_pipeline(
     )
 
 
-class BotIdentity:
+class RememberBotName:
     """Tells the store the bot's own name once per process, so the routing knows the
     bot's own statuses, notes and awards from the first one on (GitHub: the App's slug;
     GitLab: the token user's username)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, and_, delete, select
 
+from bot.core.gate_state import GateState
 from bot.store.dialect import insert
 from bot.store.tables import evaluations as t
 
@@ -87,7 +88,7 @@ def passing_among(
                 t.c.provider == provider,
                 t.c.repo == repo.lower(),
                 t.c.sha.in_(shas[start : start + _CHUNK]),
-                t.c.state == "success",
+                t.c.state == GateState.SUCCESS.value,
                 t.c.report_only.is_(False),
             )
         )

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from bot.core.gate_state import GateState
 from bot.store.dialect import insert
 from bot.store.dirty import PullKey
 from bot.store.tables import pull_verdicts as t
@@ -32,7 +33,7 @@ class Verdict:
     @property
     def passed(self) -> bool:
         """The gate passed and enforces (a report-only success passes nothing)."""
-        return self.state == "success" and not self.report_only
+        return self.state == GateState.SUCCESS and not self.report_only
 
 
 def record(

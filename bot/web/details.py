@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 
 from bot import links
-from bot.core.render import STATE_TITLES
+from bot.core.gate_state import GateState
 from bot.store import evaluations
 from bot.web.services import services
 
@@ -44,7 +44,7 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
         number=number,
         posted=posted,
         decision=decision,
-        state_title=STATE_TITLES.get(decision["state"], decision["state"]),
+        state_title=_state_title(decision["state"]),
         short=_short,
     )
     # Private review history: never cached by proxies, never framed elsewhere.
@@ -55,6 +55,12 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
         "Referrer-Policy": "no-referrer",
     }
     return html, 200, headers
+
+
+def _state_title(state: str) -> str:
+    """The word for a stored state; a string that names no state shows as it is."""
+    known = {s.value: s for s in GateState}
+    return known[state].word if state in known else state
 
 
 def _short(sha: Any) -> str:

@@ -41,7 +41,7 @@ from support.apps import AppUnderTest, build_app
 from bot.pipeline.errors import guarded
 from bot.pipeline.failures import FailureReport, Reporting
 from bot.pipeline.operator import OperatorConfig
-from bot.pipeline.pull import BotIdentity, full_pipeline
+from bot.pipeline.pull import RememberBotName, full_pipeline
 from bot.providers.gitlab.bot_account import BOT_ACCOUNT_ID
 from bot.providers.gitlab.forge import PROVIDER, GitLabForge
 from bot.providers.gitlab.policy_source import POLICY_PATHS
@@ -386,10 +386,10 @@ class GitLabDriver(DeliveryQueue):
         forge = GitLabForge(settings, store, retries=retries, clock=self.rig.clock)
         pulls = full_pipeline(settings, store, forge, OperatorConfig(), POLICY_PATHS,
                               retries=retries)
-        identity = BotIdentity(store, PROVIDER, BOT_ACCOUNT_ID, forge.bot_username, forge.clock)
+        remember_name = RememberBotName(store, PROVIDER, BOT_ACCOUNT_ID, forge.bot_username, forge.clock)
 
         def run(job: Any) -> str:
-            return guarded(job.key, lambda: identity.after(pulls(job)))
+            return guarded(job.key, lambda: remember_name.after(pulls(job)))
 
         return Reporting(run, FailureReport(forge, PROVIDER))
 

@@ -31,6 +31,7 @@ from bot.core.policy.predicates import GlobRegistry, Predicate, Scope, compile_p
 from bot.core.policy.result import (
     ApprovalFacts,
     Counted,
+    DiscountCode,
     Discounted,
     Result,
     Status,
@@ -162,7 +163,7 @@ class _Judged:
     """Discounted whatever `from` says: revoked, author, contributor, bot, no access."""
     valid: tuple[str, datetime, str | None] | None = None
     """(method, time, sha) of the approval that counts if the person is eligible."""
-    problem: tuple[str, str] | None = None
+    problem: tuple[str, DiscountCode] | None = None
     """(reason, code) when no approval of theirs is valid any more."""
 
 
@@ -313,7 +314,7 @@ class PreparedRule:
             return _Judged(login, fold(login), latest.sha, latest.at, final=final)
         # The latest approval that is still valid counts; if none is, the latest one
         # explains why.
-        first_problem: tuple[str, str] | None = None
+        first_problem: tuple[str, DiscountCode] | None = None
         for action in reversed(approvals):
             problem = self._validity_problem(action, ctx)
             if problem is None:
@@ -354,7 +355,7 @@ class PreparedRule:
             person.actions.sort(key=lambda a: (a.at, a.order))
         return people
 
-    def _identity_problem(self, actor: Actor, ctx: Context) -> tuple[str, str] | None:
+    def _identity_problem(self, actor: Actor, ctx: Context) -> tuple[str, DiscountCode] | None:
         login = actor.login
         if ctx.is_bot(actor):
             return "is a bot; bots never count", "bot"
@@ -389,7 +390,7 @@ class PreparedRule:
                     f"{approvers.permission}")
         return f"is not one of {self.eligible_words}"
 
-    def _validity_problem(self, action: _Action, ctx: Context) -> tuple[str, str] | None:
+    def _validity_problem(self, action: _Action, ctx: Context) -> tuple[str, DiscountCode] | None:
         options = self.options
         if action.comment is None:
             wrote = "approved"
@@ -466,7 +467,7 @@ class PreparedRule:
         return Tally(counted, discounted, facts, tuple(missing))
 
 
-def _retarget_problem(at: datetime, wrote: str, ctx: Context) -> tuple[str, str] | None:
+def _retarget_problem(at: datetime, wrote: str, ctx: Context) -> tuple[str, DiscountCode] | None:
     """An approval given before the PR's last retarget judged another diff: it never counts."""
     retargeted = ctx.base_changed_at
     if retargeted is None or at > retargeted:
@@ -477,7 +478,7 @@ def _retarget_problem(at: datetime, wrote: str, ctx: Context) -> tuple[str, str]
 
 def _push_problem(
     at: datetime, wrote: str, ctx: Context, ignore_update_merges: bool
-) -> tuple[str, str] | None:
+) -> tuple[str, DiscountCode] | None:
     """An approval known only by its time counts if given strictly after the head was pushed."""
     reference = ctx.comment_reference_time(ignore_update_merges)
     if reference is None:

@@ -42,7 +42,7 @@ def classify(state: str) -> Status:
 
 
 @cache
-def _name_regex(pattern: str):
+def _name_regex(pattern: str) -> re2._Regexp:
     # `*` is the only wildcard: check names are free text ("ci / test (3.11)").
     return re2.compile("".join(".*" if part == "*" else re2.escape(part)
                                for part in _split_stars(pattern)))

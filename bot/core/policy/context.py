@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from bot.core.codeowners import parse_codeowners
 from bot.core.policy.models import PERMISSION_ORDER
@@ -70,7 +70,7 @@ class Context:
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """`compute()` once per snapshot and key: evaluators share work across rules."""
         if key in self._memo:
-            return self._memo[key]
+            return cast(T, self._memo[key])
         value = self._memo[key] = compute()
         return value
 

@@ -12,7 +12,7 @@ import fnmatch
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from bot.core.policy.problems import Problem
+from bot.core.policy.problems import Problem, ProblemCode, Severity
 from bot.core.policy.yamlsource import Document, Path
 
 
@@ -26,10 +26,13 @@ def check(
     data = doc.data
     problems: list[Problem] = []
 
-    def problem(code: str, message: str, path: Path, severity: str = "error") -> None:
+    def problem(
+        code: ProblemCode, message: str, path: Path, severity: Severity = "error"
+    ) -> None:
         mark = doc.value_mark(path)
         problems.append(Problem(code, message, filename, mark.line, mark.column, severity))
 
+    path: Path
     defined: dict[str, Path] = {}
     for index, rule in _items(data.get("rules")):
         name = rule.get("name") if isinstance(rule, dict) else None

@@ -20,6 +20,7 @@ from bot.core.policy.predicates import GlobRegistry, Scope, compile_predicates
 from bot.core.policy.result import (
     Counted,
     DisapprovalFacts,
+    DiscountCode,
     Discounted,
     Result,
     Status,
@@ -132,7 +133,7 @@ class PreparedDisapproval:
         return blocking, discounted
 
     @staticmethod
-    def _problem(actor: Actor, ctx: Context) -> tuple[str, str] | None:
+    def _problem(actor: Actor, ctx: Context) -> tuple[str, DiscountCode] | None:
         if fold(actor.login).removesuffix("[bot]") in ctx.bot_logins:
             return "is this bot", "bot"
         if not ctx.has_permission(actor.login, "read"):

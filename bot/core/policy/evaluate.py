@@ -21,8 +21,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
+from bot.core.gate_state import GateState
 from bot.core.policy.approvals import CommentMatcher, PreparedRule
 from bot.core.policy.checks import RequiredCheck, evaluate_required_checks
 from bot.core.policy.context import Context
@@ -42,11 +42,6 @@ from bot.core.policy.result import (
 from bot.core.policy.tampering import evaluate_tampering
 from bot.core.regex import compile_regex
 from bot.core.snapshot import Snapshot
-
-GateState = Literal["error", "failure", "pending", "success"]
-
-STATE_RANK: dict[str, int] = {"success": 0, "pending": 1, "failure": 2, "error": 3}
-
 
 # --------------------------------------------------------------------------
 # Prepared policies
@@ -228,49 +223,33 @@ def evaluate_policy(prepared: PreparedPolicy, ctx: Context, label: str) -> Polic
 
     reasons: list[Reason] = []
     for rule_error in _errors(approval):
-        reasons.append(Reason("error", rule_error))
+        reasons.append(Reason(GateState.ERROR, rule_error))
     if disapproval.status is Status.FAILED:
-        reasons.append(Reason("failure", disapproval.explanation))
+        reasons.append(Reason(GateState.FAILURE, disapproval.explanation))
     if checks.status is Status.FAILED:
-        reasons.append(Reason("failure", f"required check failed: {checks.explanation}"))
+        reasons.append(Reason(GateState.FAILURE, f"required check failed: {checks.explanation}"))
     if tampering.status is Status.FAILED:
-        reasons.append(Reason("failure", tampering.explanation))
+        reasons.append(Reason(GateState.FAILURE, tampering.explanation))
     if approval.status is Status.PENDING:
-        reasons.extend(Reason("pending", s) for s in _pending_sentences(approval))
+        reasons.extend(Reason(GateState.PENDING, s) for s in _pending_sentences(approval))
     if checks.status is Status.PENDING:
-        reasons.append(Reason("pending", f"waiting for checks: {checks.explanation}"))
-    state: GateState = "success"
-    for reason in reasons:
-        if STATE_RANK[reason.state] > STATE_RANK[state]:
-            state = reason.state
-    if state == "success":
-        reasons.append(Reason("success", approval.explanation))
+        reasons.append(Reason(GateState.PENDING, f"waiting for checks: {checks.explanation}"))
+    state = max((reason.state for reason in reasons), default=GateState.SUCCESS)
+    if state is GateState.SUCCESS:
+        reasons.append(Reason(GateState.SUCCESS, approval.explanation))
         if prepared.checks:
-            reasons.append(Reason("success", checks.explanation))
-    reasons.sort(key=lambda r: -STATE_RANK[r.state])
+            reasons.append(Reason(GateState.SUCCESS, checks.explanation))
+    reasons.sort(key=lambda r: -r.state.rank)
 
     children = [approval, disapproval, checks, tampering]
     children.extend(r for r in (block, trigger) if r is not None)
     report_only = prepared.policy.mode == "report"
     tree = node(
-        "policy", label, _status_of(state),
+        "policy", label, state.status,
         _summary(label, state, reasons, report_only), tuple(children),
     )
     return PolicyVerdict(label, state, tuple(reasons), tree, report_only, block, trigger,
                          prepared.policy.merge)
-
-
-STATE_STATUS: dict[str, Status] = {
-    "success": Status.APPROVED,
-    "pending": Status.PENDING,
-    "failure": Status.FAILED,
-    "error": Status.ERROR,
-}
-"""The tree status that shows a gate state."""
-
-
-def _status_of(state: GateState) -> Status:
-    return STATE_STATUS[state]
 
 
 def _summary(label: str, state: GateState, reasons: list[Reason], report_only: bool) -> str:
@@ -289,7 +268,7 @@ def _error_verdict(label: str, problems: Sequence[Problem]) -> PolicyVerdict:
         for p in problems
     )
     tree = node("policy", label, Status.ERROR, sentence, children, error=sentence)
-    return PolicyVerdict(label, "error", (Reason("error", sentence),), tree)
+    return PolicyVerdict(label, GateState.ERROR, (Reason(GateState.ERROR, sentence),), tree)
 
 
 def _changed_policy(problems: Sequence[Problem]) -> Result:

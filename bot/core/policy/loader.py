@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from bot.core.policy import crossref
 from bot.core.policy.models import Policy, RemotePolicy
-from bot.core.policy.problems import Problem
+from bot.core.policy.problems import Problem, ProblemCode
 from bot.core.policy.secrets import SECRET_KEYS, URL_KEYS
 from bot.core.policy.yamlsource import Document, Path, YamlProblem, parse_yaml
 
@@ -38,7 +38,7 @@ _TYPE_ERRORS = {
     "invalid_check": "a check name or `{name: ..., app: ...}`",
 }
 
-_CUSTOM_CODES = {
+_CUSTOM_CODES: dict[str, ProblemCode] = {
     "bad_glob": "bad-glob",
     "bad_regex": "bad-regex",
     "bad_comparison": "bad-comparison",
@@ -174,6 +174,7 @@ def _from_pydantic(
     at_key = is_key or etype in ("extra_forbidden", "invalid_key")
     mark = doc.key_mark(path) if at_key else doc.value_mark(path)
 
+    code: ProblemCode
     if etype == "extra_forbidden":
         code, message = _unknown_key(doc, path, remote_file)
     elif etype == "invalid_key":
@@ -216,7 +217,7 @@ def _from_pydantic(
     return Problem(code, message, filename, mark.line, mark.column)
 
 
-def _unknown_key(doc: Document, path: Path, remote_file: bool) -> tuple[str, str]:
+def _unknown_key(doc: Document, path: Path, remote_file: bool) -> tuple[ProblemCode, str]:
     key = path[-1] if path else "?"
     lowered = str(key).lower()
     if lowered in URL_KEYS:

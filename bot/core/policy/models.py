@@ -149,7 +149,7 @@ def _no_secret(value: str) -> str:
     return value
 
 
-def _template(allowed: frozenset[str]):
+def _template(allowed: frozenset[str]) -> Callable[[str], str]:
     def check(value: str) -> str:
         try:
             fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]

@@ -11,8 +11,36 @@ from typing import Literal
 
 Severity = Literal["error", "warning"]
 
-# Every code the loader can emit, with the one-line meaning shown in the docs.
-CODES: dict[str, str] = {
+ProblemCode = Literal[
+    "yaml-syntax",
+    "yaml-duplicate-key",
+    "yaml-too-large",
+    "yaml-too-complex",
+    "yaml-empty",
+    "unknown-key",
+    "missing-key",
+    "wrong-type",
+    "invalid-value",
+    "unsupported-version",
+    "empty-combinator",
+    "empty-condition",
+    "duplicate-rule",
+    "undefined-rule",
+    "duplicate-deploy",
+    "bad-glob",
+    "bad-regex",
+    "bad-comparison",
+    "bad-template",
+    "url-not-allowed",
+    "secret-not-allowed",
+    "unknown-target",
+    "target-not-allowed",
+    "unused-rule",
+]
+"""Every code the loader can emit: a code outside this list is a type error."""
+
+# Every code, with the one-line meaning shown in the docs.
+CODES: dict[ProblemCode, str] = {
     "yaml-syntax": "the text is not valid YAML (or uses an unsupported tag)",
     "yaml-duplicate-key": "a mapping repeats a key",
     "yaml-too-large": "the file exceeds the size cap",
@@ -44,7 +72,7 @@ CODES: dict[str, str] = {
 class Problem:
     """One error or warning at a 1-based line and column of a file."""
 
-    code: str
+    code: ProblemCode
     message: str
     file: str
     line: int

@@ -8,10 +8,11 @@ values; `to_dict` gives their JSON form.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 class Status(StrEnum):
@@ -45,6 +46,22 @@ class Counted:
     `code owner`."""
 
 
+DiscountCode = Literal[
+    "author",
+    "contributor",
+    "bot",
+    "no-access",
+    "not-eligible",
+    "stale",
+    "before-push",
+    "before-retarget",
+    "push-time-unknown",
+    "edited",
+    "revoked",
+]
+"""Why a person's action does not count: stable codes the details page and JSON carry."""
+
+
 @dataclass(frozen=True, slots=True)
 class Discounted:
     """A person whose action was seen but does not count, with the reason a user reads."""
@@ -52,9 +69,8 @@ class Discounted:
     login: str
     reason: str
     """A short clause, e.g. `approved 3f2a1c9, before the last push` or `is the author`."""
-    code: str
-    """Stable code: author, contributor, bot, no-access, not-eligible, stale, before-push,
-    before-retarget, push-time-unknown, edited, revoked."""
+    code: DiscountCode
+    """Stable code: why the action does not count (see `DiscountCode`)."""
     sha: str | None = None
     at: datetime | None = None
 
@@ -147,7 +163,7 @@ class Result:
     error: str | None = None
     """Set when the node could not be evaluated (e.g. a team that does not exist)."""
 
-    def walk(self):
+    def walk(self) -> Iterator[Result]:
         """This node and every descendant, depth first."""
         yield self
         for child in self.children:

@@ -57,9 +57,9 @@ def evaluate_tampering(ctx: Context, approval_like: CommentMatcher) -> Result:
     for edit in edits.values():
         if pushed is not None and edit.at is not None and edit.at < pushed:
             continue  # a push since then ended it
-        comment = comments.get(edit.comment_id)
+        current = comments.get(edit.comment_id)
         # A comment that is gone can no longer be read: it may have looked like an approval.
-        if comment is None or approval_like.matches(comment.body):
+        if current is None or approval_like.matches(current.body):
             found.append(edit)
     if not found:
         return node("tampering", "tampering", Status.APPROVED,

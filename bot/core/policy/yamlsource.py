@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.core.policy.problems import ProblemCode
+
 MAX_BYTES = 256 * 1024
 MAX_NODES = 20_000
 MAX_DEPTH = 64
@@ -61,7 +63,7 @@ class Document:
 class YamlProblem(Exception):
     """The text is not a usable YAML document; carries a code and a position."""
 
-    def __init__(self, code: str, message: str, mark: Mark) -> None:
+    def __init__(self, code: ProblemCode, message: str, mark: Mark) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -110,7 +112,7 @@ class _Loader(
         self.line_count = max(stream.count("\n") + 1, 1)
         self.depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         # PyYAML's composer recurses once per level (three frames each), so
         # about 300 levels of `[` exhaust Python's stack before the builder's
         # own depth check ever runs: the cap has to hold while composing.
@@ -120,9 +122,10 @@ class _Loader(
                 raise YamlProblem(
                     "yaml-too-complex",
                     f"nesting deeper than {MAX_DEPTH} levels",
-                    _mark(self.peek_event().start_mark, self.line_count),
+                    # types-PyYAML leaves Parser.peek_event unannotated.
+                    _mark(self.peek_event().start_mark, self.line_count),  # type: ignore[no-untyped-call]
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
@@ -159,7 +162,12 @@ def parse_yaml(raw: bytes | str) -> Document:
     line_count = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
 
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        # What yaml.compose(text, Loader=_Loader) does; its stubs only name PyYAML's loaders.
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _mark(mark, line_count) if mark is not None else Mark(1, 1)

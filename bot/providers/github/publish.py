@@ -35,6 +35,7 @@ from github.Repository import Repository
 
 from bot.core import render
 from bot.core.gate import Decision
+from bot.core.gate_state import GateState
 from bot.providers import publishing
 from bot.providers.base import PublishOutcome
 from bot.providers.publishing import context_for
@@ -44,7 +45,11 @@ from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 
-_CONCLUSIONS = {"success": "success", "failure": "failure", "error": "failure"}
+_CONCLUSIONS: dict[GateState, str] = {
+    GateState.SUCCESS: "success",
+    GateState.FAILURE: "failure",
+    GateState.ERROR: "failure",
+}
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ class Verdict:
 
     @property
     def run_completed(self) -> bool:
-        return self.report_only or self.state != "pending"
+        return self.report_only or self.state != GateState.PENDING
 
     def check_run_fields(self, now: datetime) -> dict[str, Any]:
         fields: dict[str, Any] = {"output": {"title": self.title, "summary": self.summary}}
@@ -81,7 +86,7 @@ class Verdict:
             fields["details_url"] = self.details_url
         if self.run_completed:
             fields["status"] = "completed"
-            fields["conclusion"] = "neutral" if self.report_only else _CONCLUSIONS[self.state]
+            fields["conclusion"] = "neutral" if self.report_only else _CONCLUSIONS[GateState(self.state)]
             fields["completed_at"] = now
         else:
             fields["status"] = "in_progress"
@@ -250,7 +255,7 @@ class Publisher:
         previous: evaluations.Posted | None,
     ) -> int:
         if previous is not None and previous.check_run_id is not None:
-            was_running = previous.state == "pending" and not previous.report_only
+            was_running = previous.state == GateState.PENDING and not previous.report_only
             # A completed run cannot go back to in progress: a pending verdict
             # after a completed one is a new run.
             if was_running or verdict.run_completed:

@@ -41,6 +41,7 @@ from typing import Any
 
 from bot.core import render
 from bot.core.gate import Decision
+from bot.core.gate_state import GateState
 from bot.providers import publishing
 from bot.providers.base import PublishOutcome
 from bot.providers.gitlab.client import GitLabClient, GitLabError, encoded, project
@@ -51,7 +52,13 @@ from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 
-STATES = {"success": "success", "failure": "failed", "error": "failed", "pending": "pending"}
+STATES: dict[GateState, str] = {
+    GateState.SUCCESS: "success",
+    GateState.FAILURE: "failed",
+    GateState.ERROR: "failed",
+    GateState.PENDING: "pending",
+}
+"""GitLab's commit status word for each gate state."""
 REPORT_ONLY = "report only"
 
 
@@ -78,13 +85,13 @@ class Verdict:
 
     @property
     def gitlab_state(self) -> str:
-        return "success" if self.report_only else STATES[self.state]
+        return "success" if self.report_only else STATES[GateState(self.state)]
 
     @property
     def gitlab_description(self) -> str:
         if not self.report_only:
             return self.description
-        found = render.STATE_TITLES[self.state]
+        found = GateState(self.state).word
         return render.shorten(f"{REPORT_ONLY} — {found}: {self.description}")
 
 
