@@ -105,7 +105,7 @@ def dispatch(fake: FakeGitHub, handler: BaseHTTPRequestHandler) -> None:
     operation, params = matched
     record.operation_id = operation.operation_id
     record.path_params = params
-    call = Call(operation, params, query, None, None, f"{fake.url}{raw_path}")
+    call = Call(operation, params, query, None, None, f"{fake.url}{raw_path}", record.headers)
     try:
         call.body = json.loads(body) if body else None
     except ValueError:
@@ -164,9 +164,8 @@ def _finish(
     reply: Reply,
     headers: dict[str, str],
 ) -> None:
-    _finish_raw(
-        fake, handler, record, reply.status, fakeforge.encode(reply.body), {**headers, **reply.headers}
-    )
+    body = reply.text.encode() if reply.text is not None else fakeforge.encode(reply.body)
+    _finish_raw(fake, handler, record, reply.status, body, {**headers, **reply.headers})
 
 
 def _finish_raw(
