@@ -33,7 +33,7 @@ from bot.providers.github.forge import GitHubEvaluation, GitHubForge
 from bot.providers.gitlab.client import GitLabError, redact
 from bot.providers.gitlab.forge import GitLabForge, NotThisProject
 from bot.providers.gitlab.policy_source import parse_remote
-from bot.providers.gitlab.snapshot import confirmed_note, login_from_address
+from bot.providers.gitlab.snapshot import confirmed_note, login_from_address, pushers_of
 from bot.providers.needs import SnapshotNeeds
 from bot.retry import RetryPolicies, classify
 from bot.settings import ConfigurationError, Settings
@@ -756,6 +756,30 @@ def test_the_request_budget_of_an_evaluation(rig):
         f"{mr}/approvals",
         "GET /projects/:id/repository/commits/:sha/statuses",
     ]
+
+
+def _sha(prefix: str) -> str:
+    return prefix + "0" * (40 - len(prefix))
+
+
+def test_system_notes_name_the_pushers_of_the_commits_they_list():
+    def note(author: str, items: str, *, system: bool = True) -> dict[str, object]:
+        return {"system": system, "author": {"username": author},
+                "body": f"added 12 commits\n\n<ul>{items}</ul>\n\n[Compare with previous version](/x)"}
+
+    notes = [
+        # Past ten commits GitLab folds the earliest into a range; with three dots
+        # it starts at the previous head, which someone else may have pushed.
+        note("dev", "<li>aaaaaaaa...bbbbbbbb - 2 earlier commits</li><li>cccccccc - fix</li>"),
+        note("lee", "<li>dddddddd..eeeeeeee - 2 earlier commits</li>"),
+        note("eve", "<li>ffffffff - mine</li>", system=False),  # anyone can write this
+        {"system": True, "author": {"username": "max"}, "body": "approved this merge request"},
+    ]
+    assert pushers_of(notes, [_sha("aaaaaaaa")]) == ()
+    assert pushers_of(notes, [_sha("bbbbbbbb")]) == ("dev",)
+    assert pushers_of(notes, [_sha("cccccccc"), _sha("dddddddd")]) == ("dev", "lee")
+    assert pushers_of(notes, [_sha("ffffffff")]) == ()
+    assert pushers_of(notes, [_sha("12345678")]) == ()  # no longer in the merge request
 
 
 def test_notes_are_not_read_for_pushers_the_push_hooks_recorded(rig):
