@@ -82,6 +82,11 @@ class StoredFiles(Generic[ClientT]):
             forge_files.invalidate_ref(conn, self.provider, repo, branch)
             forge_files.put(conn, self.provider, repo, branch, BRANCH_HEAD, sha, now)
 
+    def forget(self, repo: str, branch: str) -> None:
+        """Drop every file kept for `branch`: where it is could not be told."""
+        with self.store.begin() as conn:
+            forge_files.invalidate_ref(conn, self.provider, repo, branch)
+
     def read(self, repo: str, path: str, ref: str | None) -> str | None:
         """The text of `path` in `repo` at `ref` (None: the default branch); None if missing."""
         key_ref = ref if ref is not None else forge_files.DEFAULT_BRANCH

@@ -82,7 +82,10 @@ class StoredFiles(stored_files.StoredFiles[Github]):
         sha = self.retry.call(
             lambda: fetch_branch_head(self.client, repo, branch, known), what="GET branch head"
         )
-        if sha is not None:
+        if sha is None:
+            # No such branch, GitHub says: nothing kept for it may stand in.
+            self.forget(repo, branch)
+        else:
             self.follow(repo, branch, sha)
 
 
@@ -123,7 +126,7 @@ def fetch_file(client: Github, repo: str, path: str, ref: str | None) -> str | N
 
 def fetch_branch_head(client: Github, repo: str, branch: str, known: str | None) -> str | None:
     """The SHA `branch` of `repo` is at: `known` when GitHub answers 304 (it still is);
-    None when there is no such branch (nothing to follow)."""
+    None when GitHub knows no such branch."""
     requester = client.requester
     headers = {"Accept": SHA_MEDIA_TYPE}
     if known:
