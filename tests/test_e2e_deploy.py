@@ -214,7 +214,10 @@ def bot_comments(fake: FakeGitHub, repo: str, number: int) -> list[str]:
 def test_a_head_that_passed_into_another_base_is_not_deployed_when_merged_into_main(gate):
     fake = gate.fake
     repo = new_repo(fake, "deploy-other-base", GITHUB_DEPLOYMENT)
-    with_branch(fake, repo, "dev", NO_APPROVAL)
+    # The merge into main brings dev's policy file along, and the deploy is judged by
+    # main's policy as it is after the merge (as once the merge's push is delivered):
+    # dev's keeps main's deploy entry.
+    with_branch(fake, repo, "dev", NO_APPROVAL + "deploy:\n" + GITHUB_DEPLOYMENT)
     into_dev = fake.open_pr(repo, 1, base="dev", head="feature", contents={"src/x.py": "2\n"})
     fake.open_pr(repo, 2, head="feature", existing_head=True)
     gate.deliver("pull_request", "opened", repo, 1)

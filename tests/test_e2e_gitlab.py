@@ -96,14 +96,12 @@ def test_a_policy_pushed_to_the_target_governs_even_when_its_push_hook_is_lost(g
     assert status.status == "pending" and "unit" in status.description
 
 
-@pytest.mark.xfail(strict=True, reason="open: a pusher whose push hooks were both lost is "
-                   "not known as a contributor (GitLab names no account for commit authors)")
 def test_a_pusher_whose_push_hooks_were_lost_does_not_approve_their_own_push(gate, fake):
     """Found with the model's GitLab driver (tests/model), by a sequence written by hand
     after a run: `dev` pushes to alice's merge request, GitLab's
     push and update hooks for it are both lost, the bot reads the new head on another
-    event, and `dev`'s own approval then passes the gate: the spec says whoever pushed
-    never counts."""
+    event, and `dev`'s own approval then passed the gate: the spec says whoever pushed
+    never counts. GitLab's "added 1 commit" system note, written as `dev`, tells."""
     project = new_project(fake, "lost-pusher", policy=POLICY.replace('checks: ["unit"]\n', ""))
     fake.open_mr(project, 1, author="alice", source="feature", target="main",
                  contents={"src/f.py": "2\n"})

@@ -6,6 +6,8 @@ the fake GitHub as GitHub, signed webhooks.
 - a `remote:` pointer to another owner's repository is refused and the error
   quotes nothing of it;
 - a tag named like the base branch never supplies the policy;
+- a stricter policy pushed to the base branch governs at the next event even
+  when its push delivery was lost;
 - an evaluation that keeps failing backs off, and its status says what
   failed and when it is tried again.
 
@@ -89,6 +91,23 @@ def test_a_tag_named_like_the_base_branch_does_not_supply_the_policy(gate, fake)
     fake.add_tag(repo, "main", "lax")
     pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(3)\n"})
     gate.deliver("pull_request", "opened", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "pending"
+    assert status.description.startswith("reviewed: needs 1 more approval")
+
+
+def test_a_stricter_policy_whose_push_delivery_was_lost_governs_at_the_next_event(gate, fake):
+    """Found with the model (tests/model): the push to the base branch is what drops the
+    kept policy, and GitHub does not redeliver a lost one; the PR's `base.sha` does not
+    move with the branch. The next evaluation still sees the branch moved and reads it."""
+    repo = new_repo(gate, "lost-policy-push", NO_REVIEW)
+    pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(6)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    assert gate.gate_status(repo, pr.head_sha).state == "success"  # the policy is kept now
+
+    fake.commit(repo, "main", {".github/gatebot.yml": ONE_APPROVAL})  # its push delivery: lost
+    fake.add_label(repo, 1, "ready")
+    gate.deliver("pull_request", "labeled", repo, 1)
     status = gate.gate_status(repo, pr.head_sha)
     assert status.state == "pending"
     assert status.description.startswith("reviewed: needs 1 more approval")

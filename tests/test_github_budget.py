@@ -2,6 +2,13 @@
 
 A typical PR: a policy with one approval rule and one required check, a
 maintainer's approval, a green CI check run, two commits and two files.
+
+Every evaluation reads where the base branch is (`GET repos/get-commit`, the
+`sha` media type): security over one request. The push delivery that drops
+the kept policy can be lost, and without that read an edited policy or
+CODEOWNERS would not govern until the file cache expires. Sent with the SHA
+the files were kept for as its ETag, it is answered 304 while the branch has
+not moved, which costs no rate limit.
 """
 
 from __future__ import annotations
@@ -39,9 +46,12 @@ def typical_pr(rig: Rig, number: int = 7, reviewer: str = "mia", policy: str = O
     return pr
 
 
+BRANCH_HEAD = "GET repos/get-commit"  # where the base branch is: see the module's note
+
 COLD_FIRST = [
     "POST apps/create-installation-access-token",
     "GET pulls/get",
+    BRANCH_HEAD,
     "GET repos/get-content",
     "GET pulls/list-files",
     "GET pulls/list-commits",
@@ -56,6 +66,7 @@ COLD_FIRST = [
 
 WARM_READS = [
     "GET pulls/get",
+    BRANCH_HEAD,
     "GET pulls/list-files",
     "GET pulls/list-commits",
     "GET pulls/list-reviews",
@@ -67,6 +78,7 @@ WRITES = ["POST repos/create-commit-status", "POST checks/create"]
 
 UNCHANGED = [
     "GET pulls/get",
+    BRANCH_HEAD,
     "GET checks/list-for-ref",
     "GET repos/list-commit-statuses-for-ref",
 ]
@@ -101,6 +113,8 @@ def test_typical_pr_cold_warm_and_unchanged(rig):
     assert again.decision.state == "success"
     assert request_lines(again.requests) == UNCHANGED
     assert again.outcome is not None and again.outcome.unchanged
+    # The base branch has not moved: GitHub answers the conditional read 304.
+    assert [r.status for r in again.requests if r.operation_id == "repos/get-commit"] == [304]
 
     rig.fake.assert_all_valid()
 
@@ -125,6 +139,7 @@ def test_policy_without_checks_reads_statuses_only_to_confirm_an_unchanged_verdi
     again = rig.evaluate(7)
     assert request_lines(again.requests) == [
         "GET pulls/get",
+        BRANCH_HEAD,
         "GET repos/list-commit-statuses-for-ref",
     ]
     rig.fake.assert_all_valid()

@@ -174,14 +174,34 @@ def test_the_chain_is_cached_until_the_base_branch_is_pushed(rig):
     assert contents == [] and found.policy is not None
 
     rig.fake.commit(REPO, "main", {".github/gatebot.yml": PR_VERSION})
-    found, contents = _sources(rig)
-    assert found.policy is not None and found.policy.text == ONE_APPROVAL  # not told yet
-
     dropped = _invalidate(rig, invalidation.on_push, REPO, "refs/heads/main", default_branch="main")
     assert dropped > 0
     found, contents = _sources(rig)
     assert found.policy is not None and found.policy.text == PR_VERSION
     assert len(contents) == 1
+
+
+def test_a_push_whose_delivery_was_lost_drops_the_cache_too(rig):
+    rig.fake.add_repo(REPO, files={".gatebot.yml": ONE_APPROVAL})
+    rig.fake.open_pr(REPO, 7)
+    _sources(rig)
+    mark = rig.fake.mark()
+    found, contents = _sources(rig)
+    assert contents == [] and found.policy is not None and found.policy.text == ONE_APPROVAL
+    # Where the base branch is: asked with the commit the files were kept for.
+    (asked,) = [r for r in rig.fake.requests_since(mark) if r.operation_id == "repos/get-commit"]
+    main = rig.fake.world.repo(REPO).branches["main"]
+    assert asked.path == f"/repos/{REPO}/commits/heads/main"
+    assert asked.headers["Accept"] == "application/vnd.github.sha"
+    assert asked.headers["If-None-Match"] == f'"{main}"' and asked.status == 304
+
+    # Pushed to main; its delivery never arrives. The policy PRs evaluated now get
+    # is the pushed one: GitHub says main moved, and the kept files go.
+    rig.fake.commit(REPO, "main", {".github/gatebot.yml": PR_VERSION})
+    found, contents = _sources(rig)
+    assert found.policy is not None and found.policy.text == PR_VERSION
+    assert len(contents) == 1
+    rig.fake.assert_all_valid()
 
 
 def test_a_push_to_another_branch_keeps_the_cache(rig):

@@ -7,8 +7,10 @@ import dataclasses
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
+import requests as http
 from fakegitlab import DEVELOPER, GUEST, MAINTAINER, OWNER, REPORTER, FakeGitLab
 from github_helpers import settings_for as github_settings
 from gitlab_helpers import (
@@ -32,7 +34,7 @@ from bot.providers.github.forge import GitHubEvaluation, GitHubForge
 from bot.providers.gitlab.client import GitLabError, redact
 from bot.providers.gitlab.forge import GitLabForge, NotThisProject
 from bot.providers.gitlab.policy_source import parse_remote
-from bot.providers.gitlab.snapshot import confirmed_note, login_from_address
+from bot.providers.gitlab.snapshot import confirmed_note, login_from_address, pushers_of
 from bot.retry import RetryPolicies, classify
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store, evaluations, heads, pull_heads, requests
@@ -735,6 +737,9 @@ def test_the_request_budget_of_an_evaluation(rig):
         "GET /projects/:id/repository/files/:file_path/raw",
         f"{mr}/diffs",
         f"{mr}/commits",
+        # Who pushed the commits: no push hook recorded one here, so GitLab's
+        # "added N commits" notes are asked (kept with the commits, once per head).
+        f"{mr}/notes",
         f"{mr}/approvals",
         "GET /projects/:id/repository/commits/:sha/statuses",
         "GET /users",
@@ -751,6 +756,63 @@ def test_the_request_budget_of_an_evaluation(rig):
         f"{mr}/approvals",
         "GET /projects/:id/repository/commits/:sha/statuses",
     ]
+
+
+def _sha(prefix: str) -> str:
+    return prefix + "0" * (40 - len(prefix))
+
+
+def test_system_notes_name_the_pushers_of_the_commits_they_list():
+    def note(author: str, items: str, *, system: bool = True) -> dict[str, object]:
+        return {"system": system, "author": {"username": author},
+                "body": f"added 12 commits\n\n<ul>{items}</ul>\n\n[Compare with previous version](/x)"}
+
+    notes = [
+        # Past ten commits GitLab folds the earliest into a range; with three dots
+        # it starts at the previous head, which someone else may have pushed.
+        note("dev", "<li>aaaaaaaa...bbbbbbbb - 2 earlier commits</li><li>cccccccc - fix</li>"),
+        note("lee", "<li>dddddddd..eeeeeeee - 2 earlier commits</li>"),
+        note("eve", "<li>ffffffff - mine</li>", system=False),  # anyone can write this
+        {"system": True, "author": {"username": "max"}, "body": "approved this merge request"},
+    ]
+    assert pushers_of(notes, [_sha("aaaaaaaa")]) == ()
+    assert pushers_of(notes, [_sha("bbbbbbbb")]) == ("dev",)
+    assert pushers_of(notes, [_sha("cccccccc"), _sha("dddddddd")]) == ("dev", "lee")
+    assert pushers_of(notes, [_sha("ffffffff")]) == ()
+    assert pushers_of(notes, [_sha("12345678")]) == ()  # no longer in the merge request
+
+
+def test_notes_are_not_read_for_pushers_the_push_hooks_recorded(rig):
+    head = _ready_mr(rig)
+    with rig.store.begin() as conn:
+        heads.record(conn, "gitlab", PROJECT, head, rig.clock.now, pushed=True, pusher="alice")
+    evaluated = rig.evaluate()
+    assert "GET /projects/:id/merge_requests/:iid/notes" not in routes(evaluated.requests)
+    assert evaluated.snapshot.pushers == ("alice",)
+
+
+def test_a_push_whose_hooks_were_lost_is_known_from_gitlabs_system_note(rig):
+    head = _ready_mr(rig)
+    with rig.store.begin() as conn:
+        heads.record(conn, "gitlab", PROJECT, head, rig.clock.now, pushed=True, pusher="alice")
+    pushed = rig.fake.push(PROJECT, 7, pusher="dev", message="Tweak <li>0000000a - x")
+    (note,) = [n for n in rig.fake.notes(PROJECT, 7) if n.system and n.body.startswith("added")]
+    assert note.author == "dev" and f"<li>{pushed[:8]} - Tweak &lt;li&gt;" in note.body
+    # GitLab refuses an edit of a system note, even by its author.
+    rig.fake.set_access(PROJECT, "dev", DEVELOPER)
+    edit = http.put(
+        f"{rig.fake.url}/api/v4/projects/{quote(PROJECT, safe='')}/merge_requests/7/notes/{note.id}",
+        headers={"PRIVATE-TOKEN": rig.fake.add_token("dev")},
+        json={"body": "added 1 commit"},
+        timeout=5,
+    )
+    assert edit.status_code == 403
+    evaluated = rig.evaluate()
+    assert evaluated.snapshot.pushers == ("alice", "dev")
+    # Kept with the commits: an unchanged evaluation asks no notes.
+    again = rig.evaluate()
+    assert "GET /projects/:id/merge_requests/:iid/notes" not in routes(again.requests)
+    assert again.snapshot.pushers == ("alice", "dev")
 
 
 def test_an_approval_gitlab_drops_without_touching_the_mr_is_gone_at_once(rig):

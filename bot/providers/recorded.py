@@ -35,6 +35,15 @@ def head_facts(
     return changes, pushers
 
 
+def unpushed(store: Store, key: PullKey, shas: Iterable[str]) -> set[str]:
+    """Those of `shas` no recorded push names a pusher for (a lost hook, or a
+    commit pushed under another tip)."""
+    wanted = set(shas)
+    with store.begin() as conn:
+        records = heads.for_shas(conn, key.provider, key.repo, wanted)
+    return wanted - {r.sha for r in records if r.pusher}
+
+
 def event_facts(
     store: Store, key: PullKey
 ) -> tuple[tuple[Hold, ...], tuple[Override, ...], tuple[TamperMark, ...]]:

@@ -9,6 +9,12 @@ the whole policy chain (`bot.providers.policy_chain`) without a request.
 Each forge subclasses it with its provider name and the one request that
 reads a file (`fetch`); everything else — the cache key, the expiry, the
 retry around the read — is here.
+
+A push whose delivery is lost must not leave an edited policy unread until
+the TTL: before the files of a PR's base branch are read, the forge tells
+`follow` the commit the branch is at now (GitLab from the merge request's
+diff, GitHub from one conditional read of the branch), and files kept for
+another commit go.
 """
 
 from __future__ import annotations
@@ -54,6 +60,13 @@ class StoredFiles(Generic[ClientT]):
         """One request for `path` in `repo` at `ref`; None when there is no such file."""
         raise NotImplementedError
 
+    def kept_head(self, repo: str, branch: str) -> str | None:
+        """The commit `branch`'s kept files were read for (`follow`), while fresh."""
+        with self.store.begin() as conn:
+            kept = forge_files.get(conn, self.provider, repo, branch, BRANCH_HEAD,
+                                   self.clock() - self.ttl)
+        return kept.content if kept is not None else None
+
     def follow(self, repo: str, branch: str, sha: str) -> None:
         """The forge says `branch` is at `sha`: its kept files go unless they were kept
         for that commit. A push the bot never heard of (a lost delivery) would
@@ -68,6 +81,11 @@ class StoredFiles(Generic[ClientT]):
                 return
             forge_files.invalidate_ref(conn, self.provider, repo, branch)
             forge_files.put(conn, self.provider, repo, branch, BRANCH_HEAD, sha, now)
+
+    def forget(self, repo: str, branch: str) -> None:
+        """Drop every file kept for `branch`: where it is could not be told."""
+        with self.store.begin() as conn:
+            forge_files.invalidate_ref(conn, self.provider, repo, branch)
 
     def read(self, repo: str, path: str, ref: str | None) -> str | None:
         """The text of `path` in `repo` at `ref` (None: the default branch); None if missing."""

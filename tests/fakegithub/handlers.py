@@ -62,6 +62,11 @@ class Call:
     body: Any
     caller: Caller | None
     url: str  # absolute, without query: what Link headers point at
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        """A request header, whatever its case."""
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -78,6 +83,11 @@ class Reply:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None
+    """A body sent as it is instead of JSON (a custom media type's answer)."""
+
+
+SHA_MEDIA_TYPE = "application/vnd.github.sha"
 
 
 class Handlers:
@@ -286,6 +296,14 @@ class Handlers:
         sha = self.world.resolve(repo, call.params["ref"])
         if sha is None:
             raise GitHubError(422, f"No commit found for SHA: {call.params['ref']}")
+        if SHA_MEDIA_TYPE in (call.header("Accept") or ""):
+            # The sha media type answers the SHA alone, and takes a SHA the caller
+            # holds as its ETag: 304 (free of rate limit) while the ref still names it.
+            etag = f'"{sha}"'
+            if etag in (call.header("If-None-Match") or ""):
+                return Reply(304, headers={"ETag": etag})
+            return Reply(200, headers={"ETag": etag, "Content-Type": f"{SHA_MEDIA_TYPE}; charset=utf-8"},
+                         text=sha)
         commit = repo.commits[sha]
         body = self.shapes.commit(repo, commit, with_files=True)
         files, headers = self.listed(

@@ -23,7 +23,7 @@ OPERATIONS_FILE = (
 # Path parameters that may contain slashes: a file path, a git ref ("heads/x"),
 # and the two sides of a compare ("main...feature/x").
 _GREEDY_PARAMS = {"path", "head"}
-_REF_OPERATIONS_WITH_SLASHES = {"git/delete-ref"}
+_REF_OPERATIONS_WITH_SLASHES = {"git/delete-ref", "repos/get-commit"}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,12 @@ incomplete, each listed in `KNOWN_DEVIATIONS` with its reason:
   endpoint with its "Basic Error" body, so they are checked against that
   shape instead of failing as undocumented; likewise a body sent with an
   error status documented without content.
+- 304 Not Modified to a conditional GET (`If-None-Match`): GitHub answers it
+  on any GET that sends an ETag, documented per operation or not.
+
+A response sent under one of the operation's other documented media types
+(`application/vnd.github.sha`: the SHA alone, as text) is checked as that
+media type, not against the JSON schema.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +77,10 @@ KNOWN_DEVIATIONS: dict[str, str] = {
     "issues/add-labels": (
         "PyGithub sends the label names as a bare JSON array; GitHub accepts it "
         "although the documented body is an object with `labels`."
+    ),
+    "conditional requests": (
+        "GitHub's REST guide documents 304 Not Modified for any GET whose "
+        "`If-None-Match` matches the resource's ETag; few operations list it."
     ),
     "error bodies": (
         "Some error statuses are documented with a description only (e.g. 409 of "
@@ -225,7 +236,19 @@ def response_errors(record: RecordedRequest) -> list[str]:
         return []
     operation = load_operations()[record.operation_id]
     status = record.status
+    if status == 304 and record.method == "GET" and _header(record.headers, "If-None-Match"):
+        # KNOWN_DEVIATIONS["conditional requests"]
+        return ["status 304 must have no body, got one"] if record.response_body else []
     documented = operation.response(status)
+    media = (_header(record.response_headers, "Content-Type") or "").split(";")[0].strip()
+    if documented is not None and media and media != "application/json":
+        if media not in documented.get("content", {}):
+            return [f"media type {media} is not documented for {record.operation_id} {status}"]
+        if media == "application/vnd.github.sha" and not _SHA.fullmatch(
+            record.response_body.decode(errors="replace")
+        ):
+            return ["response body is not a commit SHA"]
+        return []
     if documented is None:
         if status not in GENERIC_ERROR_STATUSES:
             return [f"status {status} is not documented for {record.operation_id}"]
@@ -243,6 +266,13 @@ def response_errors(record: RecordedRequest) -> list[str]:
     if validator is None:
         return []
     return [f"response body {m}" for m in _messages(validator, record.response_json)]
+
+
+_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
 
 
 def validation_report(records: Iterable[RecordedRequest]) -> list[str]:

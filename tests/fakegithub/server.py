@@ -109,7 +109,7 @@ def dispatch(fake: FakeGitHub, handler: BaseHTTPRequestHandler) -> None:
     operation, params = matched
     record.operation_id = operation.operation_id
     record.path_params = params
-    call = Call(operation, params, query, None, None, f"{fake.url}{raw_path}")
+    call = Call(operation, params, query, None, None, f"{fake.url}{raw_path}", record.headers)
     try:
         call.body = json.loads(body) if body else None
     except ValueError:
@@ -168,9 +168,8 @@ def _finish(
     reply: Reply,
     headers: dict[str, str],
 ) -> None:
-    _finish_raw(
-        fake, handler, record, reply.status, shared.encode(reply.body), {**headers, **reply.headers}
-    )
+    body = reply.text.encode() if reply.text is not None else shared.encode(reply.body)
+    _finish_raw(fake, handler, record, reply.status, body, {**headers, **reply.headers})
 
 
 def _finish_raw(

@@ -386,7 +386,8 @@ class FakeGitLab(FakeForge):
     ) -> str:
         """A new head commit on the merge request's source branch (by `pusher`,
         default its author); approvals stay unless `reset_approvals_on_push`.
-        Without `contents` a file of its own changes, so every push alters the diff."""
+        Without `contents` a file of its own changes, so every push alters the diff.
+        GitLab's "added 1 commit" system note, written as the pusher, comes with it."""
         with self.world.lock:
             found = self.world.project(project)
             mr = self.world.mr(found, iid)
@@ -403,7 +404,10 @@ class FakeGitLab(FakeForge):
                 if contents is not None
                 else {f"push-{iid}-{number}.txt": f"push {number}\n"},
             )
+            oldrev = mr.head_sha
             self.world.set_head(found, mr, commit.sha, pusher)
+            rules.add_note(self.world, found, mr, pusher, rules.added_commits_note(
+                found, mr, [commit], oldrev), system=True)
             return commit.sha
 
     def approve(self, project: str, iid: int, user: str) -> None:

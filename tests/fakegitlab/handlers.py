@@ -31,6 +31,7 @@ GitLab behaviours kept on purpose (each checked against GitLab's source):
 
 from __future__ import annotations
 
+import html
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -48,6 +49,7 @@ from .state import (
     OWNER,
     STATUS_STATES,
     AwardEmoji,
+    Commit,
     GitLabError,
     Hook,
     MergeRecord,
@@ -793,6 +795,38 @@ class Handlers:
 
 
 # -- rules shared by the handlers and the arrange API ---------------------------
+
+
+NEW_COMMIT_DISPLAY_LIMIT = 10
+"""GitLab lists this many pushed commits in an "added" note; earlier ones as a range."""
+
+
+def added_commits_note(
+    project: Project, mr: MergeRequest, commits: list[Commit], oldrev: str | None
+) -> str:
+    """The body of GitLab's system note for `commits` (oldest first) pushed to `mr`
+    (`SystemNotes::CommitService#add_commits`): short ids and HTML-escaped titles."""
+    count = len(commits)
+    items = []
+    shown = commits
+    if count > NEW_COMMIT_DISPLAY_LIMIT:
+        earlier, shown = commits[:-NEW_COMMIT_DISPLAY_LIMIT], commits[-NEW_COMMIT_DISPLAY_LIMIT:]
+        ids = (
+            earlier[0].sha[:8]
+            if len(earlier) == 1
+            else f"{oldrev[:8]}...{earlier[-1].sha[:8]}"
+            if oldrev
+            else f"{earlier[0].sha[:8]}..{earlier[-1].sha[:8]}"
+        )
+        noun = "earlier commit" if len(earlier) == 1 else "earlier commits"
+        items.append(f"<li>{ids} - {len(earlier)} {noun}</li>")
+    for commit in shown:
+        title = html.escape(commit.message.splitlines()[0] if commit.message else "", quote=True)
+        items.append(f"<li>{commit.sha[:8]} - {title}</li>")
+    noun = "commit" if count == 1 else "commits"
+    link = (f"/{project.path_with_namespace}/-/merge_requests/{mr.iid}/diffs"
+            f"?diff_id={len(mr.head_history)}&start_sha={oldrev or ''}")
+    return f"added {count} {noun}\n\n<ul>{''.join(items)}</ul>\n\n[Compare with previous version]({link})"
 
 
 def add_note(

@@ -4,7 +4,10 @@ An evaluation reads as little as it can:
 
 - the installation token and the App's login come from `GitHubApp`'s caches;
 - the policy file, its fallbacks and CODEOWNERS come from the store's file
-  cache until the base branch is pushed to (`invalidation.on_push`);
+  cache until the base branch is pushed to (`invalidation.on_push`) — a
+  push seen by one conditional read of the branch's head per evaluation
+  (`StoredFiles.follow_branch`), not only as a push delivery, which may be
+  lost;
 - files, commits and reviews are reused from the store when the PR's head
   SHA and `updated_at` are what they were and GitHub's clock (`Date`) had
   already moved past that `updated_at` when they were read — so a change in
@@ -182,6 +185,7 @@ class GitHubEvaluation(EvaluationBase):
         self._pull: PullRequest | None = None
         self._statuses: list[CommitStatus] | None = None
         self._bot_login: str | None = None
+        self._followed: set[str] = set()
 
     # -- clients -------------------------------------------------------------
 
@@ -246,11 +250,22 @@ class GitHubEvaluation(EvaluationBase):
     def policy_sources(self, ref: str | None = None) -> PolicySources:
         """The policy of the PR's base branch (or of branch `ref`), with the spec's
         fallbacks."""
+        branch = ref or self.pull().base_ref
         return find_policy(
-            self._files(), self.key.repo, ref or self.pull().base_ref,
+            self._branch_files(branch), self.key.repo, branch,
             self.forge.settings.default_policy,
             self.forge.settings.remote_policy_allowlist,
         )
+
+    def _branch_files(self, branch: str) -> StoredFiles:
+        """The file cache, told where `branch` is now (once per evaluation): files kept
+        for another commit are read again, whether or not the push was delivered."""
+        files = self._files()
+        assert isinstance(files, StoredFiles)
+        if branch not in self._followed:
+            files.follow_branch(self.key.repo, branch)
+            self._followed.add(branch)
+        return files
 
     def default_branch(self) -> str:
         """From the PR read when it tells; else one read of the repository."""
@@ -270,7 +285,7 @@ class GitHubEvaluation(EvaluationBase):
             self._statuses = reads.read_statuses(self.repo, head.head_sha, read)
             checks = runs + reads.status_results(self._statuses)
         codeowners = (
-            find_codeowners(self._files(), self.key.repo, head.base_ref)
+            find_codeowners(self._branch_files(head.base_ref), self.key.repo, head.base_ref)
             if needs.codeowners
             else None
         )

@@ -29,12 +29,25 @@ Every read goes through `StoredFiles` (`bot.providers.stored_files`), which
 keeps answers — including "no such file" — in the store until the branch is
 pushed to or the TTL passes, so a warm evaluation walks the whole chain
 without a request.
+
+The push delivery that drops a branch's kept files can be lost, and a PR's
+`base.sha` does not tell: GitHub sets it when the PR is opened or its head
+moves, not when the base branch does. So before the base branch's files are
+read, `StoredFiles.follow_branch` asks GitHub where the branch is
+(`GET /repos/{repo}/commits/heads/{branch}` under the `sha` media type, one
+line of text) with the commit the files were kept for as its ETag: GitHub
+answers 304, which costs no rate limit, while the branch has not moved, and
+the new SHA when it has — then the kept files go (`follow`). One request per
+evaluation buys an edited policy or CODEOWNERS governing at once, whether
+or not its push was delivered.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote
 
 from github import Github, GithubException, UnknownObjectException
 
@@ -50,6 +63,8 @@ REMOTE_DEFAULT_PATH = ".github/gatebot.yml"
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 READ_LIMIT = 1024 * 1024
 """The largest file read: what the contents API still sends inline."""
+SHA_MEDIA_TYPE = "application/vnd.github.sha"
+"""`GET .../commits/{ref}` answers the commit's SHA alone, as text."""
 
 
 class StoredFiles(stored_files.StoredFiles[Github]):
@@ -60,6 +75,18 @@ class StoredFiles(stored_files.StoredFiles[Github]):
 
     def fetch(self, repo: str, path: str, ref: str | None) -> str | None:
         return fetch_file(self.client, repo, path, ref)
+
+    def follow_branch(self, repo: str, branch: str) -> None:
+        """Ask GitHub where `branch` is now and `follow` it: one conditional request."""
+        known = self.kept_head(repo, branch)
+        sha = self.retry.call(
+            lambda: fetch_branch_head(self.client, repo, branch, known), what="GET branch head"
+        )
+        if sha is None:
+            # No such branch, GitHub says: nothing kept for it may stand in.
+            self.forget(repo, branch)
+        else:
+            self.follow(repo, branch, sha)
 
 
 def owner_policy_path(repo: str) -> str | None:
@@ -95,6 +122,26 @@ def fetch_file(client: Github, repo: str, path: str, ref: str | None) -> str | N
     if found.size > READ_LIMIT or found.encoding != "base64":
         raise FileTooLarge(path, found.size)
     return found.decoded_content.decode("utf-8", errors="replace")
+
+
+def fetch_branch_head(client: Github, repo: str, branch: str, known: str | None) -> str | None:
+    """The SHA `branch` of `repo` is at: `known` when GitHub answers 304 (it still is);
+    None when GitHub knows no such branch."""
+    requester = client.requester
+    headers = {"Accept": SHA_MEDIA_TYPE}
+    if known:
+        headers["If-None-Match"] = f'"{known}"'
+    # `heads/<branch>`: the branch only, never a tag or a SHA spelled like it.
+    path = f"/repos/{repo}/commits/heads/{quote(branch, safe='/')}"
+    status, response_headers, output = requester.requestJson("GET", path, headers=headers)
+    if status == 304:
+        return known
+    if status in (404, 422):
+        return None
+    if status >= 400:
+        body = json.loads(output) if isinstance(output, str) and output.startswith("{") else {}
+        raise requester.createException(status, response_headers, body)
+    return output.strip() if isinstance(output, str) and output.strip() else None
 
 
 def find_policy(

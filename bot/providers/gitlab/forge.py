@@ -21,7 +21,10 @@ An evaluation reads as little as it can:
   the MR's `updated_at` and without a webhook (a reviewer's "request
   changes" removes their approval with no system note), so a stored list
   could keep a withdrawn approval counting; notes are read only when a
-  comment can count, commit statuses only when the policy asks about checks;
+  comment can count, or when a commit of the merge request has no pusher the
+  push hooks recorded (GitLab's "added N commits" system notes name the
+  pusher; kept with the commits), commit statuses only when the policy asks
+  about checks;
 - directory facts come from the store's directory cache;
 - push times, holds, overrides and tampering marks come from the store
   (`bot.providers.recorded`), as on GitHub.
@@ -119,6 +122,9 @@ class MergeRequestParts(BaseModel):
     files: tuple[ChangedFile, ...]
     files_truncated: bool
     commits: tuple[Commit, ...]
+    noted_pushers: tuple[str, ...] = ()
+    """Who pushed these commits as GitLab's system notes say (`reads.pushers_of`): read
+    only when a commit has no pusher the push hooks recorded."""
 
 
 def _label(label: Any) -> str:
@@ -274,11 +280,12 @@ class GitLabEvaluation(EvaluationBase):
         head = self.pull()
         client, repo, read = self.client, self.key.repo, self.forge.retries.read
         now = self.forge.clock()
-        parts = self._parts(mr)
+        notes = reads.MergeRequestNotes(client, repo, head.number, read)
+        parts = self._parts(mr, notes)
         files, files_truncated, commits = parts.files, parts.files_truncated, parts.commits
         # Read every time, never stored: see the module's note on approvals.
         reviews = reads.read_reviews(client, repo, mr, read)
-        comments = reads.read_comments(client, repo, head.number, read) if needs.comments else ()
+        comments = reads.comments_of(notes()) if needs.comments else ()
         checks: tuple[CheckResult, ...] = ()
         if needs.checks:
             self._statuses = reads.read_statuses(client, repo, head.head_sha, read)
@@ -291,6 +298,7 @@ class GitLabEvaluation(EvaluationBase):
         history, pushers = recorded.head_facts(
             self.forge.store, self.key, {c.sha for c in commits} | {head.head_sha}
         )
+        pushers = tuple(sorted(set(pushers) | set(parts.noted_pushers)))
         reviews, comments = self._with_bots(reviews), self._with_bots(comments)
         author = reads.actor(mr.get("author"))
         teams = set(needs.teams) | (owner_teams(codeowners, files) if needs.codeowners else set())
@@ -343,19 +351,31 @@ class GitLabEvaluation(EvaluationBase):
             for item in items
         )
 
-    def _parts(self, mr: Mapping[str, Any]) -> MergeRequestParts:
-        """Files and commits: stored for the head and `updated_at` the merge request
-        read shows, read again only when one of them moved, or the target's commit did."""
+    def _parts(
+        self, mr: Mapping[str, Any], notes: reads.MergeRequestNotes
+    ) -> MergeRequestParts:
+        """Files, commits and their pushers GitLab's notes name: stored for the head and
+        `updated_at` the merge request read shows, read again only when one of them
+        moved, or the target's commit did."""
         head = self.pull()
         client, repo, read = self.client, self.key.repo, self.forge.retries.read
 
         def fresh() -> MergeRequestParts:
             files, files_truncated = reads.read_files(client, repo, mr, read)
+            commits = reads.commits_of(reads.read_raw_commits(client, repo, head.number, read))
+            shas = {c.sha for c in commits} | {head.head_sha}
+            # A push whose hooks were lost left no pusher: GitLab's own notes name them.
+            noted = (
+                reads.pushers_of(notes(), shas)
+                if recorded.unpushed(self.forge.store, self.key, shas)
+                else ()
+            )
             return MergeRequestParts(
                 base_sha=reads.base_sha_of(mr),
                 files=files,
                 files_truncated=files_truncated,
-                commits=reads.commits_of(reads.read_raw_commits(client, repo, head.number, read)),
+                commits=commits,
+                noted_pushers=noted,
             )
 
         ttl, clock = self.forge.settings.forge_cache_seconds, self.forge.clock

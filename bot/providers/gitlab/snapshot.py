@@ -22,6 +22,9 @@ under the `read` retry policy, a failed page asked for again on its own.
   approvals name no commit, so the policy ties them to the head by time
   alone (given after the head's push time), whatever the project's own
   "Remove all approvals when commits are added" setting.
+- Pushers: GitLab's commits name no account, so who pushed is what the push
+  hooks recorded, and — for a push whose hooks were lost — the "added N
+  commits" system notes (`pushers_of`), which GitLab writes as the pusher.
 - Comments are the merge request's notes that people wrote: system notes
   ("added 1 commit", "approved this merge request") and inline diff notes
   are left out, as GitHub's review comments are. A note counts as edited
@@ -58,6 +61,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PRIVATE_ADDRESS = re.compile(r"^\d+-(?P<username>[^@\s]+)@users\.noreply\.", re.IGNORECASE)
 # Users GitLab makes for project and group access tokens.
 _TOKEN_BOT = re.compile(r"^(project|group)_\d+_bot(_[0-9a-f]+)?$", re.IGNORECASE)
+# GitLab's system note for a push to a merge request's source branch
+# (`SystemNotes::CommitService#add_commits`), and each commit or range it lists.
+_ADDED_COMMITS = re.compile(r"added \d+ commits?\b")
+_LISTED = re.compile(r"<li>([0-9a-f]{7,40})(?:(\.\.\.?)([0-9a-f]{7,40}))? - ")
 
 # GitLab's job and commit-status states in the snapshot's one vocabulary;
 # anything unknown is pending (never passing).
@@ -270,18 +277,36 @@ def _edited_at(note: Mapping[str, Any], created: datetime) -> datetime | None:
     return updated
 
 
+class MergeRequestNotes:
+    """The merge request's notes as GitLab sends them, oldest first: read at most
+    once per evaluation, for the comments and for who pushed (`pushers_of`)."""
+
+    def __init__(self, client: GitLabClient, repo: str, iid: int, retry: RetryPolicy) -> None:
+        self.client, self.repo, self.iid, self.retry = client, repo, iid, retry
+        self._notes: list[dict[str, Any]] | None = None
+
+    def __call__(self) -> list[dict[str, Any]]:
+        if self._notes is None:
+            self._notes = self.client.pages(
+                f"{mr_path(self.repo, self.iid)}/notes",
+                self.retry,
+                "GET merge request notes",
+                query={"sort": "asc", "order_by": "created_at"},
+            )
+        return self._notes
+
+
 def read_comments(
     client: GitLabClient, repo: str, iid: int, retry: RetryPolicy
 ) -> tuple[Comment, ...]:
     """The notes people wrote on the merge request, oldest first."""
-    listed = client.pages(
-        f"{mr_path(repo, iid)}/notes",
-        retry,
-        "GET merge request notes",
-        query={"sort": "asc", "order_by": "created_at"},
-    )
+    return comments_of(MergeRequestNotes(client, repo, iid, retry)())
+
+
+def comments_of(notes: Iterable[Mapping[str, Any]]) -> tuple[Comment, ...]:
+    """The notes people wrote, of the merge request's notes."""
     found = []
-    for note in listed:
+    for note in notes:
         if note.get("system") or note.get("type") == "DiffNote":
             continue
         created = parse_time(note.get("created_at"))
@@ -299,6 +324,33 @@ def read_comments(
             )
         )
     return tuple(found)
+
+
+def pushers_of(notes: Iterable[Mapping[str, Any]], shas: Iterable[str]) -> tuple[str, ...]:
+    """Who pushed one of `shas` (the merge request's commits), as GitLab's own
+    "added N commits" system notes tell: each is written by the pusher and lists
+    the pushed commits' short ids (`<li>1a2b3c4d - title</li>`; past ten commits
+    the earliest as `oldrev...last` or `first..last`, where a three-dot range
+    starts at the previous head, which someone else may have pushed).
+
+    Only system notes count: no API creates one, and GitLab lets nobody edit or
+    delete one (`Note#editable?` is false for them), so what they say can be
+    added to the pushers the push hooks recorded, never taken from them."""
+    wanted = tuple(sha.lower() for sha in shas)
+    found: set[str] = set()
+    for note in notes:
+        body = str(note.get("body") or "")
+        if not note.get("system") or not _ADDED_COMMITS.match(body):
+            continue
+        login = str((note.get("author") or {}).get("username") or "")
+        if not login or login == GHOST:
+            continue
+        for first, dots, last in _LISTED.findall(body):
+            named = [last] if dots == "..." else [first, last] if dots else [first]
+            if any(sha.startswith(short.lower()) for short in named if short for sha in wanted):
+                found.add(login)
+                break
+    return tuple(sorted(found))
 
 
 def confirmed_note(
