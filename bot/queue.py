@@ -1,7 +1,8 @@
-"""The work queue: huey wake-up calls for dirty PRs, and the sweeper.
+"""The work queue: huey wake-up calls for dirty PRs (and merge-queue groups), and the sweeper.
 
 The store is the truth about what needs work; a queued task only says "look
-at PR X". huey has no acknowledgements, so a task lost with a killed process
+at PR X" (a `bot.keys.WorkKey`, in a task's arguments as the store writes
+it in its rows: `bot.store.key_columns`). huey has no acknowledgements, so a task lost with a killed process
 is made good by the sweeper, which re-queues dirty PRs nobody holds a lease
 on — once at start-up and then every `GATEBOT_SWEEP_SECONDS`. PRs with a
 merge intent whose answer was never settled (a crash mid-merge, a lost
@@ -26,9 +27,10 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 from redis.exceptions import RedisError
 
+from bot.keys import WorkKey
 from bot.settings import ConfigurationError, Mode, Settings
 from bot.store import Store, dirty, merges, utcnow
-from bot.store.dirty import PullKey
+from bot.store.key_columns import columns, key_of
 from bot.worker import Outcome, PullWorker, build_worker
 
 log = logging.getLogger(__name__)
@@ -75,17 +77,17 @@ class WorkQueue:
         # object (nor the store behind it) is a module global.
         @huey.task(name=TASK_NAME)
         def process_pull(provider: str, repo: str, number: int) -> None:
-            self.run(PullKey(provider, repo, number))
+            self.run(key_of(provider, repo, number))
 
         self._task = process_pull
 
-    def wake(self, key: PullKey, delay: float | None = None) -> bool:
+    def wake(self, key: WorkKey, delay: float | None = None) -> bool:
         """Queue a look at `key`; False (logged) if the queue is unreachable.
 
         A lost wake-up costs latency, not work: the sweeper finds the PR.
         """
         delay = self.debounce_seconds if delay is None else delay
-        args = (key.provider, key.repo, key.number)
+        args = columns(key)
         try:
             if delay > 0:
                 self._task.schedule(args=args, delay=delay)
@@ -96,7 +98,7 @@ class WorkQueue:
             return False
         return True
 
-    def run(self, key: PullKey) -> Outcome:
+    def run(self, key: WorkKey) -> Outcome:
         if self.worker is None:
             raise RuntimeError("this process only enqueues; run `gatebot worker` to consume")
         outcome = self.worker.process(key)

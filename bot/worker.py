@@ -1,8 +1,10 @@
-"""The work done for one dirty PR, around a pluggable pipeline.
+"""The work done for one dirty PR (or merge-queue group), around a pluggable pipeline.
 
-`PullWorker.process(key)` claims the PR's lease, records a run, calls the
-pipeline, and clears the dirty mark only if no newer mark arrived meanwhile
-(otherwise it gives the lease back and asks to be run again). The queue
+`PullWorker.process(key)` claims the key's lease, records a run, hands the
+pipeline a `bot.keys.Job` (the key, the claim's generation and installation,
+and a `ClaimLease` on the store), and clears the dirty mark only if no newer
+mark arrived meanwhile (otherwise it gives the lease back and asks to be run
+again). The queue
 calls it; it knows nothing about the queue.
 
 When the pipeline raises, the PR keeps its mark and backs off
@@ -31,21 +33,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from bot.keys import Job, WorkKey
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store, dirty, runs, utcnow
-from bot.store.dirty import Claim, Finish, PullKey
+from bot.store.dirty import Claim, Finish
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Lease:
-    """The holder's handle on a PR's lock; long pipelines extend it as they go."""
+class ClaimLease:
+    """A `bot.keys.Lease` on the dirty table: the claim the worker took for a job."""
 
     claim: Claim
     store: Store
     lease_seconds: float
     clock: Callable[[], datetime] = field(default=utcnow)
+
+    @property
+    def owner(self) -> str:
+        return self.claim.owner
 
     def extend(self) -> bool:
         """Renew the lease for another `lease_seconds`; False if it was lost."""
@@ -53,19 +60,8 @@ class Lease:
             return dirty.extend(conn, self.claim, self.clock(), self.lease_seconds)
 
 
-@dataclass(frozen=True)
-class PullJob:
-    """What a pipeline gets: ids and times, never clients or secrets."""
-
-    key: PullKey
-    generation: int
-    installation_id: int | None
-    started_at: datetime
-    lease: Lease
-
-
-Pipeline = Callable[[PullJob], str]
-"""Does the work for one PR; returns a one-line summary for the run record."""
+Pipeline = Callable[[Job], str]
+"""Does the work for one PR or merge group; returns a one-line summary for the run record."""
 
 PipelineFactory = Callable[[Settings, Store], Pipeline]
 
@@ -74,9 +70,9 @@ PipelineFactory = Callable[[Settings, Store], Pipeline]
 class ReportsFailures(Protocol):
     """A pipeline that can tell a PR its evaluation failed."""
 
-    def __call__(self, job: PullJob) -> str: ...
+    def __call__(self, job: Job) -> str: ...
 
-    def failed(self, job: PullJob, error: Exception, retry_at: datetime) -> None:
+    def failed(self, job: Job, error: Exception, retry_at: datetime) -> None:
         """Say on the PR (when the forge lets it) that `error` failed the evaluation and
         that it is tried again at `retry_at`."""
         ...
@@ -85,7 +81,7 @@ class ReportsFailures(Protocol):
 def record_only_pipeline(settings: Settings, store: Store) -> Pipeline:
     """The default pipeline: evaluate nothing, say when the PR was looked at."""
 
-    def run(job: PullJob) -> str:
+    def run(job: Job) -> str:
         return f"evaluated PR {job.key.number} of {job.key.repo} at {job.started_at.isoformat()}"
 
     return run
@@ -138,7 +134,7 @@ class PullWorker:
         self.backoff_seconds = backoff_seconds
         self.backoff_max_seconds = backoff_max_seconds
 
-    def process(self, key: PullKey) -> Outcome:
+    def process(self, key: WorkKey) -> Outcome:
         # A token per claim: two threads of this process must not finish each
         # other's claims after a lease expired.
         claim_owner = f"{self.owner}/{secrets.token_hex(4)}"
@@ -149,12 +145,12 @@ class PullWorker:
             started_at = self.clock()
             run_id = runs.start(conn, key, claim.generation, claim_owner, started_at)
 
-        job = PullJob(
+        job = Job(
             key=key,
             generation=claim.generation,
             installation_id=claim.installation_id,
             started_at=started_at,
-            lease=Lease(claim, self.store, self.lease_seconds, self.clock),
+            lease=ClaimLease(claim, self.store, self.lease_seconds, self.clock),
         )
         try:
             summary = self.pipeline(job)
@@ -180,7 +176,7 @@ class PullWorker:
         }[finish]
 
 
-    def _failed(self, job: PullJob, claim: Claim, run_id: int, error: Exception) -> None:
+    def _failed(self, job: Job, claim: Claim, run_id: int, error: Exception) -> None:
         now = self.clock()
         with self.store.begin() as conn:
             retry_at = dirty.back_off(

@@ -20,6 +20,7 @@ import pytest
 from fakegithub import FakeGitHub, RecordedRequest
 from support.forge_rig import ONE_APPROVAL, Clock, Evaluated, migrated_store, run_evaluation
 
+from bot.keys import PullKey
 from bot.pipeline.errors import guarded
 from bot.providers.github.auth import AppCredentials, GitHubApp
 from bot.providers.github.client import ClientConfig
@@ -27,7 +28,6 @@ from bot.providers.github.forge import GitHubEvaluation, GitHubForge
 from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store, dirty, utcnow
-from bot.store.dirty import PullKey
 from bot.worker import Outcome, PullWorker
 
 REPO = "acme/api"

@@ -19,11 +19,11 @@ import pytest
 from fakegitlab import FakeGitLab, GitLabRequest
 from support.forge_rig import ONE_APPROVAL, Clock, Evaluated, migrated_store, run_evaluation
 
+from bot.keys import PullKey
 from bot.providers.gitlab.forge import PROVIDER, GitLabEvaluation, GitLabForge
 from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.dirty import PullKey
 
 PROJECT = "acme/api"
 

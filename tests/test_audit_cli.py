@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.cli import main
+from bot.keys import PullKey
 from bot.printable import printable
 from bot.store import commands, overrides
-from bot.store.dirty import PullKey
 
 KEY = PullKey("github", "acme/api", 7)
 AT = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from support.e2e import GateService, github_fixtures, next_second
 from support.policies import ONE_APPROVAL
 from support.processes import wait_until
 
+from bot.keys import PullKey
 from bot.store import commands, overrides
-from bot.store.dirty import PullKey
 
 pytestmark = pytest.mark.slow
 

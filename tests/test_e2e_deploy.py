@@ -21,9 +21,9 @@ from support.receiver import (
     targets_yaml,
 )
 
+from bot.keys import PullKey
 from bot.store import deploys
 from bot.store.deploys import DeployKey
-from bot.store.dirty import PullKey
 
 pytestmark = pytest.mark.slow
 

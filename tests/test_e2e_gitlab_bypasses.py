@@ -21,8 +21,8 @@ from support.e2e import next_second
 from support.e2e_gitlab import GitLabGate, gitlab_fixtures
 from support.policies import ONE_APPROVAL
 
+from bot.keys import PullKey
 from bot.store import holds
-from bot.store.dirty import PullKey
 
 pytestmark = pytest.mark.slow
 

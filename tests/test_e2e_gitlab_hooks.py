@@ -18,9 +18,9 @@ import pytest
 from support.e2e import next_second
 from support.e2e_gitlab import GitLabGate, gitlab_fixtures
 
+from bot.keys import PullKey
 from bot.providers.gitlab.hooks import TRIGGERS, WEBHOOK_PATH
 from bot.store import dirty, overrides
-from bot.store.dirty import PullKey
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,8 @@ from fakegithub.auth import generated_private_key_pem
 from support.e2e import GateService, github_fixtures
 from support.processes import wait_until
 
+from bot.keys import PullKey
 from bot.store import merges, runs
-from bot.store.dirty import PullKey
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from github_helpers import REPO, Rig, request_lines, rig_fixture  # noqa: F401
 
 from bot.core.policy.needs import SnapshotNeeds
+from bot.keys import PullKey
 from bot.providers.github import snapshot as reads
 from bot.store import heads, pull_heads
-from bot.store.dirty import PullKey
 
 NOTHING_EXTRA = SnapshotNeeds()
 

@@ -28,6 +28,7 @@ from bot.core.policy.evaluate import evaluate
 from bot.core.policy.loader import load_policy_file
 from bot.core.policy.needs import SnapshotNeeds
 from bot.core.render import STATUS_LIMIT, status_description
+from bot.keys import PullKey
 from bot.pipeline.errors import ForgeUnavailable, guarded
 from bot.providers.counting import RequestTally
 from bot.providers.github.forge import GitHubEvaluation, GitHubForge
@@ -38,7 +39,6 @@ from bot.providers.gitlab.snapshot import confirmed_note, login_from_address, pu
 from bot.retry import RetryPolicies, classify
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store, evaluations, heads, pull_heads, requests
-from bot.store.dirty import PullKey
 
 MR = "GET /projects/:id/merge_requests/:iid"
 RAW_FILE = "GET /projects/:id/repository/files/:file_path/raw"

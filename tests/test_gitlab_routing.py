@@ -36,6 +36,7 @@ from bot.events import gitlab as gitlab_events
 from bot.events.gitlab import ignored, readers
 from bot.events.gitlab.delivery import Delivery, hook_name
 from bot.events.router import Routed
+from bot.keys import PullKey
 from bot.providers.gitlab.bot_account import BOT_ACCOUNT_ID
 from bot.store import (
     apps,
@@ -49,7 +50,6 @@ from bot.store import (
     pulls,
 )
 from bot.store import utcnow as store_now
-from bot.store.dirty import PullKey
 from bot.web.gitlab_webhook import read_delivery
 
 REPO = "gitlab-org/gitlab-test"  # the project of note_merge_request.json and pipeline.json

@@ -19,8 +19,8 @@ from bot.events.effects import MarkPulls
 from bot.events.ingestion import ingest
 from bot.events.parsed import DeliveryRecord, ParsedDelivery
 from bot.events.router import Routed, do, ignore
+from bot.keys import PullKey
 from bot.store import apps, deliveries, dirty, heads, utcnow
-from bot.store.dirty import PullKey
 
 KEY = PullKey("github", "acme/app", 7)
 

@@ -1,12 +1,14 @@
 """Layers only point down: every import under `bot/`, read with `ast`, obeys the layering.
 
-    core  ←  store / providers  ←  events / pipeline / web  ←  cli
+    core, keys  ←  store / providers  ←  events / pipeline / web  ←  cli
 
 - `bot.core` is pure: it imports itself, the standard library (less the
   modules that reach outside the process or read the clock) and the pure
   libraries the policy is built on (pydantic, PyYAML, RE2) — nothing else.
 - The web tier is imported by nothing but itself and the CLI: the worker,
   the event layer, the store and the forge adapters never reach up into it.
+- The units of work (`bot.keys`) sit below the store: they import none of
+  store, forge adapters, pipeline, events, web tier or CLI.
 - The store reads no forge, no pipeline and no events; the forge adapters
   read neither pipeline nor events; the event layer and the pipeline do not
   import each other; nothing but the CLI imports the CLI.
@@ -59,6 +61,7 @@ IMPURE_STANDARD_LIBRARY = frozenset(
 """Standard modules that do I/O, read the clock or draw randomness: never in the core."""
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "keys": ("store", "providers", "pipeline", "events", "web", "cli"),
     "store": ("providers", "pipeline", "events", "web", "cli"),
     "providers": ("pipeline", "events", "web", "cli"),
     "events": ("pipeline", "web", "cli"),
@@ -208,6 +211,7 @@ def broken(tmp_path: Path) -> list[Import]:
         "__init__.py": "",
         "cli.py": "",
         "links.py": "",
+        "keys.py": "from app.store.dirty import Claim\n",
         "core/__init__.py": "",
         "core/gate.py": "import os\nimport requests\nfrom app.store import dirty\n",
         "core/ok.py": "import re\nimport threading\nfrom pydantic import BaseModel\n"
@@ -250,6 +254,7 @@ def test_the_checks_catch_every_kind_of_breach(broken):
     }
     assert _targets(web_violations(broken, "app")) == {("app.events.router", "app.web.payload")}
     assert _targets(layer_violations(broken, "app")) == {
+        ("app.keys", "app.store.dirty"),
         ("app.store.dirty", "app.events.router"),
         ("app.events.router", "app.web.payload"),
         ("app.pipeline.pull", "app.cli"),

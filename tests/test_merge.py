@@ -9,13 +9,13 @@ import pytest
 from github_helpers import REPO, Rig, rig_fixture  # noqa: F401
 from support.policies import ONE_APPROVAL
 
+from bot.keys import PullKey
 from bot.pipeline.errors import ForgeUnavailable, guarded
 from bot.pipeline.merge import MergeStep
 from bot.pipeline.operator import OperatorConfig
 from bot.pipeline.pull import PullPipeline
 from bot.providers.github.policy_source import POLICY_PATHS
 from bot.store import dirty, merges, pulls, utcnow
-from bot.store.dirty import PullKey
 from bot.worker import Outcome, PullWorker
 
 

@@ -11,6 +11,7 @@ from github import GithubException
 from github_helpers import ONE_APPROVAL, REPO, Rig, rig_fixture  # noqa: F401
 
 from bot.core.snapshot import ChangedFile
+from bot.keys import PullKey, WorkKey
 from bot.pipeline.errors import ForgeUnavailable, guarded
 from bot.pipeline.github import github_pipeline
 from bot.pipeline.merge_group import GroupWaker, Member, MergeGroupPipeline, group_decision
@@ -21,7 +22,6 @@ from bot.providers.base import PolicySources, PolicyText
 from bot.providers.github.policy_source import POLICY_PATHS, owner_policy_path
 from bot.settings import ConfigurationError, Settings
 from bot.store import dirty, evaluations, merge_groups, runs, utcnow
-from bot.store.dirty import PullKey
 from bot.worker import Outcome, PullWorker, load_pipeline
 
 # -- operator files ---------------------------------------------------------------
@@ -423,7 +423,7 @@ def group_of(rig: Rig, numbers: list[int], named: list[int] | None = None, **que
     return group
 
 
-def process(rig: Rig, key: PullKey, pipeline) -> Outcome:
+def process(rig: Rig, key: WorkKey, pipeline) -> Outcome:
     return PullWorker(rig.store, pipeline, owner="test:1", lease_seconds=30).process(key)
 
 
@@ -456,6 +456,12 @@ def test_a_group_waits_for_its_members_and_is_woken_by_their_verdicts(rig):
     latest = rig.fake.statuses(REPO, group.head_sha)[-1]
     assert latest.state == "success"
     assert latest.description == "every PR in the merge group passes at its head: #1 and #2"
+    with rig.store.begin() as conn:
+        # A group's verdict is kept as its key's rows always were: provider `github-mq`.
+        recorded = evaluations.last(conn, "github-mq", REPO, group.head_sha, "gatebot: main")
+        assert recorded is not None and recorded.number == group.id
+        assert recorded.state == "success"
+        assert runs.for_pull(conn, group.key)[-1].provider == "github-mq"
 
 
 def test_a_destroyed_group_gets_nothing(rig):

@@ -10,11 +10,11 @@ import pytest
 from support.processes import clean_env, wait_until
 from support.webhooks import github_payload, send_github, with_pr_number
 
+from bot.keys import GroupKey, Job, PullKey, WorkKey
 from bot.queue import WorkQueue, make_huey
 from bot.settings import Settings
 from bot.store import Store, dirty, runs, utcnow
-from bot.store.dirty import PullKey
-from bot.worker import Outcome, PullJob, PullWorker, load_pipeline, record_only_pipeline
+from bot.worker import Outcome, PullWorker, load_pipeline, record_only_pipeline
 
 KEY = PullKey("github", "acme/app", 7)
 
@@ -27,7 +27,7 @@ def store(tmp_path):
     found.close()
 
 
-def mark(store: Store, key: PullKey = KEY, when=None) -> int:
+def mark(store: Store, key: WorkKey = KEY, when=None) -> int:
     with store.begin() as conn:
         return dirty.mark(conn, key, when or utcnow(), installation_id=5)
 
@@ -58,9 +58,9 @@ def test_clean_pr_is_skipped_without_a_run(store):
 
 def test_job_carries_ids_and_a_lease_that_can_be_extended(store):
     mark(store)
-    seen: list[PullJob] = []
+    seen: list[Job] = []
 
-    def pipeline(job: PullJob) -> str:
+    def pipeline(job: Job) -> str:
         seen.append(job)
         assert job.lease.extend()
         return "ok"
@@ -73,7 +73,7 @@ def test_mark_arriving_mid_run_makes_the_pr_go_round_again(store):
     mark(store)
     calls: list[int] = []
 
-    def pipeline(job: PullJob) -> str:
+    def pipeline(job: Job) -> str:
         calls.append(job.generation)
         if len(calls) == 1:
             mark(store)  # an event for this PR arrives while it is being worked on
@@ -91,7 +91,7 @@ def test_mark_arriving_mid_run_makes_the_pr_go_round_again(store):
 def test_failing_pipeline_leaves_the_pr_dirty_and_unlocked(store):
     mark(store)
 
-    def pipeline(job: PullJob) -> str:
+    def pipeline(job: Job) -> str:
         raise ConnectionError("forge unreachable")
 
     with pytest.raises(ConnectionError):
@@ -118,11 +118,11 @@ class FailingPipeline:
         self.calls = 0
         self.told: list[tuple[str, object]] = []
 
-    def __call__(self, job: PullJob) -> str:
+    def __call__(self, job: Job) -> str:
         self.calls += 1
         raise RecursionError("maximum recursion depth exceeded")
 
-    def failed(self, job: PullJob, error: Exception, retry_at) -> None:
+    def failed(self, job: Job, error: Exception, retry_at) -> None:
         self.told.append((type(error).__name__, retry_at))
 
 
@@ -180,7 +180,7 @@ def test_pr_held_by_another_worker_is_skipped(store):
 def test_lost_lease_does_not_clear_the_new_holders_work(store):
     mark(store)
 
-    def pipeline(job: PullJob) -> str:
+    def pipeline(job: Job) -> str:
         # This run outlives its lease; another worker takes the PR over.
         with store.begin() as conn:
             later = utcnow() + timedelta(seconds=5)
@@ -233,6 +233,32 @@ def test_wake_ups_run_the_worker_through_huey(store, tmp_path):
     with store.begin() as conn:
         assert len(runs.for_pull(conn, KEY)) == 1
         assert dirty.get(conn, KEY) is None
+
+
+def test_a_merge_group_rides_the_queue_as_a_group_key(store, tmp_path):
+    settings = Settings.model_validate(
+        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": "groups"}
+    )
+    seen: list[WorkKey] = []
+
+    def pipeline(job: Job) -> str:
+        seen.append(job.key)
+        return "judged"
+
+    queue = WorkQueue(
+        make_huey(settings), store, debounce_seconds=0.0, worker=make_worker(store, pipeline)
+    )
+    group, pull = GroupKey("github", "acme/app", 7), KEY
+    mark(store, group)
+    mark(store, pull)
+    assert queue.sweep(everything=True) == 2
+    huey = queue.huey
+    while (task := huey.dequeue()) is not None:
+        # The task's arguments are the row's columns, as queued before keys had kinds.
+        assert task.args in (("github-mq", "acme/app", 7), ("github", "acme/app", 7))
+        huey.execute(task)
+    assert len(seen) == 2 and set(seen) == {pull, group} and group != pull
+    assert {type(key) for key in seen} == {PullKey, GroupKey}
 
 
 # -- several worker processes on Redis + PostgreSQL ---------------------------

@@ -30,6 +30,7 @@ from bot.events import effects as fx
 from bot.events import github as github_events
 from bot.events.github import ignored
 from bot.events.github.delivery import Delivery
+from bot.keys import GroupKey, PullKey
 from bot.store import (
     apps,
     commands,
@@ -40,6 +41,7 @@ from bot.store import (
     forge_files,
     heads,
     installations,
+    key_columns,
     merge_groups,
     pull_heads,
     pull_parts,
@@ -47,7 +49,6 @@ from bot.store import (
     tampering,
     utcnow,
 )
-from bot.store.dirty import PullKey
 
 APP_ID = 4242  # GITHUB_APP_ID of the github_app_env fixture
 SLUG = "gatebot"
@@ -870,8 +871,10 @@ def test_a_merge_group_is_recorded_and_queued_for_the_pipeline(hooks, svc):
     payload = fixture("merge_group/checks_requested.1")
     hooks.send("merge_group", payload)
     [queued] = hooks.dirty()
-    assert queued.provider == "github-mq" and queued.repo == "octo-org/octo-repo"
-    assert merge_groups.is_group_key(queued)
+    assert isinstance(queued, GroupKey)
+    assert queued.provider == "github" and queued.repo == "octo-org/octo-repo"
+    # The dirty table keeps a group under its forge's provider with `-mq`, as always.
+    assert key_columns.columns(queued) == ("github-mq", "octo-org/octo-repo", queued.group_id)
     with svc.store.begin() as conn:
         group = merge_groups.for_key(conn, queued)
     assert group is not None
@@ -1185,7 +1188,8 @@ def test_store_tamper_marks_merge_groups_installations_and_the_app_slug(store):
         first = merge_groups.request(conn, pull_numbers=[3, 1], now=T0, **args)
         again = merge_groups.request(conn, pull_numbers=[1, 3, 4], now=T0, **args)
         assert first.id == again.id and again.pull_numbers == (1, 3, 4)
-        assert first.key == PullKey("github-mq", "Acme/App", first.id)
+        assert first.key == GroupKey("github", "Acme/App", first.id)
+        assert key_columns.columns(first.key) == ("github-mq", "Acme/App", first.id)
         assert merge_groups.for_key(conn, PullKey("github", "Acme/App", first.id)) is None
         assert merge_groups.end(conn, "github", "Acme/App", OTHER_SHA, T0) == 1
         assert merge_groups.for_key(conn, first.key).state == merge_groups.DESTROYED
@@ -1194,8 +1198,7 @@ def test_store_tamper_marks_merge_groups_installations_and_the_app_slug(store):
         dirty.mark(conn, PullKey("github", "Acme/App", 1), T0, 5)
         dirty.mark(conn, PullKey("github", "Acme/Lib", 1), T0)
         dirty.mark(conn, PullKey("github", "Other/App", 1), T0, 6)
-        providers = ("github", "github-mq")
-        assert installations.drop_work(conn, providers, installation_id=5, repos=["Acme/Lib"]) == 3
+        assert installations.drop_work(conn, "github", installation_id=5, repos=["Acme/Lib"]) == 3
         assert dirty.get(conn, PullKey("github", "Other/App", 1)) is not None
 
         assert apps.slug(conn, "github", APP_ID) is None

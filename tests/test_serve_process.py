@@ -15,8 +15,8 @@ import requests
 from support.processes import GatebotProcess, clean_env, wait_until
 from support.webhooks import github_headers, github_payload, send_github, with_pr_number
 
+from bot.keys import PullKey
 from bot.store import Store, deliveries, dirty, runs
-from bot.store.dirty import PullKey
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select
 
+from bot.keys import GroupKey, PullKey
 from bot.store import (
     Store,
     deploys,
@@ -20,8 +22,8 @@ from bot.store import (
     verdicts,
 )
 from bot.store.deploys import DeployKey
-from bot.store.dirty import Finish, PullKey
-from bot.store.tables import metadata
+from bot.store.dirty import Finish
+from bot.store.tables import dirty_pulls, metadata
 
 KEY = PullKey("github", "acme/app", 7)
 
@@ -97,6 +99,22 @@ def test_claimable_lists_unleased_and_expired_rows_oldest_first(store):
         assert dirty.claimable(conn, later) == [old, fresh, leased]
         # An expired lease means its holder is gone: listed however recent the mark.
         assert dirty.claimable(conn, later, dirty_before=recent) == [old, leased]
+
+
+def test_a_group_key_and_a_pr_key_with_the_same_parts_are_two_marks(store):
+    now = utcnow()
+    pull, group = PullKey("github", "acme/app", 3), GroupKey("github", "acme/app", 3)
+    with store.begin() as conn:
+        assert dirty.mark_many(conn, {group: 5, pull: 5}, now) == [pull, group]
+        # Kept as the rows always were: the group under its forge's provider with `-mq`.
+        rows = conn.execute(select(dirty_pulls.c.provider, dirty_pulls.c.number)).all()
+        assert sorted(tuple(r) for r in rows) == [("github", 3), ("github-mq", 3)]
+        assert set(dirty.claimable(conn, now)) == {pull, group}
+        claim = dirty.claim(conn, group, "w1", now, 60)
+        assert claim is not None and claim.key == group
+        assert dirty.get(conn, pull).lease_owner is None
+        assert dirty.finish(conn, claim) is Finish.CLEARED
+        assert dirty.claimable(conn, now) == [pull]
 
 
 def test_push_time_keeps_the_earliest_values(store):

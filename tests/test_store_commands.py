@@ -10,10 +10,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect
 
+from bot.keys import PullKey
 from bot.store import Store, commands, deploys, holds, merge_arms, merges, migrate, overrides
 from bot.store.commands import ACTED, ANSWERED, ANSWERING, PENDING
 from bot.store.deploys import DeployKey
-from bot.store.dirty import PullKey
 
 KEY = PullKey("github", "Acme/App", 7)
 OTHER_PR = PullKey("github", "Acme/App", 8)

@@ -19,10 +19,10 @@ from support.webhooks import github_headers, github_payload, gitlab_payload
 
 from bot import standard_webhooks
 from bot.events.parsed import MalformedDelivery
+from bot.keys import PullKey
 from bot.standard_webhooks import signing_key
 from bot.store import deliveries, dirty, gitlab_hooks, heads, pulls
 from bot.store import utcnow as store_now
-from bot.store.dirty import PullKey
 from bot.web import create_app
 from bot.web.github_webhook import InvalidSignature, parse_delivery, sign
 from bot.web.github_webhook import verify_signature as verify

@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 
 from bot.events import effects as fx
 from bot.events.router import Routed
+from bot.keys import PullKey, WorkKey
 from bot.store import (
     apps,
     commands,
@@ -41,7 +42,6 @@ from bot.store import (
     pulls,
     tampering,
 )
-from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class _Run:
     now: datetime
     installation_id: int | None
     policy_paths: tuple[str, ...]
-    marks: dict[PullKey, int | None] = field(default_factory=dict)
+    marks: dict[WorkKey, int | None] = field(default_factory=dict)
 
     def mark(self, repo: str, numbers: Iterable[int], installation_id: int | None = None) -> None:
         for number in numbers:
@@ -77,7 +77,7 @@ def apply(
     installation_id: int | None,
     now: datetime,
     policy_paths: tuple[str, ...] = (),
-) -> dict[PullKey, int | None]:
+) -> dict[WorkKey, int | None]:
     """Run `routed`'s effects on `conn` for the forge `provider` (the delivery
     record's own); return what to mark dirty (key → installation).
 
@@ -295,9 +295,8 @@ def _(e: fx.ChangeInstallationRepos, run: _Run) -> None:
 
 @_run.register
 def _(e: fx.DropWork, run: _Run) -> None:
-    providers = (run.provider, merge_groups.queue_provider(run.provider))
     dropped = installations.drop_work(
-        run.conn, providers, installation_id=e.installation_id, repos=e.repos
+        run.conn, run.provider, installation_id=e.installation_id, repos=e.repos
     )
     # Whatever this delivery itself marked for them goes too.
     for key, found in list(run.marks.items()):

@@ -30,8 +30,9 @@ from sqlalchemy import Connection
 from bot.events.apply import apply
 from bot.events.parsed import ParsedDelivery
 from bot.events.router import Routed
+from bot.keys import WorkKey
 from bot.store import apps, deliveries, dirty, heads
-from bot.store.dirty import PullKey
+from bot.store.key_columns import in_column_order
 
 
 class ForgeRouting(Protocol):
@@ -54,12 +55,12 @@ class ForgeRouting(Protocol):
 @dataclass(frozen=True)
 class Ingested:
     new: bool  # False: this delivery id was already recorded
-    marked: tuple[PullKey, ...] = ()  # marked dirty by this delivery
-    woken: tuple[PullKey, ...] = ()  # of those, the ones clean until now: queue them
+    marked: tuple[WorkKey, ...] = ()  # marked dirty by this delivery
+    woken: tuple[WorkKey, ...] = ()  # of those, the ones clean until now: queue them
     routed: Routed | None = None  # what the routing decided, for the log
 
     @property
-    def pull(self) -> PullKey | None:
+    def pull(self) -> WorkKey | None:
         """The first PR marked, if any."""
         return self.marked[0] if self.marked else None
 
@@ -98,4 +99,6 @@ def ingest(
         policy_paths=routing.policy_paths,
     )
     woken = dirty.mark_many(conn, marks, now)
-    return Ingested(new=True, marked=tuple(sorted(marks)), woken=tuple(woken), routed=routed)
+    return Ingested(
+        new=True, marked=tuple(in_column_order(marks)), woken=tuple(woken), routed=routed
+    )

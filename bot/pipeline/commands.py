@@ -44,6 +44,7 @@ from bot.core.gate import Decision
 from bot.core.policy.context import armed_for_base
 from bot.core.policy.models import CommandsConfig, Policy
 from bot.core.snapshot import HeadChange
+from bot.keys import PullKey
 from bot.providers.base import ForgeEvaluation, PullHead
 from bot.store import (
     Store,
@@ -56,7 +57,6 @@ from bot.store import (
     pull_parts,
 )
 from bot.store.commands import CommandComment
-from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 

@@ -51,6 +51,7 @@ from bot.core.globs import compile_ref_glob
 from bot.core.policy.models import DeployEntry, Policy
 from bot.core.snapshot import HeadChange
 from bot.core.superseded import verdict_current
+from bot.keys import PullKey
 from bot.pipeline.deploy_targets import DeployFacts, TargetCaller, idempotency_key
 from bot.pipeline.errors import ForgeUnavailable
 from bot.pipeline.operator import DeployTarget
@@ -58,7 +59,6 @@ from bot.providers.base import DeployAnswer, ForgeEvaluation
 from bot.providers.publishing import context_for
 from bot.store import Store, deploys, merges, pull_heads, verdicts
 from bot.store.deploys import DeployKey
-from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from collections.abc import Callable
 
 import requests
 
+from bot.keys import WorkKey
 from bot.providers.base import FileTooLarge
 from bot.retry import HTTP_ERRORS, RateLimited, classify
-from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def describe(exc: BaseException) -> str:
     return f"{failure.kind}{status} ({type(exc).__name__})"
 
 
-def guarded(key: PullKey, work: Callable[[], str]) -> str:
+def guarded(key: WorkKey, work: Callable[[], str]) -> str:
     """Run `work`; turn a forge failure into a logged `ForgeUnavailable`."""
     try:
         return work()

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.failure import evaluation_failed
+from bot.keys import Job, PullKey
 from bot.pipeline.errors import FORGE_ERRORS, describe, failure_reason
 from bot.providers.base import Forge
-from bot.worker import Pipeline, PullJob
+from bot.worker import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,8 @@ class FailureReport:
     forge: Forge
     provider: str
 
-    def __call__(self, job: PullJob, error: Exception, retry_at: datetime) -> None:
-        if job.key.provider != self.provider:
+    def __call__(self, job: Job, error: Exception, retry_at: datetime) -> None:
+        if not isinstance(job.key, PullKey) or job.key.provider != self.provider:
             return
         try:
             with self.forge.evaluation(job.key, job.installation_id) as ev:
@@ -51,9 +52,9 @@ class Reporting:
     run: Pipeline
     report: FailureReport | None = None
 
-    def __call__(self, job: PullJob) -> str:
+    def __call__(self, job: Job) -> str:
         return self.run(job)
 
-    def failed(self, job: PullJob, error: Exception, retry_at: datetime) -> None:
+    def failed(self, job: Job, error: Exception, retry_at: datetime) -> None:
         if self.report is not None:
             self.report(job, error, retry_at)

@@ -4,12 +4,13 @@ groups whenever a GitHub App is configured.
 Built once per worker process (`pull.full_pipeline`): the operator's files
 are read at start, once for every forge (a broken one stops the start with
 one sentence), the App's forge is shared by every evaluation. A job is a PR (`PullPipeline`) or a merge-queue group
-(`MergeGroupPipeline`, keys of provider `github-mq`); a forge failure in
+(`MergeGroupPipeline`, a `GroupKey`); a forge failure in
 either leaves it marked for a later try (`errors.guarded`).
 """
 
 from __future__ import annotations
 
+from bot.keys import GroupKey, Job
 from bot.pipeline.errors import guarded
 from bot.pipeline.failures import FailureReport, Reporting
 from bot.pipeline.merge_group import GroupWaker, MergeGroupPipeline
@@ -20,8 +21,7 @@ from bot.providers.github.forge import PROVIDER, GitHubForge
 from bot.providers.github.policy_source import POLICY_PATHS, owner_policy_path
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store
-from bot.store.merge_groups import queue_provider
-from bot.worker import Pipeline, PullJob
+from bot.worker import Pipeline
 
 
 def github_pipeline(
@@ -58,11 +58,11 @@ def github_pipeline(
         forge.clock,
     )
 
-    def run(job: PullJob) -> str:
-        if job.key.provider == queue_provider(PROVIDER):
-            return guarded(job.key, lambda: remember_name.after(groups(job)))
+    def run(job: Job) -> str:
         if job.key.provider != PROVIDER:
             return f"{job.key.provider} PRs are not evaluated by the GitHub pipeline"
+        if isinstance(job.key, GroupKey):
+            return guarded(job.key, lambda: remember_name.after(groups(job)))
         return guarded(job.key, lambda: remember_name.after(pulls(job)))
 
     return Reporting(run, FailureReport(forge, PROVIDER))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.keys import Job, PullKey
 from bot.pipeline.errors import guarded
 from bot.pipeline.failures import FailureReport, Reporting
 from bot.pipeline.operator import OperatorConfig, load_operator_config
@@ -23,7 +24,7 @@ from bot.providers.gitlab.forge import PROVIDER, GitLabForge, NotThisProject
 from bot.providers.gitlab.policy_source import POLICY_PATHS
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store
-from bot.worker import Pipeline, PullJob
+from bot.worker import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,11 @@ def gitlab_pipeline(
     pulls = full_pipeline(settings, store, forge, operator, POLICY_PATHS, retries=forge.retries)
     remember_name = RememberBotName(store, PROVIDER, BOT_ACCOUNT_ID, forge.bot_username, forge.clock)
 
-    def run(job: PullJob) -> str:
+    def run(job: Job) -> str:
         if job.key.provider != PROVIDER:
             return f"{job.key.provider} PRs are not evaluated by the GitLab pipeline"
+        if not isinstance(job.key, PullKey):
+            return f"{job.key}: GitLab has no merge groups the bot judges"
         try:
             return guarded(job.key, lambda: remember_name.after(pulls(job)))
         except NotThisProject as exc:

@@ -38,11 +38,10 @@ from bot.core.gate import Decision
 from bot.core.merge_commit import PullFacts, commit_message, commit_title
 from bot.core.policy.models import MergeConfig
 from bot.core.snapshot import Snapshot
+from bot.keys import Job, PullKey
 from bot.pipeline.errors import ForgeUnavailable
 from bot.providers.base import ForgeEvaluation, MergeState
 from bot.store import Store, dirty, merges, pulls
-from bot.store.dirty import PullKey
-from bot.worker import PullJob
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +97,7 @@ class MergeStep:
 
     # -- reconciliation ---------------------------------------------------------
 
-    def reconcile(self, ev: ForgeEvaluation, job: PullJob) -> str | None:
+    def reconcile(self, ev: ForgeEvaluation, job: Job) -> str | None:
         """Settle this PR's open intents against a fresh read; a summary, or None if none."""
         with self.store.begin() as conn:
             unsettled = merges.open_intents(conn, job.key)
@@ -140,7 +139,7 @@ class MergeStep:
     def run(
         self,
         ev: ForgeEvaluation,
-        job: PullJob,
+        job: Job,
         decision: Decision,
         snapshot: Snapshot,
         config: MergeConfig | None,
@@ -163,7 +162,7 @@ class MergeStep:
                             detail=f"the repository does not allow {config.method}")
             return f"not merged: the repository does not allow {config.method}"
 
-        owner = job.lease.claim.owner
+        owner = job.lease.owner
         base = snapshot.base_ref
         with self.store.begin() as conn:
             locked = merges.acquire(conn, key.provider, key.repo, base, owner, self.clock(),
@@ -180,7 +179,7 @@ class MergeStep:
     def _under_lock(
         self,
         ev: ForgeEvaluation,
-        job: PullJob,
+        job: Job,
         decision: Decision,
         snapshot: Snapshot,
         config: MergeConfig,
@@ -259,7 +258,7 @@ class MergeStep:
     def _merged(
         self,
         ev: ForgeEvaluation,
-        job: PullJob,
+        job: Job,
         sha: str,
         method: str,
         armed_by: str,
@@ -320,7 +319,7 @@ class MergeStep:
         return f"not merged yet: {state.head_ref} updated from {state.base_ref}; " \
             "waiting for checks on the new head"
 
-    def _still_computing(self, job: PullJob, sha: str) -> str:
+    def _still_computing(self, job: Job, sha: str) -> str:
         looks = self._nulls.get((job.key, sha), 0) + 1
         self._nulls[(job.key, sha)] = looks
         if looks > self.null_looks:
@@ -330,7 +329,7 @@ class MergeStep:
 
     # -- bookkeeping ----------------------------------------------------------------
 
-    def _again(self, job: PullJob) -> None:
+    def _again(self, job: Job) -> None:
         """Mark the PR dirty again: the worker runs it once more when this run ends."""
         with self.store.begin() as conn:
             dirty.mark(conn, job.key, self.clock(), job.installation_id)

@@ -35,13 +35,12 @@ from github import UnknownObjectException
 from bot.core.gate import Decision
 from bot.core.gate_state import GateState
 from bot.core.policy.result import Status, join_words, node, short_sha
+from bot.keys import Job, PullKey
 from bot.providers.github.forge import PROVIDER, GitHubEvaluation, GitHubForge
 from bot.providers.github.merge_queue import MAX_COMMITS
 from bot.providers.github.publish import context_for
 from bot.store import Store, dirty, evaluations, merge_groups
-from bot.store.dirty import PullKey
 from bot.store.group_members import requested_groups_with
-from bot.worker import PullJob
 
 
 @dataclass(frozen=True)
@@ -124,12 +123,12 @@ def group_decision(
 
 @dataclass
 class MergeGroupPipeline:
-    """Judges one merge group per call (a dirty key with `merge_groups.is_group_key`)."""
+    """Judges one merge group per call (a job whose key is a `GroupKey`)."""
 
     forge: GitHubForge
     store: Store
 
-    def __call__(self, job: PullJob) -> str:
+    def __call__(self, job: Job) -> str:
         with self.store.begin() as conn:
             group = merge_groups.for_key(conn, job.key)
         if group is None or group.state != merge_groups.REQUESTED:

@@ -58,6 +58,7 @@ from bot.core.gate import Decision, decide
 from bot.core.policy.evaluate import evaluate, needs_for
 from bot.core.policy.problems import Problem
 from bot.core.snapshot import Snapshot
+from bot.keys import Job, PullKey
 from bot.pipeline.commands import LATER_DEPLOY, CommandStep, RunFacts, Taken
 from bot.pipeline.deploy import DeployStep, MergedPull
 from bot.pipeline.deploy_targets import TargetCaller
@@ -82,8 +83,6 @@ from bot.providers.base import (
 from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store, apps, commands, merges, pull_heads, verdicts
-from bot.store.dirty import PullKey
-from bot.worker import PullJob
 
 DetailsLink = Callable[[PullKey, str], str | None]
 """The signed details-page link of a PR's verdict for one head SHA, or None."""
@@ -114,11 +113,11 @@ class PullPipeline:
     owner's `.github` repository), so PRs into its default branch that edit it
     are validated like a repository's own policy file."""
 
-    def __call__(self, job: PullJob) -> str:
+    def __call__(self, job: Job) -> str:
         with self.forge.evaluation(job.key, job.installation_id) as ev:
             return self.run(ev, job)
 
-    def run(self, ev: ForgeEvaluation, job: PullJob) -> str:
+    def run(self, ev: ForgeEvaluation, job: Job) -> str:
         head = ev.pull()
         # What this run decides is about the PR as read now: a head or base change
         # recorded later makes its verdict stale for the deploy step.
@@ -195,7 +194,7 @@ class PullPipeline:
         return f"{line}; {answered}" if answered else line
 
     def _closed(
-        self, ev: ForgeEvaluation, job: PullJob, head: PullHead, reconciled: str | None
+        self, ev: ForgeEvaluation, job: Job, head: PullHead, reconciled: str | None
     ) -> str:
         """A closed PR: nothing is posted; a merged one is deployed; commands are answered."""
         notes = [f"PR is {'merged' if head.merged else head.state}: nothing posted", reconciled]
@@ -226,7 +225,7 @@ class PullPipeline:
         return "; ".join(n for n in notes if n)
 
     def _governing(
-        self, ev: ForgeEvaluation, job: PullJob, sources: PolicySources | None = None
+        self, ev: ForgeEvaluation, job: Job, sources: PolicySources | None = None
     ) -> Governing:
         return governing(
             sources if sources is not None else ev.policy_sources(),
@@ -236,13 +235,13 @@ class PullPipeline:
         )
 
     def _take(
-        self, ev: ForgeEvaluation, job: PullJob, head: PullHead, policies: Governing
+        self, ev: ForgeEvaluation, job: Job, head: PullHead, policies: Governing
     ) -> Taken:
         if self.commands is None:
             return Taken()
         return self.commands.take(ev, job.key, head, policies.policy, silent=policies.silent)
 
-    def _answer(self, ev: ForgeEvaluation, job: PullJob, taken: Taken, facts: RunFacts) -> str | None:
+    def _answer(self, ev: ForgeEvaluation, job: Job, taken: Taken, facts: RunFacts) -> str | None:
         if self.commands is None or not taken.comments:
             return None
         return self.commands.answer(ev, job.key, taken, facts)
@@ -250,7 +249,7 @@ class PullPipeline:
     def _deploy_command(
         self,
         ev: ForgeEvaluation,
-        job: PullJob,
+        job: Job,
         head: PullHead,
         policies: Governing,
         name: str,
@@ -266,7 +265,7 @@ class PullPipeline:
     def _deploy(
         self,
         ev: ForgeEvaluation,
-        job: PullJob,
+        job: Job,
         head: PullHead,
         base_ref: str,
         head_sha: str,
@@ -282,7 +281,7 @@ class PullPipeline:
         return self.deploying.run(ev, deploying.policy, merged)
 
     def _deploy_governing(
-        self, ev: ForgeEvaluation, job: PullJob, head: PullHead, policies: Governing
+        self, ev: ForgeEvaluation, job: Job, head: PullHead, policies: Governing
     ) -> Governing:
         """The policies on the repository's default branch, whose `deploy` entries and
         `commands` apply to deploys: a branch anyone with write access can create must

@@ -29,10 +29,10 @@ from datetime import datetime
 
 from bot.core.snapshot import HeadChange
 from bot.core.superseded import superseded_decision, superseded_pairs
+from bot.keys import PullKey
 from bot.providers.base import ForgeEvaluation, PullHead
 from bot.providers.publishing import context_for
 from bot.store import Store, dirty, evaluations, pull_heads, pulls
-from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 

@@ -41,9 +41,9 @@ from bot.core.authorize import Commenter
 from bot.core.gate import Decision
 from bot.core.policy.needs import SnapshotNeeds
 from bot.core.snapshot import Snapshot
+from bot.keys import PullKey
 from bot.providers.counting import RequestTally
 from bot.store.commands import CommandComment
-from bot.store.dirty import PullKey
 
 PolicyOrigin = Literal["repository", "owner", "remote", "operator"]
 

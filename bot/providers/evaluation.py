@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from bot.keys import GroupKey, WorkKey
 from bot.providers.base import MergeAnswer, PullHead
 from bot.providers.counting import RequestTally
 from bot.providers.stored_files import StoredFiles
@@ -24,7 +25,6 @@ from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store, requests
 from bot.store.commands import CommandComment
-from bot.store.dirty import PullKey
 
 
 class ForgeParts(Protocol):
@@ -62,7 +62,7 @@ class EvaluationBase:
     logger: ClassVar[logging.Logger]
     """The forge module's logger: the budget is logged under the forge's name."""
 
-    def __init__(self, forge: ForgeParts, key: PullKey) -> None:
+    def __init__(self, forge: ForgeParts, key: WorkKey) -> None:
         self.forge = forge
         self.key = key
         self.tally = RequestTally()
@@ -119,12 +119,14 @@ class EvaluationBase:
     # -- the request budget ----------------------------------------------------
 
     def record_requests(self) -> None:
+        # A merge group's evaluation is counted under the group's id.
+        number = self.key.group_id if isinstance(self.key, GroupKey) else self.key.number
         with self.forge.store.begin() as conn:
             requests.record(
                 conn,
                 self.provider,
                 self.key.repo,
-                self.key.number,
+                number,
                 self._head.head_sha if self._head else None,
                 self.started_at,
                 self.forge.clock(),

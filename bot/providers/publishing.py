@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from bot.keys import WorkKey
 from bot.providers.base import PublishOutcome
 from bot.store import Store, evaluations
-from bot.store.dirty import PullKey
+from bot.store.key_columns import columns
 
 CONTEXT_PREFIX = "gatebot"
 
@@ -47,7 +48,7 @@ class Shown(Protocol):
 
 
 def posted(
-    key: PullKey,
+    key: WorkKey,
     sha: str,
     context: str,
     verdict: Shown,
@@ -56,13 +57,15 @@ def posted(
     status_posted: bool,
     check_run_id: int | None,
 ) -> evaluations.Posted:
-    """The `evaluations` record of `verdict` posted on `sha` under `context`."""
+    """The `evaluations` record of `verdict` posted on `sha` under `context` for `key`
+    (a merge group's is kept under its row encoding, `key_columns`)."""
+    provider, repo, number = columns(key)
     return evaluations.Posted(
-        provider=key.provider,
-        repo=key.repo,
+        provider=provider,
+        repo=repo,
         sha=sha,
         context=context,
-        number=key.number,
+        number=number,
         state=verdict.state,
         description=verdict.description,
         details_url=verdict.details_url,
@@ -88,7 +91,7 @@ class Comparison:
 
 def compare(
     store: Store,
-    key: PullKey,
+    key: WorkKey,
     sha: str,
     context: str,
     candidate: Callable[[evaluations.Posted | None], evaluations.Posted],
@@ -108,8 +111,9 @@ def compare(
     writer would make it worth posting again. An overwrite
     is logged to the forge's `logger`.
     """
+    provider, repo, _ = columns(key)
     with store.begin() as conn:
-        previous = evaluations.last(conn, key.provider, key.repo, sha, context)
+        previous = evaluations.last(conn, provider, repo, sha, context)
     wanted = candidate(previous)
     same = previous is not None and previous.same_verdict(wanted)
     foreign: str | None = None

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.core.snapshot import HeadChange, Hold, Override, Review, TamperMark
+from bot.keys import PullKey
 from bot.store import Store, heads, holds, overrides, pull_heads, tampering
-from bot.store.dirty import PullKey
 
 
 def head_facts(

@@ -17,9 +17,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from bot.keys import PullKey
 from bot.providers.base import PullHead
 from bot.store import Store, pull_parts
-from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ covers (a webhook's ingestion, `bot.events.ingestion`, records a delivery
 and marks its PRs dirty in one).
 
 - `deliveries`      — the record of webhook deliveries (de-duplication)
-- `dirty`           — PRs needing work, and the per-PR lease
+- `dirty`           — PRs (and merge groups) needing work, and the per-key lease
+- `key_columns`     — how a work key (`bot.keys`) is written in rows and queued tasks
 - `heads`           — push / first-seen times per head SHA
 - `runs`            — the work done per PR
 - `forge_files`     — policy files and CODEOWNERS read from a branch (cache)

@@ -28,9 +28,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, update
 
+from bot.keys import PullKey
 from bot.store.audit import audit_query
 from bot.store.dialect import insert_once
-from bot.store.dirty import PullKey
 from bot.store.tables import command_audit, command_comments
 
 PENDING = "pending"

@@ -1,4 +1,8 @@
-"""Dirty PRs: which PRs need work, and the per-PR lease that serialises it.
+"""Dirty PRs: which PRs (and merge-queue groups) need work, and the per-key lease
+that serialises it.
+
+A key is a `bot.keys.WorkKey`, a PR's or a merge group's, kept in the rows
+as `bot.store.key_columns` writes it.
 
 A mark is an upsert that bumps `generation`. A worker *claims* a dirty PR by
 taking its lease in one conditional UPDATE (only if nobody holds an unexpired
@@ -22,7 +26,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -39,24 +43,15 @@ from sqlalchemy import (
     update,
 )
 
+from bot.keys import WorkKey
 from bot.store.dialect import cached_statement, insert_for
+from bot.store.key_columns import columns, in_column_order, key_of
 from bot.store.tables import dirty_pulls as t
-
-
-class PullKey(NamedTuple):
-    """A PR (GitHub) or merge request (GitLab) across all repositories."""
-
-    provider: str
-    repo: str
-    number: int
-
-    def __str__(self) -> str:
-        return f"{self.provider}:{self.repo}#{self.number}"
 
 
 @dataclass(frozen=True)
 class Claim:
-    key: PullKey
+    key: WorkKey
     owner: str
     generation: int
     installation_id: int | None
@@ -68,8 +63,9 @@ class Finish(enum.Enum):
     LEASE_LOST = "lease-lost"  # the lease expired and someone else has the PR
 
 
-def _match(key: PullKey) -> ColumnElement[bool]:
-    return and_(t.c.provider == key.provider, t.c.repo == key.repo, t.c.number == key.number)
+def _match(key: WorkKey) -> ColumnElement[bool]:
+    provider, repo, number = columns(key)
+    return and_(t.c.provider == provider, t.c.repo == repo, t.c.number == number)
 
 
 def _free(now: datetime) -> ColumnElement[bool]:
@@ -107,11 +103,12 @@ def _remark_statement(dialect: str) -> Executable:
     return _upsert(dialect, reset_backoff=False)
 
 
-def _mark_params(key: PullKey, now: datetime, installation_id: int | None) -> dict[str, Any]:
+def _mark_params(key: WorkKey, now: datetime, installation_id: int | None) -> dict[str, Any]:
+    provider, repo, number = columns(key)
     return {
-        "provider": key.provider,
-        "repo": key.repo,
-        "number": key.number,
+        "provider": provider,
+        "repo": repo,
+        "number": number,
         "installation_id": installation_id,
         "generation": 1,
         "dirty_since": now,
@@ -120,7 +117,7 @@ def _mark_params(key: PullKey, now: datetime, installation_id: int | None) -> di
     }
 
 
-def mark(conn: Connection, key: PullKey, now: datetime, installation_id: int | None = None) -> int:
+def mark(conn: Connection, key: WorkKey, now: datetime, installation_id: int | None = None) -> int:
     """Mark `key` dirty; return the new generation (1 for a PR that was clean)."""
     row = conn.execute(_mark_statement(conn), _mark_params(key, now, installation_id)).one()
     return int(row.generation)
@@ -128,11 +125,11 @@ def mark(conn: Connection, key: PullKey, now: datetime, installation_id: int | N
 
 def mark_many(
     conn: Connection,
-    marks: Mapping[PullKey, int | None],
+    marks: Mapping[WorkKey, int | None],
     now: datetime,
     *,
     reset_backoff: bool = True,
-) -> list[PullKey]:
+) -> list[WorkKey]:
     """Mark every key of `marks` (key → installation id) dirty in one statement; return
     those that were clean until now.
 
@@ -142,14 +139,14 @@ def mark_many(
     """
     if not marks:
         return []
-    params = [_mark_params(key, now, marks[key]) for key in sorted(marks)]
+    params = [_mark_params(key, now, marks[key]) for key in in_column_order(marks)]
     statement = _mark_statement(conn) if reset_backoff else _remark_statement(conn)
     rows = conn.execute(statement, params)
-    return sorted(PullKey(r.provider, r.repo, r.number) for r in rows if r.generation == 1)
+    return in_column_order(key_of(r.provider, r.repo, r.number) for r in rows if r.generation == 1)
 
 
 def claim(
-    conn: Connection, key: PullKey, owner: str, now: datetime, lease_seconds: float
+    conn: Connection, key: WorkKey, owner: str, now: datetime, lease_seconds: float
 ) -> Claim | None:
     """Take the PR's lease if it is dirty, nobody holds a live lease and it is not
     backing off after a failure."""
@@ -230,7 +227,7 @@ def finish(conn: Connection, claim: Claim) -> Finish:
 
 def claimable(
     conn: Connection, now: datetime, dirty_before: datetime | None = None, limit: int = 1000
-) -> list[PullKey]:
+) -> list[WorkKey]:
     """Dirty PRs nobody works on (no lease, or an expired one), oldest first, leaving
     out those backing off after a failure until their `retry_at`.
 
@@ -247,9 +244,9 @@ def claimable(
         .order_by(t.c.dirty_since)
         .limit(limit)
     )
-    return [PullKey(r.provider, r.repo, r.number) for r in conn.execute(stmt)]
+    return [key_of(r.provider, r.repo, r.number) for r in conn.execute(stmt)]
 
 
-def get(conn: Connection, key: PullKey) -> Row[Any] | None:
+def get(conn: Connection, key: WorkKey) -> Row[Any] | None:
     """The PR's dirty row, or None when it is clean."""
     return conn.execute(select(t).where(_match(key))).first()

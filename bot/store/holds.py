@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, select
 
+from bot.keys import PullKey
 from bot.store.dialect import insert_once
-from bot.store.dirty import PullKey
 from bot.store.tables import pull_holds as t
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, delete, or_, select
 
 from bot.store.dialect import insert
+from bot.store.key_columns import providers_of
 from bot.store.tables import dirty_pulls
 from bot.store.tables import installations as t
 
@@ -90,16 +91,15 @@ def record(conn: Connection, found: Installation) -> None:
 
 def drop_work(
     conn: Connection,
-    providers: Iterable[str],
+    provider: str,
     *,
     installation_id: int | None = None,
     repos: Iterable[str] = (),
 ) -> int:
     """Forget the dirty marks of an installation and/or of `repos`; return how many.
 
-    `providers` are the dirty-table providers to clear (a forge's PRs and its
-    merge groups). A mark recorded without an installation id is matched by
-    its repository.
+    The marks of `provider`'s PRs and of its merge groups go. A mark recorded
+    without an installation id is matched by its repository.
     """
     names = sorted(set(repos))
     matches = []
@@ -111,6 +111,6 @@ def drop_work(
         return 0
     return conn.execute(
         delete(dirty_pulls).where(
-            and_(dirty_pulls.c.provider.in_(sorted(set(providers))), or_(*matches))
+            and_(dirty_pulls.c.provider.in_(providers_of(provider)), or_(*matches))
         )
     ).rowcount

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, select
 
+from bot.keys import PullKey
 from bot.store.dialect import insert_once
-from bot.store.dirty import PullKey
 from bot.store.tables import merge_arms as t
 
 

@@ -5,10 +5,10 @@ head commit; the gate passes it only if every PR in the group passes at its
 own head. The routing records the group (`request`) and marks it in the
 dirty table, so it travels the same queue, lease and sweeper as PRs:
 
-- Key: `PullKey(queue_provider("github"), repo, group.id)`, i.e. provider
-  `"github-mq"`, the repository, and the group's row id here. A PR key never
-  carries that provider, so a pipeline tells the two apart with
-  `is_group_key(key)` and reads the group with `for_key(conn, key)`.
+- Key: `GroupKey(provider, repo, group.id)` (`bot.keys`): the forge, the
+  repository, and the group's row id here. A pipeline tells it from a PR's
+  key by its type and reads the group with `for_key(conn, key)`; the dirty
+  table writes it in its rows as `bot.store.key_columns` says.
 - `MergeGroup` gives the repository, the group's head SHA (where the status
   goes), its base branch and SHA, the PR numbers in the group (first those
   its webhook names — `merge_group.head_ref` and the head commit's message —
@@ -29,25 +29,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, and_, select, update
 
+from bot.keys import GroupKey, WorkKey
 from bot.store.dialect import cached_statement, insert_for
-from bot.store.dirty import PullKey
 from bot.store.tables import merge_groups as t
 
 REQUESTED = "requested"
 DESTROYED = "destroyed"
-
-_QUEUE_SUFFIX = "-mq"
-
-
-def queue_provider(provider: str) -> str:
-    """The dirty-table provider of `provider`'s merge groups (`github` → `github-mq`)."""
-    return provider + _QUEUE_SUFFIX
-
-
-def is_group_key(key: PullKey) -> bool:
-    """Whether a dirty key names a merge group rather than a PR."""
-    return key.provider.endswith(_QUEUE_SUFFIX)
-
 
 @dataclass(frozen=True)
 class MergeGroup:
@@ -65,9 +52,9 @@ class MergeGroup:
     updated_at: datetime
 
     @property
-    def key(self) -> PullKey:
+    def key(self) -> GroupKey:
         """This group's key in the dirty table."""
-        return PullKey(queue_provider(self.provider), self.repo, self.id)
+        return GroupKey(self.provider, self.repo, self.id)
 
 
 def _numbers(text: str) -> tuple[int, ...]:
@@ -169,12 +156,12 @@ def get(conn: Connection, group_id: int) -> MergeGroup | None:
     return None if row is None else _group(row)
 
 
-def for_key(conn: Connection, key: PullKey) -> MergeGroup | None:
-    """The group a dirty key names (None for a PR key or a group that is gone)."""
-    if not is_group_key(key):
+def for_key(conn: Connection, key: WorkKey) -> MergeGroup | None:
+    """The group a key names (None for a PR's key or a group that is gone)."""
+    if not isinstance(key, GroupKey):
         return None
-    group = get(conn, key.number)
-    if group is None or queue_provider(group.provider) != key.provider or group.repo != key.repo:
+    group = get(conn, key.group_id)
+    if group is None or group.key != key:
         return None
     return group
 

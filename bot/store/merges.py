@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, or_, select, update
 
+from bot.keys import PullKey
 from bot.store.audit import audit_query
 from bot.store.dialect import insert, insert_once
-from bot.store.dirty import PullKey
 from bot.store.tables import merge_audit, merge_feedback, merge_intents, merge_locks
 
 OPEN = "open"

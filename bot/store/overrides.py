@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from bot.keys import PullKey
 from bot.store.dialect import insert_once
-from bot.store.dirty import PullKey
 from bot.store.tables import pull_overrides as t
 
 

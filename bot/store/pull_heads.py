@@ -28,7 +28,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, and_, func, insert, select
 
-from bot.store.dirty import PullKey
+from bot.keys import PullKey
 from bot.store.tables import pull_heads as t
 
 

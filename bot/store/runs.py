@@ -1,4 +1,4 @@
-"""Runs: one row per piece of work done for a PR, with its start and end.
+"""Runs: one row per piece of work done for a PR (or merge-queue group), with its start and end.
 
 Written by the worker around every call of the pipeline, so "what was done
 for PR N, when, by which process" is answerable from the store alone.
@@ -11,20 +11,22 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, select, update
 
-from bot.store.dirty import PullKey
+from bot.keys import WorkKey
+from bot.store.key_columns import columns
 from bot.store.tables import runs as t
 
 OK = "ok"
 ERROR = "error"
 
 
-def start(conn: Connection, key: PullKey, generation: int, worker: str, now: datetime) -> int:
+def start(conn: Connection, key: WorkKey, generation: int, worker: str, now: datetime) -> int:
+    provider, repo, number = columns(key)
     stmt = (
         t.insert()
         .values(
-            provider=key.provider,
-            repo=key.repo,
-            number=key.number,
+            provider=provider,
+            repo=repo,
+            number=number,
             generation=generation,
             worker=worker,
             started_at=now,
@@ -42,10 +44,11 @@ def finish(
     )
 
 
-def for_pull(conn: Connection, key: PullKey) -> list[Row[Any]]:
+def for_pull(conn: Connection, key: WorkKey) -> list[Row[Any]]:
+    provider, repo, number = columns(key)
     stmt = (
         select(t)
-        .where(and_(t.c.provider == key.provider, t.c.repo == key.repo, t.c.number == key.number))
+        .where(and_(t.c.provider == provider, t.c.repo == repo, t.c.number == number))
         .order_by(t.c.started_at, t.c.id)
     )
     return list(conn.execute(stmt))

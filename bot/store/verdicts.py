@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from bot.core.gate_state import GateState
+from bot.keys import PullKey
 from bot.store.dialect import insert
-from bot.store.dirty import PullKey
 from bot.store.tables import pull_verdicts as t
 
 

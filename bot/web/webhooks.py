@@ -33,10 +33,10 @@ from bot.events.github import GitHubRouting
 from bot.events.gitlab import GitLabRouting
 from bot.events.ingestion import ForgeRouting, ingest
 from bot.events.parsed import MalformedDelivery, ParsedDelivery
+from bot.keys import WorkKey
 from bot.settings import Mode, Settings
 from bot.standard_webhooks import signing_key
 from bot.store import gitlab_hooks, utcnow
-from bot.store.dirty import PullKey
 from bot.web import github_webhook, gitlab_webhook
 from bot.web.services import MAX_BODY_BYTES, services
 
@@ -203,6 +203,6 @@ def _ingest(parsed: ParsedDelivery, routing: ForgeRouting) -> tuple[Response, in
     return _answer(202, status="accepted")
 
 
-def _keys(keys: tuple[PullKey, ...], shown: int = 5) -> str:
+def _keys(keys: tuple[WorkKey, ...], shown: int = 5) -> str:
     names = ", ".join(str(k) for k in keys[:shown])
     return names if len(keys) <= shown else f"{names} and {len(keys) - shown} more"

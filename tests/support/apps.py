@@ -8,10 +8,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
+from bot.keys import WorkKey
 from bot.queue import WorkQueue, build_queue
 from bot.settings import Settings
 from bot.store import Store, dirty
-from bot.store.dirty import PullKey
+from bot.store.key_columns import key_of
 from bot.store.tables import dirty_pulls
 from bot.web import create_app
 
@@ -42,14 +43,14 @@ class MarksProbe:
 
     svc: AppUnderTest
 
-    def dirty(self) -> set[PullKey]:
+    def dirty(self) -> set[WorkKey]:
         with self.svc.store.begin() as conn:
             rows = conn.execute(
                 select(dirty_pulls.c.provider, dirty_pulls.c.repo, dirty_pulls.c.number)
             )
-            return {PullKey(*row) for row in rows}
+            return {key_of(*row) for row in rows}
 
-    def generation(self, key: PullKey) -> int | None:
+    def generation(self, key: WorkKey) -> int | None:
         with self.svc.store.begin() as conn:
             row = dirty.get(conn, key)
         return None if row is None else row.generation

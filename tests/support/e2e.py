@@ -25,8 +25,8 @@ from fakegithub import FakeGitHub
 from fakegithub.auth import generated_private_key_pem
 from fakegithub.state import CheckRun, Status
 
+from bot.keys import PullKey, WorkKey
 from bot.store import Store, dirty, merge_groups, runs
-from bot.store.dirty import PullKey
 from support.processes import GatebotProcess, clean_env, wait_until
 
 ORG = "acme"
@@ -91,7 +91,7 @@ def github_fixtures(workdir: str, **env: str) -> tuple[Any, Any]:
     return module_fixtures(lambda d: GateService.start(d, **env), workdir, _github_after_test)
 
 
-def pull_settled(store: Store, key: PullKey) -> bool:
+def pull_settled(store: Store, key: WorkKey) -> bool:
     """No mark left on the PR and no run of it still going."""
     with store.begin() as conn:
         return dirty.get(conn, key) is None and all(
@@ -222,13 +222,13 @@ class GateService:
             message=f"the group {head_sha[:7]} was not judged:\n{self.proc.output()[-4000:]}",
         )
 
-    def settled(self, key: PullKey) -> bool:
+    def settled(self, key: WorkKey) -> bool:
         return pull_settled(self.store, key)
 
     def runs(self, repo: str, number: int):
         return self.runs_of(PullKey("github", repo, number))
 
-    def runs_of(self, key: PullKey):
+    def runs_of(self, key: WorkKey):
         with self.store.begin() as conn:
             return runs.for_pull(conn, key)
 

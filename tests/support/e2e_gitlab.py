@@ -23,8 +23,8 @@ from typing import Any
 import requests
 from fakegitlab import FakeGitLab
 
+from bot.keys import PullKey
 from bot.store import Store
-from bot.store.dirty import PullKey
 from support.e2e import free_port, module_fixtures, pull_settled
 from support.processes import GatebotProcess, clean_env, gatebot_command, wait_until
 

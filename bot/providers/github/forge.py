@@ -47,6 +47,7 @@ from bot.core.snapshot import (
     Review,
     Snapshot,
 )
+from bot.keys import WorkKey
 from bot.providers import recorded
 from bot.providers.base import (
     DeployAnswer,
@@ -70,7 +71,6 @@ from bot.providers.publishing import CONTEXT_PREFIX
 from bot.retry import RetryPolicies
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store, pull_parts, utcnow
-from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class GitHubForge:
         self.merge_methods = MergeMethods(settings.forge_cache_seconds, clock)
 
     @contextmanager
-    def evaluation(self, key: PullKey, installation_id: int | None) -> Iterator[GitHubEvaluation]:
+    def evaluation(self, key: WorkKey, installation_id: int | None) -> Iterator[GitHubEvaluation]:
         if installation_id is None:
             raise ValueError(f"{key}: a GitHub evaluation needs the App installation's id")
         evaluation = GitHubEvaluation(self, key, installation_id)
@@ -177,7 +177,7 @@ class GitHubEvaluation(EvaluationBase):
     files_type = StoredFiles
     logger = log
 
-    def __init__(self, forge: GitHubForge, key: PullKey, installation_id: int) -> None:
+    def __init__(self, forge: GitHubForge, key: WorkKey, installation_id: int) -> None:
         super().__init__(forge, key)
         self.forge: GitHubForge = forge
         self.installation_id = installation_id

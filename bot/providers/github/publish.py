@@ -36,12 +36,12 @@ from github.Repository import Repository
 from bot.core import render
 from bot.core.gate import Decision
 from bot.core.gate_state import GateState
+from bot.keys import WorkKey
 from bot.providers import publishing
 from bot.providers.base import PublishOutcome
 from bot.providers.publishing import context_for
 from bot.retry import RetryPolicies, classify
 from bot.store import Store, evaluations
-from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class Publisher:
 
     repo: Repository
     store: Store
-    key: PullKey
+    key: WorkKey
     retries: RetryPolicies
     bot_login: str
 

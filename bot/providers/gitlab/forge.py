@@ -49,6 +49,7 @@ from bot.core.authorize import Commenter
 from bot.core.gate import Decision
 from bot.core.policy.needs import SnapshotNeeds, owner_teams, people_who_matter
 from bot.core.snapshot import BotIdentity, ChangedFile, CheckResult, Commit, Snapshot
+from bot.keys import PullKey
 from bot.providers import recorded, stored_parts
 from bot.providers.base import (
     DeployAnswer,
@@ -71,7 +72,6 @@ from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store, directory_cache, utcnow
 from bot.store.commands import CommandComment
-from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 

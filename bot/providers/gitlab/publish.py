@@ -42,13 +42,13 @@ from typing import Any
 from bot.core import render
 from bot.core.gate import Decision
 from bot.core.gate_state import GateState
+from bot.keys import PullKey
 from bot.providers import publishing
 from bot.providers.base import PublishOutcome
 from bot.providers.gitlab.client import GitLabClient, GitLabError, encoded, project
 from bot.providers.publishing import context_for
 from bot.retry import RetryPolicies
 from bot.store import Store
-from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 
