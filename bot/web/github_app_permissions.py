@@ -1,7 +1,7 @@
 """What a GitHub App needs to run gatebot: its permissions and the events to subscribe to.
 
 The one source of the setup page's list and the README's permissions table
-(tests/test_docs.py keeps the README equal to it): change both here.
+(tests/docs/test_docs.py keeps the README equal to it): change both here.
 """
 
 from __future__ import annotations

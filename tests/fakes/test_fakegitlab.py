@@ -14,7 +14,7 @@ from fakegitlab import DEVELOPER, GUEST, MAINTAINER, REPORTER, FakeGitLab
 
 PROJECT = "acme/api"
 POLICY = "version: 1\nrules: main\n"
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "gitlab"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gitlab"
 MERGE = "PUT /projects/:id/merge_requests/:iid/merge"
 
 

@@ -60,7 +60,7 @@ def test_the_default_policy_is_checked_at_start_up(tmp_path):
 
 
 def test_the_shipped_default_policy_loads():
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     settings = Settings.model_validate(
         {
             "GATEBOT_DEFAULT_POLICY": str(root / "policies" / "default.yml"),

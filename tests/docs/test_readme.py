@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.settings import Settings, env_names
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _commands() -> tuple[str, str]:

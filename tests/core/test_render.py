@@ -33,8 +33,8 @@ from bot.core.policy.evaluate import evaluate
 from bot.core.policy.loader import load_policy_file
 from bot.core.snapshot import Hold, Override, Snapshot, TamperMark
 
-ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).resolve().parent / "golden"
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 
 def example(name: str):

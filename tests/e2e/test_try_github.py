@@ -16,7 +16,7 @@ from support.processes import GatebotProcess, clean_env, wait_until
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def exported(env_file: Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from hypothesis.stateful import run_state_machine_as_test
 from model.gitlab_driver import GitLabRig
 from model.machine import machine_for, report
-from test_model_github import model_settings
+from model.test_model_github import model_settings
 
 
 def test_the_gate_never_claims_more_than_the_oracle_allows_on_gitlab(tmp_path: Path) -> None:
