@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from bot.providers.base import ForgeAccess
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store, dirty, runs, utcnow
 from bot.store.dirty import Claim, Finish, PullKey
@@ -59,7 +60,8 @@ class PullJob:
 
     key: PullKey
     generation: int
-    installation_id: int | None
+    access: ForgeAccess
+    """How the forge acts for the bot on this PR's repository (opaque here)."""
     started_at: datetime
     lease: Lease
 
@@ -152,7 +154,7 @@ class PullWorker:
         job = PullJob(
             key=key,
             generation=claim.generation,
-            installation_id=claim.installation_id,
+            access=claim.installation_id,
             started_at=started_at,
             lease=Lease(claim, self.store, self.lease_seconds, self.clock),
         )

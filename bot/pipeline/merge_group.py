@@ -137,7 +137,7 @@ class MergeGroupPipeline:
             group = merge_groups.for_key(conn, job.key)
         if group is None or group.state != merge_groups.REQUESTED:
             return "merge group is gone: nothing posted"
-        installation = group.installation_id or job.installation_id
+        installation = group.installation_id or job.access
         base_ref = group.base_ref.removeprefix("refs/heads/")
         context = context_for(base_ref)
         with self.forge.evaluation(job.key, installation) as ev:

@@ -36,7 +36,7 @@ class ForgeParts(Protocol):
     clock: Callable[[], datetime]
 
 
-class Merging(Protocol):
+class MergeCalls(Protocol):
     """A forge's merge writes for one PR."""
 
     def commit_messages(self) -> tuple[str, ...]: ...
@@ -58,6 +58,10 @@ class EvaluationBase:
     provider: ClassVar[str]
     forge_name: ClassVar[str]
     """The forge as the request budget's log line names it (`GitHub`)."""
+    repository_noun: ClassVar[str]
+    """What the forge calls a repository (`project` on GitLab)."""
+    deploy_methods: ClassVar[frozenset[str]]
+    """The deploy calls the forge takes (`bot.providers.base.Deploying`)."""
     files_type: ClassVar[type[StoredFiles[Any]]]
     logger: ClassVar[logging.Logger]
     """The forge module's logger: the budget is logged under the forge's name."""
@@ -74,7 +78,7 @@ class EvaluationBase:
         raise NotImplementedError
 
     @property
-    def _merging(self) -> Merging:
+    def _merging(self) -> MergeCalls:
         raise NotImplementedError
 
     def _files(self) -> StoredFiles[Any]:

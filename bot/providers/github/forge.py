@@ -46,10 +46,16 @@ from bot.core.snapshot import (
 from bot.providers import recorded
 from bot.providers.base import (
     DeployAnswer,
+    DeployCall,
+    ForgeAccess,
+    ForgeDeployment,
     MergeState,
     PolicySources,
     PublishOutcome,
     PullHead,
+    Reaction,
+    RepositoryEvent,
+    WorkflowRun,
 )
 from bot.providers.evaluation import EvaluationBase
 from bot.providers.github import snapshot as reads
@@ -72,6 +78,14 @@ from bot.store.dirty import PullKey
 log = logging.getLogger(__name__)
 
 PROVIDER = "github"
+
+REACTIONS: dict[Reaction, str] = {
+    "ran": "+1",
+    "refused": "-1",
+    "invalid": "confused",
+    "limited": "eyes",
+}
+"""The command step's reactions as GitHub's reaction contents."""
 
 
 class CachedParts(BaseModel):
@@ -152,7 +166,9 @@ class GitHubForge:
         self.merge_methods = MergeMethods(settings.forge_cache_seconds, clock)
 
     @contextmanager
-    def evaluation(self, key: PullKey, installation_id: int | None) -> Iterator[GitHubEvaluation]:
+    def evaluation(self, key: PullKey, access: ForgeAccess) -> Iterator[GitHubEvaluation]:
+        """An evaluation of PR `key` through the App installation `access`."""
+        installation_id = access
         if installation_id is None:
             raise ValueError(f"{key}: a GitHub evaluation needs the App installation's id")
         evaluation = GitHubEvaluation(self, key, installation_id)
@@ -171,6 +187,10 @@ class GitHubEvaluation(EvaluationBase):
 
     provider = PROVIDER
     forge_name = "GitHub"
+    repository_noun = "repository"
+    deploy_methods = frozenset(
+        {ForgeDeployment.method, WorkflowRun.method, RepositoryEvent.method}
+    )
     files_type = StoredFiles
     logger = log
 
@@ -448,9 +468,10 @@ class GitHubEvaluation(EvaluationBase):
             teams=member_of,
         )
 
-    def react(self, comment_id: int, content: str) -> None:
+    def react(self, comment_id: int, reaction: Reaction) -> None:
         """Put a reaction on a comment (answered 200 when it is there already)."""
         path = f"/repos/{self.key.repo}/issues/comments/{comment_id}/reactions"
+        content = REACTIONS[reaction]
 
         def post() -> None:
             self.client.requester.requestJsonAndCheck("POST", path, input={"content": content})
@@ -476,20 +497,20 @@ class GitHubEvaluation(EvaluationBase):
     def deployments_of(self, sha: str, environment: str) -> tuple[str, ...]:
         return self._deploying.deployments_of(sha, environment)
 
-    def create_deployment(
-        self, sha: str, environment: str, description: str | None, payload: dict[str, str]
-    ) -> DeployAnswer:
-        return self._deploying.create_deployment(sha, environment, description, payload)
-
-    def workflow_dispatch(
-        self, workflow: str, ref: str, inputs: dict[str, str], idempotency_key: str
-    ) -> DeployAnswer:
-        return self._deploying.workflow_dispatch(workflow, ref, inputs, idempotency_key)
-
-    def repository_dispatch(
-        self, event_type: str, client_payload: dict[str, str], idempotency_key: str
-    ) -> DeployAnswer:
-        return self._deploying.repository_dispatch(event_type, client_payload, idempotency_key)
-
-    def create_pipeline(self, ref: str, variables: dict[str, str]) -> DeployAnswer:
-        return DeployAnswer("refused", message="`gitlab_pipeline` deploys only GitLab projects")
+    def deploy(self, call: DeployCall) -> DeployAnswer:
+        """A deployment, a workflow run or a repository dispatch, once."""
+        deploying = self._deploying
+        match call:
+            case ForgeDeployment():
+                return deploying.create_deployment(
+                    call.sha, call.environment, call.description, call.payload
+                )
+            case WorkflowRun():
+                return deploying.workflow_dispatch(
+                    call.workflow, call.ref, call.inputs, call.idempotency_key
+                )
+            case RepositoryEvent():
+                return deploying.repository_dispatch(
+                    call.event_type, call.client_payload, call.idempotency_key
+                )
+        raise ValueError(f"GitHub takes no `{call.method}` deploys")

@@ -48,10 +48,14 @@ from bot.core.snapshot import BotIdentity, ChangedFile, CheckResult, Commit, Sna
 from bot.providers import recorded, stored_parts
 from bot.providers.base import (
     DeployAnswer,
+    DeployCall,
+    ForgeAccess,
     MergeState,
+    PipelineRun,
     PolicySources,
     PublishOutcome,
     PullHead,
+    Reaction,
 )
 from bot.providers.counting import RequestTally
 from bot.providers.evaluation import EvaluationBase
@@ -76,17 +80,13 @@ PROVIDER = "gitlab"
 OWN_STATUSES = f"{CONTEXT_PREFIX}:"
 """Status names the bot writes (`gatebot: <target>`): never counted as checks."""
 
-EMOJI = {
-    "+1": "thumbsup",
-    "-1": "thumbsdown",
-    "confused": "confused",
-    "eyes": "eyes",
-    "laugh": "laughing",
-    "hooray": "tada",
-    "heart": "heart",
-    "rocket": "rocket",
+EMOJI: dict[Reaction, str] = {
+    "ran": "thumbsup",
+    "refused": "thumbsdown",
+    "invalid": "confused",
+    "limited": "eyes",
 }
-"""GitHub's reaction names (which the command step uses) → GitLab's emoji names."""
+"""The command step's reactions as GitLab's award emoji names."""
 
 
 class NotThisProject(Exception):
@@ -169,9 +169,9 @@ class GitLabForge:
         return username
 
     @contextmanager
-    def evaluation(self, key: PullKey, installation_id: int | None) -> Iterator[GitLabEvaluation]:
-        """An evaluation of merge request `key.number` of project `key.repo`
-        (`installation_id` is a GitHub notion, ignored here)."""
+    def evaluation(self, key: PullKey, access: ForgeAccess) -> Iterator[GitLabEvaluation]:
+        """An evaluation of merge request `key.number` of project `key.repo` (the token
+        acts for the bot everywhere: `access` names nothing on GitLab)."""
         evaluation = GitLabEvaluation(self, key)
         try:
             yield evaluation
@@ -184,6 +184,8 @@ class GitLabEvaluation(EvaluationBase):
 
     provider = PROVIDER
     forge_name = "GitLab"
+    repository_noun = "project"
+    deploy_methods = frozenset({PipelineRun.method})
     files_type = StoredFiles
     logger = log
 
@@ -471,9 +473,9 @@ class GitLabEvaluation(EvaluationBase):
             is_bot=is_bot,
         )
 
-    def react(self, comment_id: int, content: str) -> None:
+    def react(self, comment_id: int, reaction: Reaction) -> None:
         """Award an emoji on a note of the merge request; one already given is fine."""
-        name = EMOJI.get(content, content)
+        name = EMOJI[reaction]
         path = f"{reads.mr_path(self.key.repo, self.key.number)}/notes/{comment_id}/award_emoji"
 
         def post() -> None:
@@ -492,28 +494,16 @@ class GitLabEvaluation(EvaluationBase):
         """GitHub deployments: a GitLab project has none the bot made."""
         return ()
 
-    def create_deployment(
-        self, sha: str, environment: str, description: str | None, payload: dict[str, str]
-    ) -> DeployAnswer:
-        return deploy.github_only("github_deployment")
-
-    def workflow_dispatch(
-        self, workflow: str, ref: str, inputs: dict[str, str], idempotency_key: str
-    ) -> DeployAnswer:
-        return deploy.github_only("workflow_dispatch")
-
-    def repository_dispatch(
-        self, event_type: str, client_payload: dict[str, str], idempotency_key: str
-    ) -> DeployAnswer:
-        return deploy.github_only("repository_dispatch")
-
-    def create_pipeline(self, ref: str, variables: dict[str, str]) -> DeployAnswer:
-        """Run the project's pipeline on the branch or tag `ref`; never repeated blindly."""
+    def deploy(self, call: DeployCall) -> DeployAnswer:
+        """Run the project's pipeline on the branch or tag `call.ref`; never repeated
+        blindly."""
+        if not isinstance(call, PipelineRun):
+            raise ValueError(f"GitLab takes no `{call.method}` deploys")
         return deploy.create_pipeline(
             self.client,
             self.key.repo,
-            ref,
-            variables,
+            call.ref,
+            call.variables,
             self.forge.retries,
             self.forge.clock().timestamp(),
         )
