@@ -5,20 +5,24 @@ its verdict and carries out the merge step's writes through one client.
 `EvaluationBase` holds the parts that do not depend on the forge (the
 protocol the worker sees is `bot.providers.base.ForgeEvaluation`): the
 request tally and when the evaluation started, the cached file reader, the
-merge writes passed straight to the forge's merging object, and the request
-budget stored when the evaluation ends (`bot.store.requests`). Each forge
-says how to build its client, read its PR, and do its own merging.
+snapshot's assembly (`bot.providers.assembly`), the merge writes passed
+straight to the forge's merging object, and the request budget stored when
+the evaluation ends (`bot.store.requests`). Each forge says how to build its
+client, read its PR's facts and its directory, and do its own merging.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from bot.core.snapshot import Directory, Snapshot
+from bot.providers.assembly import ItemT, assemble
 from bot.providers.base import MergeAnswer, PullHead
 from bot.providers.counting import RequestTally
+from bot.providers.needs import SnapshotNeeds
 from bot.providers.stored_files import StoredFiles
 from bot.retry import RetryPolicies
 from bot.settings import Settings
@@ -52,6 +56,15 @@ class MergeCalls(Protocol):
     def comment(self, body: str) -> int: ...
 
 
+class DirectoryReading(Protocol):
+    """A forge's directory reader, through the store's directory cache."""
+
+    def directory(
+        self, repo: str, people: Sequence[str], teams: Sequence[str],
+        organizations: Sequence[str],
+    ) -> Directory: ...
+
+
 class EvaluationBase:
     """One evaluation of one PR (not shared between threads); the forge's subclass reads it."""
 
@@ -80,6 +93,26 @@ class EvaluationBase:
     @property
     def _merging(self) -> MergeCalls:
         raise NotImplementedError
+
+    def _directory(self) -> DirectoryReading:
+        raise NotImplementedError
+
+    # -- the snapshot ------------------------------------------------------------
+
+    def snapshot(self, needs: SnapshotNeeds) -> Snapshot:
+        """The PR as the policy sees it, reading only what `needs` asks for
+        (`bot.providers.assembly`; the forge's subclass supplies `pull_facts` and
+        `codeowners`)."""
+        return assemble(self, needs)
+
+    def with_bots(self, items: tuple[ItemT, ...]) -> tuple[ItemT, ...]:
+        """The forge's reads tell bots by their account type: nothing to add."""
+        return items
+
+    def people_directory(
+        self, people: Sequence[str], teams: Sequence[str], organizations: Sequence[str]
+    ) -> Directory:
+        return self._directory().directory(self.key.repo, people, teams, organizations)
 
     def _files(self) -> StoredFiles[Any]:
         return self.files_type(

@@ -35,15 +35,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
-from bot.core.snapshot import (
-    BotIdentity,
-    ChangedFile,
-    CheckResult,
-    Commit,
-    Review,
-    Snapshot,
-)
-from bot.providers import recorded
+from bot.core.snapshot import ChangedFile, CheckResult, Commit, Review
+from bot.providers.assembly import PullFacts
 from bot.providers.base import (
     DeployAnswer,
     DeployCall,
@@ -68,8 +61,7 @@ from bot.providers.github.merge_queue import GroupContents, group_contents
 from bot.providers.github.policy_source import StoredFiles, find_codeowners, find_policy
 from bot.providers.github.publish import Publisher
 from bot.providers.github.update_merges import UpdateMerges
-from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
-from bot.providers.publishing import CONTEXT_PREFIX
+from bot.providers.needs import SnapshotNeeds
 from bot.retry import RetryPolicies
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store, pull_parts, utcnow
@@ -276,12 +268,12 @@ class GitHubEvaluation(EvaluationBase):
         """From the PR read when it tells; else one read of the repository."""
         return self.pull().default_branch or self.repo.default_branch
 
-    def snapshot(self, needs: SnapshotNeeds) -> Snapshot:
-        """The PR as the policy sees it, reading only what `needs` asks for."""
+    def pull_facts(self, needs: SnapshotNeeds, now: datetime) -> PullFacts:
+        """The PR, its files, commits and reviews (kept in the store while the PR stays
+        as it was), its comments and its checks when `needs` asks for them."""
         pr = self._pull_object()
         head = self.pull()
         read = self.forge.retries.read
-        now = self.forge.clock()
         parts = self._parts(pr, needs)
         comments = reads.read_comments(pr, read) if needs.comments else ()
         checks: tuple[CheckResult, ...] = ()
@@ -289,40 +281,12 @@ class GitHubEvaluation(EvaluationBase):
             runs = reads.read_check_runs(self.repo, head.head_sha, read, now)
             self._statuses = reads.read_statuses(self.repo, head.head_sha, read)
             checks = runs + reads.status_results(self._statuses)
-        codeowners = (
-            find_codeowners(self._files(), self.key.repo, head.base_ref)
-            if needs.codeowners
-            else None
-        )
-        history, pushers = recorded.head_facts(
-            self.forge.store, self.key, [*(c.sha for c in parts.commits), head.head_sha]
-        )
-        author = reads.actor(pr.user)
-        teams = set(needs.teams) | (
-            owner_teams(codeowners, parts.files) if needs.codeowners else set()
-        )
-        directory = self._directory().directory(
-            self.key.repo,
-            people_who_matter(author, parts.reviews, comments, needs),
-            sorted(teams),
-            sorted(needs.organizations),
-        )
-        holds, overrides, tampering = recorded.event_facts(self.forge.store, self.key)
-        reviews = (
-            recorded.with_review_edits(self.forge.store, self.key, parts.reviews)
-            if needs.comments
-            else parts.reviews
-        )
-        return Snapshot(
-            number=pr.number,
+        return PullFacts(
             title=pr.title or "",
             body=pr.body or "",
-            author=author,
+            author=reads.actor(pr.user),
             draft=bool(pr.draft),
-            base_ref=head.base_ref,
             base_sha=pr.base.sha,
-            head_ref=head.head_ref,
-            head_sha=head.head_sha,
             labels=tuple(label.name for label in pr.labels),
             files=parts.files,
             files_truncated=parts.files_truncated,
@@ -331,19 +295,13 @@ class GitHubEvaluation(EvaluationBase):
             deletions=pr.deletions,
             commits=parts.commits,
             commits_truncated=parts.commits_truncated,
-            pushers=pushers,
-            reviews=reviews,
+            reviews=parts.reviews,
             comments=comments,
             checks=checks,
-            head_history=history,
-            holds=holds,
-            overrides=overrides,
-            tampering=tampering,
-            directory=directory,
-            codeowners=codeowners,
-            bot=BotIdentity(logins=(self.bot_login,), context_prefix=CONTEXT_PREFIX),
-            evaluated_at=now,
         )
+
+    def codeowners(self, base_ref: str) -> str | None:
+        return find_codeowners(self._files(), self.key.repo, base_ref)
 
     def _parts(self, pr: PullRequest, needs: SnapshotNeeds) -> CachedParts:
         head = self.pull()

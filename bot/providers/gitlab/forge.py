@@ -44,8 +44,9 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
-from bot.core.snapshot import BotIdentity, ChangedFile, CheckResult, Commit, Snapshot
-from bot.providers import recorded, stored_parts
+from bot.core.snapshot import ChangedFile, CheckResult, Commit
+from bot.providers import stored_parts
+from bot.providers.assembly import ItemT, PullFacts
 from bot.providers.base import (
     DeployAnswer,
     DeployCall,
@@ -66,7 +67,7 @@ from bot.providers.gitlab.directory import DirectoryReader, UserIds
 from bot.providers.gitlab.merge import GitLabMerging, MergeMethods, merge_state
 from bot.providers.gitlab.policy_source import StoredFiles, find_codeowners, find_policy
 from bot.providers.gitlab.publish import Publisher
-from bot.providers.needs import SnapshotNeeds, owner_teams, people_who_matter
+from bot.providers.needs import SnapshotNeeds
 from bot.providers.publishing import CONTEXT_PREFIX
 from bot.retry import RetryPolicies
 from bot.settings import Settings
@@ -270,14 +271,13 @@ class GitLabEvaluation(EvaluationBase):
             self._default_branch = str(self._merging.project_settings()["default_branch"])
         return self._default_branch
 
-    def snapshot(self, needs: SnapshotNeeds) -> Snapshot:
-        """The merge request as the policy sees it, reading only what `needs` asks for."""
+    def pull_facts(self, needs: SnapshotNeeds, now: datetime) -> PullFacts:
+        """The merge request, its files and commits (kept in the store while it stays as
+        it was), its approvals, its notes and statuses when `needs` asks for them."""
         mr = self._merge_request()
         head = self.pull()
         client, repo, read = self.client, self.key.repo, self.forge.retries.read
-        now = self.forge.clock()
         parts = self._parts(mr)
-        files, files_truncated, commits = parts.files, parts.files_truncated, parts.commits
         # Read every time, never stored: see the module's note on approvals.
         reviews = reads.read_reviews(client, repo, mr, read)
         comments = reads.read_comments(client, repo, head.number, read) if needs.comments else ()
@@ -285,55 +285,27 @@ class GitLabEvaluation(EvaluationBase):
         if needs.checks:
             self._statuses = reads.read_statuses(client, repo, head.head_sha, read)
             checks = reads.check_results(self._statuses, OWN_STATUSES, now)
-        codeowners = (
-            find_codeowners(self._target_files(), repo, head.base_ref)
-            if needs.codeowners
-            else None
-        )
-        history, pushers = recorded.head_facts(
-            self.forge.store, self.key, {c.sha for c in commits} | {head.head_sha}
-        )
-        reviews, comments = self._with_bots(reviews), self._with_bots(comments)
-        author = reads.actor(mr.get("author"))
-        teams = set(needs.teams) | (owner_teams(codeowners, files) if needs.codeowners else set())
-        directory = self._directory().directory(
-            repo,
-            people_who_matter(author, reviews, comments, needs),
-            sorted(teams),
-            sorted(needs.organizations),
-        )
-        holds, overrides, tampering = recorded.event_facts(self.forge.store, self.key)
         count, capped = reads.changes_count(mr)
-        return Snapshot(
-            number=head.number,
+        return PullFacts(
             title=str(mr.get("title") or ""),
             body=str(mr.get("description") or ""),
-            author=author,
+            author=reads.actor(mr.get("author")),
             draft=bool(mr.get("draft") or mr.get("work_in_progress")),
-            base_ref=head.base_ref,
             base_sha=reads.base_sha_of(mr),
-            head_ref=head.head_ref,
-            head_sha=head.head_sha,
             labels=tuple(_label(label) for label in mr.get("labels") or ()),
-            files=files,
-            files_truncated=files_truncated,
+            files=parts.files,
+            files_truncated=parts.files_truncated,
             files_count=None if capped else count,
-            commits=commits,
-            pushers=pushers,
+            commits=parts.commits,
             reviews=reviews,
             comments=comments,
             checks=checks,
-            head_history=history,
-            holds=holds,
-            overrides=overrides,
-            tampering=tampering,
-            directory=directory,
-            codeowners=codeowners,
-            bot=BotIdentity(logins=(self.bot_login,), context_prefix=CONTEXT_PREFIX),
-            evaluated_at=now,
         )
 
-    def _with_bots(self, items: tuple[Any, ...]) -> tuple[Any, ...]:
+    def codeowners(self, base_ref: str) -> str | None:
+        return find_codeowners(self._target_files(), self.key.repo, base_ref)
+
+    def with_bots(self, items: tuple[ItemT, ...]) -> tuple[ItemT, ...]:
         """Approvals or notes, their authors marked bots as GitLab's user API says: a
         service account's username follows no pattern, and bots never count."""
         reader = self._directory()
