@@ -37,7 +37,7 @@ from bot.core.policy.evaluate import STATE_RANK, STATE_STATUS, GateState
 from bot.core.policy.result import Status, join_words, node, short_sha
 from bot.providers.github.forge import PROVIDER, GitHubEvaluation, GitHubForge
 from bot.providers.github.merge_queue import MAX_COMMITS
-from bot.providers.github.publish import context_for
+from bot.providers.publishing import context_for
 from bot.store import Store, dirty, evaluations, merge_groups
 from bot.store.dirty import PullKey
 from bot.store.group_members import requested_groups_with

@@ -5,10 +5,13 @@ its verdict and carries out the merge step's writes through one client.
 `EvaluationBase` holds the parts that do not depend on the forge (the
 protocol the worker sees is `bot.providers.base.ForgeEvaluation`): the
 request tally and when the evaluation started, the cached file reader, the
-snapshot's assembly (`bot.providers.assembly`), the merge writes passed
-straight to the forge's merging object, and the request budget stored when
-the evaluation ends (`bot.store.requests`). Each forge says how to build its
-client, read its PR's facts and its directory, and do its own merging.
+snapshot's assembly (`bot.providers.assembly`), which commit a verdict is
+published on and with which of the evaluation's reads (the "post only on
+change" flow itself is `bot.providers.publishing.on_change`), the merge
+writes passed straight to the forge's merging object, and the request budget
+stored when the evaluation ends (`bot.store.requests`). Each forge says how
+to build its client, read its PR's facts and its directory, write its
+verdict, and do its own merging.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from bot.core.gate import Decision
 from bot.core.snapshot import Directory, Snapshot
-from bot.providers.assembly import ItemT, assemble
-from bot.providers.base import MergeAnswer, PullHead
+from bot.providers.assembly import ItemT, PullFacts, assemble
+from bot.providers.base import MergeAnswer, PublishOutcome, PullHead
 from bot.providers.counting import RequestTally
 from bot.providers.needs import SnapshotNeeds
 from bot.providers.stored_files import StoredFiles
@@ -86,6 +90,8 @@ class EvaluationBase:
         self.started_at = forge.clock()
         self._head: PullHead | None = None
 
+    # -- what each forge's subclass supplies -------------------------------------
+
     @property
     def client(self) -> Any:
         raise NotImplementedError
@@ -95,6 +101,15 @@ class EvaluationBase:
         raise NotImplementedError
 
     def _directory(self) -> DirectoryReading:
+        raise NotImplementedError
+
+    def pull(self) -> PullHead:
+        raise NotImplementedError
+
+    def pull_facts(self, needs: SnapshotNeeds, now: datetime) -> PullFacts:
+        raise NotImplementedError
+
+    def codeowners(self, base_ref: str) -> str | None:
         raise NotImplementedError
 
     # -- the snapshot ------------------------------------------------------------
@@ -125,6 +140,27 @@ class EvaluationBase:
 
     def file_at(self, path: str, ref: str) -> str | None:
         return self._files().read(self.key.repo, path, ref)
+
+    # -- publishing ------------------------------------------------------------
+
+    def publish(self, decision: Decision, *, details_url: str | None) -> PublishOutcome:
+        """Post the decision under the PR's base, unless the same verdict is there."""
+        head = self.pull()
+        return self._publish(
+            decision, head.base_ref, details_url, on_head=decision.head_sha == head.head_sha
+        )
+
+    def publish_commit(
+        self, decision: Decision, base_ref: str, *, details_url: str | None
+    ) -> PublishOutcome:
+        """Post a decision on a commit that is no PR's head (a merge group's, or one the
+        PR left), under `base_ref`'s context; recorded under this evaluation's key."""
+        return self._publish(decision, base_ref, details_url, on_head=False)
+
+    def _publish(
+        self, decision: Decision, base_ref: str, details_url: str | None, *, on_head: bool
+    ) -> PublishOutcome:
+        raise NotImplementedError
 
     # -- merging ---------------------------------------------------------------
 

@@ -363,27 +363,11 @@ class GitHubEvaluation(EvaluationBase):
 
     # -- writes --------------------------------------------------------------
 
-    def publish(self, decision: Decision, *, details_url: str | None) -> PublishOutcome:
-        """Post the decision's status and check run, unless the same verdict is there."""
-        head = self.pull()
-        repo = self.repo
-        read = self.forge.retries.read
-        publisher = Publisher(repo, self.forge.store, self.key, self.forge.retries, self.bot_login)
-        statuses = self._statuses if decision.head_sha == head.head_sha else None
-        return publisher.publish(
-            decision,
-            head.base_ref,
-            details_url,
-            self.forge.clock(),
-            statuses,
-            lambda: reads.read_statuses(repo, decision.head_sha, read),
-        )
-
-    def publish_commit(
-        self, decision: Decision, base_ref: str, *, details_url: str | None
+    def _publish(
+        self, decision: Decision, base_ref: str, details_url: str | None, *, on_head: bool
     ) -> PublishOutcome:
-        """Post a decision on a commit that is no PR's head (a merge group's, or one the
-        PR left), under `base_ref`'s context; recorded under this evaluation's key."""
+        """The status and check run, through the statuses this evaluation read of the
+        PR's head when it is the decision's."""
         repo = self.repo
         read = self.forge.retries.read
         publisher = Publisher(repo, self.forge.store, self.key, self.forge.retries, self.bot_login)
@@ -392,7 +376,7 @@ class GitHubEvaluation(EvaluationBase):
             base_ref,
             details_url,
             self.forge.clock(),
-            None,
+            self._statuses if on_head else None,
             lambda: reads.read_statuses(repo, decision.head_sha, read),
         )
 

@@ -343,29 +343,11 @@ class GitLabEvaluation(EvaluationBase):
 
     # -- writes --------------------------------------------------------------
 
-    def publish(self, decision: Decision, *, details_url: str | None) -> PublishOutcome:
-        """Post the decision's commit status, unless the same verdict is there."""
-        head = self.pull()
-        client, repo, read = self.client, self.key.repo, self.forge.retries.read
-        publisher = Publisher(
-            client, self.forge.store, self.key, self.forge.retries, self.bot_login
-        )
-        on_head = decision.head_sha == head.head_sha
-        return publisher.publish(
-            decision,
-            head.base_ref,
-            head.head_ref if on_head else None,
-            details_url,
-            self.forge.clock(),
-            self._statuses if on_head else None,
-            lambda: reads.read_statuses(client, repo, decision.head_sha, read),
-        )
-
-    def publish_commit(
-        self, decision: Decision, base_ref: str, *, details_url: str | None
+    def _publish(
+        self, decision: Decision, base_ref: str, details_url: str | None, *, on_head: bool
     ) -> PublishOutcome:
-        """Post a decision on a commit that is no longer the merge request's head (or under
-        a target it left), under `base_ref`'s context."""
+        """The commit status, naming the source branch and reusing the statuses this
+        evaluation read when the decision is on the merge request's head."""
         client, repo, read = self.client, self.key.repo, self.forge.retries.read
         publisher = Publisher(
             client, self.forge.store, self.key, self.forge.retries, self.bot_login
@@ -373,10 +355,10 @@ class GitLabEvaluation(EvaluationBase):
         return publisher.publish(
             decision,
             base_ref,
-            None,
+            self.pull().head_ref if on_head else None,
             details_url,
             self.forge.clock(),
-            None,
+            self._statuses if on_head else None,
             lambda: reads.read_statuses(client, repo, decision.head_sha, read),
         )
 
