@@ -1,37 +1,49 @@
 """Every configured forge in one worker: `GATEBOT_PIPELINE=bot.pipeline.forges:forge_pipeline`,
-the default once GitHub or GitLab is configured.
+the default once a forge is configured.
 
-A PR key names its forge (`github`, `github-mq` for merge-queue groups,
-`gitlab`); each job goes to the pipeline of that forge, built once when the
-worker starts. A key of a forge that is not configured is answered with a
-sentence (its marks came from deliveries recorded before the configuration
-changed) rather than an error.
+The forges are the registry's (`bot.forges.FORGES`): each one the settings
+configure gets its pipeline, built once when the worker starts by the
+builder its entry names. A PR key names its forge (`github`, `github-mq` for
+merge-queue groups, `gitlab`); each job goes to the pipeline of that forge.
+A key of a forge that is not configured is answered with a sentence (its
+marks came from deliveries recorded before the configuration changed)
+rather than an error.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from datetime import datetime
 
-from bot.pipeline.github import github_pipeline
-from bot.pipeline.gitlab import gitlab_pipeline
-from bot.pipeline.operator import load_operator_config
+from bot.forges import ForgeKind
+from bot.pipeline.operator import OperatorConfig, load_operator_config
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.merge_groups import queue_provider
 from bot.worker import Pipeline, PullJob, ReportsFailures
 
+ForgePipelineFactory = Callable[[Settings, Store, OperatorConfig], Pipeline]
+"""A forge's pipeline builder, as its registry entry names it."""
+
 
 def forge_pipeline(settings: Settings, store: Store) -> ForgePipelines:
-    """The GitHub and the GitLab pipeline, whichever are configured."""
+    """The pipeline of every forge the settings configure."""
     by_provider: dict[str, Pipeline] = {}
     operator = load_operator_config(settings)  # once, whichever forges use it
-    if settings.github_configured:
-        github = github_pipeline(settings, store, operator)
-        by_provider["github"] = by_provider[queue_provider("github")] = github
-    if settings.gitlab_configured:
-        by_provider["gitlab"] = gitlab_pipeline(settings, store, operator)
-
+    for kind in settings.configured_forges:
+        pipeline = builder(kind)(settings, store, operator)
+        by_provider[kind.provider] = pipeline
+        if kind.merge_queue:
+            by_provider[queue_provider(kind.provider)] = pipeline
     return ForgePipelines(by_provider)
+
+
+def builder(kind: ForgeKind) -> ForgePipelineFactory:
+    """The pipeline builder `kind` names (`module:function`)."""
+    module_name, _, attr = kind.pipeline.partition(":")
+    factory: ForgePipelineFactory = getattr(importlib.import_module(module_name), attr)
+    return factory
 
 
 class ForgePipelines:

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
 from bot.core.snapshot import ChangedFile, CheckResult, Commit, Review
+from bot.forges import GITHUB
 from bot.providers.assembly import PullFacts
 from bot.providers.base import (
     DeployAnswer,
@@ -69,7 +70,7 @@ from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 
-PROVIDER = "github"
+PROVIDER = GITHUB.provider
 
 REACTIONS: dict[Reaction, str] = {
     "ran": "+1",
@@ -178,7 +179,7 @@ class GitHubEvaluation(EvaluationBase):
     """One evaluation of one PR (not shared between threads)."""
 
     provider = PROVIDER
-    forge_name = "GitHub"
+    forge_name = GITHUB.name
     repository_noun = "repository"
     deploy_methods = frozenset(
         {ForgeDeployment.method, WorkflowRun.method, RepositoryEvent.method}

@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
 from bot.core.snapshot import ChangedFile, CheckResult, Commit
+from bot.forges import GITLAB
 from bot.providers import stored_parts
 from bot.providers.assembly import ItemT, PullFacts
 from bot.providers.base import (
@@ -77,7 +78,7 @@ from bot.store.dirty import PullKey
 
 log = logging.getLogger(__name__)
 
-PROVIDER = "gitlab"
+PROVIDER = GITLAB.provider
 OWN_STATUSES = f"{CONTEXT_PREFIX}:"
 """Status names the bot writes (`gatebot: <target>`): never counted as checks."""
 
@@ -184,7 +185,7 @@ class GitLabEvaluation(EvaluationBase):
     """One evaluation of one merge request (not shared between threads)."""
 
     provider = PROVIDER
-    forge_name = "GitLab"
+    forge_name = GITLAB.name
     repository_noun = "project"
     deploy_methods = frozenset({PipelineRun.method})
     files_type = StoredFiles
