@@ -24,7 +24,8 @@ An evaluation reads as little as it can:
   comment can count, commit statuses only when the policy asks about checks;
 - directory facts come from the store's directory cache;
 - push times, holds, overrides and tampering marks come from the store
-  (`bot.providers.recorded`), as on GitHub.
+  (`bot.providers.recorded`), as on GitHub: the snapshot is assembled as on
+  every forge (`bot.providers.assembly`) from this evaluation's reads.
 
 Every request is counted in the evaluation's tally, stored with the list of
 requests when the evaluation ends (`bot.store.requests`).
