@@ -60,12 +60,18 @@ class Lease(Protocol):
         ...
 
 
+ForgeAccess = int | None
+"""How an evaluation acts for the bot on a repository, as the delivery named it, handed
+through the pipeline unread: a GitHub App installation's id; nothing on GitLab."""
+
+
 @dataclass(frozen=True)
 class Job:
     """What a pipeline gets for one claimed key: ids and times, never clients or secrets."""
 
     key: WorkKey
     generation: int
-    installation_id: int | None
+    access: ForgeAccess
+    """How the forge acts for the bot on the key's repository (opaque here)."""
     started_at: datetime
     lease: Lease

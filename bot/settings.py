@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.forges import FORGES, GITHUB, GITLAB, ForgeKind
 from bot.standard_webhooks import signing_key
 
 FORGES_PIPELINE = "bot.pipeline.forges:forge_pipeline"
@@ -133,12 +134,17 @@ class Settings(BaseSettings):
     # -- derived facts -------------------------------------------------------
 
     @property
+    def configured_forges(self) -> tuple[ForgeKind, ...]:
+        """The forges (`bot.forges.FORGES`) these settings configure, in the table's order."""
+        return tuple(kind for kind in FORGES if kind.configured(self))
+
+    @property
     def github_configured(self) -> bool:
-        return self.github_app_id is not None
+        return GITHUB.configured(self)
 
     @property
     def gitlab_configured(self) -> bool:
-        return self.gitlab_token is not None
+        return GITLAB.configured(self)
 
     @property
     def gitlab_single_project(self) -> str | None:
@@ -159,7 +165,7 @@ class Settings(BaseSettings):
 
     @property
     def mode(self) -> Mode:
-        if self.github_configured or self.gitlab_configured:
+        if self.configured_forges:
             return Mode.FULL
         return Mode.SETUP
 
@@ -169,7 +175,7 @@ class Settings(BaseSettings):
         configured, else the pipeline that only records that a PR was looked at."""
         if self.pipeline is not None:
             return self.pipeline
-        if self.github_configured or self.gitlab_configured:
+        if self.configured_forges:
             return FORGES_PIPELINE
         return RECORD_ONLY_PIPELINE
 

@@ -148,7 +148,7 @@ class PullWorker:
         job = Job(
             key=key,
             generation=claim.generation,
-            installation_id=claim.installation_id,
+            access=claim.installation_id,
             started_at=started_at,
             lease=ClaimLease(claim, self.store, self.lease_seconds, self.clock),
         )

@@ -66,7 +66,7 @@ def test_job_carries_ids_and_a_lease_that_can_be_extended(store):
         return "ok"
 
     make_worker(store, pipeline).process(KEY)
-    assert seen[0].key == KEY and seen[0].installation_id == 5 and seen[0].generation == 1
+    assert seen[0].key == KEY and seen[0].access == 5 and seen[0].generation == 1
 
 
 def test_mark_arriving_mid_run_makes_the_pr_go_round_again(store):

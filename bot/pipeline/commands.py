@@ -22,9 +22,10 @@ are answered by this run with what it finds. A comment the forge's API does
 not confirm (`ForgeEvaluation.confirmed_comment`: missing, a system note,
 or not what the delivery said) runs nothing and gets no answer.
 
-Reactions: `+1` ran, `-1` refused (the reply names the permission needed),
-`confused` not understood (the reply says why, with a "did you mean"),
-`eyes` seen but rate-limited (no reply: that is the point of the limit).
+Reactions (`bot.providers.base.Reaction`, on GitHub): `+1` ran, `-1` refused
+(the reply names the permission needed), `confused` not understood (the reply
+says why, with a "did you mean"), `eyes` seen but rate-limited (no reply:
+that is the point of the limit).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from bot.core.policy.context import armed_for_base
 from bot.core.policy.models import CommandsConfig, Policy
 from bot.core.snapshot import HeadChange
 from bot.keys import PullKey
-from bot.providers.base import ForgeEvaluation, PullHead
+from bot.providers.base import ForgeEvaluation, PullHead, Reaction
 from bot.store import (
     Store,
     commands,
@@ -67,8 +68,11 @@ RATE_LIMIT = 5
 """At most this many cheap commands run per PR within `RATE_WINDOW`; more only get `eyes`."""
 RATE_WINDOW = timedelta(minutes=10)
 
-RAN, REFUSED, INVALID, LIMITED = "ran", "refused", "invalid", "limited"
-REACTIONS = {RAN: "+1", REFUSED: "-1", INVALID: "confused", LIMITED: "eyes"}
+RAN: Reaction = "ran"
+REFUSED: Reaction = "refused"
+INVALID: Reaction = "invalid"
+LIMITED: Reaction = "limited"
+"""An outcome's kind is the reaction it gets; each forge shows it as its own emoji."""
 
 # What an outcome still needs from the rest of the run before it can be answered.
 LATER_STATUS, LATER_MERGE, LATER_OVERRIDE, LATER_DEPLOY = "status", "merge", "override", "deploy"
@@ -80,7 +84,7 @@ class Outcome:
 
     command: str
     args: str = ""
-    result: str = RAN
+    result: Reaction = RAN
     message: str = ""
     later: str = ""
     """A reply the rest of the run completes: `status`, `merge`, `override`, `deploy`."""
@@ -280,8 +284,8 @@ class CommandStep:
                     continue
             reply_id: int | None = None
             try:
-                for content in dict.fromkeys(REACTIONS[o.result] for o in outcomes):
-                    ev.react(comment.comment_id, content)
+                for reaction in dict.fromkeys(o.result for o in outcomes):
+                    ev.react(comment.comment_id, reaction)
                 messages = [self._message(comment, o, facts) for o in outcomes]
                 body = replies.reply(comment.author, messages)
                 if body:

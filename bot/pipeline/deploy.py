@@ -21,10 +21,12 @@ write access can create never declares its own deploys.
 2. per entry, the intent keyed by (provider, repository, merge SHA, deploy
    name) is written `open` before the call (`bot.store.deploys`);
 3. the call: a GitHub deployment of the merge SHA, a workflow or repository
-   dispatch, a GitLab pipeline, or an operator target (`deploy_targets`) —
-   only if the target takes merges into that base branch (its `branches`,
-   by default the repository's default branch); placeholders
-   `{merge_sha}` `{head_sha}` `{number}` `{base}` `{environment}` are filled;
+   dispatch, a GitLab pipeline (a `DeployCall`, made only when the forge
+   lists its method in `deploy_methods`: any other is refused unsent), or an
+   operator target (`deploy_targets`) — only if the target takes merges into
+   that base branch (its `branches`, by default the repository's default
+   branch); placeholders `{merge_sha}` `{head_sha}` `{number}` `{base}`
+   `{environment}` are filled;
 4. its answer settles the intent: created → `deployed`, audited, one comment
    with a link where there is one; refused → `failed`, audited, one comment;
    unsent (nothing happened) → the intent is dropped and the PR is tried
@@ -55,17 +57,25 @@ from bot.keys import PullKey
 from bot.pipeline.deploy_targets import DeployFacts, TargetCaller, idempotency_key
 from bot.pipeline.errors import ForgeUnavailable
 from bot.pipeline.operator import DeployTarget
-from bot.providers.base import DeployAnswer, ForgeEvaluation
+from bot.providers.base import (
+    DeployAnswer,
+    DeployCall,
+    ForgeDeployment,
+    ForgeEvaluation,
+    PipelineRun,
+    RepositoryEvent,
+    WorkflowRun,
+)
 from bot.providers.publishing import context_for
 from bot.store import Store, deploys, merges, pull_heads, verdicts
 from bot.store.deploys import DeployKey
 
 log = logging.getLogger(__name__)
 
-GITHUB_DEPLOYMENT = "github_deployment"
-WORKFLOW_DISPATCH = "workflow_dispatch"
-REPOSITORY_DISPATCH = "repository_dispatch"
-GITLAB_PIPELINE = "gitlab_pipeline"
+GITHUB_DEPLOYMENT = ForgeDeployment.method
+WORKFLOW_DISPATCH = WorkflowRun.method
+REPOSITORY_DISPATCH = RepositoryEvent.method
+GITLAB_PIPELINE = PipelineRun.method
 TARGET = "target"
 
 SAID_NOT_DEPLOYED = "not-deployed"
@@ -115,6 +125,35 @@ def fill(template: str, values: Mapping[str, str]) -> str:
         return string.Formatter().vformat(template, (), dict(values))
     except (KeyError, IndexError, ValueError, AttributeError):
         raise TemplateError(f"the template `{template}` cannot be filled") from None
+
+
+def forge_call(
+    entry: DeployEntry, merged: MergedPull, environment: str, values: Mapping[str, str],
+    idem: str,
+) -> DeployCall | None:
+    """The forge call `entry` makes, its placeholders filled; None for an operator target."""
+    via = entry.via
+    if via.github_deployment is not None:
+        spec = via.github_deployment
+        description = fill(spec.description, values) if spec.description is not None else None
+        payload = {k: fill(v, values) for k, v in spec.payload.items()}
+        return ForgeDeployment(merged.merge_sha, environment, description, payload)
+    if via.workflow_dispatch is not None:
+        wd = via.workflow_dispatch
+        inputs = {k: fill(v, values) for k, v in wd.inputs.items()}
+        return WorkflowRun(wd.workflow, wd.ref, inputs, idem)
+    if via.repository_dispatch is not None:
+        rd = via.repository_dispatch
+        payload = {k: fill(v, values) for k, v in rd.client_payload.items()}
+        return RepositoryEvent(rd.event_type, payload, idem)
+    if via.gitlab_pipeline is not None:
+        gp = via.gitlab_pipeline
+        # The branch merged into, unless the entry names a branch or tag; the
+        # merge SHA travels as a variable, as with workflow_dispatch.
+        ref = fill(gp.ref, values) if gp.ref is not None else merged.base_ref
+        variables = {k: fill(v, values) for k, v in gp.variables.items()}
+        return PipelineRun(ref, variables)
+    return None
 
 
 def not_deployed_comment(head_sha: str, names: list[str]) -> str:
@@ -255,7 +294,8 @@ class DeployStep:
     ) -> tuple[str, bool] | None:
         """Settle an intent an earlier run left open; None when the call may be made now."""
         if method == GITHUB_DEPLOYMENT:
-            found = ev.deployments_of(merged.merge_sha, environment)
+            found = (ev.deployments_of(merged.merge_sha, environment)
+                     if method in ev.deploy_methods else ())
             if found:
                 self._done(ev, merged, entry, method, environment, found[0], found=True)
                 return f"deploy {entry.name}: found {merged.merge_sha[:12]} deployed", False
@@ -278,29 +318,17 @@ class DeployStep:
         idem = idempotency_key(key.repo, key.merge_sha, key.name)
         via = entry.via
         try:
-            if via.github_deployment is not None:
-                spec = via.github_deployment
-                description = (fill(spec.description, values)
-                               if spec.description is not None else None)
-                payload = {k: fill(v, values) for k, v in spec.payload.items()}
-                return ev.create_deployment(merged.merge_sha, environment, description, payload)
-            if via.workflow_dispatch is not None:
-                wd = via.workflow_dispatch
-                inputs = {k: fill(v, values) for k, v in wd.inputs.items()}
-                return ev.workflow_dispatch(wd.workflow, wd.ref, inputs, idem)
-            if via.repository_dispatch is not None:
-                rd = via.repository_dispatch
-                payload = {k: fill(v, values) for k, v in rd.client_payload.items()}
-                return ev.repository_dispatch(rd.event_type, payload, idem)
-            if via.gitlab_pipeline is not None:
-                gp = via.gitlab_pipeline
-                # The branch merged into, unless the entry names a branch or tag; the
-                # merge SHA travels as a variable, as with workflow_dispatch.
-                ref = fill(gp.ref, values) if gp.ref is not None else merged.base_ref
-                variables = {k: fill(v, values) for k, v in gp.variables.items()}
-                return ev.create_pipeline(ref, variables)
+            call = forge_call(entry, merged, environment, values, idem)
         except TemplateError as exc:
             return DeployAnswer("refused", message=str(exc))
+        if call is not None:
+            if call.method not in ev.deploy_methods:
+                # Never sent: the forge has no such call.
+                return DeployAnswer("refused", message=(
+                    f"`{call.method}` is a {call.forge} deploy method; this is a "
+                    f"{ev.forge_name} {ev.repository_noun}"
+                ))
+            return ev.deploy(call)
         target = self.targets.get(via.target or "")
         if target is None or self.caller is None:
             return DeployAnswer(

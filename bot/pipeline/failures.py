@@ -35,7 +35,7 @@ class FailureReport:
         if not isinstance(job.key, PullKey) or job.key.provider != self.provider:
             return
         try:
-            with self.forge.evaluation(job.key, job.installation_id) as ev:
+            with self.forge.evaluation(job.key, job.access) as ev:
                 head = ev.pull()
                 if head.state != "open":
                     return

@@ -10,6 +10,7 @@ either leaves it marked for a later try (`errors.guarded`).
 
 from __future__ import annotations
 
+from bot.forges import GITHUB
 from bot.keys import GroupKey, Job
 from bot.pipeline.errors import guarded
 from bot.pipeline.failures import FailureReport, Reporting
@@ -18,7 +19,7 @@ from bot.pipeline.operator import OperatorConfig, load_operator_config
 from bot.pipeline.pull import RememberBotName, full_pipeline
 from bot.providers.counting import RequestTally
 from bot.providers.github.forge import PROVIDER, GitHubForge
-from bot.providers.github.policy_source import POLICY_PATHS, owner_policy_path
+from bot.providers.github.policy_source import owner_policy_path
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store
 from bot.worker import Pipeline
@@ -31,7 +32,7 @@ def github_pipeline(
 
     `operator`: the operator's files, when the caller read them already.
     """
-    if settings.github_app_id is None:
+    if not GITHUB.configured(settings):
         raise ConfigurationError(
             "The GitHub pipeline needs a GitHub App: set GITHUB_APP_ID and the rest first."
         )
@@ -42,7 +43,7 @@ def github_pipeline(
         store,
         forge,
         operator,
-        POLICY_PATHS,
+        GITHUB.policy_paths,
         retries=forge.retries,
         on_posted=GroupWaker(store, forge.clock),
         owner_policy=owner_policy_path,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.forges import GITLAB
 from bot.keys import Job, PullKey
 from bot.pipeline.errors import guarded
 from bot.pipeline.failures import FailureReport, Reporting
@@ -21,7 +22,6 @@ from bot.pipeline.operator import OperatorConfig, load_operator_config
 from bot.pipeline.pull import RememberBotName, full_pipeline
 from bot.providers.gitlab.bot_account import BOT_ACCOUNT_ID
 from bot.providers.gitlab.forge import PROVIDER, GitLabForge, NotThisProject
-from bot.providers.gitlab.policy_source import POLICY_PATHS
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store
 from bot.worker import Pipeline
@@ -36,11 +36,13 @@ def gitlab_pipeline(
 
     `operator`: the operator's files, when the caller read them already.
     """
-    if settings.gitlab_token is None:
+    if not GITLAB.configured(settings):
         raise ConfigurationError("The GitLab pipeline needs GITLAB_TOKEN (and the rest) first.")
     operator = operator if operator is not None else load_operator_config(settings)
     forge = GitLabForge(settings, store)
-    pulls = full_pipeline(settings, store, forge, operator, POLICY_PATHS, retries=forge.retries)
+    pulls = full_pipeline(
+        settings, store, forge, operator, GITLAB.policy_paths, retries=forge.retries
+    )
     remember_name = RememberBotName(store, PROVIDER, BOT_ACCOUNT_ID, forge.bot_username, forge.clock)
 
     def run(job: Job) -> str:

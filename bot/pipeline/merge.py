@@ -222,7 +222,7 @@ class MergeStep:
         with self.store.begin() as conn:
             intent = merges.open_intent(
                 conn, key, sha, base_ref=state.base_ref, method=method, armed_by=armed_by,
-                installation_id=job.installation_id, now=self.clock(),
+                installation_id=job.access, now=self.clock(),
                 delete_branch=config.delete_branch,
             )
         if intent is None:
@@ -332,7 +332,7 @@ class MergeStep:
     def _again(self, job: Job) -> None:
         """Mark the PR dirty again: the worker runs it once more when this run ends."""
         with self.store.begin() as conn:
-            dirty.mark(conn, job.key, self.clock(), job.installation_id)
+            dirty.mark(conn, job.key, self.clock(), job.access)
 
     def _settle(
         self,

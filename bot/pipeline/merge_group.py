@@ -38,7 +38,7 @@ from bot.core.policy.result import Status, join_words, node, short_sha
 from bot.keys import Job, PullKey
 from bot.providers.github.forge import PROVIDER, GitHubEvaluation, GitHubForge
 from bot.providers.github.merge_queue import MAX_COMMITS
-from bot.providers.github.publish import context_for
+from bot.providers.publishing import context_for
 from bot.store import Store, dirty, evaluations, merge_groups
 from bot.store.group_members import requested_groups_with
 
@@ -133,7 +133,7 @@ class MergeGroupPipeline:
             group = merge_groups.for_key(conn, job.key)
         if group is None or group.state != merge_groups.REQUESTED:
             return "merge group is gone: nothing posted"
-        installation = group.installation_id or job.installation_id
+        installation = group.installation_id or job.access
         base_ref = group.base_ref.removeprefix("refs/heads/")
         context = context_for(base_ref)
         with self.forge.evaluation(job.key, installation) as ev:

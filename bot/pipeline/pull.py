@@ -114,7 +114,7 @@ class PullPipeline:
     are validated like a repository's own policy file."""
 
     def __call__(self, job: Job) -> str:
-        with self.forge.evaluation(job.key, job.installation_id) as ev:
+        with self.forge.evaluation(job.key, job.access) as ev:
             return self.run(ev, job)
 
     def run(self, ev: ForgeEvaluation, job: Job) -> str:

@@ -1,28 +1,31 @@
-"""What the worker may ask of a forge, whichever forge it is.
+"""What the worker may ask of a forge, whichever forge it is, in the core's words.
 
-One evaluation of one PR opens a `ForgeEvaluation` (`Forge.evaluation(...)`)
-and asks, in order:
+One evaluation of one PR opens a `ForgeEvaluation` (`Forge.evaluation(key,
+access)`; `access` is opaque to the pipeline: GitHub's installation id). It
+is the combination of five small protocols, each what one step needs:
 
-1. `pull()` — the PR's head, base branch and state (one read);
-2. `policy_sources()` — the policy text that governs the PR, from the head of
-   its base branch, with the forge's fallbacks resolved (`remote:` pointers
-   followed one level deep);
-3. `snapshot(needs)` — the frozen `Snapshot` the core evaluates, reading only
-   what the policy needs (`bot.core.policy.needs`);
-4. `publish(decision)` — the status and check run, unless the same verdict is
-   already posted;
-5. when the gate lets the PR be merged, the merge primitives
+1. `Reading` — `pull()` (the PR's head, base branch and state; one read),
+   `policy_sources()` (the policy text that governs the PR, from the head of
+   its base branch, with the forge's fallbacks resolved: `remote:` pointers
+   followed one level deep), `default_branch()`, `file_at()`, and
+   `snapshot(needs)` (the frozen `Snapshot` the core evaluates, reading only
+   what the policy needs: `bot.core.policy.needs`);
+2. `Publishing` — `publish(decision)` and `publish_commit(...)`: the status
+   (and check run), unless the same verdict is already posted;
+3. `Merging` — when the gate lets the PR be merged, the merge primitives
    (`merge_state`, `allowed_merge_methods`, `merge`, `update_branch`,
-   `delete_branch`, `open_pulls_into`, `comment`), driven by
-   `bot.pipeline.merge`, which owns the intents, the lock and the feedback;
-6. after a merge, the deploy primitives (`deployments_of`,
-   `create_deployment`, `workflow_dispatch`, `repository_dispatch`,
-   `create_pipeline`), driven
-   by `bot.pipeline.deploy`, which owns the deploy intents;
-7. for comment commands (`bot.pipeline.commands`): `confirmed_comment`
-   (the comment as the API shows it, before it grants anything), `bot_login`
-   (the App may be @mentioned), `commenter` (role and teams, for
-   authorisation), `react` and `comment` (the answer).
+   `delete_branch`, `open_pulls_into`), driven by `bot.pipeline.merge`,
+   which owns the intents, the lock and the feedback;
+4. `Conversing` — for comment commands (`bot.pipeline.commands`) and the
+   steps' feedback: `confirmed_comment` (the comment as the API shows it,
+   before it grants anything), `bot_login` (the bot may be @mentioned),
+   `commenter` (role and teams, for authorisation), `react` (a `Reaction`:
+   ran / refused / invalid / limited, shown as the forge's own emoji) and
+   `comment`;
+5. `Deploying` — after a merge: the `deploy_methods` the forge takes and
+   `deploy(call)` for one `DeployCall` of those (`deployments_of` to look a
+   lost deployment up), driven by `bot.pipeline.deploy`, which owns the
+   deploy intents and refuses a method the forge does not take.
 
 Each evaluation counts its HTTP requests (`tally`) and stores the count when
 it closes. Nothing here names a client library: the GitHub and GitLab
@@ -35,13 +38,13 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
 from bot.core.policy.needs import SnapshotNeeds
 from bot.core.snapshot import Snapshot
-from bot.keys import PullKey
+from bot.keys import ForgeAccess, PullKey
 from bot.providers.counting import RequestTally
 from bot.store.commands import CommandComment
 
@@ -185,8 +188,62 @@ class DeployAnswer:
     """Why it failed, free of URLs and secrets."""
 
 
-class ForgeEvaluation(Protocol):
-    """One evaluation of one PR: reads, then at most one publication."""
+Reaction = Literal["ran", "refused", "invalid", "limited"]
+"""How the bot answers a command comment at a glance, in the command step's words: the
+command ran, was refused, was not understood, or was seen but rate-limited. Each forge
+shows it as its own emoji (`+1`, `-1`, `confused`, `eyes` on GitHub)."""
+
+@dataclass(frozen=True)
+class ForgeDeployment:
+    """A deployment record of `sha` to `environment`, merging nothing."""
+
+    method: ClassVar[str] = "github_deployment"
+    forge: ClassVar[str] = "GitHub"
+    sha: str
+    environment: str
+    description: str | None
+    payload: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    """A workflow run on the branch or tag `ref`; never repeated blindly."""
+
+    method: ClassVar[str] = "workflow_dispatch"
+    forge: ClassVar[str] = "GitHub"
+    workflow: str
+    ref: str
+    inputs: dict[str, str]
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class RepositoryEvent:
+    """A repository dispatch event; never repeated blindly."""
+
+    method: ClassVar[str] = "repository_dispatch"
+    forge: ClassVar[str] = "GitHub"
+    event_type: str
+    client_payload: dict[str, str]
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """A CI pipeline on the branch or tag `ref`; never repeated blindly."""
+
+    method: ClassVar[str] = "gitlab_pipeline"
+    forge: ClassVar[str] = "GitLab"
+    ref: str
+    variables: dict[str, str]
+
+
+DeployCall = ForgeDeployment | WorkflowRun | RepositoryEvent | PipelineRun
+"""One call a policy's `deploy` entry makes; `method` is the entry's `via` name."""
+
+
+class Reading(Protocol):
+    """The PR's parts, each read at most once per evaluation."""
 
     key: PullKey
     tally: RequestTally
@@ -207,6 +264,10 @@ class ForgeEvaluation(Protocol):
 
     def snapshot(self, needs: SnapshotNeeds) -> Snapshot: ...
 
+
+class Publishing(Protocol):
+    """The verdict, written only when it changed."""
+
     def publish(self, decision: Decision, *, details_url: str | None) -> PublishOutcome: ...
 
     def publish_commit(
@@ -216,7 +277,9 @@ class ForgeEvaluation(Protocol):
         `base_ref`'s context, "post only on change" included."""
         ...
 
-    # -- merging ---------------------------------------------------------------
+
+class Merging(Protocol):
+    """The merge primitives `bot.pipeline.merge` drives."""
 
     def merge_state(self) -> MergeState:
         """A fresh read of the PR (never the evaluation's first read)."""
@@ -249,11 +312,9 @@ class ForgeEvaluation(Protocol):
         """Open PRs of the repository whose base is `branch`."""
         ...
 
-    def comment(self, body: str) -> int:
-        """Write a comment on the PR; its id."""
-        ...
 
-    # -- comment commands ----------------------------------------------------------
+class Conversing(Protocol):
+    """The bot's side of a PR's conversation: comment commands and their answers."""
 
     @property
     def bot_login(self) -> str:
@@ -270,37 +331,39 @@ class ForgeEvaluation(Protocol):
         """The commenter's repository role and which of `teams` they belong to."""
         ...
 
-    def react(self, comment_id: int, content: str) -> None:
-        """Put a reaction (`+1`, `-1`, `confused`, `eyes`...) on a comment of the PR."""
+    def react(self, comment_id: int, reaction: Reaction) -> None:
+        """Show `reaction` on a comment of the PR (once: a second one is no error)."""
         ...
 
-    # -- deploying ---------------------------------------------------------------
+    def comment(self, body: str) -> int:
+        """Write a comment on the PR; its id."""
+        ...
+
+
+class Deploying(Protocol):
+    """The deploy calls this forge takes; `bot.pipeline.deploy` owns the intents."""
+
+    forge_name: str
+    """The forge as people name it (`GitLab`)."""
+    repository_noun: str
+    """What the forge calls a repository (`project`)."""
+    deploy_methods: frozenset[str]
+    """The `DeployCall` methods this forge takes; the deploy step refuses the others
+    without sending anything."""
+
+    def deploy(self, call: DeployCall) -> DeployAnswer:
+        """Make `call` (one of `deploy_methods`), once."""
+        ...
 
     def deployments_of(self, sha: str, environment: str) -> tuple[str, ...]:
-        """Links of the forge deployments already made of `sha` to `environment`."""
+        """Links of the forge deployments already made of `sha` to `environment`
+        (asked after a `github_deployment` whose answer was lost)."""
         ...
 
-    def create_deployment(
-        self, sha: str, environment: str, description: str | None, payload: dict[str, str]
-    ) -> DeployAnswer:
-        """One forge deployment of `sha`, needing no status and merging nothing."""
-        ...
 
-    def workflow_dispatch(
-        self, workflow: str, ref: str, inputs: dict[str, str], idempotency_key: str
-    ) -> DeployAnswer:
-        """Run a workflow on the branch or tag `ref`; never repeated blindly."""
-        ...
-
-    def repository_dispatch(
-        self, event_type: str, client_payload: dict[str, str], idempotency_key: str
-    ) -> DeployAnswer:
-        """Send a repository dispatch event; never repeated blindly."""
-        ...
-
-    def create_pipeline(self, ref: str, variables: dict[str, str]) -> DeployAnswer:
-        """Run a GitLab pipeline on the branch or tag `ref`; never repeated blindly."""
-        ...
+class ForgeEvaluation(Reading, Publishing, Merging, Conversing, Deploying, Protocol):
+    """One evaluation of one PR: reads, then at most one publication, and what the
+    merge, deploy and command steps do with it."""
 
 
 class Forge(Protocol):
@@ -310,5 +373,5 @@ class Forge(Protocol):
     clock: Callable[[], datetime]
 
     def evaluation(
-        self, key: PullKey, installation_id: int | None
+        self, key: PullKey, access: ForgeAccess
     ) -> AbstractContextManager[ForgeEvaluation]: ...

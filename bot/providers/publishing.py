@@ -4,19 +4,23 @@ A verdict is written under the bot's context (`gatebot: <base branch>`) only
 when it differs from what the store's `evaluations` record says was last
 posted for the head and context (state, description, details link, mode) —
 or when the status under that context was since written by another
-account, which is then overwritten and logged. `compare` makes that
-decision the same way for every forge; each forge's publisher says how it
-reads its statuses and who wrote them, and does the writes.
+account, which is then overwritten and logged. `on_change` is that whole
+flow, the same for every forge: nothing for a silent decision, `compare`
+with the record, the forge's writes only when the verdict changed, the new
+record, and the `PublishOutcome`. Each forge's publisher says how it reads
+its statuses and who wrote them, and does the writes (`Written`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from bot.core.gate import Decision
 from bot.keys import WorkKey
 from bot.providers.base import PublishOutcome
 from bot.store import Store, evaluations
@@ -146,3 +150,77 @@ def silent(context: str) -> PublishOutcome:
 def unchanged(context: str, check_run_id: int | None = None) -> PublishOutcome:
     """The same verdict was already posted: nothing written."""
     return PublishOutcome(context, False, False, check_run_id, unchanged=True)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a forge's writes put up for one changed verdict."""
+
+    status_posted: bool
+    """A status was written (False: none, or the forge already showed exactly it)."""
+    status_shown: bool
+    """The status under the bot's context now shows this verdict (recorded as posted)."""
+    check_run_id: int | None = None
+    """The check run written, on a forge that has them."""
+
+
+VerdictT = TypeVar("VerdictT", bound=Shown)
+
+
+def on_change(
+    store: Store,
+    key: WorkKey,
+    decision: Decision,
+    base_ref: str,
+    now: datetime,
+    verdict: VerdictT,
+    *,
+    status_matters: bool,
+    statuses: Sequence[StatusT] | None,
+    read_statuses: Callable[[], Sequence[StatusT]],
+    foreign_writer: Callable[[Sequence[StatusT], str], str | None],
+    write: Callable[[str, str, VerdictT, evaluations.Posted | None], Written],
+    logger: logging.Logger,
+) -> PublishOutcome:
+    """Publish `decision` (shown as `verdict`) on its head under `base_ref`'s context,
+    unless the same verdict is already there: `write(sha, context, verdict, previous)`
+    only when it changed (`status_matters`, `statuses`, `read_statuses`: as `compare`
+    takes them; `foreign_writer(statuses, context)`: who else wrote the status)."""
+    context = context_for(base_ref)
+    if decision.silent:
+        return silent(context)
+    sha = decision.head_sha
+    seen = compare(
+        store,
+        key,
+        sha,
+        context,
+        lambda _previous: posted(
+            key, sha, context, verdict, now, status_posted=False, check_run_id=None
+        ),
+        status_matters=status_matters,
+        statuses=statuses,
+        read_statuses=read_statuses,
+        foreign_writer=lambda found: foreign_writer(found, context),
+        logger=logger,
+    )
+    previous, foreign = seen.previous, seen.foreign
+    if seen.unchanged:
+        return unchanged(context, previous.check_run_id if previous else None)
+    written = write(sha, context, verdict, previous)
+    record(
+        store,
+        dataclasses.replace(
+            seen.candidate,
+            status_posted=written.status_shown,
+            check_run_id=written.check_run_id,
+        ),
+    )
+    return PublishOutcome(
+        context,
+        status_posted=written.status_posted,
+        check_run_posted=written.check_run_id is not None,
+        check_run_id=written.check_run_id,
+        unchanged=not written.status_posted and written.check_run_id is None,
+        overwrote=(foreign,) if foreign is not None and written.status_posted else (),
+    )

@@ -38,23 +38,22 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
-from bot.core.policy.needs import SnapshotNeeds, owner_teams, people_who_matter
-from bot.core.snapshot import (
-    BotIdentity,
-    ChangedFile,
-    CheckResult,
-    Commit,
-    Review,
-    Snapshot,
-)
-from bot.keys import WorkKey
-from bot.providers import recorded
+from bot.core.policy.needs import SnapshotNeeds
+from bot.core.snapshot import ChangedFile, CheckResult, Commit, Review
+from bot.forges import GITHUB
+from bot.keys import ForgeAccess, WorkKey
+from bot.providers.assembly import PullFacts
 from bot.providers.base import (
     DeployAnswer,
+    DeployCall,
+    ForgeDeployment,
     MergeState,
     PolicySources,
     PublishOutcome,
     PullHead,
+    Reaction,
+    RepositoryEvent,
+    WorkflowRun,
 )
 from bot.providers.evaluation import EvaluationBase
 from bot.providers.github import snapshot as reads
@@ -67,14 +66,21 @@ from bot.providers.github.merge_queue import GroupContents, group_contents
 from bot.providers.github.policy_source import StoredFiles, find_codeowners, find_policy
 from bot.providers.github.publish import Publisher
 from bot.providers.github.update_merges import UpdateMerges
-from bot.providers.publishing import CONTEXT_PREFIX
 from bot.retry import RetryPolicies
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store, pull_parts, utcnow
 
 log = logging.getLogger(__name__)
 
-PROVIDER = "github"
+PROVIDER = GITHUB.provider
+
+REACTIONS: dict[Reaction, str] = {
+    "ran": "+1",
+    "refused": "-1",
+    "invalid": "confused",
+    "limited": "eyes",
+}
+"""The command step's reactions as GitHub's reaction contents."""
 
 
 class CachedParts(BaseModel):
@@ -155,7 +161,9 @@ class GitHubForge:
         self.merge_methods = MergeMethods(settings.forge_cache_seconds, clock)
 
     @contextmanager
-    def evaluation(self, key: WorkKey, installation_id: int | None) -> Iterator[GitHubEvaluation]:
+    def evaluation(self, key: WorkKey, access: ForgeAccess) -> Iterator[GitHubEvaluation]:
+        """An evaluation of PR `key` through the App installation `access`."""
+        installation_id = access
         if installation_id is None:
             raise ValueError(f"{key}: a GitHub evaluation needs the App installation's id")
         evaluation = GitHubEvaluation(self, key, installation_id)
@@ -173,7 +181,11 @@ class GitHubEvaluation(EvaluationBase):
     """One evaluation of one PR (not shared between threads)."""
 
     provider = PROVIDER
-    forge_name = "GitHub"
+    forge_name = GITHUB.name
+    repository_noun = "repository"
+    deploy_methods = frozenset(
+        {ForgeDeployment.method, WorkflowRun.method, RepositoryEvent.method}
+    )
     files_type = StoredFiles
     logger = log
 
@@ -271,12 +283,12 @@ class GitHubEvaluation(EvaluationBase):
         """From the PR read when it tells; else one read of the repository."""
         return self.pull().default_branch or self.repo.default_branch
 
-    def snapshot(self, needs: SnapshotNeeds) -> Snapshot:
-        """The PR as the policy sees it, reading only what `needs` asks for."""
+    def pull_facts(self, needs: SnapshotNeeds, now: datetime) -> PullFacts:
+        """The PR, its files, commits and reviews (kept in the store while the PR stays
+        as it was), its comments and its checks when `needs` asks for them."""
         pr = self._pull_object()
         head = self.pull()
         read = self.forge.retries.read
-        now = self.forge.clock()
         parts = self._parts(pr, needs)
         comments = reads.read_comments(pr, read) if needs.comments else ()
         checks: tuple[CheckResult, ...] = ()
@@ -284,40 +296,12 @@ class GitHubEvaluation(EvaluationBase):
             runs = reads.read_check_runs(self.repo, head.head_sha, read, now)
             self._statuses = reads.read_statuses(self.repo, head.head_sha, read)
             checks = runs + reads.status_results(self._statuses)
-        codeowners = (
-            find_codeowners(self._branch_files(head.base_ref), self.key.repo, head.base_ref)
-            if needs.codeowners
-            else None
-        )
-        history, pushers = recorded.head_facts(
-            self.forge.store, self.key, [*(c.sha for c in parts.commits), head.head_sha]
-        )
-        author = reads.actor(pr.user)
-        teams = set(needs.teams) | (
-            owner_teams(codeowners, parts.files) if needs.codeowners else set()
-        )
-        directory = self._directory().directory(
-            self.key.repo,
-            people_who_matter(author, parts.reviews, comments, needs),
-            sorted(teams),
-            sorted(needs.organizations),
-        )
-        holds, overrides, tampering = recorded.event_facts(self.forge.store, self.key)
-        reviews = (
-            recorded.with_review_edits(self.forge.store, self.key, parts.reviews)
-            if needs.comments
-            else parts.reviews
-        )
-        return Snapshot(
-            number=pr.number,
+        return PullFacts(
             title=pr.title or "",
             body=pr.body or "",
-            author=author,
+            author=reads.actor(pr.user),
             draft=bool(pr.draft),
-            base_ref=head.base_ref,
             base_sha=pr.base.sha,
-            head_ref=head.head_ref,
-            head_sha=head.head_sha,
             labels=tuple(label.name for label in pr.labels),
             files=parts.files,
             files_truncated=parts.files_truncated,
@@ -326,19 +310,13 @@ class GitHubEvaluation(EvaluationBase):
             deletions=pr.deletions,
             commits=parts.commits,
             commits_truncated=parts.commits_truncated,
-            pushers=pushers,
-            reviews=reviews,
+            reviews=parts.reviews,
             comments=comments,
             checks=checks,
-            head_history=history,
-            holds=holds,
-            overrides=overrides,
-            tampering=tampering,
-            directory=directory,
-            codeowners=codeowners,
-            bot=BotIdentity(logins=(self.bot_login,), context_prefix=CONTEXT_PREFIX),
-            evaluated_at=now,
         )
+
+    def codeowners(self, base_ref: str) -> str | None:
+        return find_codeowners(self._branch_files(base_ref), self.key.repo, base_ref)
 
     def _parts(self, pr: PullRequest, needs: SnapshotNeeds) -> CachedParts:
         head = self.pull()
@@ -400,27 +378,11 @@ class GitHubEvaluation(EvaluationBase):
 
     # -- writes --------------------------------------------------------------
 
-    def publish(self, decision: Decision, *, details_url: str | None) -> PublishOutcome:
-        """Post the decision's status and check run, unless the same verdict is there."""
-        head = self.pull()
-        repo = self.repo
-        read = self.forge.retries.read
-        publisher = Publisher(repo, self.forge.store, self.key, self.forge.retries, self.bot_login)
-        statuses = self._statuses if decision.head_sha == head.head_sha else None
-        return publisher.publish(
-            decision,
-            head.base_ref,
-            details_url,
-            self.forge.clock(),
-            statuses,
-            lambda: reads.read_statuses(repo, decision.head_sha, read),
-        )
-
-    def publish_commit(
-        self, decision: Decision, base_ref: str, *, details_url: str | None
+    def _publish(
+        self, decision: Decision, base_ref: str, details_url: str | None, *, on_head: bool
     ) -> PublishOutcome:
-        """Post a decision on a commit that is no PR's head (a merge group's, or one the
-        PR left), under `base_ref`'s context; recorded under this evaluation's key."""
+        """The status and check run, through the statuses this evaluation read of the
+        PR's head when it is the decision's."""
         repo = self.repo
         read = self.forge.retries.read
         publisher = Publisher(repo, self.forge.store, self.key, self.forge.retries, self.bot_login)
@@ -429,7 +391,7 @@ class GitHubEvaluation(EvaluationBase):
             base_ref,
             details_url,
             self.forge.clock(),
-            None,
+            self._statuses if on_head else None,
             lambda: reads.read_statuses(repo, decision.head_sha, read),
         )
 
@@ -463,9 +425,10 @@ class GitHubEvaluation(EvaluationBase):
             teams=member_of,
         )
 
-    def react(self, comment_id: int, content: str) -> None:
+    def react(self, comment_id: int, reaction: Reaction) -> None:
         """Put a reaction on a comment (answered 200 when it is there already)."""
         path = f"/repos/{self.key.repo}/issues/comments/{comment_id}/reactions"
+        content = REACTIONS[reaction]
 
         def post() -> None:
             self.client.requester.requestJsonAndCheck("POST", path, input={"content": content})
@@ -491,20 +454,20 @@ class GitHubEvaluation(EvaluationBase):
     def deployments_of(self, sha: str, environment: str) -> tuple[str, ...]:
         return self._deploying.deployments_of(sha, environment)
 
-    def create_deployment(
-        self, sha: str, environment: str, description: str | None, payload: dict[str, str]
-    ) -> DeployAnswer:
-        return self._deploying.create_deployment(sha, environment, description, payload)
-
-    def workflow_dispatch(
-        self, workflow: str, ref: str, inputs: dict[str, str], idempotency_key: str
-    ) -> DeployAnswer:
-        return self._deploying.workflow_dispatch(workflow, ref, inputs, idempotency_key)
-
-    def repository_dispatch(
-        self, event_type: str, client_payload: dict[str, str], idempotency_key: str
-    ) -> DeployAnswer:
-        return self._deploying.repository_dispatch(event_type, client_payload, idempotency_key)
-
-    def create_pipeline(self, ref: str, variables: dict[str, str]) -> DeployAnswer:
-        return DeployAnswer("refused", message="`gitlab_pipeline` deploys only GitLab projects")
+    def deploy(self, call: DeployCall) -> DeployAnswer:
+        """A deployment, a workflow run or a repository dispatch, once."""
+        deploying = self._deploying
+        match call:
+            case ForgeDeployment():
+                return deploying.create_deployment(
+                    call.sha, call.environment, call.description, call.payload
+                )
+            case WorkflowRun():
+                return deploying.workflow_dispatch(
+                    call.workflow, call.ref, call.inputs, call.idempotency_key
+                )
+            case RepositoryEvent():
+                return deploying.repository_dispatch(
+                    call.event_type, call.client_payload, call.idempotency_key
+                )
+        raise ValueError(f"GitHub takes no `{call.method}` deploys")

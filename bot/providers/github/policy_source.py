@@ -51,12 +51,13 @@ from urllib.parse import quote
 
 from github import Github, GithubException, UnknownObjectException
 
+from bot.forges import GITHUB
 from bot.providers import stored_files
 from bot.providers.base import FileTooLarge, PolicySources, PolicyText
 from bot.providers.policy_chain import branch_ref, operator_policy, repository_policy, resolve
 
-PROVIDER = "github"
-POLICY_PATHS = (".github/gatebot.yml", ".gatebot.yml")
+PROVIDER = GITHUB.provider
+POLICY_PATHS = GITHUB.policy_paths
 OWNER_REPOSITORY = ".github"
 OWNER_POLICY_PATH = "gatebot.yml"
 REMOTE_DEFAULT_PATH = ".github/gatebot.yml"

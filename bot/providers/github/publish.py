@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -39,7 +38,6 @@ from bot.core.gate_state import GateState
 from bot.keys import WorkKey
 from bot.providers import publishing
 from bot.providers.base import PublishOutcome
-from bot.providers.publishing import context_for
 from bot.retry import RetryPolicies, classify
 from bot.store import Store, evaluations
 
@@ -197,53 +195,31 @@ class Publisher:
         statuses: Sequence[CommitStatus] | None,
         read_statuses: Callable[[], Sequence[CommitStatus]],
     ) -> PublishOutcome:
-        """Post `decision` unless it is already there (`statuses`, `read_statuses`: as
-        `publishing.compare` takes them)."""
-        context = context_for(base_ref)
-        if decision.silent:
-            return publishing.silent(context)
-        sha = decision.head_sha
+        """Post `decision` unless it is already there (`publishing.on_change`)."""
         verdict = Verdict.of(decision, details_url)
-        seen = publishing.compare(
+
+        def write(
+            sha: str, context: str, verdict: Verdict, previous: evaluations.Posted | None
+        ) -> publishing.Written:
+            if not verdict.report_only:
+                post_status(self.repo, sha, context, verdict, self.retries)
+            run_id = self._check_run(verdict, sha, context, now, previous)
+            posted = not verdict.report_only
+            return publishing.Written(posted, posted, run_id)
+
+        return publishing.on_change(
             self.store,
             self.key,
-            sha,
-            context,
-            lambda previous: publishing.posted(
-                self.key,
-                sha,
-                context,
-                verdict,
-                now,
-                status_posted=previous.status_posted if previous else False,
-                check_run_id=previous.check_run_id if previous else None,
-            ),
+            decision,
+            base_ref,
+            now,
+            verdict,
             status_matters=not verdict.report_only,
             statuses=statuses,
             read_statuses=read_statuses,
-            foreign_writer=lambda found: foreign_writer(found, context, self.bot_login),
+            foreign_writer=lambda found, context: foreign_writer(found, context, self.bot_login),
+            write=write,
             logger=log,
-        )
-        previous, foreign = seen.previous, seen.foreign
-        if seen.unchanged:
-            return publishing.unchanged(context, previous.check_run_id if previous else None)
-
-        if not verdict.report_only:
-            post_status(self.repo, sha, context, verdict, self.retries)
-        run_id = self._check_run(verdict, sha, context, now, previous)
-        publishing.record(
-            self.store,
-            dataclasses.replace(
-                seen.candidate, check_run_id=run_id, status_posted=not verdict.report_only
-            ),
-        )
-        return PublishOutcome(
-            context,
-            status_posted=not verdict.report_only,
-            check_run_posted=True,
-            check_run_id=run_id,
-            unchanged=False,
-            overwrote=(foreign,) if foreign is not None else (),
         )
 
     def _check_run(

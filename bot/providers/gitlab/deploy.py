@@ -9,8 +9,8 @@ message, a rate limit or a connection never opened unsent, 5xx / timeout /
 dropped connection unknown.
 
 GitHub's deploy methods (deployments, workflow and repository dispatches)
-have no GitLab counterpart here: a policy naming one on a GitLab project is
-refused with a sentence saying so.
+have no GitLab counterpart here: the evaluation does not list them in its
+`deploy_methods`, so the deploy step refuses them without asking GitLab.
 """
 
 from __future__ import annotations
@@ -23,12 +23,6 @@ import requests
 from bot.providers.base import DeployAnswer
 from bot.providers.gitlab.client import GitLabClient, GitLabError, project
 from bot.retry import RateLimited, RetryPolicies, classify
-
-
-def github_only(method: str) -> DeployAnswer:
-    return DeployAnswer(
-        "refused", message=f"`{method}` is a GitHub deploy method; this is a GitLab project"
-    )
 
 
 def create_pipeline(

@@ -27,7 +27,8 @@ An evaluation reads as little as it can:
   about checks;
 - directory facts come from the store's directory cache;
 - push times, holds, overrides and tampering marks come from the store
-  (`bot.providers.recorded`), as on GitHub.
+  (`bot.providers.recorded`), as on GitHub: the snapshot is assembled as on
+  every forge (`bot.providers.assembly`) from this evaluation's reads.
 
 Every request is counted in the evaluation's tally, stored with the list of
 requests when the evaluation ends (`bot.store.requests`).
@@ -47,16 +48,21 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
-from bot.core.policy.needs import SnapshotNeeds, owner_teams, people_who_matter
-from bot.core.snapshot import BotIdentity, ChangedFile, CheckResult, Commit, Snapshot
-from bot.keys import PullKey
+from bot.core.policy.needs import SnapshotNeeds
+from bot.core.snapshot import ChangedFile, CheckResult, Commit
+from bot.forges import GITLAB
+from bot.keys import ForgeAccess, PullKey
 from bot.providers import recorded, stored_parts
+from bot.providers.assembly import ItemT, PullFacts
 from bot.providers.base import (
     DeployAnswer,
+    DeployCall,
     MergeState,
+    PipelineRun,
     PolicySources,
     PublishOutcome,
     PullHead,
+    Reaction,
 )
 from bot.providers.counting import RequestTally
 from bot.providers.evaluation import EvaluationBase
@@ -75,21 +81,17 @@ from bot.store.commands import CommandComment
 
 log = logging.getLogger(__name__)
 
-PROVIDER = "gitlab"
+PROVIDER = GITLAB.provider
 OWN_STATUSES = f"{CONTEXT_PREFIX}:"
 """Status names the bot writes (`gatebot: <target>`): never counted as checks."""
 
-EMOJI = {
-    "+1": "thumbsup",
-    "-1": "thumbsdown",
-    "confused": "confused",
-    "eyes": "eyes",
-    "laugh": "laughing",
-    "hooray": "tada",
-    "heart": "heart",
-    "rocket": "rocket",
+EMOJI: dict[Reaction, str] = {
+    "ran": "thumbsup",
+    "refused": "thumbsdown",
+    "invalid": "confused",
+    "limited": "eyes",
 }
-"""GitHub's reaction names (which the command step uses) → GitLab's emoji names."""
+"""The command step's reactions as GitLab's award emoji names."""
 
 
 class NotThisProject(Exception):
@@ -175,9 +177,9 @@ class GitLabForge:
         return username
 
     @contextmanager
-    def evaluation(self, key: PullKey, installation_id: int | None) -> Iterator[GitLabEvaluation]:
-        """An evaluation of merge request `key.number` of project `key.repo`
-        (`installation_id` is a GitHub notion, ignored here)."""
+    def evaluation(self, key: PullKey, access: ForgeAccess) -> Iterator[GitLabEvaluation]:
+        """An evaluation of merge request `key.number` of project `key.repo` (the token
+        acts for the bot everywhere: `access` names nothing on GitLab)."""
         evaluation = GitLabEvaluation(self, key)
         try:
             yield evaluation
@@ -189,7 +191,9 @@ class GitLabEvaluation(EvaluationBase):
     """One evaluation of one merge request (not shared between threads)."""
 
     provider = PROVIDER
-    forge_name = "GitLab"
+    forge_name = GITLAB.name
+    repository_noun = "project"
+    deploy_methods = frozenset({PipelineRun.method})
     files_type = StoredFiles
     logger = log
 
@@ -274,15 +278,14 @@ class GitLabEvaluation(EvaluationBase):
             self._default_branch = str(self._merging.project_settings()["default_branch"])
         return self._default_branch
 
-    def snapshot(self, needs: SnapshotNeeds) -> Snapshot:
-        """The merge request as the policy sees it, reading only what `needs` asks for."""
+    def pull_facts(self, needs: SnapshotNeeds, now: datetime) -> PullFacts:
+        """The merge request, its files and commits (kept in the store while it stays as
+        it was), its approvals, its notes and statuses when `needs` asks for them."""
         mr = self._merge_request()
         head = self.pull()
         client, repo, read = self.client, self.key.repo, self.forge.retries.read
-        now = self.forge.clock()
         notes = reads.MergeRequestNotes(client, repo, head.number, read)
         parts = self._parts(mr, notes)
-        files, files_truncated, commits = parts.files, parts.files_truncated, parts.commits
         # Read every time, never stored: see the module's note on approvals.
         reviews = reads.read_reviews(client, repo, mr, read)
         comments = reads.comments_of(notes()) if needs.comments else ()
@@ -290,56 +293,28 @@ class GitLabEvaluation(EvaluationBase):
         if needs.checks:
             self._statuses = reads.read_statuses(client, repo, head.head_sha, read)
             checks = reads.check_results(self._statuses, OWN_STATUSES, now)
-        codeowners = (
-            find_codeowners(self._target_files(), repo, head.base_ref)
-            if needs.codeowners
-            else None
-        )
-        history, pushers = recorded.head_facts(
-            self.forge.store, self.key, {c.sha for c in commits} | {head.head_sha}
-        )
-        pushers = tuple(sorted(set(pushers) | set(parts.noted_pushers)))
-        reviews, comments = self._with_bots(reviews), self._with_bots(comments)
-        author = reads.actor(mr.get("author"))
-        teams = set(needs.teams) | (owner_teams(codeowners, files) if needs.codeowners else set())
-        directory = self._directory().directory(
-            repo,
-            people_who_matter(author, reviews, comments, needs),
-            sorted(teams),
-            sorted(needs.organizations),
-        )
-        holds, overrides, tampering = recorded.event_facts(self.forge.store, self.key)
         count, capped = reads.changes_count(mr)
-        return Snapshot(
-            number=head.number,
+        return PullFacts(
             title=str(mr.get("title") or ""),
             body=str(mr.get("description") or ""),
-            author=author,
+            author=reads.actor(mr.get("author")),
             draft=bool(mr.get("draft") or mr.get("work_in_progress")),
-            base_ref=head.base_ref,
             base_sha=reads.base_sha_of(mr),
-            head_ref=head.head_ref,
-            head_sha=head.head_sha,
             labels=tuple(_label(label) for label in mr.get("labels") or ()),
-            files=files,
-            files_truncated=files_truncated,
+            files=parts.files,
+            files_truncated=parts.files_truncated,
             files_count=None if capped else count,
-            commits=commits,
-            pushers=pushers,
+            commits=parts.commits,
             reviews=reviews,
             comments=comments,
             checks=checks,
-            head_history=history,
-            holds=holds,
-            overrides=overrides,
-            tampering=tampering,
-            directory=directory,
-            codeowners=codeowners,
-            bot=BotIdentity(logins=(self.bot_login,), context_prefix=CONTEXT_PREFIX),
-            evaluated_at=now,
+            pushers=parts.noted_pushers,
         )
 
-    def _with_bots(self, items: tuple[Any, ...]) -> tuple[Any, ...]:
+    def codeowners(self, base_ref: str) -> str | None:
+        return find_codeowners(self._target_files(), self.key.repo, base_ref)
+
+    def with_bots(self, items: tuple[ItemT, ...]) -> tuple[ItemT, ...]:
         """Approvals or notes, their authors marked bots as GitLab's user API says: a
         service account's username follows no pattern, and bots never count."""
         reader = self._directory()
@@ -389,29 +364,11 @@ class GitLabEvaluation(EvaluationBase):
 
     # -- writes --------------------------------------------------------------
 
-    def publish(self, decision: Decision, *, details_url: str | None) -> PublishOutcome:
-        """Post the decision's commit status, unless the same verdict is there."""
-        head = self.pull()
-        client, repo, read = self.client, self.key.repo, self.forge.retries.read
-        publisher = Publisher(
-            client, self.forge.store, self.key, self.forge.retries, self.bot_login
-        )
-        on_head = decision.head_sha == head.head_sha
-        return publisher.publish(
-            decision,
-            head.base_ref,
-            head.head_ref if on_head else None,
-            details_url,
-            self.forge.clock(),
-            self._statuses if on_head else None,
-            lambda: reads.read_statuses(client, repo, decision.head_sha, read),
-        )
-
-    def publish_commit(
-        self, decision: Decision, base_ref: str, *, details_url: str | None
+    def _publish(
+        self, decision: Decision, base_ref: str, details_url: str | None, *, on_head: bool
     ) -> PublishOutcome:
-        """Post a decision on a commit that is no longer the merge request's head (or under
-        a target it left), under `base_ref`'s context."""
+        """The commit status, naming the source branch and reusing the statuses this
+        evaluation read when the decision is on the merge request's head."""
         client, repo, read = self.client, self.key.repo, self.forge.retries.read
         publisher = Publisher(
             client, self.forge.store, self.key, self.forge.retries, self.bot_login
@@ -419,10 +376,10 @@ class GitLabEvaluation(EvaluationBase):
         return publisher.publish(
             decision,
             base_ref,
-            None,
+            self.pull().head_ref if on_head else None,
             details_url,
             self.forge.clock(),
-            None,
+            self._statuses if on_head else None,
             lambda: reads.read_statuses(client, repo, decision.head_sha, read),
         )
 
@@ -491,9 +448,9 @@ class GitLabEvaluation(EvaluationBase):
             is_bot=is_bot,
         )
 
-    def react(self, comment_id: int, content: str) -> None:
+    def react(self, comment_id: int, reaction: Reaction) -> None:
         """Award an emoji on a note of the merge request; one already given is fine."""
-        name = EMOJI.get(content, content)
+        name = EMOJI[reaction]
         path = f"{reads.mr_path(self.key.repo, self.key.number)}/notes/{comment_id}/award_emoji"
 
         def post() -> None:
@@ -512,28 +469,16 @@ class GitLabEvaluation(EvaluationBase):
         """GitHub deployments: a GitLab project has none the bot made."""
         return ()
 
-    def create_deployment(
-        self, sha: str, environment: str, description: str | None, payload: dict[str, str]
-    ) -> DeployAnswer:
-        return deploy.github_only("github_deployment")
-
-    def workflow_dispatch(
-        self, workflow: str, ref: str, inputs: dict[str, str], idempotency_key: str
-    ) -> DeployAnswer:
-        return deploy.github_only("workflow_dispatch")
-
-    def repository_dispatch(
-        self, event_type: str, client_payload: dict[str, str], idempotency_key: str
-    ) -> DeployAnswer:
-        return deploy.github_only("repository_dispatch")
-
-    def create_pipeline(self, ref: str, variables: dict[str, str]) -> DeployAnswer:
-        """Run the project's pipeline on the branch or tag `ref`; never repeated blindly."""
+    def deploy(self, call: DeployCall) -> DeployAnswer:
+        """Run the project's pipeline on the branch or tag `call.ref`; never repeated
+        blindly."""
+        if not isinstance(call, PipelineRun):
+            raise ValueError(f"GitLab takes no `{call.method}` deploys")
         return deploy.create_pipeline(
             self.client,
             self.key.repo,
-            ref,
-            variables,
+            call.ref,
+            call.variables,
             self.forge.retries,
             self.forge.clock().timestamp(),
         )

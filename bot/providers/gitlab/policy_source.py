@@ -31,13 +31,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from bot.forges import GITLAB
 from bot.providers import stored_files
 from bot.providers.base import FileTooLarge, PolicySources
 from bot.providers.gitlab.client import GitLabClient, GitLabError, encoded, project
 from bot.providers.policy_chain import branch_ref, operator_policy, repository_policy, resolve
 
-PROVIDER = "gitlab"
-POLICY_PATHS = (".gitlab/gatebot.yml", ".gatebot.yml")
+PROVIDER = GITLAB.provider
+POLICY_PATHS = GITLAB.policy_paths
 REMOTE_DEFAULT_PATH = ".gitlab/gatebot.yml"
 CODEOWNERS_PATHS = ("CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
 PROJECT_SEPARATOR = "/-/"

@@ -46,9 +46,8 @@ from bot.keys import PullKey
 from bot.providers import publishing
 from bot.providers.base import PublishOutcome
 from bot.providers.gitlab.client import GitLabClient, GitLabError, encoded, project
-from bot.providers.publishing import context_for
 from bot.retry import RetryPolicies
-from bot.store import Store
+from bot.store import Store, evaluations
 
 log = logging.getLogger(__name__)
 
@@ -174,38 +173,29 @@ class Publisher:
         statuses: Sequence[Mapping[str, Any]] | None,
         read_statuses: Callable[[], Sequence[Mapping[str, Any]]],
     ) -> PublishOutcome:
-        """Post `decision` unless it is already there (`statuses`, `read_statuses`: as
-        `publishing.compare` takes them)."""
-        context = context_for(target_branch)
-        if decision.silent:
-            return publishing.silent(context)
-        sha = decision.head_sha
-        verdict = Verdict.of(decision, details_url)
-        seen = publishing.compare(
+        """Post `decision` unless it is already there (`publishing.on_change`)."""
+
+        def write(
+            sha: str, context: str, verdict: Verdict, _previous: evaluations.Posted | None
+        ) -> publishing.Written:
+            posted = self._post(sha, source_branch, context, verdict, read_statuses)
+            return publishing.Written(status_posted=posted, status_shown=True)
+
+        return publishing.on_change(
             self.store,
             self.key,
-            sha,
-            context,
-            lambda _previous: publishing.posted(
-                self.key, sha, context, verdict, now, status_posted=True, check_run_id=None
-            ),
+            decision,
+            target_branch,
+            now,
+            Verdict.of(decision, details_url),
             status_matters=True,
             statuses=statuses,
             read_statuses=read_statuses,
-            foreign_writer=lambda found: foreign_writer(found, context, self.bot_username),
+            foreign_writer=lambda found, context: foreign_writer(
+                found, context, self.bot_username
+            ),
+            write=write,
             logger=log,
-        )
-        if seen.unchanged:
-            return publishing.unchanged(context)
-        posted = self._post(sha, source_branch, context, verdict, read_statuses)
-        publishing.record(self.store, seen.candidate)
-        return PublishOutcome(
-            context,
-            status_posted=posted,
-            check_run_posted=False,
-            check_run_id=None,
-            unchanged=not posted,
-            overwrote=(seen.foreign,) if seen.foreign is not None and posted else (),
         )
 
     def _post(

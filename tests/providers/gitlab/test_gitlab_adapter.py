@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 import requests as http
 from fakegitlab import DEVELOPER, GUEST, MAINTAINER, OWNER, REPORTER, FakeGitLab
+from github_helpers import Rig as GitHubRig
 from github_helpers import settings_for as github_settings
 from gitlab_helpers import (
     ONE_APPROVAL,
@@ -22,16 +23,18 @@ from gitlab_helpers import (
     routes,
     settings_for,
 )
+from support.forge_rig import Clock, migrated_store
 
 from bot.core.gate import decide
 from bot.core.policy.evaluate import evaluate
-from bot.core.policy.loader import load_policy_file
+from bot.core.policy.loader import load_policy, load_policy_file
 from bot.core.policy.needs import SnapshotNeeds
 from bot.core.render import STATUS_LIMIT, status_description
 from bot.keys import PullKey
+from bot.pipeline.deploy import DeployStep, MergedPull
 from bot.pipeline.errors import ForgeUnavailable, guarded
+from bot.providers.base import PipelineRun
 from bot.providers.counting import RequestTally
-from bot.providers.github.forge import GitHubEvaluation, GitHubForge
 from bot.providers.gitlab.client import GitLabError, redact
 from bot.providers.gitlab.forge import GitLabForge, NotThisProject
 from bot.providers.gitlab.policy_source import parse_remote
@@ -605,13 +608,13 @@ def test_branches_open_mrs_comments_and_reactions(rig):
         assert ev.open_pulls_into("feature") == (8,)
         assert sorted(ev.open_pulls_into("main")) == [7, 9]
         note_id = ev.comment("Merged abc with the `merge` method.")
-        ev.react(asked.id, "+1")
-        ev.react(asked.id, "+1")  # already given: fine
-        ev.react(asked.id, "eyes")
+        ev.react(asked.id, "ran")
+        ev.react(asked.id, "ran")  # already given: fine
+        ev.react(asked.id, "limited")
         assert ev.delete_branch("other") is True
         assert ev.delete_branch("other") is False
         with pytest.raises(GitLabError) as missing:
-            ev.react(999999, "+1")
+            ev.react(999999, "ran")
     assert missing.value.status == 404
     note = rig.fake.notes(PROJECT, 7)[-1]
     assert (note.id, note.author, note.body) == (
@@ -658,8 +661,8 @@ def test_the_commenter_is_known_by_role_name_and_group_membership(rig):
 def test_a_pipeline_is_created_on_the_ref_with_the_variables(rig):
     _ready_mr(rig)
     with rig.open() as ev:
-        created = ev.create_pipeline("main", {"DEPLOY_SHA": "abc", "ENV": "prod"})
-        missing = ev.create_pipeline("no-such-branch", {})
+        created = ev.deploy(PipelineRun("main", {"DEPLOY_SHA": "abc", "ENV": "prod"}))
+        missing = ev.deploy(PipelineRun("no-such-branch", {}))
     [pipeline] = rig.fake.pipelines_created
     assert (pipeline.ref, pipeline.variables) == ("main", {"DEPLOY_SHA": "abc", "ENV": "prod"})
     assert created.kind == "created"
@@ -671,40 +674,84 @@ def test_a_pipeline_answered_500_is_unknown_and_not_sent_again(rig):
     _ready_mr(rig)
     rig.fake.fail("POST /projects/:id/pipeline", status=500, after_action=True)
     with rig.open() as ev:
-        answer = ev.create_pipeline("main", {})
+        answer = ev.deploy(PipelineRun("main", {}))
     assert answer.kind == "unknown"
     assert len(rig.fake.requests_for("POST /projects/:id/pipeline")) == 1
     assert len(rig.fake.pipelines_created) == 1
 
 
+GITHUB_DEPLOYS = """\
+  - name: production
+    branches: [main]
+    via:
+      github_deployment: {}
+  - name: aws
+    branches: [main]
+    via:
+      workflow_dispatch: {workflow: deploy.yml, ref: main}
+  - name: notify
+    branches: [main]
+    via:
+      repository_dispatch: {event_type: deploy}
+"""
+
+
+GITLAB_PIPELINE = """\
+  - name: pipeline
+    branches: [main]
+    via:
+      gitlab_pipeline: {}
+"""
+
+
+def _deploy_by_command(rig: Rig | GitHubRig, entries: str) -> None:
+    """`/gate deploy` of PR 7's (pretended) merge, with the policy's `deploy` `entries`."""
+    loaded = load_policy(f"{ONE_APPROVAL}deploy:\n{entries}")
+    assert loaded.ok, loaded.problems
+    sha = "a" * 40
+    merged = MergedPull(rig.key(7), "main", sha, sha, "main")
+    with rig.open(7) as ev:
+        ev.pull()
+        DeployStep(rig.store, rig.clock, {}).by_command(ev, loaded.policy, merged, None, "mia")
+
+
 def test_github_deploy_methods_are_refused_on_gitlab(rig):
     _ready_mr(rig)
-    mark = rig.fake.mark()
     with rig.open() as ev:
-        answers = [
-            ev.create_deployment("a" * 40, "prod", None, {}),
-            ev.workflow_dispatch("deploy.yml", "main", {}, "key"),
-            ev.repository_dispatch("deploy", {}, "key"),
-        ]
+        assert ev.deploy_methods == {"gitlab_pipeline"}
         assert ev.deployments_of("a" * 40, "prod") == ()
-    assert {a.kind for a in answers} == {"refused"}
-    assert all("is a GitHub deploy method; this is a GitLab project" in a.message for a in answers)
-    assert rig.fake.requests_since(mark) == []
+    mark = rig.fake.mark()
+    _deploy_by_command(rig, GITHUB_DEPLOYS)
+    answers = [n.body for n in rig.fake.notes(PROJECT, 7) if n.author == "gatebot-bot"]
+    assert len(answers) == 3 and all(a.startswith("Could not deploy") for a in answers)
+    assert all("is a GitHub deploy method; this is a GitLab project" in a for a in answers)
+    # Nothing was asked of GitLab but the merge request and the three notes.
+    assert set(_gitlab_requests(rig, mark)) <= {
+        "GET /api/v4/projects/acme%2Fapi/merge_requests/7",
+        "POST /api/v4/projects/acme%2Fapi/merge_requests/7/notes",
+    }
 
 
 def test_the_github_forge_refuses_gitlab_pipelines(fake_github, tmp_path):
     settings = github_settings(fake_github, tmp_path)
-    store = Store(settings.database_url)
-    try:
-        evaluation = GitHubEvaluation(
-            GitHubForge(settings, store), PullKey("github", PROJECT, 7), installation_id=1
-        )
-        answer = evaluation.create_pipeline("main", {})
-    finally:
-        store.close()
-    assert (answer.kind, answer.message) == (
-        "refused", "`gitlab_pipeline` deploys only GitLab projects",
+    fake_github.add_repo(PROJECT, files={".github/gatebot.yml": ONE_APPROVAL})
+    fake_github.open_pr(PROJECT, 7)
+    with migrated_store(settings) as store:
+        github = GitHubRig(fake_github, store, settings, Clock())
+        with github.open(7) as ev:
+            assert "gitlab_pipeline" not in ev.deploy_methods
+        mark = fake_github.mark()
+        _deploy_by_command(github, GITLAB_PIPELINE)
+    [answer] = [c.body for c in fake_github.comments(PROJECT, 7) if c.user == fake_github.bot_login]
+    assert answer.startswith("Could not deploy")
+    assert answer.endswith(
+        "`gitlab_pipeline` is a GitLab deploy method; this is a GitHub repository"
     )
+    # Nothing was asked of GitHub but the PR and the comment.
+    assert {f"{r.method} {r.operation_id}" for r in fake_github.requests_since(mark)} <= {
+        "POST apps/create-installation-access-token", "GET pulls/get",
+        "POST issues/create-comment",
+    }
 
 
 # -- counting and secrets -----------------------------------------------------------------
