@@ -1,4 +1,4 @@
-"""The forge contract suite's view of each fake forge (`tests/test_forge_contract.py`).
+"""The forge contract suite's view of each fake forge (`tests/providers/test_forge_contract.py`).
 
 The suite states what every adapter must do through the worker-facing
 protocol (`bot.providers.base`); it runs once per forge. What differs
