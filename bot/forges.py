@@ -36,6 +36,8 @@ class ForgeKind:
     """Whether the settings configure it (its credentials are there)."""
     policy_paths: tuple[str, ...]
     """The policy files a branch may hold, in the order they are looked for."""
+    codeowners_paths: tuple[str, ...]
+    """Where the forge looks for a branch's CODEOWNERS file, in its order."""
     pipeline: str
     """`module:function` building its forge and its worker pipeline."""
 
@@ -45,6 +47,7 @@ GITHUB = ForgeKind(
     name="GitHub",
     configured=lambda settings: settings.github_app_id is not None,
     policy_paths=(".github/gatebot.yml", ".gatebot.yml"),
+    codeowners_paths=(".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"),
     pipeline="bot.pipeline.github:github_pipeline",
 )
 
@@ -53,6 +56,7 @@ GITLAB = ForgeKind(
     name="GitLab",
     configured=lambda settings: settings.gitlab_token is not None,
     policy_paths=(".gitlab/gatebot.yml", ".gatebot.yml"),
+    codeowners_paths=("CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS"),
     pipeline="bot.pipeline.gitlab:gitlab_pipeline",
 )
 

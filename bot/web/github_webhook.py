@@ -22,8 +22,9 @@ from bot.events.payload import get as _get
 from bot.events.payload import positive_int as _int
 from bot.events.payload import sha as _sha
 from bot.events.payload import text as _str
+from bot.forges import GITHUB
 
-PROVIDER = "github"
+PROVIDER = GITHUB.provider
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"

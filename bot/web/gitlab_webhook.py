@@ -32,9 +32,10 @@ from bot.events.payload import get as _get
 from bot.events.payload import positive_int as _int
 from bot.events.payload import sha as _sha
 from bot.events.payload import text as _str
+from bot.forges import GITLAB
 from bot.standard_webhooks import sign
 
-PROVIDER = "gitlab"
+PROVIDER = GITLAB.provider
 TOKEN_HEADER = "X-Gitlab-Token"
 EVENT_HEADER = "X-Gitlab-Event"
 DELIVERY_HEADERS = ("Idempotency-Key", "webhook-id", "X-Gitlab-Event-UUID")

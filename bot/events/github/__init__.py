@@ -54,7 +54,7 @@ from bot.events.github.delivery import Delivery
 from bot.events.github.identity import learnt_slug
 from bot.events.parsed import ParsedDelivery
 from bot.events.router import Routed, Router
-from bot.providers.github.policy_source import POLICY_PATHS
+from bot.forges import GITHUB
 
 ROUTER: Router[Delivery] = Router(
     pull_requests.router,
@@ -105,7 +105,7 @@ class GitHubRouting:
     app_id: int | None
     router: Router[Delivery] = ROUTER
     # The owner-wide fallback policy is left out of PRs whose base holds one of these.
-    policy_paths: tuple[str, ...] = POLICY_PATHS
+    policy_paths: tuple[str, ...] = GITHUB.policy_paths
 
     def bot_account(self, parsed: ParsedDelivery) -> int | None:
         if self.app_id is not None and self.router.needs_slug(parsed.record.event):

@@ -30,19 +30,15 @@ from bot.events.effects import DropBranchFiles, Effect, MarkBase, MarkOwner
 from bot.events.github.delivery import Delivery
 from bot.events.payload import listed_paths, sha, text
 from bot.events.router import Routed, Router, do, ignore
-from bot.providers.github.policy_source import (
-    CODEOWNERS_PATHS,
-    OWNER_POLICY_PATH,
-    OWNER_REPOSITORY,
-    POLICY_PATHS,
-)
+from bot.forges import GITHUB
+from bot.providers.github.policy_source import OWNER_POLICY_PATH, OWNER_REPOSITORY
 
 router = Router()
 
 _ZERO_SHA = "0" * 40
 # GitHub lists at most this many commits in a push webhook.
 MAX_LISTED_COMMITS = 2048
-BRANCH_FILES = frozenset(POLICY_PATHS + CODEOWNERS_PATHS)
+BRANCH_FILES = frozenset(GITHUB.policy_paths + GITHUB.codeowners_paths)
 
 
 def changed_paths(payload: dict[str, Any]) -> frozenset[str] | None:

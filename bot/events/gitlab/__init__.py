@@ -52,8 +52,8 @@ from bot.events.gitlab import (
 from bot.events.gitlab.delivery import Delivery, hook_name
 from bot.events.parsed import ParsedDelivery
 from bot.events.router import Routed, Router
+from bot.forges import GITLAB
 from bot.providers.gitlab.bot_account import BOT_ACCOUNT_ID
-from bot.providers.gitlab.policy_source import POLICY_PATHS
 
 ROUTER: Router[Delivery] = Router(
     merge_requests.router,
@@ -95,7 +95,7 @@ class GitLabRouting:
 
     router: Router[Delivery] = ROUTER
     # No GitLab handler asks for the owner's fallback: these are the branch's own.
-    policy_paths: tuple[str, ...] = POLICY_PATHS
+    policy_paths: tuple[str, ...] = GITLAB.policy_paths
 
     def bot_account(self, parsed: ParsedDelivery) -> int | None:
         if self.router.needs_slug(hook_name(parsed.record.event, parsed.payload)):

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bot.events.payload import get, text
+from bot.forges import GITLAB
 
-PROVIDER = "gitlab"
+PROVIDER = GITLAB.provider
 
 HOOKS_BY_KIND = {
     "merge_request": "Merge Request Hook",

@@ -27,11 +27,11 @@ from bot.events.effects import DropBranchFiles, MarkBase, MarkHead
 from bot.events.gitlab.delivery import Delivery
 from bot.events.payload import listed_paths, sha, text
 from bot.events.router import Routed, Router, do, ignore
-from bot.providers.gitlab.policy_source import CODEOWNERS_PATHS, POLICY_PATHS
+from bot.forges import GITLAB
 
 router: Router[Delivery] = Router()
 
-BRANCH_FILES = frozenset(POLICY_PATHS + CODEOWNERS_PATHS)
+BRANCH_FILES = frozenset(GITLAB.policy_paths + GITLAB.codeowners_paths)
 
 _ZERO_SHA = "0" * 40
 

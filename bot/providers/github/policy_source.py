@@ -61,7 +61,7 @@ POLICY_PATHS = GITHUB.policy_paths
 OWNER_REPOSITORY = ".github"
 OWNER_POLICY_PATH = "gatebot.yml"
 REMOTE_DEFAULT_PATH = ".github/gatebot.yml"
-CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+CODEOWNERS_PATHS = GITHUB.codeowners_paths
 READ_LIMIT = 1024 * 1024
 """The largest file read: what the contents API still sends inline."""
 SHA_MEDIA_TYPE = "application/vnd.github.sha"

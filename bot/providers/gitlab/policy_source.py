@@ -40,7 +40,7 @@ from bot.providers.policy_chain import branch_ref, operator_policy, repository_p
 PROVIDER = GITLAB.provider
 POLICY_PATHS = GITLAB.policy_paths
 REMOTE_DEFAULT_PATH = ".gitlab/gatebot.yml"
-CODEOWNERS_PATHS = ("CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
+CODEOWNERS_PATHS = GITLAB.codeowners_paths
 PROJECT_SEPARATOR = "/-/"
 READ_LIMIT = 1024 * 1024
 """The largest file read."""
