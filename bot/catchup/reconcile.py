@@ -16,7 +16,8 @@ the next round does not mark it again), when:
   (a push, a retarget, a close or merge — the worker then settles the merge
   and the deploy rules);
 - its update time is newer than the store's (a review, a comment, a label);
-- it is open and the bot has no verdict for its head.
+- it is open, not waiting for an evaluation already, and the bot has no
+  verdict for its head.
 
 The step is bounded: a request budget per forge per round
 (`GATEBOT_CATCHUP_REQUESTS`), and a stop when the forge's rate limit runs
@@ -249,7 +250,13 @@ def _difference(conn: Connection, key: PullKey, pull: ListedPull) -> str | None:
         return f"base {known.base_ref} in the store, {pull.base_ref} on the forge"
     if known.updated_at is None or pull.updated_at > known.updated_at:
         return "updated since the store heard of it"
-    if pull.state == pulls.OPEN and not _has_verdict(conn, key, pull.head_sha):
+    # A PR still marked is waiting for its evaluation; marking it again would only
+    # cut short the back-off of one whose evaluations keep failing.
+    if (
+        pull.state == pulls.OPEN
+        and not _has_verdict(conn, key, pull.head_sha)
+        and dirty.get(conn, key) is None
+    ):
         return "no verdict for its head"
     return None
 
