@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-import github_helpers
 import gitlab_helpers
+import pytest
 from github_helpers import rig_fixture  # noqa: F401
 from support.forge_rig import Clock, migrated_store
 
