@@ -19,6 +19,12 @@ the next round does not mark it again), when:
 - it is open, not waiting for an evaluation already, and the bot has no
   verdict for its head.
 
+It is not marked — only its row in `pulls` brought up to date — when a run
+of the PR ended in a later second than the forge's update time: the worker read it as it
+is, and what moved the time was the bot's own doing (its merge, its
+comment), whose webhooks need not have come back. A change that lands while
+a run is going, and whose webhook is lost too, waits for the PR's next update.
+
 The step is bounded: a request budget per forge per round
 (`GATEBOT_CATCHUP_REQUESTS`), and a stop when the forge's rate limit runs
 low. A repository's mark moves only over a range walked whole, so a walk
@@ -44,12 +50,15 @@ from bot.providers.counting import RequestTally
 from bot.retry import ForgeAnswer, classify
 from bot.store import Store, dirty, installations, pulls, reconcile_marks
 from bot.store.dirty import PullKey
-from bot.store.tables import evaluations
+from bot.store.runs import OK
+from bot.store.tables import evaluations, runs
 
 log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=2)
 """How far behind its mark a walk starts again: the forge's and the bot's clocks may differ."""
+
+FORGE_TIME_STEP = timedelta(seconds=1)
 
 FORGE_ERRORS = (GithubException, ForgeAnswer, requests.RequestException, LookupError)
 
@@ -217,7 +226,9 @@ class Reconcile:
                 reason = _difference(conn, key, pull)
                 if reason is None:
                     continue
-                marks[key] = repository.installation_id
+                looked = _looked_since(conn, key, pull.updated_at)
+                if not looked:
+                    marks[key] = repository.installation_id
                 pulls.remember(
                     conn,
                     pulls.PullState(
@@ -232,8 +243,9 @@ class Reconcile:
                     ),
                     now,
                 )
-                found.marked.append((key, reason))
-                found.lines.append(f"{key} marked: {reason}")
+                if not looked:
+                    found.marked.append((key, reason))
+                    found.lines.append(f"{key} marked: {reason}")
             dirty.mark_many(conn, marks, now)
 
 
@@ -259,6 +271,28 @@ def _difference(conn: Connection, key: PullKey, pull: ListedPull) -> str | None:
     ):
         return "no verdict for its head"
     return None
+
+
+def _looked_since(conn: Connection, key: PullKey, updated_at: datetime) -> bool:
+    """Whether a run of the PR ended well after the forge last updated it: the worker
+    read it as it is now, and the store's row is only behind on what the bot did itself
+    (a merge, a comment), whose webhooks need not have come back."""
+    r = runs
+    return bool(
+        conn.execute(
+            select(
+                exists().where(
+                    r.c.provider == key.provider,
+                    r.c.repo == key.repo,
+                    r.c.number == key.number,
+                    r.c.outcome == OK,
+                    # GitHub's times have one-second steps: a run that ended in the
+                    # same second as the update may have read the PR before it.
+                    r.c.finished_at >= updated_at + FORGE_TIME_STEP,
+                )
+            )
+        ).scalar()
+    )
 
 
 def _has_verdict(conn: Connection, key: PullKey, sha: str) -> bool:
