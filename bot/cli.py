@@ -185,6 +185,42 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    from bot.catchup.round import CatchUp
+    from bot.catchup.steps import steps
+    from bot.printable import printable
+    from bot.store import Store, utcnow
+
+    settings = _settings_or_exit()
+    _announce_store(settings)
+    store = Store(settings.database_url)
+    try:
+        if not store.is_current():
+            print("gatebot: the database is not migrated; run gatebot migrate first.",
+                  file=sys.stderr)
+            return 1
+        found = steps(settings, store, utcnow, only_repo=args.repo, since=args.since)
+        if not found:
+            print("gatebot: no forge is configured; nothing to reconcile.", file=sys.stderr)
+            return 1
+        reports = CatchUp(found).round(utcnow())
+    finally:
+        store.close()
+    # Repository names and branch names come from the forge: escaped.
+    for report in reports:
+        for line in report.lines:
+            print(printable(line))
+    for report in reports:
+        state = "complete" if report.complete else "stopped early"
+        print(
+            f"{report.step} {report.scope}: {report.examined} PR(s) examined,"
+            f" {report.acted} marked, {report.requests} request(s), {state}"
+        )
+        if report.error:
+            print(printable(f"{report.step} {report.scope}: {report.error}"))
+    return 0
+
+
 def _load_for_evaluate(path: str):
     """A policy for `evaluate`: (policy, None) or (None, errors printed)."""
     from bot.core.policy.loader import load_policy_file
@@ -326,6 +362,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="only entries from this ISO date or date-time on (UTC unless a zone is given)",
     )
     p.set_defaults(func=_cmd_audit)
+
+    p = sub.add_parser(
+        "reconcile",
+        help="look for PRs whose webhooks were lost now, mark them for work, print what it found",
+    )
+    p.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
+    p.add_argument(
+        "--since", type=_parse_since, metavar="TIME",
+        help="walk back to this ISO date or date-time instead of each repository's mark",
+    )
+    p.set_defaults(func=_cmd_reconcile)
 
     gitlab = sub.add_parser("gitlab", help="manage the bot's GitLab webhooks")
     actions = gitlab.add_subparsers(dest="action", required=True, metavar="ACTION")

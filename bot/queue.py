@@ -14,6 +14,10 @@ serve`) or `RedisHuey` when `GATEBOT_REDIS_URL` is set (consumed by `gatebot
 worker` processes). Wake-ups are scheduled `GATEBOT_DEBOUNCE_SECONDS` ahead,
 so a burst of events for one PR finds it still queued and is handled by one
 run.
+
+Beside the sweeper, `start_catch_up` runs the catch-up rounds (`bot/catchup`):
+at start and then every `GATEBOT_CATCHUP_SECONDS`, PRs whose webhooks were
+lost are marked and woken here.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 from redis.exceptions import RedisError
 
+from bot.catchup.loop import CatchUpLoop
+from bot.catchup.round import CatchUp
+from bot.catchup.steps import steps
 from bot.keys import WorkKey
 from bot.settings import ConfigurationError, Mode, Settings
 from bot.store import Store, dirty, merges, utcnow
@@ -199,10 +206,12 @@ def run_worker(settings: Settings) -> int:
     queue = build_queue(settings, store, worker)
     sweeper = Sweeper(queue, settings.sweep_seconds)
     sweeper.start()
+    catch_up = start_catch_up(settings, store, queue)
     try:
         # Consumer.run installs its signal handlers and blocks until stopped.
         queue.consumer(settings.worker_threads).run()
     finally:
+        catch_up.stop()
         sweeper.stop()
         store.close()
     return 0
@@ -212,3 +221,15 @@ def build_queue(settings: Settings, store: Store, worker: PullWorker | None = No
     return WorkQueue(
         make_huey(settings), store, debounce_seconds=settings.debounce_seconds, worker=worker
     )
+
+
+def start_catch_up(settings: Settings, store: Store, queue: WorkQueue) -> CatchUpLoop:
+    """Start the catch-up rounds; each PR a round marks is woken at once."""
+    loop = CatchUpLoop(
+        CatchUp(steps(settings, store, utcnow, wake=lambda key: queue.wake(key, delay=0))),
+        store,
+        settings.catchup_seconds,
+        utcnow,
+    )
+    loop.start()
+    return loop

@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     debounce_seconds: float = Field(1.0, ge=0, le=300, validation_alias="GATEBOT_DEBOUNCE_SECONDS")
     lease_seconds: float = Field(120.0, gt=0, le=86400, validation_alias="GATEBOT_LEASE_SECONDS")
     sweep_seconds: float = Field(30.0, gt=0, le=86400, validation_alias="GATEBOT_SWEEP_SECONDS")
+    catchup_seconds: float = Field(
+        300.0, gt=0, le=86400, validation_alias="GATEBOT_CATCHUP_SECONDS"
+    )
+    """How often a catch-up round looks for events that were lost (`bot/catchup`)."""
+    catchup_requests: int = Field(
+        100, ge=1, le=100000, validation_alias="GATEBOT_CATCHUP_REQUESTS"
+    )
+    """The requests one catch-up round may send to each forge."""
     failure_backoff_seconds: float = Field(
         60.0, gt=0, le=86400, validation_alias="GATEBOT_FAILURE_BACKOFF_SECONDS"
     )

@@ -12,6 +12,9 @@
 - The store reads no forge, no pipeline and no events; the forge adapters
   read neither pipeline nor events; the event layer and the pipeline do not
   import each other; nothing but the CLI imports the CLI.
+- The catch-up (`bot.catchup`) sits beside the pipeline: it reads the store,
+  the forge adapters and the settings; only the queue, the web tier and the
+  CLI import it.
 - Nothing GitLab (a module with `gitlab` in its path) imports a module with
   `github` in its name: what both forges share is named for what it does.
 
@@ -61,12 +64,13 @@ IMPURE_STANDARD_LIBRARY = frozenset(
 """Standard modules that do I/O, read the clock or draw randomness: never in the core."""
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "keys": ("store", "providers", "pipeline", "events", "web", "cli"),
-    "store": ("providers", "pipeline", "events", "web", "cli"),
-    "providers": ("pipeline", "events", "web", "cli"),
-    "events": ("pipeline", "web", "cli"),
-    "pipeline": ("events", "web", "cli"),
+    "keys": ("store", "providers", "pipeline", "events", "web", "cli", "catchup"),
+    "store": ("providers", "pipeline", "events", "web", "cli", "catchup"),
+    "providers": ("pipeline", "events", "web", "cli", "catchup"),
+    "events": ("pipeline", "web", "cli", "catchup"),
+    "pipeline": ("events", "web", "cli", "catchup"),
     "web": ("cli",),
+    "catchup": ("events", "pipeline", "web", "cli"),
 }
 """Importer package → the packages it must not import (under `bot.`)."""
 

@@ -29,6 +29,8 @@ and marks its PRs dirty in one).
 - `merge_arms`      — merges armed by `/gate merge`
 - `audit`           — what the audit logs share (`gatebot audit`)
 - `signing_keys`    — keys the service generated once (the details links' key)
+- `reconcile_marks` — how far back each repository's PR list is known to match the store
+- `catchup_rounds`  — the catch-up round's lease and the record of the last round
 - `migrate`         — Alembic migrations (`bot/migrations`)
 """
 

@@ -5,7 +5,7 @@ whether it is suspended or deleted, and the repositories the events listed
 (`repositories`, a JSON list of `owner/name`; None when no event listed
 them — an installation on "all" repositories names only some). Nothing
 here is evaluated; the row answers "is this installation still live?"
-(`get`), and `drop_work` forgets the dirty marks of an installation that
+(`get`, `live`), and `drop_work` forgets the dirty marks of an installation that
 was deleted or suspended, since no token can be had for it any more.
 """
 
@@ -59,6 +59,17 @@ def get(conn: Connection, provider: str, installation_id: int) -> Installation |
         deleted=bool(row.deleted),
         updated_at=row.updated_at,
     )
+
+
+def live(conn: Connection, provider: str) -> list[Installation]:
+    """Every installation of `provider` that is neither suspended nor deleted."""
+    rows = conn.execute(
+        select(t.c.installation_id).where(
+            and_(t.c.provider == provider, t.c.suspended.is_(False), t.c.deleted.is_(False))
+        )
+    )
+    found = [get(conn, provider, int(r.installation_id)) for r in rows]
+    return [i for i in found if i is not None]
 
 
 def record(conn: Connection, found: Installation) -> None:

@@ -17,7 +17,9 @@ a commit or a branch find their PRs without asking the forge:
   open PR in an owner's repositories (team and organisation changes, the
   owner's fallback policy), optionally only those whose base branch is not
   known to hold a policy file of its own;
-- `get(conn, provider, repo, number)` — one PR as last heard of.
+- `get(conn, provider, repo, number)` — one PR as last heard of;
+- `known_repositories(conn, provider)` — every repository with a PR heard
+  of (the catch-up's reconcile walks them).
 
 `repo` is kept as the forge spells it (`Octo-Org/App`), the same spelling
 the dirty marks use; `owner` is kept lower-case. A PR's `updated_at` is the
@@ -230,3 +232,31 @@ def open_of_owner(
             .order_by(t.c.repo, t.c.number)
         )
     )
+
+
+@dataclass(frozen=True)
+class KnownRepository:
+    """A repository the bot has heard of PRs in."""
+
+    repo: str
+    installation_id: int | None  # the latest one a PR was heard through
+    oldest_open_update: datetime | None  # the oldest `updated_at` of a PR known open
+    last_seen: datetime  # when the bot last heard of any of its PRs
+
+
+def known_repositories(conn: Connection, provider: str) -> list[KnownRepository]:
+    """Every repository of `provider` with a PR heard of, by name."""
+    rows = conn.execute(
+        select(
+            t.c.repo,
+            func.max(t.c.installation_id).label("installation_id"),
+            func.min(t.c.updated_at).filter(t.c.state == OPEN).label("oldest_open"),
+            func.max(t.c.seen_at).label("last_seen"),
+        )
+        .where(t.c.provider == provider)
+        .group_by(t.c.repo)
+        .order_by(t.c.repo)
+    )
+    return [
+        KnownRepository(r.repo, r.installation_id, r.oldest_open, r.last_seen) for r in rows
+    ]

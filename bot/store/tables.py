@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -626,3 +627,32 @@ gitlab_hooks = Table(
     UniqueConstraint("kind", "target_id"),
 )
 Index("ix_gitlab_hooks_path", gitlab_hooks.c.path)
+
+# How far back each repository's PR list is known to match the store
+# (`store/reconcile_marks.py`): the catch-up's reconcile walks newer PRs only.
+reconcile_marks = Table(
+    "reconcile_marks",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("repo", REPO, primary_key=True),
+    Column("reconciled_to", UTCDateTime, nullable=False),
+    Column("walked_at", UTCDateTime, nullable=False),
+)
+
+# The catch-up rounds (`store/catchup_rounds.py`): the lease that lets one
+# instance run a round at a time, and what the last round found.
+catchup_rounds = Table(
+    "catchup_rounds",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("duration_seconds", Float, nullable=True),
+    Column("caught_up_to", UTCDateTime, nullable=True),
+    Column("requests", Integer, nullable=False, server_default="0"),
+    Column("marked", Integer, nullable=False, server_default="0"),
+    Column("error", Text, nullable=True),
+    Column("failures", Integer, nullable=False, server_default="0"),
+)

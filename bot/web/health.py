@@ -1,7 +1,10 @@
 """Liveness and readiness: `/healthz` (the process answers) and `/readyz`.
 
 `/readyz` answers 200 only when the store is reachable and migrated and the
-queue's storage is reachable; in setup mode it answers 503.
+queue's storage is reachable; in setup mode it answers 503. Its `catchup`
+field tells when the last catch-up round ran, how long it took, how far
+behind the point it reached is and its error (`bot.catchup.status`); the
+rounds make an instance unready only once several in a row have failed.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.catchup import status
 from bot.queue import QUEUE_ERRORS
 from bot.settings import Mode
+from bot.store import catchup_rounds, utcnow
 from bot.web.services import services
 
 bp = Blueprint("health", __name__)
@@ -39,4 +44,13 @@ def readyz() -> ResponseReturnValue:
     except QUEUE_ERRORS as exc:
         checks["queue"] = f"unreachable: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
-    return jsonify(status="ok" if ready else "not ready", **checks), 200 if ready else 503
+    catchup: dict[str, object] = {}
+    if ready:
+        with svc.store.begin() as conn:
+            last = catchup_rounds.last(conn)
+        catchup = status.summary(last, utcnow())
+        ready = not status.failing(last)
+    return (
+        jsonify(status="ok" if ready else "not ready", **checks, catchup=catchup),
+        200 if ready else 503,
+    )

@@ -31,6 +31,7 @@ GitLab behaviours kept on purpose (each checked against GitLab's source):
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 import urllib.parse
@@ -386,6 +387,8 @@ class Handlers:
         iids = {
             int(v) for v in call.query.get("iids[]", []) + call.query.get("iids", []) if v.isdigit()
         }
+        # GitLab keeps merge requests updated at or after the time.
+        updated_after = _time(call.arg("updated_after"))
         found = []
         for mr in project.mrs.values():
             if state != "all" and mr.state != state:
@@ -397,6 +400,8 @@ class Handlers:
             if wanted_labels and not wanted_labels <= set(mr.labels):
                 continue
             if iids and mr.iid not in iids:
+                continue
+            if updated_after is not None and mr.updated < updated_after:
                 continue
             found.append(mr)
         order = "updated" if call.arg("order_by") == "updated_at" else "created"
@@ -913,3 +918,11 @@ def edit_mr(world: World, project: Project, mr: MergeRequest, actor: str, **chan
     mr.last_changes = recorded
     mr.last_oldrev = None
     mr.last_actor = actor
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    """An ISO 8601 time from a query parameter (UTC when it names no zone)."""
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)

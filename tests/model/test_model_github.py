@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
+
 from model.github_driver import GitHubRig
 from model.machine import machine_for, report
 

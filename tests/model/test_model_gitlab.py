@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from hypothesis.stateful import run_state_machine_as_test
+
 from model.gitlab_driver import GitLabRig
 from model.machine import machine_for, report
 from model.test_model_github import model_settings

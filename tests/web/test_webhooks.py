@@ -279,7 +279,12 @@ def test_body_over_25_mb_is_413_before_verification(svc):
 def test_readyz_reports_store_and_queue(svc):
     response = svc.client.get("/readyz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "store": "ok", "queue": "ok"}
+    assert response.get_json() == {
+        "status": "ok",
+        "store": "ok",
+        "queue": "ok",
+        "catchup": {"last_round_at": None, "state": "no round finished yet"},
+    }
 
 
 def test_readyz_fails_when_the_store_is_not_migrated(github_app_env, tmp_path):

@@ -1,0 +1,60 @@
+"""The catch-up steps the settings call for: a reconcile per configured forge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.catchup.listing import GitHubLister, GitLabLister
+from bot.catchup.reconcile import Reconcile
+from bot.catchup.round import Step
+from bot.keys import PullKey
+from bot.providers.github.auth import AppCredentials, GitHubApp
+from bot.providers.github.client import ClientConfig as GitHubConfig
+from bot.providers.gitlab.client import ClientConfig as GitLabConfig
+from bot.providers.gitlab.client import token_of
+from bot.retry import RetryPolicies
+from bot.settings import Settings
+from bot.store import Store
+
+
+def steps(
+    settings: Settings,
+    store: Store,
+    clock: Callable[[], datetime],
+    *,
+    only_repo: str | None = None,
+    since: datetime | None = None,
+    wake: Callable[[PullKey], object] | None = None,
+) -> list[Step]:
+    """The steps of a round, in order. `only_repo` and `since` narrow the reconcile to one
+    repository and start it at a given time instead of the marks (`gatebot reconcile`);
+    `wake` is told of each PR marked (the queue, so the work starts at once)."""
+    retries = RetryPolicies.build(max_wait=settings.retry_max_wait_seconds)
+    found: list[Step] = []
+    if settings.github_configured and settings.github_app_id is not None:
+        config = GitHubConfig.from_settings(settings)
+        credentials = AppCredentials(settings.github_app_id, settings.github_private_key_pem())
+        app = GitHubApp(credentials, config, retries, clock=clock)
+        found.append(
+            Reconcile(
+                GitHubLister(app, config, retries),
+                store,
+                budget=settings.catchup_requests,
+                only_repo=only_repo,
+                since=since,
+                wake=wake,
+            )
+        )
+    if settings.gitlab_configured:
+        found.append(
+            Reconcile(
+                GitLabLister(GitLabConfig.from_settings(settings), token_of(settings), retries),
+                store,
+                budget=settings.catchup_requests,
+                only_repo=only_repo,
+                since=since,
+                wake=wake,
+            )
+        )
+    return found
