@@ -1,6 +1,6 @@
 """Layers only point down: every import under `bot/`, read with `ast`, obeys the layering.
 
-    core  ←  store / providers  ←  events / pipeline / web  ←  cli
+    core  ←  store / providers  ←  events / pipeline / catchup / web  ←  cli
 
 - `bot.core` is pure: it imports itself, the standard library (less the
   modules that reach outside the process or read the clock) and the pure
@@ -59,10 +59,11 @@ IMPURE_STANDARD_LIBRARY = frozenset(
 """Standard modules that do I/O, read the clock or draw randomness: never in the core."""
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "store": ("providers", "pipeline", "events", "web", "cli"),
-    "providers": ("pipeline", "events", "web", "cli"),
-    "events": ("pipeline", "web", "cli"),
-    "pipeline": ("events", "web", "cli"),
+    "store": ("providers", "pipeline", "events", "catchup", "web", "cli"),
+    "providers": ("pipeline", "events", "catchup", "web", "cli"),
+    "events": ("pipeline", "catchup", "web", "cli"),
+    "pipeline": ("events", "catchup", "web", "cli"),
+    "catchup": ("pipeline", "events", "web", "cli"),
     "web": ("cli",),
 }
 """Importer package → the packages it must not import (under `bot.`)."""

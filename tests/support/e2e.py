@@ -149,6 +149,7 @@ class GateService:
         base = f"http://127.0.0.1:{port}"
         proc.wait_http(f"{base}/healthz")
         wait_until(lambda: _ready(base), timeout=20, message=proc.output())
+        fake.set_webhook_url(f"{base}/webhooks/github")
         return cls(fake, proc, base, Store(env["GATEBOT_DATABASE_URL"]), env)
 
     def stop(self) -> int:
@@ -160,11 +161,17 @@ class GateService:
 
     # -- webhooks ---------------------------------------------------------------
 
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.base}/webhooks/github"
+
     def post(self, event: str, payload: dict[str, Any], *, secret: str | None = None):
-        body, headers = self.fake.webhook_request(event, payload, secret=secret)
-        return self.session.post(
-            f"{self.base}/webhooks/github", data=body, headers=headers, timeout=10
+        """Deliver through the fake, so the delivery is in its App webhook's log; the
+        service's answer (None when the fake was told to fail deliveries)."""
+        _delivery, response = self.fake.send_webhook(
+            event, payload, secret=secret, url=self.webhook_url
         )
+        return response
 
     def send(
         self,
