@@ -4,7 +4,8 @@
 process configured as the App the fake knows (its id, private key and
 webhook secret), with PyGithub's pauses at zero and a short debounce.
 Tests arrange the fake's state, `deliver(...)` a webhook built from that
-state (signed as GitHub signs it), which waits until the service has
+state (signed as GitHub signs it, and sent by the fake, so it is in the
+fake's App webhook delivery log), which waits until the service has
 drained the PR's work, and then read what the bot wrote at the fake.
 A module gets its `gate` and `fake` fixtures from `github_fixtures(...)`.
 """
