@@ -138,6 +138,13 @@ class Settings(BaseSettings):
     retry_max_wait_seconds: float = Field(
         60.0, ge=0, le=3600, validation_alias="GATEBOT_RETRY_MAX_WAIT_SECONDS"
     )
+    # One catch-up round's bounds on GitHub's App webhook delivery log (`bot.catchup.redeliver`).
+    redeliver_pages_per_round: int = Field(
+        10, ge=1, le=1000, validation_alias="GATEBOT_REDELIVER_PAGES_PER_ROUND"
+    )
+    redeliver_asks_per_round: int = Field(
+        50, ge=0, le=1000, validation_alias="GATEBOT_REDELIVER_ASKS_PER_ROUND"
+    )
 
     # -- derived facts -------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Layers only point down: every import under `bot/`, read with `ast`, obeys the layering.
 
-    core, keys  ←  store / providers  ←  events / pipeline / web  ←  cli
+    core, keys  ←  store / providers  ←  events / pipeline / catchup / web  ←  cli
 
 - `bot.core` is pure: it imports itself, the standard library (less the
   modules that reach outside the process or read the clock) and the pure
@@ -64,13 +64,13 @@ IMPURE_STANDARD_LIBRARY = frozenset(
 """Standard modules that do I/O, read the clock or draw randomness: never in the core."""
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "keys": ("store", "providers", "pipeline", "events", "web", "cli", "catchup"),
-    "store": ("providers", "pipeline", "events", "web", "cli", "catchup"),
-    "providers": ("pipeline", "events", "web", "cli", "catchup"),
-    "events": ("pipeline", "web", "cli", "catchup"),
-    "pipeline": ("events", "web", "cli", "catchup"),
+    "keys": ("store", "providers", "pipeline", "events", "catchup", "web", "cli"),
+    "store": ("providers", "pipeline", "events", "catchup", "web", "cli"),
+    "providers": ("pipeline", "events", "catchup", "web", "cli"),
+    "events": ("pipeline", "catchup", "web", "cli"),
+    "pipeline": ("events", "catchup", "web", "cli"),
+    "catchup": ("pipeline", "events", "web", "cli"),
     "web": ("cli",),
-    "catchup": ("events", "pipeline", "web", "cli"),
 }
 """Importer package → the packages it must not import (under `bot.`)."""
 

@@ -1,4 +1,5 @@
-"""The catch-up steps the settings call for: a reconcile per configured forge."""
+"""The catch-up steps the settings call for: GitHub's redelivery, then a reconcile per
+configured forge."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 
 from bot.catchup.listing import GitHubLister, GitLabLister
 from bot.catchup.reconcile import Reconcile
+from bot.catchup.redeliver import redeliver_step
 from bot.catchup.round import Step
 from bot.keys import PullKey
 from bot.providers.github.auth import AppCredentials, GitHubApp
@@ -32,6 +34,11 @@ def steps(
     `wake` is told of each PR marked (the queue, so the work starts at once)."""
     retries = RetryPolicies.build(max_wait=settings.retry_max_wait_seconds)
     found: list[Step] = []
+    # The delivery log is the App's, not a repository's: a narrowed run leaves it alone.
+    redeliver = redeliver_step(settings, store, clock) if only_repo is None and since is None \
+        else None
+    if redeliver is not None:
+        found.append(redeliver)
     if settings.github_configured and settings.github_app_id is not None:
         config = GitHubConfig.from_settings(settings)
         credentials = AppCredentials(settings.github_app_id, settings.github_private_key_pem())

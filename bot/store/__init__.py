@@ -6,6 +6,7 @@ covers (a webhook's ingestion, `bot.events.ingestion`, records a delivery
 and marks its PRs dirty in one).
 
 - `deliveries`      — the record of webhook deliveries (de-duplication)
+- `delivery_log`    — how far GitHub's App webhook delivery log was checked, redeliveries asked
 - `dirty`           — PRs (and merge groups) needing work, and the per-key lease
 - `key_columns`     — how a work key (`bot.keys`) is written in rows and queued tasks
 - `heads`           — push / first-seen times per head SHA

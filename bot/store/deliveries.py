@@ -77,5 +77,17 @@ def get(conn: Connection, provider: str, delivery_id: str) -> Row[Any] | None:
     ).first()
 
 
+def recorded(conn: Connection, provider: str, delivery_ids: list[str]) -> set[str]:
+    """Those of `delivery_ids` recorded for `provider`."""
+    if not delivery_ids:
+        return set()
+    rows = conn.execute(
+        select(t.c.delivery_id).where(
+            and_(t.c.provider == provider, t.c.delivery_id.in_(delivery_ids))
+        )
+    )
+    return {r.delivery_id for r in rows}
+
+
 def count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(t)).scalar_one())

@@ -656,3 +656,27 @@ catchup_rounds = Table(
     Column("error", Text, nullable=True),
     Column("failures", Integer, nullable=False, server_default="0"),
 )
+
+# How far the GitHub App webhook's delivery log has been checked
+# (`store/delivery_log.py`): everything delivered up to `caught_up_to` is
+# handled; a walk cut short by its bounds resumes at `walk_cursor`, and
+# reaching the mark then moves it to `walk_top`, where that walk began.
+delivery_log_marks = Table(
+    "delivery_log_marks",
+    metadata,
+    Column("app_id", BigInteger, primary_key=True),
+    Column("caught_up_to", UTCDateTime, nullable=True),
+    Column("walk_top", UTCDateTime, nullable=True),
+    Column("walk_cursor", String(255), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The deliveries (by guid) the bot asked GitHub to redeliver: one ask per guid, ever.
+redelivery_asks = Table(
+    "redelivery_asks",
+    metadata,
+    Column("guid", String(128), primary_key=True),
+    Column("delivery_id", BigInteger, nullable=False),
+    Column("asked_at", UTCDateTime, nullable=False),
+)
+Index("ix_redelivery_asks_asked_at", redelivery_asks.c.asked_at)

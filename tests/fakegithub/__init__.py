@@ -1,6 +1,6 @@
 """The fake GitHub the whole test suite talks to over HTTP.
 
-A stateful GitHub on 127.0.0.1 (ephemeral port, threaded) that answers the 42
+A stateful GitHub on 127.0.0.1 (ephemeral port, threaded) that answers the 45
 operations of tests/fixtures/github/rest-operations.json with bodies built
 from GitHub's own examples, App JWT and installation-token checks, GitHub's
 pagination, merge and mergeability rules, fault injection and a log of every
@@ -46,6 +46,16 @@ Arranging a world::
     fake.protect_branch("acme/api", "main", contexts=["gatebot: main"])
     group = fake.queue("acme/api", [2, 3])                     # the merge queue's group of #2, #3
     event, payload = fake.webhook("merge_group", "checks_requested", "acme/api")
+
+Webhooks and the App webhook's delivery log (`hook_deliveries.py`)::
+
+    fake.set_webhook_url(url)                                  # where deliveries go
+    delivery, response = fake.send_webhook(event, payload)      # sent and logged
+    fake.deliveries_fail(502)                                   # bot down (or 503: bot answers it)
+    fake.deliveries_fail(None)                                  # deliveries get through again
+    fake.seed_deliveries(10_000, start=t, status_code=lambda i: 202)  # a long log, nothing sent
+    fake.hook_deliveries(), fake.redeliveries_asked, fake.wait_redeliveries()
+    # GET /app/hook/deliveries (cursor pages), GET .../{id}, POST .../{id}/attempts (JWT)
 
 Reading what the code under test did::
 

@@ -22,6 +22,7 @@ from . import webhooks
 from .auth import generated_private_key_pem, mint_token, public_key_pem
 from .builders import Shapes
 from .handlers import Handlers, ensure_label, merged_tree, tree_diff
+from .hook_deliveries import HookDelivery, HookLog
 from .operations import OPERATIONS_FILE, load_operations
 from .rate_limits import primary_rate_limit_fault, secondary_rate_limit_fault
 from .schemas import validation_report
@@ -88,7 +89,10 @@ class FakeGitHub(FakeForge):
         self._frontend = HttpFrontend(self)
         self.url = self._frontend.url
         self.shapes = Shapes(self.world, self.operations, self.url)
-        self.handlers = Handlers(self.world, self.shapes, self.private_key_pem, self.webhook_secret)
+        self.hook_log = HookLog(self.world.lock, self.world.next_id)
+        self.handlers = Handlers(
+            self.world, self.shapes, self.private_key_pem, self.webhook_secret, self.hook_log
+        )
         self._started = False
 
     @property
@@ -1041,3 +1045,54 @@ class FakeGitHub(FakeForge):
         """The body and headers GitHub would POST for `payload`, signed with `secret`
         (default: this fake's webhook secret)."""
         return webhooks.request(event, payload, secret or self.webhook_secret, delivery)
+
+    # -- the App webhook's delivery log (hook_deliveries.py) --------------------
+
+    def set_webhook_url(self, url: str | None) -> None:
+        """Where `send_webhook` and redeliveries POST (the App's webhook URL)."""
+        with self.world.lock:
+            self.hook_log.url = url
+
+    def send_webhook(
+        self,
+        event: str,
+        payload: Mapping[str, Any],
+        *,
+        secret: str | None = None,
+        url: str | None = None,
+    ) -> tuple[HookDelivery, Any]:
+        """Deliver `payload` to the webhook URL (or `url`) as GitHub does, and log the
+        attempt: (the delivery, the receiver's `requests.Response` or None if not reached)."""
+        return self.hook_log.send(event, payload, secret or self.webhook_secret, url=url)
+
+    def deliveries_fail(self, status_code: int | None = 502) -> None:
+        """From now on deliveries fail without reaching the receiver: 502 "failed to
+        connect" (the bot is down), or the 5xx given (the bot answering it); None ends it."""
+        with self.world.lock:
+            self.hook_log.failure = status_code
+
+    def seed_deliveries(
+        self,
+        count: int,
+        *,
+        start: dt.datetime,
+        step: dt.timedelta = dt.timedelta(seconds=1),
+        status_code: Any = lambda i: 202,
+    ) -> list[HookDelivery]:
+        """Fill the delivery log with `count` entries (nothing is sent); see `HookLog.seed`."""
+        return self.hook_log.seed(count, start=start, step=step, status_code=status_code)
+
+    def hook_deliveries(self) -> list[HookDelivery]:
+        """The delivery log, oldest first."""
+        with self.world.lock:
+            return list(self.hook_log.deliveries)
+
+    @property
+    def redeliveries_asked(self) -> list[int]:
+        """The delivery ids `POST /app/hook/deliveries/{id}/attempts` was called for."""
+        with self.world.lock:
+            return list(self.hook_log.redeliveries_asked)
+
+    def wait_redeliveries(self, timeout: float = 20.0) -> None:
+        """Wait until every redelivery asked so far has been attempted."""
+        self.hook_log.wait_sent(timeout)

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .auth import Caller, mint_token
 from .builders import Shapes
@@ -41,6 +41,9 @@ from .state import (
     iso,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from .hook_deliveries import HookLog
 
 # GitHub lists at most this many files of a pull request and commits of a compare/PR.
 PR_FILES_CAP = 3000
@@ -94,12 +97,18 @@ class Handlers:
     """The operations, bound to one world and one set of shapes."""
 
     def __init__(
-        self, world: World, shapes: Shapes, private_key_pem: str, webhook_secret: str
+        self,
+        world: World,
+        shapes: Shapes,
+        private_key_pem: str,
+        webhook_secret: str,
+        hook_log: HookLog,
     ) -> None:
         self.world = world
         self.shapes = shapes
         self.private_key_pem = private_key_pem
         self.webhook_secret = webhook_secret
+        self.hook_log = hook_log
 
     @property
     def actor(self) -> str:
@@ -201,6 +210,29 @@ class Handlers:
             token.token, iso(token.expires_at) or "", permissions, repos, selection
         )
         return Reply(201, body)
+
+    # -- the App webhook's delivery log (hook_deliveries.py) -----------------
+
+    def apps_list_webhook_deliveries(self, call: Call) -> Reply:
+        per_page = call.arg("per_page")
+        if per_page is not None and (not per_page.isdigit() or int(per_page) > 100):
+            raise GitHubError(422, "per_page must be an integer between 1 and 100")
+        cursor = call.arg("cursor")
+        if cursor is not None and self.hook_log.find(_cursor_id(cursor)) is None:
+            raise GitHubError(400, "Invalid cursor")
+        page, link = self.hook_log.page(call.query, call.url)
+        return Reply(200, [d.simple() for d in page], {"Link": link} if link else {})
+
+    def apps_get_webhook_delivery(self, call: Call) -> Reply:
+        found = self.hook_log.find(int(call.params["delivery_id"]))
+        if found is None:
+            raise GitHubError(404, "Not Found")
+        return Reply(200, found.full(self.hook_log.url or ""))
+
+    def apps_redeliver_webhook_delivery(self, call: Call) -> Reply:
+        if not self.hook_log.redeliver(int(call.params["delivery_id"])):
+            raise GitHubError(404, "Not Found")
+        return Reply(202, {})
 
     def apps_get_repo_installation(self, call: Call) -> Reply:
         repo = self.repo(call)
@@ -1012,6 +1044,11 @@ class Handlers:
         return Reply(204)
 
 
+def _cursor_id(cursor: str) -> int:
+    digits = cursor.removeprefix("v1_")
+    return int(digits) if digits.isdigit() else -1
+
+
 def parse_time(value: Any) -> dt.datetime | None:
     if not value:
         return None
@@ -1070,6 +1107,9 @@ APP_JWT_OPERATIONS = frozenset(
         "apps/get-authenticated",
         "apps/create-installation-access-token",
         "apps/get-repo-installation",
+        "apps/list-webhook-deliveries",
+        "apps/get-webhook-delivery",
+        "apps/redeliver-webhook-delivery",
     }
 )
 UNAUTHENTICATED_OPERATIONS = frozenset({"apps/create-from-manifest"})

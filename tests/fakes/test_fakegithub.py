@@ -797,6 +797,15 @@ def test_every_operation_of_the_file_answers_schema_valid_bodies(fake: FakeGitHu
         == 201
     )
     assert requests.get(f"{fake.url}{r}/installation", headers=jwt, timeout=5).status_code == 200
+    delivery, _ = fake.send_webhook(*fake.webhook("pull_request", "opened", REPO, 7))
+    hook = f"{fake.url}/app/hook/deliveries"
+    assert requests.get(hook, headers=jwt, timeout=5).status_code == 200
+    assert requests.get(f"{hook}/{delivery.id}", headers=jwt, timeout=5).status_code == 200
+    assert (
+        requests.post(f"{hook}/{delivery.id}/attempts", headers=jwt, timeout=5).status_code
+        == 202
+    )
+    fake.wait_redeliveries()
     answers = [
         call("GET", "/orgs/acme/members/mia"),
         call("GET", "/orgs/acme/teams/core/memberships/mia"),

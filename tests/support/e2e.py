@@ -4,7 +4,8 @@
 process configured as the App the fake knows (its id, private key and
 webhook secret), with PyGithub's pauses at zero and a short debounce.
 Tests arrange the fake's state, `deliver(...)` a webhook built from that
-state (signed as GitHub signs it), which waits until the service has
+state (signed as GitHub signs it, and sent by the fake, so it is in the
+fake's App webhook delivery log), which waits until the service has
 drained the PR's work, and then read what the bot wrote at the fake.
 A module gets its `gate` and `fake` fixtures from `github_fixtures(...)`.
 """
@@ -149,6 +150,7 @@ class GateService:
         base = f"http://127.0.0.1:{port}"
         proc.wait_http(f"{base}/healthz")
         wait_until(lambda: _ready(base), timeout=20, message=proc.output())
+        fake.set_webhook_url(f"{base}/webhooks/github")
         return cls(fake, proc, base, Store(env["GATEBOT_DATABASE_URL"]), env)
 
     def stop(self) -> int:
@@ -160,11 +162,17 @@ class GateService:
 
     # -- webhooks ---------------------------------------------------------------
 
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.base}/webhooks/github"
+
     def post(self, event: str, payload: dict[str, Any], *, secret: str | None = None):
-        body, headers = self.fake.webhook_request(event, payload, secret=secret)
-        return self.session.post(
-            f"{self.base}/webhooks/github", data=body, headers=headers, timeout=10
+        """Deliver through the fake, so the delivery is in its App webhook's log; the
+        service's answer (None when the fake was told to fail deliveries)."""
+        _delivery, response = self.fake.send_webhook(
+            event, payload, secret=secret, url=self.webhook_url
         )
+        return response
 
     def send(
         self,
