@@ -12,6 +12,7 @@ from support.e2e import GateService
 from support.policies import ONE_APPROVAL
 from support.processes import wait_until
 
+from bot.catchup.report import StepReport
 from bot.catchup.round import CatchUp
 from bot.catchup.steps import steps
 from bot.keys import PullKey
@@ -34,16 +35,26 @@ deploy:
 """
 
 
-def one_round(env: dict[str, str]):
-    """A catch-up round run here, on the service's store and settings: the service's
-    sweeper then hands the PRs it marked to its workers."""
+def whole_round(env: dict[str, str], *, reconcile_first: bool = False) -> dict[str, StepReport]:
+    """A catch-up round run here, on the service's store and settings, by step: the
+    service's sweeper then hands the PRs it marked to its workers. A round redelivers
+    first; `reconcile_first` turns that round, so both steps find the same lost work."""
     settings = Settings.model_validate(env)
     store = Store(settings.database_url)
     try:
-        (report,) = CatchUp(steps(settings, store, utcnow)).round(utcnow())
+        found = steps(settings, store, utcnow)
+        reports = CatchUp(found[::-1] if reconcile_first else found).round(utcnow())
     finally:
         store.close()
-    return report
+    return {report.step: report for report in reports}
+
+
+def one_round(env: dict[str, str]) -> StepReport:
+    """The reconcile of one round (its redelivery finds no failed delivery: no webhook
+    was sent while the bot was away)."""
+    reports = whole_round(env)
+    assert reports["redeliver"].acted == 0, reports["redeliver"]
+    return reports["reconcile"]
 
 
 def settled(gate, provider: str, repo: str, numbers) -> None:
@@ -100,6 +111,63 @@ def test_github_one_round_after_downtime_settles_every_pr_once(tmp_path: Path):
         assert third.acted == 0, third.lines
         assert len([m for m in fake.merges if m.repo == repo]) == 1
         assert len([d for d in fake.deployments if d.repo == repo]) == 1
+        assert len(fake.requests_for("repos/create-deployment")) == 1
+    finally:
+        gate.stop()
+
+
+def test_github_redelivered_events_and_the_reconcile_of_one_round_act_once(tmp_path: Path):
+    """Deliveries fail while PRs change (GitHub logs them as failed); one round both asks
+    for them again and marks the PRs: every PR ends with the right verdict, and the merge,
+    the deploy and the statuses happen once, whichever arrives first."""
+    gate = GateService.start(tmp_path / "service", GATEBOT_SWEEP_SECONDS="0.3")
+    try:
+        fake = gate.fake
+        repo = "acme/both"
+        fake.add_repo(repo, files={".github/gatebot.yml": POLICY, "src/app.py": "1\n"})
+        fake.set_role(repo, "mia", "write")
+        fake.open_pr(repo, 1, contents={"src/one.py": "1\n"})
+        gate.deliver("pull_request", "opened", repo, 1)
+        assert gate.gate_status(repo, fake.pr(repo, 1).head_sha).state == "pending"
+
+        fake.deliveries_fail(502)
+        try:
+            fake.push(repo, 1)
+            assert gate.send("pull_request", "synchronize", repo, 1) is None
+            fake.add_review(repo, 1, "mia", "APPROVED")
+            assert gate.send("pull_request_review", "submitted", repo, 1) is None
+            fake.open_pr(repo, 2, contents={"src/two.py": "1\n"})
+            assert gate.send("pull_request", "opened", repo, 2) is None
+        finally:
+            fake.deliveries_fail(None)
+        failed = [d for d in fake.hook_deliveries() if d.status_code == 502]
+        assert len(failed) == 3
+
+        # Reconcile first: it marks both PRs, then the three events are redelivered too.
+        reports = whole_round(gate.env, reconcile_first=True)
+        assert reports["reconcile"].acted == 2, reports["reconcile"]
+        assert reports["redeliver"].acted == 3, reports["redeliver"]
+        fake.wait_redeliveries()
+        settled(gate, "github", repo, (1, 2))
+
+        one, two = fake.pr(repo, 1), fake.pr(repo, 2)
+        assert gate.gate_status(repo, two.head_sha).state == "pending"
+        wait_until(lambda: len([d for d in fake.deployments if d.repo == repo]) == 1,
+                   timeout=20, message=gate.proc.output()[-4000:])
+        settled(gate, "github", repo, (1, 2))
+        (merge,) = [m for m in fake.merges if m.repo == repo]
+        assert (merge.number, merge.requested_sha) == (1, one.head_sha)
+        successes = [s for s in gate.gate_statuses(repo, one.head_sha) if s.state == "success"]
+        assert len(successes) == 1
+        assert len(fake.check_runs(repo, one.head_sha)) == 1
+        redelivered = [d for d in fake.hook_deliveries() if d.redelivery]
+        assert len(redelivered) == 3 and all(d.status_code in (200, 202) for d in redelivered)
+
+        # A later round asks for nothing again, and nothing is merged or deployed twice.
+        again = whole_round(gate.env)
+        assert again["redeliver"].acted == 0
+        settled(gate, "github", repo, (1, 2))
+        assert len([m for m in fake.merges if m.repo == repo]) == 1
         assert len(fake.requests_for("repos/create-deployment")) == 1
     finally:
         gate.stop()
