@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from bot.store import Store
 
 
 def _validation_targets(args: argparse.Namespace):
@@ -148,18 +149,28 @@ def _parse_since(text: str):
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _cmd_audit(args: argparse.Namespace) -> int:
-    from bot.printable import printable
-    from bot.store import Store, commands, deploys, merges, overrides, tampering
+def _migrated_store(settings: Settings) -> Store | None:
+    """The store (named on stderr first), or None — having said why — when it is not
+    migrated: the read-only commands never migrate it themselves."""
+    from bot.store import Store
 
-    settings = _settings_or_exit()
     _announce_store(settings)
     store = Store(settings.database_url)
+    if store.is_current():
+        return store
+    store.close()
+    print("gatebot: the database is not migrated; run gatebot migrate first.", file=sys.stderr)
+    return None
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from bot.printable import printable
+    from bot.store import commands, deploys, merges, overrides, tampering
+
+    store = _migrated_store(_settings_or_exit())
+    if store is None:
+        return 1
     try:
-        if not store.is_current():
-            print("gatebot: the database is not migrated; run gatebot migrate first.",
-                  file=sys.stderr)
-            return 1
         with store.begin() as conn:
             merged = merges.audit(conn, repo=args.repo, since=args.since)
             deployed = deploys.audit(conn, repo=args.repo, since=args.since)
@@ -189,16 +200,13 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     from bot.catchup.round import CatchUp
     from bot.catchup.steps import steps
     from bot.printable import printable
-    from bot.store import Store, utcnow
+    from bot.store import utcnow
 
     settings = _settings_or_exit()
-    _announce_store(settings)
-    store = Store(settings.database_url)
+    store = _migrated_store(settings)
+    if store is None:
+        return 1
     try:
-        if not store.is_current():
-            print("gatebot: the database is not migrated; run gatebot migrate first.",
-                  file=sys.stderr)
-            return 1
         found = steps(settings, store, utcnow, only_repo=args.repo, since=args.since)
         if not found:
             print("gatebot: no forge is configured; nothing to reconcile.", file=sys.stderr)
