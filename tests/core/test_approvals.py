@@ -196,6 +196,20 @@ def test_a_change_request_revokes_a_comment_approval_too():
     assert result.status is Status.PENDING
 
 
+def test_a_change_request_in_the_same_second_revokes_a_comment_approval():
+    # A review and a comment in the same second come in no known order: the
+    # revocation wins (the comment may well have been written first).
+    result = rule(LGTM, comments=(comment("bob", "LGTM", minutes=5),),
+                  reviews=(review("bob", "CHANGES_REQUESTED", minutes=5),))
+    assert result.status is Status.PENDING
+    assert discounted(result) == {"bob": "revoked"}
+
+
+def test_reviews_in_the_same_second_keep_the_forges_order():
+    reviews = (review("bob", "CHANGES_REQUESTED", minutes=5), review("bob", minutes=5))
+    assert rule(ONE, reviews=reviews).status is Status.APPROVED
+
+
 # -- invalidate_on_push and update merges -----------------------------------------
 
 

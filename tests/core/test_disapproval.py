@@ -45,6 +45,55 @@ def test_a_plain_comment_review_does_not_lift_it():
     assert disapproval(reviews=reviews).status is Status.FAILED
 
 
+def with_lgtm(**overrides) -> Result:
+    """The default disapproval beside a rule whose `LGTM` comments approve."""
+    text = ("version: 1\npolicy:\n  approval: [r]\nrules:\n  - name: r\n"
+            "    requires: {approvals: 0}\n    options: {methods: {comments: [LGTM]}}\n")
+    evaluation = evaluate(policy(text), make_snapshot(**overrides))
+    return next(c for c in evaluation.policy.tree.children if c.kind == "disapproval")
+
+
+def test_a_later_approving_comment_lifts_the_change_request():
+    result = with_lgtm(reviews=(review("bob", "CHANGES_REQUESTED", minutes=1),),
+                       comments=(comment("bob", "LGTM", minutes=2),))
+    assert result.status is Status.APPROVED
+
+
+def test_an_approval_lifts_the_change_request_even_after_a_push_made_it_stale():
+    # "Not since approved" is by time, as on GitHub and in policy-bot: a push voids
+    # the approval, it does not bring the withdrawn change request back.
+    result = with_lgtm(reviews=(review("bob", "CHANGES_REQUESTED", sha=OLD_HEAD, minutes=-20),),
+                       comments=(comment("bob", "LGTM", minutes=-10),))
+    assert result.status is Status.APPROVED
+    reviews = (review("bob", "CHANGES_REQUESTED", sha=OLD_HEAD, minutes=-20),
+               review("bob", sha=OLD_HEAD, minutes=-10))
+    assert disapproval(reviews=reviews).status is Status.APPROVED
+
+
+def test_an_approving_comment_in_the_same_second_does_not_lift_it():
+    # A review and a comment in the same second come in no known order: the
+    # change request wins.
+    result = with_lgtm(reviews=(review("bob", "CHANGES_REQUESTED", minutes=5),),
+                       comments=(comment("bob", "LGTM", minutes=5),))
+    assert result.status is Status.FAILED
+    assert result.explanation == "disapproved by bob (requested changes on c0ffee1)"
+
+
+def test_a_block_comment_in_the_same_second_as_an_approval_still_blocks():
+    section = "disapproval: {methods: {comments: [/block]}}"
+    result = disapproval(section, comments=(comment("bob", "/block", minutes=5),),
+                         reviews=(review("bob", minutes=5),))
+    assert result.status is Status.FAILED
+
+
+def test_an_edited_approving_comment_does_not_lift_it():
+    # An edited comment never approves, whoever edited it.
+    for editor in ("bob", "mallory"):
+        result = with_lgtm(reviews=(review("bob", "CHANGES_REQUESTED", minutes=1),),
+                           comments=(comment("bob", "LGTM", minutes=2, edited_by=editor),))
+        assert result.status is Status.FAILED
+
+
 def test_disabled():
     result = disapproval("disapproval: {enabled: false}",
                          reviews=(review("bob", "CHANGES_REQUESTED"),))

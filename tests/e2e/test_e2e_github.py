@@ -10,8 +10,10 @@ what the bot wrote at the fake once the service drained the PR's work.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from fakegithub.state import clock_source
 from support.e2e import GateService, github_fixtures, next_second
 from support.processes import GatebotProcess, wait_until
 
@@ -170,6 +172,28 @@ def test_a_comment_approval_written_before_a_push_does_not_count_after_it(gate, 
     status = gate.gate_status(repo, second)
     assert status.state == "pending"
     assert "needs 1 more approval" in status.description
+
+
+def test_an_lgtm_in_the_same_second_as_a_change_request_does_not_withdraw_it(gate, fake):
+    repo = new_repo(gate, "same-second", ONE_REVIEW_OR_COMMENT)
+    for login in ("bob", "wes"):
+        fake.set_role(repo, login, "write")
+    pr = fake.open_pr(repo, 1, author="alice", contents={"src/app.py": "print(2)\n"})
+    gate.deliver("pull_request", "opened", repo, 1)
+    # GitHub dates reviews and comments to the second and orders a review and a
+    # comment of the same second nowhere: the change request must win.
+    moment = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    with clock_source(lambda: moment):
+        fake.add_comment(repo, 1, "wes", "LGTM")
+        fake.add_review(repo, 1, "wes", "CHANGES_REQUESTED")
+        fake.add_review(repo, 1, "bob", "APPROVED")
+    next_second()
+    next_second()
+    gate.deliver("pull_request_review", "submitted", repo, 1)
+    status = gate.gate_status(repo, pr.head_sha)
+    assert status.state == "failure"
+    assert "disapproved by wes" in status.description
+    assert fake.merges == []
 
 
 LOOSE_POLICY = """version: 1

@@ -226,9 +226,18 @@ def _latest_review(pull: Pull, login: str) -> Review | None:
     return max(found, key=lambda r: (r.at, r.id)) if found else None
 
 
+def lifts(knobs: Knobs, comment: Comment) -> bool:
+    """A comment that withdraws its author's earlier change request: one the policy's
+    methods take as an approval, never edited. "Since approved" is by time (as on GitHub
+    and in policy-bot, docs/policy.md): a push that voids the approval does not bring the
+    change request back."""
+    return knobs.comments and not comment.edited and comment.body.strip() == "LGTM"
+
+
 def disapprovers(truth: Truth, pull: Pull, knobs: Knobs) -> set[str]:
     """The default disapproval: a write collaborator's change request not since
-    approved (a review or an approving comment) or dismissed."""
+    approved (a review or an approving comment, strictly later: a comment in the same
+    second as the review comes in no known order) or dismissed."""
     found: set[str] = set()
     for login in {r.user.lower() for r in pull.reviews}:
         person = truth.person(login)
@@ -238,7 +247,7 @@ def disapprovers(truth: Truth, pull: Pull, knobs: Knobs) -> set[str]:
         if latest.state != "CHANGES_REQUESTED":
             continue
         if any(
-            c.user.lower() == login and c.at > latest.at and comment_approves(truth, pull, knobs, c)
+            c.user.lower() == login and c.at > latest.at and lifts(knobs, c)
             for c in pull.comments
         ):
             continue

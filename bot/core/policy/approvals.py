@@ -4,7 +4,8 @@ For each rule: if its `if` does not hold, it is skipped; otherwise every
 person's actions are read in time order — approving reviews and, when the
 rule opts in, approving comments (review bodies count as comments) — and a
 later change request or dismissal by the same person revokes what came
-before. A person then counts once, if they are eligible (`from`), are not a
+before (a comment in the same second as a review is taken as written
+before it: their order is unknown, and the revocation must win). A person then counts once, if they are eligible (`from`), are not a
 bot, the author or a contributor (unless allowed), have at least read
 access, and their latest approval is still valid: a review on the head (or
 on a commit the head differs from only by update merges), a comment — or a
@@ -352,7 +353,7 @@ class PreparedRule:
                     add(comment.author, _Action(_written_at(comment), order, False, "comment",
                                                 comment=comment))
         for person in people.values():
-            person.actions.sort(key=lambda a: (a.at, a.order))
+            person.actions.sort(key=_in_time_order)
         return people
 
     def _identity_problem(self, actor: Actor, ctx: Context) -> tuple[str, DiscountCode] | None:
@@ -465,6 +466,15 @@ class PreparedRule:
             uncovered_count=uncovered_count,
         )
         return Tally(counted, discounted, facts, tuple(missing))
+
+
+def _in_time_order(action: _Action) -> tuple[datetime, int, int]:
+    """Sort key of one person's actions. The forge orders reviews among themselves and
+    comments among themselves, but a comment and a review in the same second come in no
+    known order: the comment goes first, so a change request or dismissal in that second
+    revokes it rather than being taken as withdrawn by it."""
+    plain_comment = action.comment is not None and not action.review_body
+    return (action.at, 0 if plain_comment else 1, action.order)
 
 
 def _retarget_problem(at: datetime, wrote: str, ctx: Context) -> tuple[str, DiscountCode] | None:

@@ -5,6 +5,14 @@ person in `disapproval.from` has requested changes (or written a block
 comment) and has not since approved or been dismissed. Without a
 `disapproval` section a change request from anyone with write permission
 blocks, as on GitHub; `enabled: false` turns disapproval off.
+
+"Since" is by time: a person's latest action decides. An approval lifts
+their change request even after a push made it stop counting (as on
+GitHub, and in policy-bot, a push does not bring back a withdrawn
+objection). An edited comment never approves, so it never lifts one. The
+forge orders reviews among themselves and comments among themselves, but a
+review and a comment written in the same second come in no known order:
+then the blocking one wins.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ class _Action:
     blocks: bool
     method: str
     sha: str | None = None
+    review: bool = True
+    """A review (ordered among reviews), else a comment (ordered among comments)."""
 
 
 class PreparedDisapproval:
@@ -106,14 +116,17 @@ class PreparedDisapproval:
             for comment in ctx.comments_in_order:
                 order += 1
                 if self.block_comments and self.block_comments.matches(comment.body):
-                    add(comment.author, _Action(comment.created_at, order, True, "block comment"))
-                elif self.unblocking and self.unblocking.matches(comment.body):
-                    add(comment.author, _Action(comment.created_at, order, False, "approved"))
+                    add(comment.author, _Action(comment.created_at, order, True, "block comment",
+                                                review=False))
+                elif (self.unblocking and not comment.edited
+                      and self.unblocking.matches(comment.body)):
+                    add(comment.author, _Action(comment.created_at, order, False, "approved",
+                                                review=False))
 
         blocking: list[Counted] = []
         discounted: list[Discounted] = []
         for actor, actions in timelines.values():
-            latest = max(actions, key=lambda a: (a.at, a.order))
+            latest = _latest(actions)
             if not latest.blocks:
                 continue
             login = actor.login
@@ -139,6 +152,19 @@ class PreparedDisapproval:
         if not ctx.has_permission(actor.login, "read"):
             return "has no read access to the repository", "no-access"
         return None
+
+
+def _latest(actions: list[_Action]) -> _Action:
+    """The action that decides: the last one in time; of a review and a comment in the
+    same second (whose order nobody knows), the blocking one."""
+    last = max(action.at for action in actions)
+    tied = [action for action in actions if action.at == last]
+    candidates = [
+        max(same, key=lambda a: a.order)
+        for same in ([a for a in tied if a.review], [a for a in tied if not a.review])
+        if same
+    ]
+    return next((a for a in candidates if a.blocks), candidates[0])
 
 
 def _blocking_words(blocker: Counted) -> str:
