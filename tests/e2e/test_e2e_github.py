@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fakegithub.state import clock_source
 from support.e2e import GateService, github_fixtures, next_second
+from support.policies import ONE_APPROVAL
 from support.processes import GatebotProcess, wait_until
 
 pytestmark = pytest.mark.slow
@@ -86,15 +87,7 @@ def test_two_approvals_from_a_team_go_from_pending_to_success(gate, fake):
     assert gate.session.get(status.target_url, timeout=10).status_code == 404
     assert gate.session.get(fresh.target_url, timeout=10).status_code == 200
 
-ONE_REVIEW_OR_COMMENT = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
+ONE_REVIEW_OR_COMMENT = ONE_APPROVAL + """\
     options:
       methods:
         review: true
