@@ -35,10 +35,10 @@ def steps(
     retries = RetryPolicies.build(max_wait=settings.retry_max_wait_seconds)
     found: list[Step] = []
     # The delivery log is the App's, not a repository's: a narrowed run leaves it alone.
-    redeliver = redeliver_step(settings, store, clock) if only_repo is None and since is None \
-        else None
-    if redeliver is not None:
-        found.append(redeliver)
+    if only_repo is None and since is None:
+        redeliver = redeliver_step(settings, store, clock)
+        if redeliver is not None:
+            found.append(redeliver)
     if settings.github_configured and settings.github_app_id is not None:
         config = GitHubConfig.from_settings(settings)
         credentials = AppCredentials(settings.github_app_id, settings.github_private_key_pem())
