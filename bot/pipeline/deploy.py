@@ -353,7 +353,8 @@ class DeployStep:
         key = DeployKey(merged.key.provider, merged.key.repo, merged.merge_sha, entry.name)
         now = self.clock()
         if answer.kind == "created":
-            self._done(ev, merged, entry, method, environment, answer.link, found=False)
+            self._done(ev, merged, entry, method, environment, answer.link, found=False,
+                       reference=answer.reference)
             return f"deployed {merged.merge_sha[:12]} ({entry.name})", False
         if answer.kind == "refused":
             with self.store.begin() as conn:
@@ -389,13 +390,14 @@ class DeployStep:
 
     def _done(
         self, ev: ForgeEvaluation, merged: MergedPull, entry: DeployEntry, method: str,
-        environment: str, link: str | None, *, found: bool,
+        environment: str, link: str | None, *, found: bool, reference: str | None = None,
     ) -> None:
         key = DeployKey(merged.key.provider, merged.key.repo, merged.merge_sha, entry.name)
         now = self.clock()
         detail = "found by listing the deployments after a lost answer" if found else None
         with self.store.begin() as conn:
-            if deploys.settle(conn, key, deploys.DEPLOYED, now, link=link, detail=detail):
+            if deploys.settle(conn, key, deploys.DEPLOYED, now, link=link, detail=detail,
+                              reference=reference):
                 deploys.record(conn, key, number=merged.key.number, method=method,
                                outcome="deployed", now=now, link=link, detail=detail)
         self._say(ev, merged, _feedback("deployed", entry.name),

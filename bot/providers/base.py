@@ -186,6 +186,9 @@ class DeployAnswer:
     """Where people can follow it (a deployment's page, a workflow's runs)."""
     message: str = ""
     """Why it failed, free of URLs and secrets."""
+    reference: str | None = None
+    """The target's own id of what it started (a deployment id, a run id, a queue
+    item), kept with the intent so the deployment can be followed to its end."""
 
 
 Reaction = Literal["ran", "refused", "invalid", "limited"]

@@ -48,6 +48,8 @@ class Intent:
     detail: str | None
     created_at: datetime
     updated_at: datetime
+    reference: str | None = None
+    """The target's own id of the deployment it started, when it named one."""
 
 
 def _intent(row: Any) -> Intent:
@@ -61,6 +63,7 @@ def _intent(row: Any) -> Intent:
         detail=row.detail,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        reference=row.reference,
     )
 
 
@@ -115,13 +118,14 @@ def settle(
     *,
     link: str | None = None,
     detail: str | None = None,
+    reference: str | None = None,
 ) -> bool:
     """Complete an open intent; False if it was already settled."""
     t = deploy_intents
     changed = conn.execute(
         update(t)
         .where(_of(key), t.c.state == OPEN)
-        .values(state=state, link=link, detail=detail, updated_at=now)
+        .values(state=state, link=link, detail=detail, reference=reference, updated_at=now)
     ).rowcount
     return changed == 1
 

@@ -468,6 +468,8 @@ deploy_intents = Table(
     Column("detail", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The target's own id of the deployment it started (migration 0015).
+    Column("reference", String(255), nullable=True),
     UniqueConstraint("provider", "repo", "merge_sha", "name"),
 )
 Index("ix_deploy_intents_state", deploy_intents.c.state)

@@ -211,6 +211,11 @@ def test_once_only_keys_tell_the_first_writer_from_the_others(store):
         second = deploys.open_intent(conn, key, number=7, method="github_deployment",
                                      environment="prod", now=now)
         assert first is not None and first.state == deploys.OPEN and second is None
+        assert first.reference is None
+        assert deploys.settle(conn, key, deploys.DEPLOYED, now, reference="d-7PKX2")
+        kept = deploys.intent(conn, key)
+        assert kept is not None and kept.state == deploys.DEPLOYED
+        assert kept.reference == "d-7PKX2"
         assert merges.claim_feedback(conn, KEY, "a" * 40, "merged", now)
         assert not merges.claim_feedback(conn, KEY, "a" * 40, "merged", now)
         assert merges.claim_feedback(conn, KEY, "a" * 40, "refused", now)
