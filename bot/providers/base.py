@@ -191,6 +191,21 @@ class DeployAnswer:
     item), kept with the intent so the deployment can be followed to its end."""
 
 
+DeployStage = Literal["running", "succeeded", "failed"]
+"""Where a started deployment stands: still going, or ended one way or the other."""
+
+
+@dataclass(frozen=True)
+class DeployProgress:
+    """What a target (or the forge) says of a deployment it started, when asked or when
+    it reports back: its stage, where to follow it, and why it failed (free of URLs and
+    secrets)."""
+
+    stage: DeployStage
+    link: str | None = None
+    message: str = ""
+
+
 Reaction = Literal["ran", "refused", "invalid", "limited"]
 """How the bot answers a command comment at a glance, in the command step's words: the
 command ran, was refused, was not understood, or was seen but rate-limited. Each forge
