@@ -39,6 +39,14 @@ def data_directory() -> Path:
     return (root / "gatebot").absolute()
 
 
+def env_file_path() -> Path:
+    """`GATEBOT_ENV_FILE`, else `gatebot.env` in `data_directory`: the file the one-click
+    GitHub App setup writes (bot/env_file.py), read by every command (whether or not it
+    exists yet; the environment wins over it)."""
+    given = os.environ.get("GATEBOT_ENV_FILE", "").strip()
+    return Path(given).absolute() if given else data_directory() / "gatebot.env"
+
+
 def default_database_url() -> str:
     """The store when `GATEBOT_DATABASE_URL` is unset: `gatebot.sqlite3` in `data_directory`,
     so `gatebot audit` run anywhere reads the store `gatebot serve` wrote."""
@@ -422,7 +430,8 @@ def env_names() -> list[str]:
 def load_settings() -> Settings:
     """Read and check the settings; raise `ConfigurationError` with one sentence."""
     try:
-        settings = Settings()
+        # The one-click GitHub App setup's file (bot/env_file.py); the environment wins.
+        settings = Settings(_env_file=env_file_path())  # type: ignore[call-arg]
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first["loc"][0] if first["loc"] else "?"

@@ -50,11 +50,14 @@ def test_fresh_machine_serves_the_setup_page(gatebot, tmp_path, free_port):
     proc = gatebot(["serve", "--port", str(free_port)], clean_env())
     base = f"http://127.0.0.1:{free_port}"
     proc.wait_http(f"{base}/healthz")
-    assert "Connect a GitHub App" in requests.get(base, timeout=5).text
+    page = requests.get(base, timeout=5).text
+    assert "Create the GitHub App in one click" in page
+    assert "Or connect a GitHub App by hand" in page
     assert requests.get(f"{base}/healthz", timeout=5).json() == {"status": "ok", "mode": "setup"}
     assert requests.post(f"{base}/webhooks/github", data=b"{}", timeout=5).status_code == 503
     assert proc.stop() == 0
     assert f"setup mode (no forge configured): open {base}/" in proc.output()
+    assert "setup code for the one-click GitHub App: " in proc.output()
 
 
 @pytest.mark.parametrize(

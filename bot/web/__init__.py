@@ -20,17 +20,26 @@ from bot.settings import ConfigurationError, Mode, Settings, load_settings
 from bot.store import Store
 from bot.web import details, health, setup, webhooks
 from bot.web.services import Services
+from bot.web.setup_flow import SetupFlow
 
 
 def create_app(
-    settings: Settings, *, store: Store | None = None, queue: WorkQueue | None = None
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    queue: WorkQueue | None = None,
+    setup_flow: SetupFlow | None = None,
 ) -> Flask:
-    """The app for `settings`; builds the store and an enqueue-only queue if not given."""
+    """The app for `settings`; builds the store and an enqueue-only queue if not given.
+    `setup_flow` offers the one-click GitHub App setup in setup mode."""
     app = Flask(__name__)
     if settings.mode is Mode.FULL:
         store = store if store is not None else Store(settings.database_url)
         queue = queue if queue is not None else build_queue(settings, store)
-    app.extensions["gatebot"] = Services(settings=settings, store=store, queue=queue)
+    app.extensions["gatebot"] = Services(
+        settings=settings, store=store, queue=queue,
+        setup_flow=setup_flow if settings.mode is Mode.SETUP else None,
+    )
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(setup.bp)

@@ -16,23 +16,31 @@ on a fixed pool of `GATEBOT_WEB_THREADS` threads; at most
 over the webhook cap are refused (413) before they are read whole. It stays
 ONE process, so the embedded consumer and the store's SQLite file are shared
 by everything it serves (several processes: see the Procfile).
+
+In setup mode the server runs on a thread and serves through a `Switch`:
+when the one-click GitHub App setup has written the App's credentials, the
+main thread reads the settings again, starts full mode's services and points
+the switch at full mode's app — same address, no restart.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import threading
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 from flask import Flask
 from waitress.server import create_server
 
-from bot.queue import Sweeper, build_queue, start_catch_up
-from bot.settings import Mode, Settings
+from bot.queue import Sweeper, WorkQueue, build_queue, start_catch_up
+from bot.settings import Mode, Settings, load_settings
 from bot.store import Store
 from bot.web import create_app
 from bot.web.services import MAX_BODY_BYTES
+from bot.web.setup_flow import SetupFlow, new_setup_code
 from bot.worker import build_worker
 
 log = logging.getLogger(__name__)
@@ -43,7 +51,7 @@ def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def build_server(settings: Settings, app: Flask, host: str, port: int) -> Any:
+def build_server(settings: Settings, app: Any, host: str, port: int) -> Any:
     """The waitress server for `app`, bounded as the settings say (not yet running)."""
     timeout = settings.web_timeout_seconds
     return create_server(
@@ -64,52 +72,130 @@ def build_server(settings: Settings, app: Flask, host: str, port: int) -> Any:
     )
 
 
-def serve(settings: Settings, host: str, port: int) -> int:
-    if settings.mode is Mode.SETUP:
-        app = create_app(settings)
-        server = build_server(settings, app, host, port)
+class Switch:
+    """A WSGI app that forwards to the current app, so setup mode can hand over to full
+    mode in place: the server, its socket and its threads stay."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+@dataclass
+class Running:
+    """Full mode's services: the store, the queue and, when embedded, its consumer."""
+
+    store: Store
+    queue: WorkQueue
+    embedded: bool
+    consumer: Any = None
+    sweeper: Sweeper | None = None
+    catch_up: Any = None
+
+    @classmethod
+    def start(cls, settings: Settings) -> Running:
+        """Migrate the store and start the queue; call from the main thread (huey)."""
+        store = Store(settings.database_url)
+        revision = store.migrate()
+        log.info("store migrated to %s", revision)
+        if settings.gitlab_configured:
+            log.info("GitLab: %s", settings.gitlab_webhook_mode())
+        embedded = not settings.uses_redis
+        worker = build_worker(settings, store) if embedded else None
+        running = cls(store, build_queue(settings, store, worker), embedded)
+        if embedded:
+            running.consumer = running.queue.consumer(settings.worker_threads)
+            running.consumer.start()
+            running.sweeper = Sweeper(running.queue, settings.sweep_seconds)
+            running.sweeper.start()
+            running.catch_up = start_catch_up(settings, store, running.queue)
+        return running
+
+    def app(self, settings: Settings) -> Flask:
+        return create_app(settings, store=self.store, queue=self.queue)
+
+    def announce(self, host: str, port: int) -> None:
         print(
-            f"gatebot: setup mode (no forge configured): open http://{host}:{server.effective_port}/"
-            " to see how to connect one",
+            f"gatebot: serving on http://{host}:{port}/"
+            f" ({'embedded queue' if self.embedded else 'queue on Redis: run gatebot worker'})",
             flush=True,
         )
-        _serve_until_signal(server)
-        return 0
 
-    store = Store(settings.database_url)
-    revision = store.migrate()
-    log.info("store migrated to %s", revision)
-    if settings.gitlab_configured:
-        log.info("GitLab: %s", settings.gitlab_webhook_mode())
-    embedded = not settings.uses_redis
-    worker = None
-    if embedded:
-        worker = build_worker(settings, store)
-    queue = build_queue(settings, store, worker)
-    consumer = sweeper = catch_up = None
-    if embedded:
-        consumer = queue.consumer(settings.worker_threads)
-        consumer.start()
-        sweeper = Sweeper(queue, settings.sweep_seconds)
-        sweeper.start()
-        catch_up = start_catch_up(settings, store, queue)
-    app = create_app(settings, store=store, queue=queue)
-    server = build_server(settings, app, host, port)
-    print(
-        f"gatebot: serving on http://{host}:{server.effective_port}/"
-        f" ({'embedded queue' if embedded else 'queue on Redis: run gatebot worker'})",
-        flush=True,
-    )
+    def stop(self) -> None:
+        if self.catch_up is not None:
+            self.catch_up.stop()
+        if self.sweeper is not None:
+            self.sweeper.stop()
+        if self.consumer is not None:
+            self.consumer.stop(graceful=True)
+        self.store.close()
+
+
+def serve(settings: Settings, host: str, port: int) -> int:
+    if settings.mode is Mode.SETUP:
+        return _serve_setup(settings, host, port)
+    running = Running.start(settings)
     try:
+        server = build_server(settings, running.app(settings), host, port)
+        running.announce(host, server.effective_port)
         _serve_until_signal(server)
     finally:
-        if catch_up is not None:
-            catch_up.stop()
-        if sweeper is not None:
-            sweeper.stop()
-        if consumer is not None:
-            consumer.stop(graceful=True)
-        store.close()
+        running.stop()
+    return 0
+
+
+def _serve_setup(settings: Settings, host: str, port: int) -> int:
+    """Setup mode; once the one-click GitHub App setup has written the App's credentials,
+    full mode on the same server, without a restart."""
+    wake = threading.Event()
+    configured = threading.Event()
+
+    def on_configured() -> None:
+        configured.set()
+        wake.set()
+
+    code = new_setup_code()
+    switch = Switch(create_app(settings, setup_flow=SetupFlow(code, on_configured)))
+    server = build_server(settings, switch, host, port)
+    print(
+        f"gatebot: setup mode (no forge configured): open http://{host}:{server.effective_port}/"
+        " to see how to connect one",
+        flush=True,
+    )
+    # Printed, never logged: whoever reads the server's output may register the App.
+    print(f"gatebot: setup code for the one-click GitHub App: {code}", flush=True)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+        wake.set()
+
+    web = threading.Thread(target=server.run, name="gatebot-web", daemon=True)
+    running: Running | None = None
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    web.start()
+    try:
+        while not wake.wait(1.0):
+            pass
+        if configured.is_set() and not stopping.is_set():
+            full = load_settings()
+            running = Running.start(full)
+            # The queue's consumer installs its own handlers: ours stop the server.
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
+            switch.app = running.app(full)
+            print("gatebot: the GitHub App is configured; setup mode is over", flush=True)
+            running.announce(host, server.effective_port)
+            while not stopping.wait(1.0):
+                pass
+    finally:
+        server.close()
+        if running is not None:
+            running.stop()
+    log.info("gatebot: stopped")
     return 0
 
 

@@ -9,6 +9,7 @@ from flask import current_app
 from bot.queue import WorkQueue
 from bot.settings import Settings
 from bot.store import Store
+from bot.web.setup_flow import SetupFlow
 
 # The spec's cap on webhook bodies (GitHub itself caps payloads at 25 MB).
 MAX_BODY_BYTES = 25 * 1024 * 1024
@@ -19,6 +20,8 @@ class Services:
     settings: Settings
     store: Store | None  # None in setup mode
     queue: WorkQueue | None  # None in setup mode
+    setup_flow: SetupFlow | None = None
+    """The one-click GitHub App setup: `gatebot serve` in setup mode only."""
 
 
 def services() -> Services:

@@ -19,6 +19,7 @@ from support.fakes.forge import FakeForge
 from support.fakes.recording import RequestLog
 
 from . import webhooks
+from .app_pages import ENTERPRISE_API
 from .auth import generated_private_key_pem, mint_token, public_key_pem
 from .builders import Shapes
 from .handlers import Handlers, ensure_label, merged_tree, tree_diff
@@ -76,7 +77,10 @@ class FakeGitHub(FakeForge):
         private_key_pem: str | None = None,
         webhook_secret: str | None = None,
         operations_path: Path = OPERATIONS_FILE,
+        enterprise: bool = False,
     ) -> None:
+        """`enterprise`: the API is served under `/api/v3` of `url`, as GitHub Enterprise
+        Server serves it (`api_url`), and every URL in its answers says so."""
         self.app_id = app_id
         self.app_slug = app_slug
         self.private_key_pem = private_key_pem or generated_private_key_pem()
@@ -88,8 +92,12 @@ class FakeGitHub(FakeForge):
         self.faults = FaultBook()
         self._frontend = HttpFrontend(self)
         self.url = self._frontend.url
-        self.shapes = Shapes(self.world, self.operations, self.url)
+        """The web address; the API's is `api_url`."""
+        self.api_url = self.url + (ENTERPRISE_API if enterprise else "")
+        self.shapes = Shapes(self.world, self.operations, self.api_url)
         self.hook_log = HookLog(self.world.lock, self.world.next_id)
+        self.manifests: list[dict[str, Any]] = []
+        """App manifests posted to the new-App pages (app_pages.py), with their `owner`."""
         self.handlers = Handlers(
             self.world, self.shapes, self.private_key_pem, self.webhook_secret, self.hook_log
         )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from support.fakes import server as shared
 from support.fakes.recording import RecordedRequest
 
+from . import app_pages
 from .auth import authenticate_app, authenticate_installation
 from .handlers import (
     APP_JWT_OPERATIONS,
@@ -92,8 +93,17 @@ def _authenticate(
 
 def dispatch(fake: FakeGitHub, handler: BaseHTTPRequestHandler) -> None:
     record, body = shared.read_request(handler, RecordedRequest)
+    if record.path.startswith(app_pages.ENTERPRISE_API + "/"):
+        # GitHub Enterprise Server's API lives under /api/v3 of the web address.
+        record.path = record.path[len(app_pages.ENTERPRISE_API) :]
     raw_path, query = record.path, record.query
     headers = {"X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(), **_rate_headers(fake)}
+    web_page = app_pages.page(fake, handler.command, raw_path, query, body)
+    if web_page is not None:
+        status, text, page_headers = web_page
+        shared.answer(fake.log, handler, record, status, text, page_headers,
+                      content_type=app_pages.HTML)
+        return
     matched = fake.operations.match(handler.command, raw_path)
     if matched is None:
         reply = Reply(
@@ -109,7 +119,7 @@ def dispatch(fake: FakeGitHub, handler: BaseHTTPRequestHandler) -> None:
     operation, params = matched
     record.operation_id = operation.operation_id
     record.path_params = params
-    call = Call(operation, params, query, None, None, f"{fake.url}{raw_path}", record.headers)
+    call = Call(operation, params, query, None, None, f"{fake.api_url}{raw_path}", record.headers)
     try:
         call.body = json.loads(body) if body else None
     except ValueError:

@@ -74,7 +74,7 @@ def template(event: str, action: str | None) -> dict[str, Any]:
 
 def _organization(fake: FakeGitHub, login: str, shaped: dict[str, Any] | None) -> dict[str, Any]:
     account = fake.world.account(login)
-    api = f"{fake.url}/orgs/{account.login}"
+    api = f"{fake.api_url}/orgs/{account.login}"
     out = copy.deepcopy(shaped) if shaped else {}
     out.update(
         {
@@ -238,7 +238,7 @@ def build(
     if builder is not None:
         builder(draft)
 
-    return retarget(payload, [(GITHUB_API, fake.url)])
+    return retarget(payload, [(GITHUB_API, fake.api_url)])
 
 
 def _suite(

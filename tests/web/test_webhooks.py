@@ -319,7 +319,8 @@ def test_setup_mode_explains_and_refuses_webhooks():
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     for needle in (
-        "Connect a GitHub App",
+        "Or connect a GitHub App by hand",
+        "Create the GitHub App in one click",
         "GITHUB_APP_ID",
         "GITHUB_WEBHOOK_SECRET",
         "Connect a GitLab project",
