@@ -12,6 +12,11 @@ would — opened by alice, approved by bob, approved by carol — sending each
 signed webhook to gatebot and printing the verdict gatebot posted after each
 one, with its Details link. It keeps the fake running until Ctrl-C so the
 links can be opened.
+
+With `--one-click` the App is not configured in advance: the fake plays a
+GitHub Enterprise Server, the settings file carries no App at all, and the
+runner says what to type on gatebot's setup page to create the App in one
+click — as a new user does on GitHub — before it plays the pull request.
 """
 
 from __future__ import annotations
@@ -31,24 +36,31 @@ REPO = "acme/demo"
 CONTEXT = "gatebot: main"
 
 
-def write_env(fake: FakeGitHub, workdir: Path, public_url: str) -> Path:
-    """The settings of a `gatebot serve` that is the fake's App, as a file of `export` lines."""
+def write_env(fake: FakeGitHub, workdir: Path, public_url: str, *, one_click: bool) -> Path:
+    """The settings of a `gatebot serve` beside the fake, as a file of `export` lines: the
+    fake's App itself, or with `one_click` only where setup keeps the App it creates."""
     workdir.mkdir(parents=True, exist_ok=True)
-    key = workdir / "app.private-key.pem"
-    key.write_text(fake.private_key_pem)
-    key.chmod(0o600)
-    settings = {
-        "GITHUB_APP_ID": str(fake.app_id),
-        "GITHUB_PRIVATE_KEY_PATH": str(key),
-        "GITHUB_WEBHOOK_SECRET": fake.webhook_secret,
-        "GITHUB_API_URL": fake.url,
+    settings: dict[str, str] = {}
+    if one_click:
+        settings["GATEBOT_ENV_FILE"] = str(workdir / "gatebot.env")
+    else:
+        key = workdir / "app.private-key.pem"
+        key.write_text(fake.private_key_pem)
+        key.chmod(0o600)
+        settings.update({
+            "GITHUB_APP_ID": str(fake.app_id),
+            "GITHUB_PRIVATE_KEY_PATH": str(key),
+            "GITHUB_WEBHOOK_SECRET": fake.webhook_secret,
+            "GITHUB_API_URL": fake.api_url,
+        })
+    settings.update({
         "GATEBOT_PUBLIC_URL": public_url,
         "GATEBOT_SECRET_KEY": secrets.token_hex(32),
         "GATEBOT_DATABASE_URL": f"sqlite:///{workdir / 'gatebot.sqlite3'}",
         # The fake needs none of the pacing real GitHub asks for.
         "GATEBOT_GITHUB_SECONDS_BETWEEN_REQUESTS": "0",
         "GATEBOT_GITHUB_SECONDS_BETWEEN_WRITES": "0",
-    }
+    })
     env = workdir / "env"
     env.write_text("".join(f"export {name}={value}\n" for name, value in settings.items()))
     env.chmod(0o600)
@@ -97,22 +109,36 @@ def main() -> int:
                         help="where the App's key, the settings and gatebot's store go")
     parser.add_argument("--public-url", default="http://127.0.0.1:8000",
                         help="where gatebot serve will listen (its GATEBOT_PUBLIC_URL)")
+    parser.add_argument("--one-click", action="store_true",
+                        help="create the App from gatebot's setup page instead")
     args = parser.parse_args()
     workdir = args.dir.resolve()
     public_url = args.public_url.rstrip("/")
 
-    fake = FakeGitHub().start()
+    fake = FakeGitHub(enterprise=args.one_click)
+    fake.start()
     policy = (ROOT / "policies/examples/two-reviewers.yml").read_text()
     fake.add_repo(REPO, files={".github/gatebot.yml": policy, "src/app.py": "print(1)\n"})
     for login in ("bob", "carol"):
         fake.set_role(REPO, login, "write")
-    env = write_env(fake, workdir, public_url)
+    env = write_env(fake, workdir, public_url, one_click=args.one_click)
 
-    print(f"A fake GitHub is running at {fake.url}, the App installed on {REPO}.")
-    print("In another terminal, in this directory, start gatebot as that App:\n")
     port = urlsplit(public_url).port or 8000
     serve = ".venv/bin/gatebot serve" + ("" if port == 8000 else f" --port {port}")
-    print(f"    . {env} && {serve}\n")
+    if args.one_click:
+        print(f"A fake GitHub Enterprise Server is running at {fake.url}.")
+        print("In another terminal, in this directory, start gatebot with no App yet:\n")
+        print(f"    . {env} && {serve}\n")
+        print(f"Open {public_url}/ and, under \"Create the GitHub App in one click\", give:")
+        print("    Setup code:       the one gatebot serve printed")
+        print("    Register under:   the organisation acme")
+        print(f"    GitHub address:   {fake.url}")
+        print("press Create the GitHub App, then \"Create GitHub App for acme\" on the fake")
+        print(f"GitHub's page. (The App is installed on {REPO} already.)\n")
+    else:
+        print(f"A fake GitHub is running at {fake.url}, the App installed on {REPO}.")
+        print("In another terminal, in this directory, start gatebot as that App:\n")
+        print(f"    . {env} && {serve}\n")
     print(f"Waiting for gatebot at {public_url} ...")
     try:
         wait_for_gatebot(public_url)

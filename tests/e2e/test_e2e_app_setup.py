@@ -10,9 +10,7 @@ second time, nothing is exchanged.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 import requests
 from fakegithub import FakeGitHub
 from fakegithub.auth import generated_private_key_pem
+from support.browser import browser_page, fill_one_click_setup
 from support.e2e import GateService, free_port, service_env
 from support.policies import ONE_APPROVAL
 from support.processes import GatebotProcess, wait_until
@@ -31,15 +30,6 @@ from bot.web import github_app_permissions as app
 pytestmark = pytest.mark.slow
 
 SETUP_CODE = re.compile(r"setup code for the one-click GitHub App: ([0-9a-f]{4}(?:-[0-9a-f]{4}){3})")
-
-
-def _browser_path() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return found
 
 
 class SetupService:
@@ -88,33 +78,14 @@ def setup(tmp_path: Path) -> Iterator[SetupService]:
 
 
 @pytest.fixture
-def browser(tmp_path: Path):
-    executable = _browser_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield chromium.new_page()
-        finally:
-            chromium.close()
-
-
-def _fill_setup_form(page, setup: SetupService, code: str) -> None:
-    page.goto(setup.base + "/")
-    page.fill("#setup_code", code)
-    page.check("input[name=account][value=organisation]")
-    page.fill("#organisation", "acme")
-    page.fill("#app_name", "gatebot-acme")
-    page.fill("#github_url", setup.fake.url)
-    page.click("#create-app")
+def browser():
+    with browser_page() as page:
+        yield page
 
 
 def test_one_click_app_then_a_first_verdict(setup, browser):
     page = browser
-    _fill_setup_form(page, setup, setup.code)
+    fill_one_click_setup(page, setup.base, setup.code, setup.fake.url)
     # The fake GitHub's new-App page, reached through the auto-posted manifest.
     page.wait_for_selector("#create")
     assert page.url.startswith(f"{setup.fake.url}/organizations/acme/settings/apps/new?state=")
@@ -186,7 +157,7 @@ def test_one_click_app_then_a_first_verdict(setup, browser):
 
 def test_without_the_setup_code_nothing_is_registered(setup, browser):
     page = browser
-    _fill_setup_form(page, setup, "0000-0000-0000-0000")
+    fill_one_click_setup(page, setup.base, "0000-0000-0000-0000", setup.fake.url)
     page.wait_for_selector(".error")
     assert "not the setup code" in page.inner_text(".error")
     assert page.url == f"{setup.base}/setup/github"

@@ -1,6 +1,7 @@
-"""The README's walkthrough against the fake GitHub works as written: the
-runner prints the command to start gatebot, and the PR it plays goes from
-pending to success with a Details link that opens."""
+"""The README's walkthroughs against the fake GitHub work as written: the
+runner prints the command to start gatebot (and, for the one-click App, what
+to type on its setup page), and the PR it plays goes from pending to success
+with a Details link that opens."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.browser import browser_page, fill_one_click_setup
 from support.e2e import free_port
 from support.processes import GatebotProcess, clean_env, wait_until
 
@@ -24,13 +26,14 @@ def exported(env_file: Path) -> dict[str, str]:
     return dict(line.removeprefix("export ").split("=", 1) for line in lines)
 
 
-def test_the_walkthrough_reaches_a_verdict(tmp_path):
+def _walk_through(tmp_path: Path, *, one_click: bool) -> None:
     port = free_port()
     log = tmp_path / "try.log"
     with open(log, "wb") as out:
         runner = subprocess.Popen(
             [sys.executable, str(ROOT / "tests" / "try_github.py"),
-             "--dir", str(tmp_path / "try-github"), "--public-url", f"http://127.0.0.1:{port}"],
+             "--dir", str(tmp_path / "try-github"), "--public-url", f"http://127.0.0.1:{port}",
+             *(["--one-click"] if one_click else [])],
             cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, env=clean_env(),
         )
     serve = None
@@ -43,6 +46,16 @@ def test_the_walkthrough_reaches_a_verdict(tmp_path):
         env = clean_env(**exported(Path(command.group(1))))
         serve = GatebotProcess(command.group(2).split(), env, cwd=tmp_path,
                                log_path=tmp_path / "serve.log")
+        if one_click:
+            # What the runner says to type, typed into the page as a person would.
+            wait_until(lambda: "setup code for the one-click" in serve.output(), timeout=20,
+                       message=serve.output())
+            code = re.search(r"one-click GitHub App: (\S+)", serve.output()).group(1)
+            github = re.search(r"GitHub address: +(\S+)", log.read_text()).group(1)
+            with browser_page() as page:
+                fill_one_click_setup(page, f"http://127.0.0.1:{port}", code, github)
+                page.get_by_role("button", name="Create GitHub App for acme").click()
+                page.wait_for_selector("#install")
         wait_until(lambda: "Ctrl-C stops" in log.read_text(), timeout=60,
                    message=log.read_text() + serve.output())
         text = log.read_text()
@@ -56,3 +69,13 @@ def test_the_walkthrough_reaches_a_verdict(tmp_path):
             serve.stop()
         runner.terminate()
         runner.wait(10)
+
+
+def test_the_walkthrough_reaches_a_verdict(tmp_path):
+    _walk_through(tmp_path, one_click=False)
+
+
+def test_the_one_click_walkthrough_reaches_a_verdict(tmp_path):
+    """A new user's path: gatebot serve with nothing configured, the App created from
+    its setup page, then the pull request judged."""
+    _walk_through(tmp_path, one_click=True)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ from factories import HEAD, OLD_HEAD, check, make_snapshot, review
 from factories import policy as load_policy
 from sqlalchemy import select
 from support.apps import AppUnderTest, build_app
+from support.browser import chromium_path
 from werkzeug.serving import make_server
 
 from bot import links
@@ -186,10 +185,6 @@ def test_a_link_to_an_older_head_stops_opening_once_a_newer_head_has_a_verdict(s
     assert site.client.get(_path(site)).status_code == 200
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.fixture
 def served(site: AppUnderTest) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, site.app, threaded=True)
@@ -203,11 +198,7 @@ def served(site: AppUnderTest) -> Iterator[str]:
 
 
 def test_page_reads_right_in_headless_chromium(site, served, tmp_path):
-    browser = _chromium()
-    if browser is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
+    browser = chromium_path()
     _post_decision(site)
     url = served + _path(site)
     result = subprocess.run(
