@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     github_private_key_path: Path | None = Field(None, validation_alias="GITHUB_PRIVATE_KEY_PATH")
     github_webhook_secret: SecretStr | None = Field(None, validation_alias="GITHUB_WEBHOOK_SECRET")
     github_api_url: str = Field("https://api.github.com", validation_alias="GITHUB_API_URL")
+    env_file: Path = Field(default_factory=env_file_path, validation_alias="GATEBOT_ENV_FILE")
+    """Where the one-click GitHub App setup keeps the App; read (under the environment) by
+    `load_settings` from `env_file_path()`, which this default repeats."""
 
     gitlab_url: str = Field("https://gitlab.com", validation_alias="GITLAB_URL")
     gitlab_token: SecretStr | None = Field(None, validation_alias="GITLAB_TOKEN")

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, abort, make_response, render_template, re
 from bot.catchup import status
 from bot.env_file import EnvFileError, write_github_app
 from bot.providers.github.app_manifest import ConversionFailed, convert
-from bot.settings import Mode, Settings, env_file_path
+from bot.settings import Mode, Settings
 from bot.store import catchup_rounds, utcnow
 from bot.web import app_manifest, github_app_permissions
 from bot.web.services import services
@@ -105,7 +105,7 @@ def github_callback() -> Response | tuple[str, int]:
         return render_template("setup_result.html", error=str(exc)), 403
     try:
         created = convert(pending.api, request.args.get("code", ""))
-        path = env_file_path()
+        path = settings.env_file
         write_github_app(
             path, created.credentials,
             api_url=pending.api if pending.api != settings.github_api_url else None,
