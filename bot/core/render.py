@@ -2,8 +2,10 @@
 
 The status description is what GitHub shows beside the check (at most 140
 characters), so it carries the most important blockers' main clauses. Check
-runs and comments carry the whole explanation tree as markdown; the CLI
-prints it as indented text; the store and the details page keep the JSON.
+runs and comments carry the explanation tree as markdown; the CLI prints it
+as indented text; the store and the details page keep the JSON. In every
+tree each fact stands once: a parent's line summarises its children and the
+leaves say what is missing (`node_lines`).
 
 Explanations contain text chosen by PR authors (labels, logins, override
 reasons), so markdown output is escaped: no HTML, no link or emphasis
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core import node_lines
 from bot.core.gate import Decision
 from bot.core.gate_state import GateState
 from bot.core.policy.result import (
@@ -106,23 +109,15 @@ def escape_markdown(text: str) -> str:
 
 
 def markdown(decision: Decision, details_url: str | None = None) -> str:
-    """The full explanation for a check run or a PR comment."""
+    """The full explanation for a check run or a PR comment: the tree, each fact once
+    (parents summarise their children; the leaves say what is missing)."""
     icon = ICONS[decision.state.status]
     lines = [f"### {icon} gatebot: {decision.state.word}", ""]
     if decision.report_only:
         lines += ["_Report-only mode: this verdict never blocks, merges or deploys._", ""]
-    if decision.state is GateState.SUCCESS:
-        lines.append(escape_markdown(decision.description))
-    else:
-        lines.append("**What is missing:**")
-        lines.append("")
-        lines += [f"- {escape_markdown(b)}" for b in decision.blockers]
-    lines += ["", f"Evaluated head `{short_sha(decision.head_sha)}`."]
-    if details_url:
-        lines.append(f"[Details]({details_url})")
-    lines += ["", "<details><summary>Full explanation</summary>", ""]
+    head = f"Evaluated head `{short_sha(decision.head_sha)}`."
+    lines += [f"{head} [Details]({details_url})" if details_url else head, ""]
     lines += _markdown_tree(decision.explanation, 0)
-    lines += ["", "</details>"]
     text = "\n".join(lines) + "\n"
     if len(text) > CHECK_RUN_TEXT_LIMIT:
         text = text[: CHECK_RUN_TEXT_LIMIT - 40] + "\n\n… (explanation truncated)\n"
@@ -142,9 +137,8 @@ def _markdown_tree(result: Result, depth: int) -> list[str]:
             lines += _markdown_tree(child, depth)
         return lines
     indent = "  " * depth
-    explanation = result.explanation.removeprefix(f"{result.name}: ")
     lines = [f"{indent}- {ICONS[result.status]} {_label(result)} — "
-             f"{escape_markdown(explanation)}"]
+             f"{escape_markdown(node_lines.line(result))}"]
     lines += [f"{indent}  - {escape_markdown(fact)}" for fact in _fact_lines(result)]
     for child in result.children:
         lines += _markdown_tree(child, depth + 1)
@@ -191,12 +185,20 @@ def text(decision: Decision) -> str:
 def _text_tree(result: Result, depth: int) -> list[str]:
     indent = "  " * depth
     label = result.kind if result.name == result.kind else f"{result.kind} {result.name}"
-    explanation = result.explanation.removeprefix(f"{result.name}: ")
-    lines = [f"{indent}[{result.status.value}] {label}: {explanation}"]
+    lines = [f"{indent}[{result.status.value}] {label}: {node_lines.line(result)}"]
     lines += [f"{indent}    {fact}" for fact in _fact_lines(result)]
     for child in result.children:
         lines += _text_tree(child, depth + 1)
     return lines
+
+
+def _tree_json(result: Result) -> dict[str, Any]:
+    """The node as stored, with the `line` the details page shows for it."""
+    data = result.to_dict()
+    data["line"] = node_lines.line(result)
+    if result.children:
+        data["children"] = [_tree_json(child) for child in result.children]
+    return data
 
 
 def to_json(decision: Decision) -> dict[str, Any]:
@@ -214,5 +216,5 @@ def to_json(decision: Decision) -> dict[str, Any]:
             else decision.override.model_dump(mode="json")
         ),
         "blockers": list(decision.blockers),
-        "explanation": decision.explanation.to_dict(),
+        "explanation": _tree_json(decision.explanation),
     }

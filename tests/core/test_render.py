@@ -321,3 +321,48 @@ def test_cli_evaluate_rejects_bad_inputs(tmp_path, capsys):
     bad_policy.write_text("version: 2\n")
     assert main(["evaluate", "--policy", str(bad_policy), "--snapshot", str(good_snapshot)]) == 1
     assert "unsupported-version" in capsys.readouterr().err
+
+
+# -- each fact once ---------------------------------------------------------------------
+
+
+STATUS_WORDS = {"holds", "does not hold", "pending", "approved", "failed", "skipped"}
+
+
+def _lines(node: dict) -> list[tuple[dict, str]]:
+    found = [(node, node["line"])]
+    for child in node.get("children", []):
+        found += _lines(child)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_a_parent_never_repeats_what_its_children_say(name):
+    tree = render.to_json(SCENARIOS[name]())["explanation"]
+    for node, line in _lines(tree):
+        for child in node.get("children", []):
+            sentence = child["line"]
+            if sentence not in STATUS_WORDS:  # "pending", "does not hold" may recur
+                assert sentence not in line, (node["name"], line)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_the_check_run_says_each_blocker_once(name):
+    decision = SCENARIOS[name]()
+    text = render.markdown(decision, "https://gatebot.example/details/x")
+    for blocker in decision.blockers:
+        # The main clause, without the rule's name the status line puts in front.
+        clause = blocker.split("; ", 1)[0].split(": ", 1)[-1]
+        assert text.count(render.escape_markdown(clause)) <= 1, clause
+
+
+def test_parents_summarise_their_children():
+    tree = render.to_json(scenario_distinct_teams_pending())["explanation"]
+    lines = {node["name"]: line for node, line in _lines(tree)}
+    assert lines["approval"] == "1 of 2 rules pending, 1 skipped"
+    assert lines["checks"] == "1 of 2 checks pending, 1 passed"
+    assert lines["policy"] == (
+        "approval and checks pending; disapproval, tampering, merge.block and merge.trigger"
+        " approved"
+    )
+    assert lines["two-reviewers"] == "needs 1 more approval from acme/backend or acme/platform"
