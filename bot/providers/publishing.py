@@ -23,7 +23,7 @@ from typing import Protocol, TypeVar
 from bot.core.gate import Decision
 from bot.keys import WorkKey
 from bot.providers.base import PublishOutcome
-from bot.store import Store, evaluations
+from bot.store import Store, evaluations, verdict_history
 from bot.store.key_columns import columns
 
 CONTEXT_PREFIX = "gatebot"
@@ -137,9 +137,11 @@ def compare(
 
 
 def record(store: Store, posted: evaluations.Posted) -> None:
-    """Remember what was just posted: the next evaluation compares with it."""
+    """Remember what was just posted: the next evaluation compares with it, and the PR's
+    verdict history gains it if it changed the verdict."""
     with store.begin() as conn:
         evaluations.record(conn, posted)
+        verdict_history.add(conn, posted)
 
 
 def silent(context: str) -> PublishOutcome:

@@ -236,6 +236,25 @@ evaluations = Table(
     Column("posted_at", UTCDateTime, nullable=False),
 )
 
+# Every verdict the bot showed on a PR, in order (migration 0016): the details
+# page's history — which head, what verdict, when, and the status line that
+# says why. A row is added only when the state or the line changed.
+verdict_history = Table(
+    "verdict_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("sha", String(64), nullable=False),
+    Column("context", String(255), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("description", String(255), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_verdict_history_pull", verdict_history.c.provider, verdict_history.c.repo,
+      verdict_history.c.number, verdict_history.c.id)
+
 # The verdict the bot last reached per (PR, head SHA, context), whatever was
 # written to the forge: the deploy step ships a merge only if the merged head
 # passed for that same PR under the context of the branch it was merged into.

@@ -3,8 +3,10 @@
 `GET /details/<provider>/<repository path>/<number>?sha=...&sig=...` (a GitLab
 project path may have several groups) shows the verdict the bot last posted
 for the PR — every rule, who approved on which commit, whose approval did not
-count and why, the checks seen, and what is missing — as long as that verdict
-is for the head the link was made for. The link is signed (see `bot/links.py`);
+count and why, the checks seen, and what is missing — with a link to the PR
+and the PR's verdict history (head, verdict, when, and the status line that
+says why), newest first, as long as that verdict is for the head the link
+was made for. The link is signed (see `bot/links.py`);
 a bad signature, an unknown PR and a link to an older head all get the same
 404, so pages cannot be enumerated or probed.
 """
@@ -18,7 +20,8 @@ from flask import Blueprint, abort, render_template, request
 
 from bot import links
 from bot.core.gate_state import GateState
-from bot.store import evaluations
+from bot.forges import forge_of
+from bot.store import evaluations, verdict_history
 from bot.web.services import services
 
 bp = Blueprint("details", __name__, template_folder="templates")
@@ -34,17 +37,21 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
         abort(404)
     with svc.store.begin() as conn:
         posted = evaluations.latest_for_pull(conn, provider, repo, number)
+        history = verdict_history.for_pull(conn, provider, repo, number)
     # A link opens the verdict of its own head only: after a push it shows nothing.
     if posted is None or posted.explanation is None or posted.sha.lower() != (sha or "").lower():
         abort(404)
     decision = json.loads(posted.explanation)
+    forge = forge_of(provider)
     html = render_template(
         "details.html",
         repo=repo,
         number=number,
         posted=posted,
         decision=decision,
-        state_title=_state_title(decision["state"]),
+        pull_url=forge.pull_url(svc.settings, repo, number) if forge else None,
+        history=history,
+        state_title=_state_title,
         short=_short,
     )
     # Private review history: never cached by proxies, never framed elsewhere.

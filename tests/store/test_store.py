@@ -322,3 +322,27 @@ def test_gatebot_audit_lists_tampering_but_not_an_authors_own_edits(
         f"2026-03-02T09:03:00+00:00 acme/app#7 {'c' * 12} tampering: carol edited bob's "
         "comment 55",
     ]
+
+
+def test_the_verdict_history_keeps_changes_only_newest_first(store):
+    from bot.store import verdict_history
+    from bot.store.evaluations import Posted
+
+    def shown(sha: str, state: str, minute: int, description: str = "needs 1 more") -> Posted:
+        return Posted(
+            provider="github", repo="Acme/App", sha=sha, context="gatebot: main", number=7,
+            state=state, description=description, details_url=None, report_only=False,
+            status_posted=True, check_run_id=None, explanation=None,
+            posted_at=utcnow().replace(minute=minute, second=0, microsecond=0),
+        )
+
+    with store.begin() as conn:
+        assert verdict_history.add(conn, shown("a" * 40, "pending", 1))
+        assert not verdict_history.add(conn, shown("a" * 40, "pending", 2))  # reposted
+        assert verdict_history.add(conn, shown("b" * 40, "pending", 3))  # a new head
+        assert verdict_history.add(conn, shown("b" * 40, "success", 4, "approved"))
+    with store.begin() as conn:
+        history = verdict_history.for_pull(conn, "github", "acme/app", 7)
+    assert [(h.sha[0], h.state, h.at.minute) for h in history] == [
+        ("b", "success", 4), ("b", "pending", 3), ("a", "pending", 1),
+    ]

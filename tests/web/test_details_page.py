@@ -23,8 +23,8 @@ from bot import links
 from bot.core import render
 from bot.core.gate import decide
 from bot.core.policy.evaluate import evaluate
+from bot.providers import publishing
 from bot.settings import Settings
-from bot.store import evaluations
 from bot.store.evaluations import Posted
 from bot.store.tables import signing_keys
 
@@ -61,15 +61,15 @@ def _post_decision(
         checks=(check("ci / lint", "failure", app="travis"),),
     )
     decision = decide(evaluate(POLICY, snapshot), snapshot)
-    with site.store.begin() as conn:
-        evaluations.record(conn, Posted(
-            provider="github", repo=REPO, sha=snapshot.head_sha, context="gatebot: main",
-            number=number, state=decision.state,
-            description=render.status_description(decision), details_url=None,
-            report_only=False, status_posted=True, check_run_id=None,
-            explanation=json.dumps(render.to_json(decision)),
-            posted_at=datetime(2024, 5, 1, 13, minute, tzinfo=UTC),
-        ))
+    # As the publisher records what it posted: the verdict and the PR's history.
+    publishing.record(site.store, Posted(
+        provider="github", repo=REPO, sha=snapshot.head_sha, context="gatebot: main",
+        number=number, state=decision.state,
+        description=render.status_description(decision), details_url=None,
+        report_only=False, status_posted=True, check_run_id=None,
+        explanation=json.dumps(render.to_json(decision)),
+        posted_at=datetime(2024, 5, 1, 13, minute, tzinfo=UTC),
+    ))
 
 
 def _url(site: AppUnderTest, number: int = 7, head_sha: str = HEAD) -> str | None:
@@ -96,6 +96,20 @@ def test_signed_link_shows_the_last_evaluation(site):
     assert "is the author" in page
     assert "reported by travis, not github-actions" in page
     assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_the_page_links_to_the_pr_and_shows_its_verdicts_newest_first(site):
+    _post_decision(site, head_sha=OLD_HEAD, minute=0)
+    _post_decision(site, head_sha=OLD_HEAD, minute=1)  # the same verdict: no new row
+    _post_decision(site, head_sha=HEAD, minute=2)
+    page = site.client.get(_path(site)).get_data(as_text=True)
+    assert 'href="https://github.com/acme/api/pull/7"' in page
+    history = page[page.index('<table id="history">'):]
+    rows = history.split("<tr>")[2:]
+    assert len(rows) == 2
+    assert "2024-05-01 13:02:00" in rows[0] and HEAD[:7] in rows[0]
+    assert "2024-05-01 13:00:00" in rows[1] and OLD_HEAD[:7] in rows[1]
+    assert all("needs 1 more approval" in row for row in rows)
 
 
 @pytest.mark.parametrize(

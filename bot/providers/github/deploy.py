@@ -30,14 +30,6 @@ from bot.providers.base import DeployAnswer
 from bot.retry import RateLimited, RetryPolicies, classify
 
 
-def web_root(api_url: str) -> str:
-    """GitHub's web address for an API address (github.com or a GitHub Enterprise server)."""
-    root = api_url.rstrip("/")
-    if root.endswith("/api/v3"):
-        return root[: -len("/api/v3")]
-    return root.replace("://api.", "://", 1)
-
-
 def _message(exc: GithubException) -> str:
     data = exc.data
     if isinstance(data, dict) and data.get("message"):

@@ -59,7 +59,7 @@ from bot.providers.evaluation import EvaluationBase
 from bot.providers.github import snapshot as reads
 from bot.providers.github.auth import AppCredentials, GitHubApp
 from bot.providers.github.client import ClientConfig, installation_client
-from bot.providers.github.deploy import GitHubDeploying, web_root
+from bot.providers.github.deploy import GitHubDeploying
 from bot.providers.github.directory import DirectoryReader
 from bot.providers.github.merge import GitHubMerging, MergeMethods, merge_state
 from bot.providers.github.merge_queue import GroupContents, group_contents
@@ -444,7 +444,7 @@ class GitHubEvaluation(EvaluationBase):
         repo_page = (
             str(page.value)
             if page is not None and page.value
-            else f"{web_root(self.forge.settings.github_api_url)}/{self.key.repo}"
+            else f"{GITHUB.web_root(self.forge.settings)}/{self.key.repo}"
         )
         return GitHubDeploying(
             self.client, self.key.repo, self.forge.retries, repo_page,
