@@ -25,6 +25,15 @@ from bot.core.snapshot import Override, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyFile:
+    """Where the repository's policy that judged was read: a file at a base commit."""
+
+    repo: str
+    path: str
+    commit: str
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """What to post for one head SHA, and what the bot may do next."""
 
@@ -47,6 +56,9 @@ class Decision:
     """Every sentence behind the state, most severe first."""
     silent: bool = False
     """No repository policy and no required policy: the bot says nothing."""
+    policy_file: PolicyFile | None = None
+    """The repository's policy file and the base commit it was read at, when known (the
+    details page links to it); set by the shell, which read it."""
 
 
 def active_override(snapshot: Snapshot) -> Override | None:

@@ -217,4 +217,9 @@ def to_json(decision: Decision) -> dict[str, Any]:
         ),
         "blockers": list(decision.blockers),
         "explanation": _tree_json(decision.explanation),
+        "policy_file": (
+            None if decision.policy_file is None
+            else {"repo": decision.policy_file.repo, "path": decision.policy_file.path,
+                  "commit": decision.policy_file.commit}
+        ),
     }

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.core.gate import PolicyFile
 from bot.core.policy.loader import load_policy_file
 from bot.core.policy.models import Policy
 from bot.core.policy.problems import Problem
@@ -49,6 +50,13 @@ class Governing:
     def silent(self) -> bool:
         """No policy of any kind applies: the bot posts nothing."""
         return self.policy is None and not self.problems and self.floor is None
+
+
+def policy_file(repo: str, source: PolicyText | None) -> PolicyFile | None:
+    """The repository's own policy file at the base commit it was read at, if it governs."""
+    if source is None or source.origin != "repository" or source.commit is None:
+        return None
+    return PolicyFile(repo, source.filename, source.commit)
 
 
 def governing(

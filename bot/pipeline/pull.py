@@ -49,7 +49,7 @@ in the run record. Errors are not caught here (see `errors.py`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot import links
@@ -69,6 +69,7 @@ from bot.pipeline.policies import (
     changed_policy_paths,
     changed_policy_problems,
     governing,
+    policy_file,
     too_large_problem,
 )
 from bot.pipeline.supersede import Superseding
@@ -150,7 +151,10 @@ class PullPipeline:
             policy_errors=policies.problems,
             changed_policy_errors=changed,
         )
-        decision = decide(evaluation, snapshot)
+        decision = replace(
+            decide(evaluation, snapshot),
+            policy_file=policy_file(job.key.repo, policies.source),
+        )
 
         if not job.lease.extend():
             # Another worker took the PR over; it publishes (and answers) what it finds.

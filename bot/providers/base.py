@@ -80,6 +80,9 @@ class PolicyText:
     filename: str
     """The name its problems cite (a path, or the operator's file name)."""
     text: str
+    commit: str | None = None
+    """The commit a repository's own file was read at (its base branch's head), when the
+    forge told it."""
 
 
 class FileTooLarge(Exception):

@@ -23,6 +23,7 @@ rules that follow are the same on every forge:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
@@ -65,6 +66,14 @@ def repository_policy(
         return None
     path, text = found
     return PolicyText("repository", f"{repo}:{path}@{base_ref}", path, text)
+
+
+def at_commit(sources: PolicySources, commit: str | None) -> PolicySources:
+    """`sources` with the base branch's commit on the repository's own policy file."""
+    policy = sources.policy
+    if commit is None or policy is None or policy.origin != "repository":
+        return sources
+    return dataclasses.replace(sources, policy=dataclasses.replace(policy, commit=commit))
 
 
 def operator_policy(operator_default: Path | None) -> PolicyText | None:

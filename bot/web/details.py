@@ -4,7 +4,8 @@
 project path may have several groups) shows the verdict the bot last posted
 for the PR — every rule, who approved on which commit, whose approval did not
 count and why, the checks seen, and what is missing — with a link to the PR
-and the PR's verdict history (head, verdict, when, and the status line that
+the policy file that judged at the base commit it was read at, and the PR's
+verdict history (head, verdict, when, and the status line that
 says why), newest first, as long as that verdict is for the head the link
 was made for. The link is signed (see `bot/links.py`);
 a bad signature, an unknown PR and a link to an older head all get the same
@@ -20,7 +21,8 @@ from flask import Blueprint, abort, render_template, request
 
 from bot import links
 from bot.core.gate_state import GateState
-from bot.forges import forge_of
+from bot.forges import ForgeKind, forge_of
+from bot.settings import Settings
 from bot.store import evaluations, verdict_history
 from bot.web.services import services
 
@@ -50,6 +52,7 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
         posted=posted,
         decision=decision,
         pull_url=forge.pull_url(svc.settings, repo, number) if forge else None,
+        policy_url=_policy_url(svc.settings, forge, decision.get("policy_file")),
         history=history,
         state_title=_state_title,
         short=_short,
@@ -62,6 +65,13 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
         "Referrer-Policy": "no-referrer",
     }
     return html, 200, headers
+
+
+def _policy_url(settings: Settings, forge: ForgeKind | None, found: Any) -> str | None:
+    """The policy file that judged, at the base commit it was read at (when stored)."""
+    if forge is None or not isinstance(found, dict):
+        return None
+    return forge.file_url(settings, found["repo"], found["commit"], found["path"])
 
 
 def _state_title(state: str) -> str:

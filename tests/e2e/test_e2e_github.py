@@ -79,6 +79,11 @@ def test_two_approvals_from_a_team_go_from_pending_to_success(gate, fake):
     )
     page = gate.session.get(status.target_url, timeout=10)
     assert page.status_code == 200 and "acme/two-approvals#1" in page.text
+    # Links to the PR, and to the policy that judged at the base commit it was read at.
+    assert f'href="{fake.url}/{repo}/pull/1"' in page.text
+    base = fake.branch_sha(repo, "main")
+    assert f'href="{fake.url}/{repo}/blob/{base}/.github/gatebot.yml"' in page.text
+    assert "History" in page.text and page.text.count("<td><code>") >= 3
 
     # After a push is evaluated, the link to the old head opens nothing.
     head = fake.push(repo, 1, contents={"src/app.py": "print(3)\n"})

@@ -55,6 +55,9 @@ def test_a_merge_request_gets_an_explained_status_that_follows_its_approvals(gat
     assert status.target_url and f"/details/gitlab/acme/platform/verdict/1?sha={mr.head_sha}&sig=" in status.target_url
     page = requests.get(status.target_url, timeout=10)
     assert page.status_code == 200 and "needs 1 more approval" in page.text
+    assert f'href="{fake.url}/{project}/-/merge_requests/1"' in page.text
+    base = fake.branch_sha(project, "main")
+    assert f'href="{fake.url}/{project}/-/blob/{base}/.gitlab/gatebot.yml"' in page.text
 
     fake.approve(project, 1, "dev")
     fake.set_status(project, mr.head_sha, "unit", "success", author="ci-user")

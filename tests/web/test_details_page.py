@@ -8,6 +8,7 @@ import json
 import subprocess
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -21,7 +22,7 @@ from werkzeug.serving import make_server
 
 from bot import links
 from bot.core import render
-from bot.core.gate import decide
+from bot.core.gate import PolicyFile, decide
 from bot.core.policy.evaluate import evaluate
 from bot.providers import publishing
 from bot.settings import Settings
@@ -60,7 +61,10 @@ def _post_decision(
         reviews=(review("bob", sha=OLD_HEAD), review("carol"), review("ada")),
         checks=(check("ci / lint", "failure", app="travis"),),
     )
-    decision = decide(evaluate(POLICY, snapshot), snapshot)
+    decision = replace(
+        decide(evaluate(POLICY, snapshot), snapshot),
+        policy_file=PolicyFile(REPO, ".github/gatebot.yml", "b" * 40),
+    )
     # As the publisher records what it posted: the verdict and the PR's history.
     publishing.record(site.store, Posted(
         provider="github", repo=REPO, sha=snapshot.head_sha, context="gatebot: main",
@@ -104,6 +108,7 @@ def test_the_page_links_to_the_pr_and_shows_its_verdicts_newest_first(site):
     _post_decision(site, head_sha=HEAD, minute=2)
     page = site.client.get(_path(site)).get_data(as_text=True)
     assert 'href="https://github.com/acme/api/pull/7"' in page
+    assert f'href="https://github.com/acme/api/blob/{"b" * 40}/.github/gatebot.yml"' in page
     history = page[page.index('<table id="history">'):]
     rows = history.split("<tr>")[2:]
     assert len(rows) == 2

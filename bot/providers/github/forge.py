@@ -66,6 +66,7 @@ from bot.providers.github.merge_queue import GroupContents, group_contents
 from bot.providers.github.policy_source import StoredFiles, find_codeowners, find_policy
 from bot.providers.github.publish import Publisher
 from bot.providers.github.update_merges import UpdateMerges
+from bot.providers.policy_chain import at_commit
 from bot.retry import RetryPolicies
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store, pull_parts, utcnow
@@ -263,11 +264,13 @@ class GitHubEvaluation(EvaluationBase):
         """The policy of the PR's base branch (or of branch `ref`), with the spec's
         fallbacks."""
         branch = ref or self.pull().base_ref
-        return find_policy(
-            self._branch_files(branch), self.key.repo, branch,
+        files = self._branch_files(branch)
+        sources = find_policy(
+            files, self.key.repo, branch,
             self.forge.settings.default_policy,
             self.forge.settings.remote_policy_allowlist,
         )
+        return at_commit(sources, files.kept_head(self.key.repo, branch))
 
     def _branch_files(self, branch: str) -> StoredFiles:
         """The file cache, told where `branch` is now (once per evaluation): files kept

@@ -73,6 +73,7 @@ from bot.providers.gitlab.directory import DirectoryReader, UserIds
 from bot.providers.gitlab.merge import GitLabMerging, MergeMethods, merge_state
 from bot.providers.gitlab.policy_source import StoredFiles, find_codeowners, find_policy
 from bot.providers.gitlab.publish import Publisher
+from bot.providers.policy_chain import at_commit
 from bot.providers.publishing import CONTEXT_PREFIX
 from bot.retry import RetryPolicies
 from bot.settings import Settings
@@ -257,11 +258,16 @@ class GitLabEvaluation(EvaluationBase):
     def policy_sources(self, ref: str | None = None) -> PolicySources:
         """The policy of the target branch's head (or of branch `ref`), with the spec's
         fallbacks."""
-        return find_policy(
-            self._target_files(), self.key.repo, ref or self.pull().base_ref,
+        branch = ref or self.pull().base_ref
+        files = self._target_files()
+        sources = find_policy(
+            files, self.key.repo, branch,
             self.forge.settings.default_policy,
             self.forge.settings.remote_policy_allowlist,
         )
+        # Only the target branch's commit is known (from the merge request's diff).
+        commit = files.kept_head(self.key.repo, branch) if branch == self.pull().base_ref else None
+        return at_commit(sources, commit)
 
     def _target_files(self) -> StoredFiles:
         """The file cache, told the target's commit the merge request's diff names
