@@ -48,7 +48,9 @@ MERGE_BOT_APPROVAL_NOTE = (
     "merges only what GitHub's branch protection lets it merge; gatebot has no view of "
     "branch protection's review settings, so the imported policy requires no approval "
     "(rule `branch-protection`) and GitHub still refuses a merge its protection does not "
-    "allow. Import your approval policy (e.g. policy-bot's) or add a rule to gate on reviews"
+    "allow. gatebot's default disapproval applies: a change request from anyone with write "
+    "permission fails the gate. Import your approval policy (e.g. policy-bot's) or add a "
+    "rule to gate on reviews"
 )
 
 

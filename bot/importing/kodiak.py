@@ -63,8 +63,11 @@ def _trigger(source: Source, merge: dict[str, Any]) -> None:
     if required:
         merge["trigger"] = At({"labels": labels}, source.line(label_path))
     if source.has(label_path):
-        source.mapped(label_path, "`merge.trigger.labels`" if required
-                      else "not needed: `require_automerge_label` is false")
+        if required:
+            source.differs(label_path, "`merge.trigger.labels`; gatebot compares labels "
+                           "case-insensitively, Kodiak exactly")
+        else:
+            source.mapped(label_path, "not needed: `require_automerge_label` is false")
     if source.has((*_MERGE, "require_automerge_label")):
         source.mapped((*_MERGE, "require_automerge_label"),
                       "`merge.trigger` holds the label" if required
@@ -83,11 +86,12 @@ def _block(source: Source, merge: dict[str, Any]) -> None:
         if source.has(path):
             labels.extend(source.strings(path))
             source.differs(path, "`merge.block.labels`; gatebot also shows them as a "
-                           "pending gate, and compares labels case-insensitively")
+                           "pending gate, and compares labels case-insensitively (Kodiak: exactly)")
     if labels:
         block["labels"] = labels
     title = DEFAULT_BLOCKING_TITLE
-    for key in ("blocking_title_regex", "blacklist_title_regex"):
+    # `blocking_title_regex` wins over its deprecated name, as in Kodiak.
+    for key in ("blacklist_title_regex", "blocking_title_regex"):
         path = (*_MERGE, key)
         if source.has(path):
             title = source.text(path) or ""

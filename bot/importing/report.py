@@ -120,6 +120,11 @@ class Source:
     def line(self, path: Path) -> int:
         return self._line_of(path)
 
+    @property
+    def key_paths(self) -> list[Path]:
+        """Every key of the source, in file order."""
+        return list(self._key_paths)
+
     # -- reading -------------------------------------------------------------
 
     def at(self, path: Path) -> Any:
