@@ -18,7 +18,7 @@ from bot.importing.common import (
     header,
     merge_bot_policy,
 )
-from bot.importing.emit import At, to_yaml
+from bot.importing.emit import At, Default, to_yaml
 from bot.importing.report import BadInput, Path, Source
 
 FORMAT = "bulldozer"
@@ -39,7 +39,7 @@ def convert(source: Source, output_name: str) -> Imported:
     if source.has(("merge",)):
         _merge(source, merge, checks)
     else:
-        merge["auto"] = True
+        merge["auto"] = Default(True, FORMAT)
     if source.has(("update",)):
         _update(source, merge)
     source.note("bulldozer " + MERGE_BOT_APPROVAL_NOTE)
@@ -169,9 +169,8 @@ def _squash(source: Source, path: Path, merge: dict[str, Any]) -> None:
     title = source.choice((*path, "title"),
                           ("pull_request_title", "first_commit_title", "github_default_title"),
                           "pull_request_title")
-    title_line = source.line((*path, "title") if source.has((*path, "title")) else path)
     if title == "pull_request_title":
-        merge["commit_title"] = At("{title} (#{number})", title_line)
+        merge["commit_title"] = _origin(source, (*path, "title"), "{title} (#{number})")
         if source.has((*path, "title")):
             source.mapped((*path, "title"), "`commit_title: \"{title} (#{number})\"`")
     elif title == "first_commit_title":
@@ -181,22 +180,26 @@ def _squash(source: Source, path: Path, merge: dict[str, Any]) -> None:
         source.mapped((*path, "title"), "GitHub's default title (no `commit_title`)")
     body = source.choice((*path, "body"),
                          ("pull_request_body", "summarize_commits", "empty_body"), "empty_body")
-    merge["commit_message"] = At(
-        {"pull_request_body": "body", "summarize_commits": "commits", "empty_body": "empty"}[body],
-        source.line((*path, "body") if source.has((*path, "body")) else path),
-    )
+    message = {"pull_request_body": "body", "summarize_commits": "commits",
+               "empty_body": "empty"}[body]
+    merge["commit_message"] = _origin(source, (*path, "body"), message)
     if source.has((*path, "body")):
         if body == "pull_request_body":
             source.differs((*path, "body"), "`commit_message: body`; gatebot drops the "
                            "description's HTML comments and keeps Co-authored-by trailers")
         else:
-            source.mapped((*path, "body"), f"`commit_message: {merge['commit_message'].value}`")
+            source.mapped((*path, "body"), f"`commit_message: {message}`")
     if source.has((*path, "message_delimiter")):
         if source.text((*path, "message_delimiter")):
             source.unsupported((*path, "message_delimiter"),
                                "gatebot takes the whole description, not a delimited part")
         else:
             source.mapped((*path, "message_delimiter"), "empty: the whole description")
+
+
+def _origin(source: Source, path: Path, value: Any) -> Any:
+    """`value` marked with the line of `path`, or as bulldozer's default when absent."""
+    return At(value, source.line(path)) if source.has(path) else Default(value, FORMAT)
 
 
 def _update(source: Source, merge: dict[str, Any]) -> None:

@@ -25,6 +25,14 @@ class At:
     line: int
 
 
+@dataclass(frozen=True)
+class Default:
+    """A value the source tool assumes when its key is absent, written out."""
+
+    value: Any
+    tool: str
+
+
 def _scalar(value: Any) -> str:
     if value is True:
         return "true"
@@ -42,10 +50,14 @@ def _key(key: str) -> str:
     return key if _PLAIN_KEY.match(key) else _scalar(key)
 
 
-def _unwrap(value: Any) -> tuple[Any, int | None]:
+def _unwrap(value: Any) -> tuple[Any, int | str | None]:
+    """The plain value and what its comment says: a source line or whose default it is."""
     if isinstance(value, At):
         inner, _ = _unwrap(value.value)
         return inner, value.line
+    if isinstance(value, Default):
+        inner, _ = _unwrap(value.value)
+        return inner, f"{value.tool}'s default"
     return value, None
 
 
@@ -66,8 +78,10 @@ class _Writer:
         self.file = file
         self.out: list[str] = []
 
-    def note(self, line: int | None) -> str:
-        return f"  # {self.file}:{line}" if line is not None else ""
+    def note(self, origin: int | str | None) -> str:
+        if origin is None:
+            return ""
+        return f"  # {self.file}:{origin}" if isinstance(origin, int) else f"  # {origin}"
 
     def mapping(self, data: dict[str, Any], indent: int, first_prefix: str | None = None) -> None:
         for index, (key, raw) in enumerate(data.items()):
@@ -100,7 +114,7 @@ class _Writer:
 
 
 def to_yaml(data: dict[str, Any], file: str, header: list[str]) -> str:
-    """`data` (values possibly wrapped in `At`) as a YAML document with a header comment."""
+    """`data` (values possibly wrapped in `At` or `Default`) as a YAML document with a header comment."""
     writer = _Writer(file)
     writer.out.extend(f"# {line}" if line else "#" for line in header)
     writer.mapping(data, 0)

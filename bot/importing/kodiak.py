@@ -18,7 +18,7 @@ from bot.importing.common import (
     header,
     merge_bot_policy,
 )
-from bot.importing.emit import At, to_yaml
+from bot.importing.emit import At, Default, to_yaml
 from bot.importing.report import BadInput, Path, Source, dotted
 
 FORMAT = "kodiak"
@@ -54,14 +54,19 @@ def _line(source: Source, path: Path) -> int:
     return source.line(path)
 
 
+def _origin(source: Source, path: Path, value: Any) -> Any:
+    """`value` marked with the line of `path`, or as Kodiak's default when absent."""
+    return At(value, source.line(path)) if source.has(path) else Default(value, FORMAT)
+
+
 def _trigger(source: Source, merge: dict[str, Any]) -> None:
     label_path = (*_MERGE, "automerge_label")
     labels = source.strings(label_path) or ["automerge"]
     required = source.flag((*_MERGE, "require_automerge_label"), True)
     do_not_merge = source.flag((*_MERGE, "do_not_merge"))
-    merge["auto"] = At(not do_not_merge, source.line(_MERGE))
+    merge["auto"] = _origin(source, (*_MERGE, "do_not_merge"), not do_not_merge)
     if required:
-        merge["trigger"] = At({"labels": labels}, source.line(label_path))
+        merge["trigger"] = {"labels": _origin(source, label_path, labels)}
     if source.has(label_path):
         if required:
             source.differs(label_path, "`merge.trigger.labels`; gatebot compares labels "
@@ -81,14 +86,16 @@ def _trigger(source: Source, merge: dict[str, Any]) -> None:
 def _block(source: Source, merge: dict[str, Any]) -> None:
     block: dict[str, Any] = {}
     labels: list[str] = []
+    first_line = 0
     for key in ("blocking_labels", "blacklist_labels"):
         path = (*_MERGE, key)
         if source.has(path):
             labels.extend(source.strings(path))
+            first_line = first_line or source.line(path)
             source.differs(path, "`merge.block.labels`; gatebot also shows them as a "
                            "pending gate, and compares labels case-insensitively (Kodiak: exactly)")
     if labels:
-        block["labels"] = labels
+        block["labels"] = At(labels, first_line)
     title = DEFAULT_BLOCKING_TITLE
     # `blocking_title_regex` wins over its deprecated name, as in Kodiak.
     for key in ("blacklist_title_regex", "blocking_title_regex"):
@@ -103,9 +110,11 @@ def _block(source: Source, merge: dict[str, Any]) -> None:
             source.differs(path, "`merge.block.title` (RE2, searched; Kodiak uses Python's "
                            "`re.search`)" if title else "empty: no title blocks a merge")
     if title:
-        block["title"] = [title]
+        block["title"] = _origin(source, (*_MERGE, "blocking_title_regex"), [title]) \
+            if source.has((*_MERGE, "blocking_title_regex")) \
+            else _origin(source, (*_MERGE, "blacklist_title_regex"), [title])
     if block:
-        merge["block"] = At(block, source.line(_MERGE))
+        merge["block"] = block
 
 
 def _method(source: Source, merge: dict[str, Any]) -> None:
@@ -135,16 +144,14 @@ def _message(source: Source, merge: dict[str, Any]) -> None:
     body = source.choice((*_MESSAGE, "body"), ("github_default", "pull_request_body", "empty"),
                          "github_default")
     body_path = (*_MESSAGE, "body")
-    merge["commit_message"] = At(
-        {"github_default": "commits", "pull_request_body": "body", "empty": "empty"}[body],
-        source.line(body_path),
-    )
+    message = {"github_default": "commits", "pull_request_body": "body", "empty": "empty"}[body]
+    merge["commit_message"] = _origin(source, body_path, message)
     if source.has(body_path):
         if body == "github_default":
             source.differs(body_path, "`commit_message: commits` (the commit messages, as "
                            "GitHub's default body lists them)")
         else:
-            source.mapped(body_path, f"`commit_message: {merge['commit_message'].value}`")
+            source.mapped(body_path, f"`commit_message: {message}`")
     body_type = source.choice((*_MESSAGE, "body_type"), ("markdown", "plain_text", "html"),
                               "markdown")
     if source.has((*_MESSAGE, "body_type")):

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core.regex import RegexError, compile_regex
 from bot.importing.common import Imported, finish, header, literal_regex, lowest_permission
-from bot.importing.emit import At, to_yaml
+from bot.importing.emit import At, Default, to_yaml
 from bot.importing.regexglob import NoGlob, path_globs, ref_globs
 from bot.importing.report import BadInput, Path, Source, dotted
 
@@ -153,7 +153,7 @@ def _actors(source: Source, path: Path) -> dict[str, Any]:
 def _disapproval(source: Source) -> Any:
     path: Path = ("policy", "disapproval")
     if not source.has(path):
-        return {"enabled": False}
+        return Default({"enabled": False}, FORMAT)
     source.section(path)
     requires = (*path, "requires")
     out: dict[str, Any] = {}
@@ -216,7 +216,8 @@ def _disapproval_methods(source: Source, path: Path) -> dict[str, Any]:
         )
     out: dict[str, Any] = {"review": review}
     if patterns:
-        out["comment_patterns"] = patterns
+        out["comment_patterns"] = (
+            patterns if source.has((*disapprove, "comments")) else Default(patterns, FORMAT))
     return out
 
 
@@ -299,12 +300,14 @@ def _options(source: Source, path: Path) -> dict[str, Any]:
     allow_contributor = source.flag((*path, "allow_contributor"))
     non_author = source.flag((*path, "allow_non_author_contributor"))
     out: dict[str, Any] = {
-        "allow_author": allow_author or allow_contributor,
-        "allow_contributors": allow_contributor or non_author,
-        "invalidate_on_push": source.flag((*path, "invalidate_on_push")),
-        "ignore_update_merges": source.flag((*path, "ignore_update_merges")),
-        "ignore_edited_comments": source.flag((*path, "ignore_edited_comments")),
+        "allow_author": _origin(source, path, ("allow_author", "allow_contributor"),
+                                allow_author or allow_contributor),
+        "allow_contributors": _origin(
+            source, path, ("allow_contributor", "allow_non_author_contributor"),
+            allow_contributor or non_author),
     }
+    for key in ("invalidate_on_push", "ignore_update_merges", "ignore_edited_comments"):
+        out[key] = _origin(source, path, (key,), source.flag((*path, key)))
     if source.has((*path, "allow_author")):
         source.mapped((*path, "allow_author"), "`options.allow_author`")
     if source.has((*path, "allow_contributor")) and not allow_contributor:
@@ -354,6 +357,14 @@ def _options(source: Source, path: Path) -> dict[str, Any]:
     return out
 
 
+def _origin(source: Source, path: Path, keys: tuple[str, ...], value: Any) -> Any:
+    """`value` marked with the line of the first of `keys` present, else as policy-bot's default."""
+    for key in keys:
+        if source.has((*path, key)):
+            return At(value, source.line((*path, key)))
+    return Default(value, FORMAT)
+
+
 def _methods(source: Source, path: Path) -> dict[str, Any]:
     if source.has(path):
         source.section(path)
@@ -394,9 +405,10 @@ def _methods(source: Source, path: Path) -> dict[str, Any]:
             "use a rule with `if: {title: ...}` or labels and `approvals: 0` for "
             "changes that need no review",
         )
-    out: dict[str, Any] = {"review": review}
+    out: dict[str, Any] = {"review": _origin(source, path, ("github_review",), review)}
     if patterns:
-        out["comment_patterns"] = patterns
+        out["comment_patterns"] = (
+            patterns if source.has((*path, "comments")) else Default(patterns, FORMAT))
     return out
 
 
