@@ -339,8 +339,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except BadInput as exc:
         print(f"{args.file}:{exc.line}: {exc.message}", file=sys.stderr)
         return 2
+    from bot.printable import printable
+
+    # The report quotes the source file's names and patterns: escaped.
     for line in imported.report.lines():
-        print(line, file=sys.stderr)
+        print(printable(line), file=sys.stderr)
     for problem in imported.problems:
         print(f"the imported policy does not validate: {problem}", file=sys.stderr)
     if args.check is not None:

@@ -44,6 +44,7 @@ def convert(source: Source, output_name: str) -> Imported:
     _merge_options(source, merge)
     _update(source, merge)
     _approve(source)
+    _other(source)
     source.finish()
     policy = merge_bot_policy(merge, [])
     text = to_yaml(policy, source.report.file, header(source.report.file, FORMAT))
@@ -271,6 +272,20 @@ def _update(source: Source, merge: dict[str, Any]) -> None:
                 source.mapped(key_path, "empty: nothing to write")
             else:
                 source.unsupported(key_path, reason)
+
+
+def _other(source: Source) -> None:
+    """Kodiak keys outside merging, updating and approving."""
+    refused = {
+        ("disable_bot_label",): "gatebot has no label that switches it off for a PR; a "
+        "`/gate hold` comment, or a label in `merge.block.labels`, stops its merge",
+        ("app_id",): "one gatebot installation serves the repository; there is no app to pick",
+        ("merge", "automerge_dependencies"): "gatebot does not read dependency versions from "
+        "titles; a rule with `if: {author: ...}` and `approvals: 0` lets such PRs pass",
+    }
+    for path, reason in refused.items():
+        if source.has(path):
+            source.unsupported(path, reason)
 
 
 def _approve(source: Source) -> None:

@@ -59,3 +59,22 @@ def test_the_output_points_back_to_source_lines():
     text = imported((FIXTURES / name).read_text(), "policy-bot", name).policy
     # `count: 1` of the `catskills` rule is on line 16 of the source.
     assert "approvals: 1  # policy-bot/complicated.yml:16" in text
+
+
+@pytest.mark.parametrize(("folder", "header"), [
+    ("policy-bot", "policy-bot key"), ("bulldozer", "bulldozer key"), ("kodiak", "Kodiak key"),
+])
+def test_the_key_table_in_the_docs_names_every_documented_key(folder, header):
+    from docs_blocks import ROOT, table
+
+    rows = table(ROOT / "docs" / "policy.md", (header, "gatebot", "notes"))
+    named = " ".join(row[0] for row in rows)
+    for path in sorted((FIXTURES / folder).iterdir()):
+        if path.name == "README.md":
+            continue
+        read = toml_source if path.suffix == ".toml" else yaml_source
+        for key in read(path.read_text(), path.name, folder).key_paths:
+            leaf = key[-1]
+            if leaf == "organization" or key[-2:-1] == ("branch_method",):
+                continue  # the example's misspelling; branch names
+            assert str(leaf) in named, (path.name, dotted(key))

@@ -79,3 +79,8 @@ def test_bad_input_names_the_line(text, line):
     with pytest.raises(BadInput) as raised:
         imported(text, "kodiak")
     assert raised.value.line == line
+
+
+def test_keys_outside_merging_are_reported_with_a_reason():
+    result = imported('version = 1\ndisable_bot_label = "kodiak:disabled"\n', "kodiak")
+    assert "`/gate hold`" in messages(result, "unsupported")["disable_bot_label"]

@@ -332,3 +332,12 @@ def _actor(login: str):
     from factories import actor
 
     return actor(login)
+
+
+def test_has_status_with_success_is_a_checks_predicate():
+    predicate = "has_status:\n  conclusions: [success]\n  statuses: [ci/test]"
+    assert applies(predicate, checks=(check("ci/test"),))
+    assert not applies(predicate)
+    result = imported(one_rule("if:\n  has_status:\n    conclusions: [failure]\n"
+                               "    statuses: [ci/test]\nrequires: {count: 0}"), "policy-bot")
+    assert "approval_rules[0].if.has_status" in messages(result, "unsupported")
