@@ -184,6 +184,10 @@ class Source:
         if value is None:
             return default
         if not isinstance(value, bool):
+            if isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n"):
+                # Go's YAML reader (policy-bot, bulldozer) takes these as booleans;
+                # gatebot reads YAML 1.2, where they are text.
+                raise self._fail(path, f"true or false (`{value}` is text in YAML 1.2)")
             raise self._fail(path, "true or false")
         return value
 

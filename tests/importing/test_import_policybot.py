@@ -341,3 +341,10 @@ def test_has_status_with_success_is_a_checks_predicate():
     result = imported(one_rule("if:\n  has_status:\n    conclusions: [failure]\n"
                                "    statuses: [ci/test]\nrequires: {count: 0}"), "policy-bot")
     assert "approval_rules[0].if.has_status" in messages(result, "unsupported")
+
+
+def test_a_yaml_1_1_boolean_is_bad_input_that_says_why():
+    with pytest.raises(BadInput) as raised:
+        imported(one_rule(TEAM + "\noptions: {allow_author: yes}"), "policy-bot")
+    assert "`yes` is text in YAML 1.2" in raised.value.message
+    assert raised.value.line == 9
