@@ -22,6 +22,10 @@ DEFAULT_COMMENTS = (":+1:", "👍")
 DEFAULT_DISAPPROVE_COMMENTS = (":-1:", "👎")
 _PERMISSIONS = ("admin", "maintain", "write", "triage", "read")
 _ACTOR_KEYS = ("users", "teams", "organizations")
+_LEFT_OUT = (
+    "; the condition was left out: the rule, condition or disapproval it belonged to no "
+    "longer tests it — write what gatebot can test instead"
+)
 _GLOB_NOTE = (
     "; gatebot globs match as git does, so a directory that matches also matches the "
     "files under it"
@@ -465,8 +469,7 @@ def _globs(source: Source, path: Path, what: str) -> list[str]:
             converted = path_globs(regex)
         except NoGlob as exc:
             raise _Refused(
-                f"the regex `{regex}` has no exact glob ({exc}); the condition was left out "
-                "— write it with gatebot's gitignore-style globs"
+                f"the regex `{regex}` has no exact glob ({exc})" + _LEFT_OUT
             ) from None
         globs.extend(converted.globs)
         dots = dots or converted.dot_as_question_mark
@@ -512,8 +515,7 @@ def _has_author_in(source: Source, path: Path) -> dict[str, Any]:
 def _contributors(source: Source, path: Path) -> None:
     raise _Refused(
         "gatebot has no predicate on who contributed commits (only `author` and "
-        "`author_is_only_contributor`); the condition was left out, so the rule applies "
-        "more widely than in policy-bot"
+        "`author_is_only_contributor`)" + _LEFT_OUT
     )
 
 
@@ -537,8 +539,7 @@ def _branch(target: str) -> Any:
             globs = ref_globs(regex)
         except NoGlob as exc:
             raise _Refused(
-                f"the regex `{regex}` has no exact branch glob ({exc}); the condition was "
-                "left out — write it as a branch glob"
+                f"the regex `{regex}` has no exact branch glob ({exc})" + _LEFT_OUT
             ) from None
         note = f"`{target}: {list(globs.globs)}`"
         if target == "source_branch":
@@ -594,7 +595,7 @@ def _has_status(source: Source, path: Path) -> dict[str, Any] | None:
         if set(conclusions) != {"success"}:
             raise _Refused(
                 "gatebot's `checks` predicate tests success (success, neutral, skipped) or "
-                "failure, not a chosen list of conclusions; the condition was left out"
+                "failure, not a chosen list of conclusions" + _LEFT_OUT
             )
         source.mapped((*path, "conclusions"), "success")
     names = source.strings((*path, "statuses"))
@@ -632,8 +633,7 @@ def _title(source: Source, path: Path) -> dict[str, Any] | None:
 
 def _refuse(reason: str) -> Any:
     def convert(source: Source, path: Path) -> None:
-        raise _Refused(reason + "; the condition was left out, so the rule applies more "
-                       "widely than in policy-bot")
+        raise _Refused(reason + _LEFT_OUT)
 
     return convert
 
