@@ -279,6 +279,81 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0 if decision.state is GateState.SUCCESS else 2
 
 
+def _read_snapshot(path: str):
+    """A snapshot from a file, or None (having said why on stderr)."""
+    from pydantic import ValidationError
+
+    from bot.core.snapshot import Snapshot
+
+    try:
+        return Snapshot.model_validate_json(Path(path).read_bytes())
+    except OSError as exc:
+        print(f"{path}: unreadable: {exc.strerror or exc}", file=sys.stderr)
+    except ValidationError as exc:
+        print(f"{path}: not a snapshot:", file=sys.stderr)
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            print(f"  {where}: {error['msg']}", file=sys.stderr)
+    return None
+
+
+def _check_verdicts(policy_text: str, snapshots: list[str]) -> bool:
+    """Print the imported policy's verdict on each snapshot; False if one was unreadable."""
+    from bot.core.gate import decide
+    from bot.core.policy.evaluate import evaluate
+    from bot.core.policy.loader import load_policy_file
+    from bot.printable import printable
+
+    policy = load_policy_file(policy_text, filename="imported policy").policy
+    if policy is None:
+        return False
+    readable = True
+    for path in snapshots:
+        snapshot = _read_snapshot(path)
+        if snapshot is None:
+            readable = False
+            continue
+        decision = decide(evaluate(policy, snapshot), snapshot)
+        # The description quotes PR titles and names: other people's text.
+        merge = "; would merge now" if decision.auto_merge else ""
+        print(printable(f"{path}: {decision.state.value} — {decision.description}{merge}"))
+    return readable
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from bot.importing.formats import guess_format, import_text
+    from bot.importing.report import BadInput
+
+    try:
+        text = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"{args.file}:0: unreadable: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    source_format = args.source_format or guess_format(args.file, text)
+    if source_format is None:
+        print(f"{args.file}:1: cannot tell whether this is a policy-bot, bulldozer or Kodiak "
+              "file; name it with --from", file=sys.stderr)
+        return 2
+    try:
+        imported = import_text(text, args.file, source_format)
+    except BadInput as exc:
+        print(f"{args.file}:{exc.line}: {exc.message}", file=sys.stderr)
+        return 2
+    from bot.printable import printable
+
+    # The report quotes the source file's names and patterns: escaped.
+    for line in imported.report.lines():
+        print(printable(line), file=sys.stderr)
+    for problem in imported.problems:
+        print(f"the imported policy does not validate: {problem}", file=sys.stderr)
+    if args.check is not None:
+        if not _check_verdicts(imported.policy, args.check):
+            return 2
+    else:
+        print(imported.policy, end="")
+    return imported.exit_code
+
+
 def _cmd_gitlab(args: argparse.Namespace) -> int:
     from bot.providers.gitlab.client import GitLabError
     from bot.providers.gitlab.hooks import HookManager
@@ -348,6 +423,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--required-policy", metavar="FILE", help="the operator's required policy")
     p.add_argument("--json", action="store_true", help="print the decision as JSON")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "import",
+        help="write a gatebot policy from a policy-bot, bulldozer or Kodiak file (report on "
+        "stderr; exit 0 all mapped, 1 something could not be, 2 bad input)",
+    )
+    p.add_argument("file", metavar="FILE", help="the .policy.yml, .bulldozer.yml or .kodiak.toml")
+    p.add_argument(
+        "--from", dest="source_format", choices=("policy-bot", "bulldozer", "kodiak"),
+        help="the file's format (default: guessed from its name and content)",
+    )
+    p.add_argument(
+        "--check", nargs="+", metavar="SNAPSHOT",
+        help="instead of printing the policy, print its verdict on each snapshot "
+        "(the JSON `gatebot evaluate` reads)",
+    )
+    p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser("serve", help="run the web service (and the embedded queue consumer)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

@@ -15,6 +15,8 @@
 - The catch-up (`bot.catchup`) sits beside the pipeline: it reads the store,
   the forge adapters and the settings; only the queue, the web tier and the
   CLI import it.
+- The importer (`bot.importing`) reads only the core: it turns other bots'
+  configuration text into policy text; only the CLI imports it.
 - Nothing GitLab (a module with `gitlab` in its path) imports a module with
   `github` in its name: what both forges share is named for what it does.
 
@@ -64,13 +66,14 @@ IMPURE_STANDARD_LIBRARY = frozenset(
 """Standard modules that do I/O, read the clock or draw randomness: never in the core."""
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "keys": ("store", "providers", "pipeline", "events", "catchup", "web", "cli"),
-    "store": ("providers", "pipeline", "events", "catchup", "web", "cli"),
-    "providers": ("pipeline", "events", "catchup", "web", "cli"),
-    "events": ("pipeline", "catchup", "web", "cli"),
-    "pipeline": ("events", "catchup", "web", "cli"),
-    "catchup": ("pipeline", "events", "web", "cli"),
-    "web": ("cli",),
+    "keys": ("store", "providers", "pipeline", "events", "catchup", "web", "cli", "importing"),
+    "store": ("providers", "pipeline", "events", "catchup", "web", "cli", "importing"),
+    "providers": ("pipeline", "events", "catchup", "web", "cli", "importing"),
+    "events": ("pipeline", "catchup", "web", "cli", "importing"),
+    "pipeline": ("events", "catchup", "web", "cli", "importing"),
+    "catchup": ("pipeline", "events", "web", "cli", "importing"),
+    "web": ("cli", "importing"),
+    "importing": ("store", "providers", "pipeline", "events", "catchup", "web", "cli"),
 }
 """Importer package → the packages it must not import (under `bot.`)."""
 
@@ -156,6 +159,16 @@ def web_violations(imports: list[Import], top: str = "bot") -> list[Import]:
     ]
 
 
+def importer_violations(imports: list[Import], top: str = "bot") -> list[Import]:
+    allowed = (f"{top}.importing", f"{top}.cli")
+    return [
+        imp
+        for imp in imports
+        if _within(imp.target, f"{top}.importing")
+        and not any(_within(imp.importer, a) for a in allowed)
+    ]
+
+
 def _breaks_a_layer(imp: Import, top: str) -> bool:
     if _within(imp.target, f"{top}.cli") and not _within(imp.importer, f"{top}.cli"):
         return True  # nothing but the CLI itself imports the CLI
@@ -193,6 +206,11 @@ def test_the_core_imports_only_itself_the_standard_library_and_pure_libraries():
 
 def test_nothing_but_the_cli_reaches_up_into_the_web_tier():
     bad = web_violations(IMPORTS)
+    assert not bad, _report(bad)
+
+
+def test_nothing_but_the_cli_imports_the_importer():
+    bad = importer_violations(IMPORTS)
     assert not bad, _report(bad)
 
 
