@@ -43,7 +43,7 @@ import requests
 from bot.pipeline.codedeploy import AwsFailure, CodeDeploy
 from bot.pipeline.operator import DeployTarget
 from bot.providers.base import DeployAnswer, DeployProgress
-from bot.retry import RateLimited, RetryPolicies, classify
+from bot.retry import ForgeAnswer, RateLimited, RetryPolicies, classify
 
 SIGNATURE_HEADER = "X-Gatebot-Signature-256"
 TIMEOUT = (5.0, 30.0)
@@ -254,14 +254,19 @@ class TargetCaller:
         self, session: requests.Session, target: DeployTarget, url: str,
         auth: tuple[str, str] | None, what: str,
     ) -> dict[str, Any]:
-        response = self.retries.read.call(
-            lambda: session.get(url, auth=auth, timeout=TIMEOUT, allow_redirects=False),
-            what=f"GET {what} of target {target.name}",
-        )
-        if response.status_code != 200:
+        def get() -> requests.Response:
+            response = session.get(url, auth=auth, timeout=TIMEOUT, allow_redirects=False)
+            if response.status_code != 200:
+                # As an error, so the read policy retries a 5xx or a rate limit.
+                raise ForgeAnswer(response.status_code, "", response.headers)
+            return response
+
+        try:
+            response = self.retries.read.call(get, what=f"GET {what} of target {target.name}")
+        except ForgeAnswer as answered:
             raise TargetUnavailable(
-                f"target {target.name}: its {what} answered {response.status_code}"
-            )
+                f"target {target.name}: its {what} answered {answered.status}"
+            ) from None
         try:
             data = response.json()
         except ValueError:
