@@ -293,12 +293,10 @@ class DeployStep:
             return None
         target = self._findable(entry)
         if target is not None:
-            found = self._find(merged, entry, target)
+            found = self._found(ev, merged, entry, method, environment, target)
             if found.kind == "created":
-                self._done(ev, merged, entry, method, environment, found.link, found=True,
-                           reference=found.reference)
                 return f"deploy {entry.name}: found {merged.merge_sha[:12]} deployed", False
-            if found.kind == "unsent":
+            if found.kind == "unsent":  # listed and absent: made now
                 return None
             return f"deploy {entry.name}: {found.message}; looked for again later", True
         # A dispatch or another target cannot be asked whether it acted: a person decides.
@@ -311,14 +309,23 @@ class DeployStep:
             return None
         return target
 
-    def _find(self, merged: MergedPull, entry: DeployEntry, target: DeployTarget) -> DeployAnswer:
+    def _found(
+        self, ev: ForgeEvaluation, merged: MergedPull, entry: DeployEntry, method: str,
+        environment: str, target: DeployTarget,
+    ) -> DeployAnswer:
+        """Ask `target` for the deployment an earlier call of this intent made; settle the
+        intent as deployed when it is there (`created`; `unsent`: certainly absent)."""
         assert self.caller is not None
         key = DeployKey(merged.key.provider, merged.key.repo, merged.merge_sha, entry.name)
         with self.store.begin() as conn:
             known = deploys.intent(conn, key)
         since = known.created_at if known is not None else self.clock()
-        idem = idempotency_key(key.repo, key.merge_sha, key.name)
-        return self.caller.find(target, idem, since)
+        found = self.caller.find(target, idempotency_key(key.repo, key.merge_sha, key.name),
+                                 since)
+        if found.kind == "created":
+            self._done(ev, merged, entry, method, environment, found.link, found=True,
+                       reference=found.reference)
+        return found
 
     def _call(
         self, ev: ForgeEvaluation, merged: MergedPull, entry: DeployEntry, method: str,
@@ -396,11 +403,10 @@ class DeployStep:
             return f"deploy {entry.name}: no usable answer ({answer.message})", True
         target = self._findable(entry) if method == TARGET else None
         if target is not None:
-            found = self._find(merged, entry, target)
+            found = self._found(ev, merged, entry, method, environment, target)
             if found.kind == "created":
-                self._done(ev, merged, entry, method, environment, found.link, found=True,
-                           reference=found.reference)
                 return f"deployed {merged.merge_sha[:12]} ({entry.name})", False
+            # Not found (or not listed): the intent stays open and is looked for again.
             with self.store.begin() as conn:
                 deploys.note(conn, key, answer.message, now)
                 deploys.record(conn, key, number=merged.key.number, method=method,

@@ -244,6 +244,20 @@ def test_an_intent_left_open_with_nothing_deployed_is_deployed_once(rig, codedep
     assert found is not None and found.reference == deployment["deploymentId"]
 
 
+def test_an_open_intent_is_never_sent_while_the_group_cannot_be_listed(
+    rig, codedeploy, tmp_path, monkeypatch, free_port
+):
+    pipe, sha = merged_with_open_intent(rig, tmp_path)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CODEDEPLOY", f"http://127.0.0.1:{free_port}")
+    with pytest.raises(ForgeUnavailable, match="could not be listed"):
+        rig.settle(pipeline(rig, operator(tmp_path)))
+    found = intent(rig, sha, "servers")
+    assert found is not None and found.state == deploys.OPEN
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CODEDEPLOY", codedeploy.url)
+    assert rig.settle(pipeline(rig, operator(tmp_path))) is Outcome.DONE
+    assert len(codedeploy.deployments()) == 1
+
+
 def test_a_deployment_whose_answer_timed_out_is_found_by_listing(rig, codedeploy, tmp_path):
     approved_pr(rig, policy(SERVERS))
     caller = TargetCaller(rig.forge.retries)
