@@ -91,6 +91,15 @@ class ForgeAnswer(Exception):
         self.headers = dict(headers or {})
 
 
+class Sorted(Exception):
+    """A failure of a client whose own exceptions the caller has already sorted (boto3's,
+    which this module does not import): `failure` is what `classify` returns for it."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.kind, failure.status)
+        self.failure = failure
+
+
 HTTP_ERRORS = (GithubException, ForgeAnswer)
 """The forge answered, with an error status: what `classify` reads statuses from."""
 
@@ -150,6 +159,8 @@ def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
 
 def classify(exc: BaseException, now: float) -> Failure:
     """Sort an exception raised by a forge client into what a retry policy decides on."""
+    if isinstance(exc, Sorted):
+        return exc.failure
     if isinstance(exc, HTTP_ERRORS):
         wait = rate_limit_wait(exc.status, exc.headers, _message(exc), now)
         if wait is not None:
@@ -234,7 +245,7 @@ class RetryPolicy:
         )
         try:
             return retrying(fn)
-        except (*HTTP_ERRORS, requests.exceptions.RequestException) as exc:
+        except (*HTTP_ERRORS, Sorted, requests.exceptions.RequestException) as exc:
             failure = classify(exc, self.clock())
             too_long = (failure.wait or 0.0) > self.max_wait
             if failure.kind == "rate_limit" and failure.kind in self.retry_kinds and too_long:
@@ -287,6 +298,7 @@ __all__ = [
     "RateLimited",
     "RetryPolicies",
     "RetryPolicy",
+    "Sorted",
     "classify",
     "rate_limit_wait",
 ]

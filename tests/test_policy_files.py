@@ -244,6 +244,6 @@ def test_validate_refuses_an_unusable_targets_file_in_one_sentence(tmp_path, cap
     assert out == ""
     assert err == (
         f"gatebot: GATEBOT_DEPLOY_TARGETS names {broken}, whose target at line 1 needs "
-        "`type: webhook` or `type: jenkins`.\n"
+        "`type: webhook`, `type: jenkins` or `type: aws_codedeploy`.\n"
     )
     assert "s3cr3t-value" not in err

@@ -31,9 +31,11 @@ write access can create never declares its own deploys.
    with a link where there is one; refused → `failed`, audited, one comment;
    unsent (nothing happened) → the intent is dropped and the PR is tried
    later; unknown → a GitHub deployment is looked for by listing the SHA's
-   deployments (found → deployed, else the intent stays open and the PR is
-   tried later), anything else stays `open`, is audited and said once, and
-   is never sent again: a person decides.
+   deployments, an AWS CodeDeploy one by listing the group's recent
+   deployments for the description carrying the idempotency key (found →
+   deployed, else the intent stays open and the PR is tried later), anything
+   else stays `open`, is audited and said once, and is never sent again: a
+   person decides.
 
 An intent found `open` at the start of a run (a crash, a lost answer) is
 settled the same way before anything is sent.
@@ -43,7 +45,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +56,7 @@ from bot.core.snapshot import HeadChange
 from bot.core.superseded import verdict_current
 from bot.keys import PullKey
 from bot.pipeline.deploy_targets import DeployFacts, TargetCaller, idempotency_key
+from bot.pipeline.deploy_templates import TemplateError, fill
 from bot.pipeline.errors import ForgeUnavailable
 from bot.pipeline.operator import DeployTarget
 from bot.providers.base import (
@@ -113,18 +115,6 @@ def entries_for(policy: Policy | None, base_ref: str) -> list[DeployEntry]:
     return [
         e for e in policy.deploy if any(compile_ref_glob(b).matches(base_ref) for b in e.branches)
     ]
-
-
-class TemplateError(ValueError):
-    pass
-
-
-def fill(template: str, values: Mapping[str, str]) -> str:
-    """Fill the deploy placeholders; the loader already refused unknown ones."""
-    try:
-        return string.Formatter().vformat(template, (), dict(values))
-    except (KeyError, IndexError, ValueError, AttributeError):
-        raise TemplateError(f"the template `{template}` cannot be filled") from None
 
 
 def forge_call(
@@ -301,8 +291,41 @@ class DeployStep:
                 return f"deploy {entry.name}: found {merged.merge_sha[:12]} deployed", False
             # Listed and absent: the lost call created nothing, so it is made now.
             return None
-        # A dispatch or a target cannot be asked whether it acted: a person decides.
+        target = self._findable(entry)
+        if target is not None:
+            found = self._found(ev, merged, entry, method, environment, target)
+            if found.kind == "created":
+                return f"deploy {entry.name}: found {merged.merge_sha[:12]} deployed", False
+            if found.kind == "unsent":  # listed and absent: made now
+                return None
+            return f"deploy {entry.name}: {found.message}; looked for again later", True
+        # A dispatch or another target cannot be asked whether it acted: a person decides.
         return f"deploy {entry.name}: answer lost earlier, not sent again", False
+
+    def _findable(self, entry: DeployEntry) -> DeployTarget | None:
+        """The operator target of `entry` if it can be asked whether a call acted."""
+        target = self.targets.get(entry.via.target or "")
+        if target is None or self.caller is None or not self.caller.can_find(target):
+            return None
+        return target
+
+    def _found(
+        self, ev: ForgeEvaluation, merged: MergedPull, entry: DeployEntry, method: str,
+        environment: str, target: DeployTarget,
+    ) -> DeployAnswer:
+        """Ask `target` for the deployment an earlier call of this intent made; settle the
+        intent as deployed when it is there (`created`; `unsent`: certainly absent)."""
+        assert self.caller is not None
+        key = DeployKey(merged.key.provider, merged.key.repo, merged.merge_sha, entry.name)
+        with self.store.begin() as conn:
+            known = deploys.intent(conn, key)
+        since = known.created_at if known is not None else self.clock()
+        found = self.caller.find(target, idempotency_key(key.repo, key.merge_sha, key.name),
+                                 since)
+        if found.kind == "created":
+            self._done(ev, merged, entry, method, environment, found.link, found=True,
+                       reference=found.reference)
+        return found
 
     def _call(
         self, ev: ForgeEvaluation, merged: MergedPull, entry: DeployEntry, method: str,
@@ -373,6 +396,17 @@ class DeployStep:
             if found:
                 self._done(ev, merged, entry, method, environment, found[0], found=True)
                 return f"deployed {merged.merge_sha[:12]} ({entry.name})", False
+            with self.store.begin() as conn:
+                deploys.note(conn, key, answer.message, now)
+                deploys.record(conn, key, number=merged.key.number, method=method,
+                               outcome="unknown", now=now, detail=answer.message)
+            return f"deploy {entry.name}: no usable answer ({answer.message})", True
+        target = self._findable(entry) if method == TARGET else None
+        if target is not None:
+            found = self._found(ev, merged, entry, method, environment, target)
+            if found.kind == "created":
+                return f"deployed {merged.merge_sha[:12]} ({entry.name})", False
+            # Not found (or not listed): the intent stays open and is looked for again.
             with self.store.begin() as conn:
                 deploys.note(conn, key, answer.message, now)
                 deploys.record(conn, key, number=merged.key.number, method=method,

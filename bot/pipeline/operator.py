@@ -9,7 +9,11 @@
 - `GATEBOT_DEPLOY_TARGETS` — a YAML mapping of target names to
   `{type: webhook|jenkins, url, secret, repos: [globs], branches: [globs]}`
   (Jenkins also takes `user` and `api_token` for the CSRF crumb, and
-  `jenkins_url` when the job URL does not start with the server's). The
+  `jenkins_url` when the job URL does not start with the server's), or to
+  `{type: aws_codedeploy, application, deployment_group, region,
+  deployment_config?, revision: {github|s3|appspec}, repos, branches}`, whose
+  credentials come from the standard AWS chain alone (a credential in the file
+  stops the start) and which needs boto3 (`gatebot[aws]`). The
   `repos` allow-lists are what the policy loader checks `via: {target: ...}`
   against; `branches` are the base branches whose merges the target takes
   (without it: only each repository's default branch), checked by the deploy
@@ -20,6 +24,8 @@
 
 from __future__ import annotations
 
+import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +36,44 @@ from bot.core.policy.loader import LoadResult, load_policy_file
 from bot.core.policy.models import Policy
 from bot.core.policy.problems import Problem
 from bot.core.policy.yamlsource import YamlProblem, parse_yaml
+from bot.pipeline.deploy_templates import TARGET_PLACEHOLDERS, unknown_placeholders
 from bot.settings import ConfigurationError, Settings
 
-TARGET_TYPES = ("webhook", "jenkins")
+TARGET_TYPES = ("webhook", "jenkins", "aws_codedeploy")
+BUNDLE_TYPES = ("zip", "tar", "tgz", "YAML", "JSON")
+"""The S3 bundle types CodeDeploy knows."""
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+_CREDENTIAL_KEYS = frozenset({
+    "secret", "api_token", "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
+    "access_key", "secret_key", "session_token", "credentials",
+})
+
+
+@dataclass(frozen=True)
+class CodeDeployRevision:
+    """What an `aws_codedeploy` target deploys; string fields are templates."""
+
+    kind: str
+    """`github` (a repository at the merge SHA, for EC2/on-premises groups), `s3` (a
+    bundle) or `appspec` (AppSpec content, for ECS and Lambda)."""
+    repository: str = "{repository}"
+    bucket: str | None = None
+    key: str | None = None
+    bundle_type: str | None = None
+    version: str | None = None
+    etag: str | None = None
+    appspec: str | None = None
+
+
+@dataclass(frozen=True)
+class CodeDeploySpec:
+    """Where an `aws_codedeploy` target deploys to."""
+
+    application: str
+    deployment_group: str
+    region: str
+    revision: CodeDeployRevision
+    deployment_config: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,11 +82,11 @@ class DeployTarget:
 
     name: str
     type: str
-    """`webhook` or `jenkins`."""
-    url: str = field(repr=False)
-    """The webhook's URL, or the Jenkins job's URL."""
-    secret: str = field(repr=False)
-    """The webhook's HMAC key, or the Jenkins job's build token."""
+    """`webhook`, `jenkins` or `aws_codedeploy`."""
+    url: str = field(default="", repr=False)
+    """The webhook's URL, or the Jenkins job's URL (none for CodeDeploy)."""
+    secret: str = field(default="", repr=False)
+    """The webhook's HMAC key, or the Jenkins job's build token (none for CodeDeploy)."""
     repos: tuple[str, ...] = ()
     branches: tuple[str, ...] | None = None
     """Base branch globs whose merges it takes; None: only the repository's default branch."""
@@ -54,6 +95,8 @@ class DeployTarget:
     api_token: str | None = field(default=None, repr=False)
     jenkins_url: str | None = field(default=None, repr=False)
     """Jenkins: the server's root URL (default: the job URL up to `/job/`)."""
+    codedeploy: CodeDeploySpec | None = None
+    """`aws_codedeploy`: the application, group, region and revision."""
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never be written anywhere."""
@@ -184,16 +227,13 @@ def _target(
 ) -> DeployTarget:
     kind = entry.get("type")
     if kind not in TARGET_TYPES:
-        raise ConfigurationError(f"{where} needs `type: webhook` or `type: jenkins`.")
-
-    def text(key: str, required: bool) -> str | None:
-        value = entry.get(key)
-        if value is None and not required:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigurationError(f"{where} needs `{key}` as a non-empty string.")
-        return value.strip()
-
+        raise ConfigurationError(
+            f"{where} needs `type: webhook`, `type: jenkins` or `type: aws_codedeploy`."
+        )
+    if kind == "aws_codedeploy":
+        return DeployTarget(name=name, type=kind, repos=repos, branches=branches,
+                            codedeploy=_codedeploy(entry, where))
+    text = _texts(entry, where)
     url = text("url", True)
     assert url is not None
     if not url.startswith(("https://", "http://")):
@@ -219,4 +259,100 @@ def _target(
         user=user,
         api_token=api_token,
         jenkins_url=jenkins_url.rstrip("/") if jenkins_url else None,
+    )
+
+
+def _texts(entry: dict, where: str):
+    """`text(key, required)`: the entry's value at `key`, a non-empty string, stripped."""
+
+    def text(key: str, required: bool) -> str | None:
+        value = entry.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"{where} needs `{key}` as a non-empty string.")
+        return value.strip()
+
+    return text
+
+
+def _codedeploy(entry: dict, where: str) -> CodeDeploySpec:
+    if _CREDENTIAL_KEYS & set(entry):
+        raise ConfigurationError(
+            f"{where} holds a credential; an `aws_codedeploy` target takes its credentials "
+            "from the standard AWS chain (environment, profile, instance or task role, web "
+            "identity), never from this file."
+        )
+    try:
+        importlib.import_module("boto3")
+    except ImportError:
+        raise ConfigurationError(
+            f"{where} is an `aws_codedeploy` target, which needs boto3: "
+            "install `gatebot[aws]`."
+        ) from None
+    text = _texts(entry, where)
+    application = text("application", True)
+    group = text("deployment_group", True)
+    region = text("region", True)
+    assert application is not None and group is not None and region is not None
+    if not _REGION.fullmatch(region):
+        raise ConfigurationError(f"{where} needs an AWS `region` such as `eu-west-1`.")
+    return CodeDeploySpec(
+        application=application,
+        deployment_group=group,
+        region=region,
+        revision=_revision(entry.get("revision"), where),
+        deployment_config=text("deployment_config", False),
+    )
+
+
+def _revision(revision: object, where: str) -> CodeDeployRevision:
+    kinds = ("github", "s3", "appspec")
+    if not isinstance(revision, dict) or len(revision) != 1 or next(iter(revision)) not in kinds:
+        raise ConfigurationError(
+            f"{where} needs a `revision` with one of `github`, `s3` or `appspec`."
+        )
+    ((kind, spec),) = revision.items()
+    at = f"{where} has a `revision.{kind}`"
+
+    def template(value: object, key: str, required: bool) -> str | None:
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"{at} that needs `{key}` as a non-empty string.")
+        unknown = unknown_placeholders(value, TARGET_PLACEHOLDERS)
+        if unknown is None:
+            raise ConfigurationError(f"{at} whose `{key}` is not a valid template.")
+        if unknown:
+            available = ", ".join(f"{{{p}}}" for p in sorted(TARGET_PLACEHOLDERS))
+            raise ConfigurationError(
+                f"{at} whose `{key}` uses an unknown placeholder; available: {available}."
+            )
+        return value if key == "appspec" else value.strip()
+
+    if kind == "appspec":
+        content = template(spec, "appspec", True)
+        assert content is not None
+        return CodeDeployRevision("appspec", appspec=content)
+    if kind == "github":
+        if spec is None:
+            return CodeDeployRevision("github")
+        if not isinstance(spec, dict):
+            raise ConfigurationError(f"{at} that must be a mapping (or empty).")
+        repository = template(spec.get("repository"), "repository", False)
+        return CodeDeployRevision("github", repository=repository or "{repository}")
+    if not isinstance(spec, dict):
+        raise ConfigurationError(f"{at} that must be a mapping.")
+    bundle_type = spec.get("bundle_type")
+    if bundle_type not in BUNDLE_TYPES:
+        raise ConfigurationError(
+            f"{at} that needs a `bundle_type` among {', '.join(BUNDLE_TYPES)}."
+        )
+    return CodeDeployRevision(
+        "s3",
+        bucket=template(spec.get("bucket"), "bucket", True),
+        key=template(spec.get("key"), "key", True),
+        bundle_type=bundle_type,
+        version=template(spec.get("version"), "version", False),
+        etag=template(spec.get("etag"), "etag", False),
     )

@@ -10,9 +10,13 @@ It plays two parts at once:
   wants basic auth (`JENKINS_USER`, `JENKINS_API_TOKEN`) and hands out a
   crumb with a session cookie; `POST /jenkins/job/deploy/buildWithParameters`
   wants that crumb, that cookie, the job token as a form field (never in the
-  query string) and answers 201 with a queue `Location`.
+  query string) and answers 201 with a queue `Location`;
+  `GET /jenkins/queue/item/<n>/api/json` and `GET /jenkins/job/deploy/<n>/api/json`
+  (basic auth) answer what the test scripted in `queue_items[n]` and
+  `build_states[n]` (queued → started → SUCCESS / FAILURE / cancelled), 404 when
+  nothing is scripted.
 
-Every request is kept (`received`), verified or not; `answer(status)` makes
+Every request is kept (`received`), verified or not; `answer(path, status)` makes
 the next matching requests fail with that status.
 """
 
@@ -22,6 +26,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -73,6 +78,10 @@ class Receiver:
     crumbs: dict[str, str] = field(default_factory=dict)
     """Session cookie → the crumb issued with it."""
     failures: list[tuple[str, int]] = field(default_factory=list)
+    queue_items: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Queue item number → the JSON its `/api/json` answers."""
+    build_states: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Build number of the `deploy` job → the JSON its `/api/json` answers."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -97,6 +106,10 @@ class Receiver:
 
     def builds(self) -> list[Received]:
         return [r for r in self.received if r.path.endswith("/buildWithParameters")]
+
+
+_QUEUE = re.compile(r"/jenkins/queue/item/(\d+)/api/json")
+_BUILD = re.compile(r"/jenkins/job/deploy/(\d+)/api/json")
 
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
@@ -128,8 +141,26 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             expected = base64.b64encode(f"{JENKINS_USER}:{JENKINS_API_TOKEN}".encode()).decode()
             return hmac.compare_digest(self.headers.get("Authorization", ""), f"Basic {expected}")
 
+        def _scripted(self, path: str) -> bool:
+            """Answer a scripted queue item or build; False if `path` is neither."""
+            found = _QUEUE.fullmatch(path) or _BUILD.fullmatch(path)
+            if found is None:
+                return False
+            scripts = receiver.queue_items if path.startswith("/jenkins/queue/") else (
+                receiver.build_states)
+            with receiver.lock:
+                data = scripts.get(int(found.group(1)))
+            answered = receiver._failure(path) or (200 if data is not None else 404)
+            status = answered if self._basic_ok() else 401
+            self._keep(b"", status != 401, status)
+            body = json.dumps(data).encode() if status == 200 else b""
+            self._reply(status, body, {"Content-Type": "application/json"})
+            return True
+
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
+            if self._scripted(parts.path):
+                return
             if parts.path != "/jenkins/crumbIssuer/api/json":
                 self._keep(b"", False, 404)
                 self._reply(404)
