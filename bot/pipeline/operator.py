@@ -9,7 +9,9 @@
 - `GATEBOT_DEPLOY_TARGETS` — a YAML mapping of target names to
   `{type: webhook|jenkins, url, secret, repos: [globs], branches: [globs]}`
   (Jenkins also takes `user` and `api_token` for the CSRF crumb, and
-  `jenkins_url` when the job URL does not start with the server's). The
+  `jenkins_url` when the job URL does not start with the server's; a webhook
+  takes `callback: true` to be told where to report how the deployment
+  ended, which needs `GATEBOT_PUBLIC_URL`). The
   `repos` allow-lists are what the policy loader checks `via: {target: ...}`
   against; `branches` are the base branches whose merges the target takes
   (without it: only each repository's default branch), checked by the deploy
@@ -54,6 +56,9 @@ class DeployTarget:
     api_token: str | None = field(default=None, repr=False)
     jenkins_url: str | None = field(default=None, repr=False)
     """Jenkins: the server's root URL (default: the job URL up to `/job/`)."""
+    callback: bool = False
+    """Webhook: the body carries a `callback_url` where the receiver reports how the
+    deployment ended, signed with this target's secret."""
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never be written anywhere."""
@@ -92,6 +97,11 @@ def load_operator_config(settings: Settings) -> OperatorConfig:
     targets: Mapping[str, DeployTarget] = MappingProxyType({})
     if settings.deploy_targets is not None:
         targets = load_targets(settings.deploy_targets)
+        if settings.public_url is None and any(t.callback for t in targets.values()):
+            raise ConfigurationError(
+                "GATEBOT_DEPLOY_TARGETS has a target with `callback: true`, which needs"
+                " GATEBOT_PUBLIC_URL: the callback address is built on it."
+            )
     return OperatorConfig(
         floor=floor,
         floor_file=settings.required_policy.name if settings.required_policy else None,
@@ -205,6 +215,9 @@ def _target(
     if (user is None) != (api_token is None):
         raise ConfigurationError(f"{where} needs both `user` and `api_token`, or neither.")
     jenkins_url = text("jenkins_url", False)
+    callback = entry.get("callback", False)
+    if not isinstance(callback, bool) or (callback and kind != "webhook"):
+        raise ConfigurationError(f"{where} has a `callback` that is not `true` on a webhook.")
     if kind == "jenkins" and jenkins_url is None and "/job/" not in url:
         raise ConfigurationError(
             f"{where} needs a job `url` (…/job/<name>) or a `jenkins_url`."
@@ -219,4 +232,5 @@ def _target(
         user=user,
         api_token=api_token,
         jenkins_url=jenkins_url.rstrip("/") if jenkins_url else None,
+        callback=callback,
     )

@@ -3,7 +3,7 @@
 Start-up order matters. Migrations first; then the huey consumer's threads
 are started from the main thread (huey installs signal handlers, which only
 the main thread may do); then the sweeper and the catch-up rounds
-(`bot/catchup`); then the WSGI server runs in the
+(`bot/catchup`) and the deploy follower; then the WSGI server runs in the
 main thread until SIGINT or SIGTERM, after which the consumer is stopped
 gracefully. With `GATEBOT_REDIS_URL` set the consumer runs in `gatebot
 worker` processes instead, and this process only serves.
@@ -28,6 +28,7 @@ from typing import Any
 from flask import Flask
 from waitress.server import create_server
 
+from bot.pipeline.deploy_follow_loop import start_deploy_follower
 from bot.queue import Sweeper, build_queue, start_catch_up
 from bot.settings import Mode, Settings
 from bot.store import Store
@@ -86,13 +87,14 @@ def serve(settings: Settings, host: str, port: int) -> int:
     if embedded:
         worker = build_worker(settings, store)
     queue = build_queue(settings, store, worker)
-    consumer = sweeper = catch_up = None
+    consumer = sweeper = catch_up = follower = None
     if embedded:
         consumer = queue.consumer(settings.worker_threads)
         consumer.start()
         sweeper = Sweeper(queue, settings.sweep_seconds)
         sweeper.start()
         catch_up = start_catch_up(settings, store, queue)
+        follower = start_deploy_follower(settings, store)
     app = create_app(settings, store=store, queue=queue)
     server = build_server(settings, app, host, port)
     print(
@@ -103,6 +105,8 @@ def serve(settings: Settings, host: str, port: int) -> int:
     try:
         _serve_until_signal(server)
     finally:
+        if follower is not None:
+            follower.stop()
         if catch_up is not None:
             catch_up.stop()
         if sweeper is not None:
