@@ -254,9 +254,10 @@ def end(
     ).rowcount
     if changed != 1:
         return False
+    took = int(max(0.0, (now - row.started_at).total_seconds()))
     deploys.record(
         conn, key, number=row.number, method=row.method, outcome=stage, now=now,
-        link=final_link, detail=message or None,
+        link=final_link, detail=f"after {took} s" + (f": {message}" if message else ""),
     )
     return True
 
