@@ -37,6 +37,13 @@ write access can create never declares its own deploys.
 
 An intent found `open` at the start of a run (a crash, a lost answer) is
 settled the same way before anything is sent.
+
+A created deployment the target named (`DeployAnswer.reference`: a GitHub
+deployment or workflow run, a GitLab pipeline, a polled target's id, a
+webhook target with `callback: true`) is followed to its end
+(`bot.store.deploy_outcomes`, `bot.pipeline.deploy_follow`): its one comment
+says it started and is edited in place when it ends
+(`bot.pipeline.deploy_comment`). Any other keeps the one-off comment.
 """
 
 from __future__ import annotations
