@@ -1,4 +1,4 @@
-"""Signed links to the details pages.
+"""Signed links to the details pages, and the deploy callback address.
 
 A details page shows who approved what on a private repository, so its URL
 carries an HMAC over (provider, repository, PR number, head SHA): pages
@@ -26,6 +26,17 @@ from bot.settings import Settings
 from bot.store import Store, signing_keys, utcnow
 
 _SIG_HEX = 32  # 128 bits: far beyond guessing, short enough for a status link
+
+
+DEPLOY_CALLBACK_PATH = "/deploy/callback"
+"""Where webhook targets with `callback: true` report how a deployment ended."""
+
+
+def deploy_callback_url(settings: Settings) -> str | None:
+    """The absolute callback address told to webhook targets; None without a public URL."""
+    if not settings.public_url:
+        return None
+    return f"{settings.public_url.rstrip('/')}{DEPLOY_CALLBACK_PATH}"
 
 
 def details_path(provider: str, repo: str, number: int) -> str:

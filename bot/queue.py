@@ -17,7 +17,8 @@ run.
 
 Beside the sweeper, `start_catch_up` runs the catch-up rounds (`bot/catchup`):
 at start and then every `GATEBOT_CATCHUP_SECONDS`, PRs whose webhooks were
-lost are marked and woken here.
+lost are marked and woken here; and the deploy follower
+(`bot.pipeline.deploy_follow_loop`) follows started deployments to their end.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from bot.catchup.loop import CatchUpLoop
 from bot.catchup.round import CatchUp
 from bot.catchup.steps import steps
 from bot.keys import WorkKey
+from bot.pipeline.deploy_follow_loop import start_deploy_follower
 from bot.settings import ConfigurationError, Mode, Settings
 from bot.store import Store, dirty, merges, utcnow
 from bot.store.key_columns import columns, key_of
@@ -207,10 +209,12 @@ def run_worker(settings: Settings) -> int:
     sweeper = Sweeper(queue, settings.sweep_seconds)
     sweeper.start()
     catch_up = start_catch_up(settings, store, queue)
+    follower = start_deploy_follower(settings, store)
     try:
         # Consumer.run installs its signal handlers and blocks until stopped.
         queue.consumer(settings.worker_threads).run()
     finally:
+        follower.stop()
         catch_up.stop()
         sweeper.stop()
         store.close()

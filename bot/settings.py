@@ -124,6 +124,16 @@ class Settings(BaseSettings):
         100, ge=1, le=100000, validation_alias="GATEBOT_CATCHUP_REQUESTS"
     )
     """The requests one catch-up round may send to each forge."""
+    deploy_timeout_minutes: float = Field(
+        60.0, gt=0, le=7 * 24 * 60, validation_alias="GATEBOT_DEPLOY_TIMEOUT_MINUTES"
+    )
+    """A started deployment that reports no end this long after it started is marked
+    `timed out` (`bot.pipeline.deploy_follow`)."""
+    deploy_follow_seconds: float = Field(
+        5.0, gt=0, le=3600, validation_alias="GATEBOT_DEPLOY_FOLLOW_SECONDS"
+    )
+    """How often the deploy follower looks for deployments due to be asked about; each
+    deployment is asked with its own backoff (15 s doubling to 5 min)."""
     failure_backoff_seconds: float = Field(
         60.0, gt=0, le=86400, validation_alias="GATEBOT_FAILURE_BACKOFF_SECONDS"
     )

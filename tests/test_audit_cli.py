@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.cli import main
 from bot.keys import PullKey
 from bot.printable import printable
-from bot.store import commands, overrides
+from bot.store import commands, deploy_outcomes, deploys, overrides
+from bot.store.deploys import DeployKey
 
 KEY = PullKey("github", "acme/api", 7)
 AT = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
@@ -33,6 +34,29 @@ def test_control_characters_in_every_field_are_escaped(store, monkeypatch, capsy
     assert override.endswith(
         "override by mal\\x07lory: \\x1b[2J\\x1b[Hall clear\\n"
         "2026-11-28T14:00:00 acme/api#7 nothing to see"
+    )
+
+
+def test_each_deploy_of_a_merged_pr_shows_how_it_ended(store, monkeypatch, capsys):
+    key = DeployKey("github", "acme/api", "b" * 40, "production")
+    with store.begin() as conn:
+        deploys.open_intent(conn, key, number=7, method="github_deployment",
+                            environment="prod", now=AT)
+        deploys.settle(conn, key, deploys.DEPLOYED, AT, reference="9")
+        deploys.record(conn, key, number=7, method="github_deployment", outcome="deployed",
+                       now=AT)
+        deploy_outcomes.start(conn, key, number=7, method="github_deployment",
+                              environment="prod", now=AT, reference="9")
+        deploy_outcomes.end(conn, key, deploy_outcomes.SUCCEEDED, AT + timedelta(seconds=192),
+                            link="https://ci.example/run/9")
+    monkeypatch.setenv("GATEBOT_DATABASE_URL", store.url)
+    assert main(["audit", "--repo", "acme/api"]) == 0
+    deployed, succeeded = capsys.readouterr().out.splitlines()
+    assert deployed.endswith("acme/api#7 bbbbbbbbbbbb deploy production (github_deployment): "
+                             "deployed")
+    assert succeeded == (
+        "2026-11-28T14:03:12+00:00 acme/api#7 bbbbbbbbbbbb deploy production "
+        "(github_deployment): succeeded https://ci.example/run/9: after 192 s"
     )
 
 

@@ -32,6 +32,7 @@ from bot.keys import PullKey, WorkKey
 from bot.store import (
     apps,
     commands,
+    deploy_outcomes,
     directory_cache,
     evaluations,
     forge_files,
@@ -119,6 +120,13 @@ def _(e: fx.MarkOwner, run: _Run) -> None:
     # PRs whose base holds a policy of its own do not read the owner's fallback.
     paths = run.policy_paths if e.without_own_policy else ()
     run.mark_open(pulls.open_of_owner(run.conn, run.provider, e.owner, without_policy_at=paths))
+
+
+@_run.register
+def _(e: fx.FollowDeploy, run: _Run) -> None:
+    found = deploy_outcomes.by_reference(run.conn, run.provider, e.method, e.reference, e.repo)
+    if found is not None:
+        deploy_outcomes.make_due(run.conn, found.key, run.now)
 
 
 @_run.register

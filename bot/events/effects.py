@@ -152,6 +152,18 @@ class ForgetVerdict:
 
 
 @dataclass(frozen=True)
+class FollowDeploy:
+    """The forge says a deployment the bot may have started moved (a deployment
+    status, a completed workflow run, a pipeline): if the store follows the one
+    `reference` names for `method`, it is asked about at once — the event is a hint,
+    the follower re-reads the deployment from the forge before recording anything."""
+
+    repo: str
+    method: str
+    reference: str
+
+
+@dataclass(frozen=True)
 class DropPullParts:
     """The PR changed in a way its `updated_at` may not show: re-read its parts."""
 
@@ -274,6 +286,7 @@ Effect = (
     | RecordTamper
     | ReceiveComment
     | ForgetVerdict
+    | FollowDeploy
     | DropPullParts
     | DropBranchFiles
     | DropCollaborator

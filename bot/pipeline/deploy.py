@@ -39,6 +39,13 @@ write access can create never declares its own deploys.
 
 An intent found `open` at the start of a run (a crash, a lost answer) is
 settled the same way before anything is sent.
+
+A created deployment the target named (`DeployAnswer.reference`: a GitHub
+deployment or workflow run, a GitLab pipeline, a polled target's id, a
+webhook target with `callback: true`) is followed to its end
+(`bot.store.deploy_outcomes`, `bot.pipeline.deploy_follow`): its one comment
+says it started and is edited in place when it ends
+(`bot.pipeline.deploy_comment`). Any other keeps the one-off comment.
 """
 
 from __future__ import annotations
@@ -54,7 +61,8 @@ from bot.core.globs import compile_ref_glob
 from bot.core.policy.models import DeployEntry, Policy
 from bot.core.snapshot import HeadChange
 from bot.core.superseded import verdict_current
-from bot.keys import PullKey
+from bot.keys import ForgeAccess, PullKey
+from bot.pipeline.deploy_comment import tell
 from bot.pipeline.deploy_targets import DeployFacts, TargetCaller, idempotency_key
 from bot.pipeline.deploy_templates import TemplateError, fill
 from bot.pipeline.errors import ForgeUnavailable
@@ -69,7 +77,7 @@ from bot.providers.base import (
     WorkflowRun,
 )
 from bot.providers.publishing import context_for
-from bot.store import Store, deploys, merges, pull_heads, verdicts
+from bot.store import Store, deploy_outcomes, deploys, merges, pull_heads, verdicts
 from bot.store.deploys import DeployKey
 
 log = logging.getLogger(__name__)
@@ -81,6 +89,11 @@ GITLAB_PIPELINE = PipelineRun.method
 TARGET = "target"
 
 SAID_NOT_DEPLOYED = "not-deployed"
+
+FOLLOWED_METHODS = (GITHUB_DEPLOYMENT, WORKFLOW_DISPATCH, GITLAB_PIPELINE)
+"""Forge deploys followed to their end: the forge is asked, and tells by events."""
+POLLED_TARGETS = ("jenkins", "aws_codedeploy")
+"""Operator target types the deploy follower asks (`TargetCaller.progress`)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,8 @@ class MergedPull:
     default_branch: str
     """The repository's default branch: operator targets take merges into it alone,
     unless the operator lists other branches."""
+    access: ForgeAccess = None
+    """How the forge is reached for this PR, kept to follow its deployments later."""
 
 
 def method_of(entry: DeployEntry) -> str:
@@ -429,13 +444,34 @@ class DeployStep:
         key = DeployKey(merged.key.provider, merged.key.repo, merged.merge_sha, entry.name)
         now = self.clock()
         detail = "found by listing the deployments after a lost answer" if found else None
+        target = self._followed_target(entry) if method == TARGET else None
+        followed = reference is not None and (method in FOLLOWED_METHODS or target is not None)
         with self.store.begin() as conn:
             if deploys.settle(conn, key, deploys.DEPLOYED, now, link=link, detail=detail,
                               reference=reference):
                 deploys.record(conn, key, number=merged.key.number, method=method,
                                outcome="deployed", now=now, link=link, detail=detail)
+            if followed:
+                deploy_outcomes.start(
+                    conn, key, number=merged.key.number, method=method,
+                    environment=environment, now=now, target=target, reference=reference,
+                    access=merged.access, link=link,
+                )
+            row = deploy_outcomes.get(conn, key) if followed else None
+        if row is not None:
+            # Followed: one comment, started now and edited in place as it moves.
+            tell(self.store, ev, row, self.clock)
+            return
         self._say(ev, merged, _feedback("deployed", entry.name),
                   deployed_comment(entry.name, environment, merged.merge_sha, method, link))
+
+    def _followed_target(self, entry: DeployEntry) -> str | None:
+        """The operator target's name when its deployments are followed: polled, or a
+        webhook that reports back (`callback: true`)."""
+        target = self.targets.get(entry.via.target or "")
+        if target is None or not (target.callback or target.type in POLLED_TARGETS):
+            return None
+        return target.name
 
     # -- not deployed -------------------------------------------------------------------
 

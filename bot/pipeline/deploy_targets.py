@@ -3,7 +3,9 @@ CodeDeploy — sending a deployment, finding one whose answer was lost, and aski
 stands.
 
 - `webhook`: `POST <url>` with a JSON body (`repository`, `number`,
-  `merge_sha`, `head_sha`, `base`, `environment`, `deploy`, `delivery`),
+  `merge_sha`, `head_sha`, `base`, `environment`, `deploy`, `delivery`, and
+  `callback_url` for a target with `callback: true`: see
+  `bot.web.deploy_callback`),
   signed `X-Gatebot-Signature-256: sha256=<hex HMAC-SHA256 of the raw body
   keyed with the target's secret>`, and an `Idempotency-Key` header derived
   from (repository, merge SHA, deploy name) so a receiver can drop a repeat.
@@ -88,10 +90,15 @@ def signature(secret: str, body: bytes) -> str:
 class TargetCaller:
     """Sends deployments to the operator's targets; one per worker process."""
 
-    def __init__(self, retries: RetryPolicies, session_factory=requests.Session) -> None:
+    def __init__(
+        self, retries: RetryPolicies, session_factory=requests.Session,
+        callback_url: str | None = None,
+    ) -> None:
         self.retries = retries
         self.session_factory = session_factory
         self.codedeploy = CodeDeploy(retries)
+        self.callback_url = callback_url
+        """Where `callback: true` webhook targets report how a deployment ended."""
 
     def send(self, target: DeployTarget, facts: DeployFacts, key: str, now: float) -> DeployAnswer:
         if target.type == "aws_codedeploy":
@@ -120,6 +127,9 @@ class TargetCaller:
         if answer.kind == "created" and target.type == "jenkins":
             queued = _queue_item(target, response.headers.get("Location"))
             return DeployAnswer("created", reference=queued)
+        if answer.kind == "created" and target.type == "webhook":
+            # The idempotency key names the deployment in the target's callback.
+            return DeployAnswer("created", reference=key)
         return answer
 
     @staticmethod
@@ -158,19 +168,19 @@ class TargetCaller:
     def _webhook(
         self, session: requests.Session, target: DeployTarget, facts: DeployFacts, key: str
     ) -> requests.Response:
-        body = json.dumps(
-            {
-                "repository": facts.repository,
-                "number": facts.number,
-                "merge_sha": facts.merge_sha,
-                "head_sha": facts.head_sha,
-                "base": facts.base,
-                "environment": facts.environment,
-                "deploy": facts.deploy,
-                "delivery": str(uuid.uuid4()),
-            },
-            separators=(",", ":"),
-        ).encode()
+        told: dict[str, object] = {
+            "repository": facts.repository,
+            "number": facts.number,
+            "merge_sha": facts.merge_sha,
+            "head_sha": facts.head_sha,
+            "base": facts.base,
+            "environment": facts.environment,
+            "deploy": facts.deploy,
+            "delivery": str(uuid.uuid4()),
+        }
+        if target.callback and self.callback_url is not None:
+            told["callback_url"] = self.callback_url
+        body = json.dumps(told, separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "gatebot",

@@ -9,7 +9,9 @@
 - `GATEBOT_DEPLOY_TARGETS` — a YAML mapping of target names to
   `{type: webhook|jenkins, url, secret, repos: [globs], branches: [globs]}`
   (Jenkins also takes `user` and `api_token` for the CSRF crumb, and
-  `jenkins_url` when the job URL does not start with the server's), or to
+  `jenkins_url` when the job URL does not start with the server's; a webhook
+  takes `callback: true` to be told where to report how the deployment
+  ended, which needs `GATEBOT_PUBLIC_URL`), or to
   `{type: aws_codedeploy, application, deployment_group, region,
   deployment_config?, revision: {github|s3|appspec}, repos, branches}`, whose
   credentials come from the standard AWS chain alone (a credential in the file
@@ -97,6 +99,9 @@ class DeployTarget:
     """Jenkins: the server's root URL (default: the job URL up to `/job/`)."""
     codedeploy: CodeDeploySpec | None = None
     """`aws_codedeploy`: the application, group, region and revision."""
+    callback: bool = False
+    """Webhook: the body carries a `callback_url` where the receiver reports how the
+    deployment ended, signed with this target's secret."""
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never be written anywhere."""
@@ -135,6 +140,11 @@ def load_operator_config(settings: Settings) -> OperatorConfig:
     targets: Mapping[str, DeployTarget] = MappingProxyType({})
     if settings.deploy_targets is not None:
         targets = load_targets(settings.deploy_targets)
+        if settings.public_url is None and any(t.callback for t in targets.values()):
+            raise ConfigurationError(
+                "GATEBOT_DEPLOY_TARGETS has a target with `callback: true`, which needs"
+                " GATEBOT_PUBLIC_URL: the callback address is built on it."
+            )
     return OperatorConfig(
         floor=floor,
         floor_file=settings.required_policy.name if settings.required_policy else None,
@@ -245,6 +255,9 @@ def _target(
     if (user is None) != (api_token is None):
         raise ConfigurationError(f"{where} needs both `user` and `api_token`, or neither.")
     jenkins_url = text("jenkins_url", False)
+    callback = entry.get("callback", False)
+    if not isinstance(callback, bool) or (callback and kind != "webhook"):
+        raise ConfigurationError(f"{where} has a `callback` that is not `true` on a webhook.")
     if kind == "jenkins" and jenkins_url is None and "/job/" not in url:
         raise ConfigurationError(
             f"{where} needs a job `url` (…/job/<name>) or a `jenkins_url`."
@@ -259,6 +272,7 @@ def _target(
         user=user,
         api_token=api_token,
         jenkins_url=jenkins_url.rstrip("/") if jenkins_url else None,
+        callback=callback,
     )
 
 

@@ -262,7 +262,7 @@ class PullPipeline:
         if self.deploying is None or head.merge_sha is None:
             return replies.deploy_unmerged_text()
         merged = MergedPull(job.key, head.base_ref, head.head_sha, head.merge_sha,
-                            ev.default_branch())
+                            ev.default_branch(), job.access)
         # `policies` is already the default branch's (see `_closed`).
         return self.deploying.by_command(ev, policies.policy, merged, name or None, by)
 
@@ -281,7 +281,8 @@ class PullPipeline:
         deploying = self._deploy_governing(ev, job, head, policies)
         if deploying.policy is None and deploying.problems:
             return "not deployed: the default branch's policy cannot be loaded"
-        merged = MergedPull(job.key, base_ref, head_sha, merge_sha, ev.default_branch())
+        merged = MergedPull(job.key, base_ref, head_sha, merge_sha, ev.default_branch(),
+                            job.access)
         return self.deploying.run(ev, deploying.policy, merged)
 
     def _deploy_governing(
@@ -382,7 +383,10 @@ def full_pipeline(
         details_url,
         on_posted=on_posted,
         merging=MergeStep(store, forge.clock, lock_seconds=settings.lease_seconds),
-        deploying=DeployStep(store, forge.clock, operator.targets, TargetCaller(retries)),
+        deploying=DeployStep(
+            store, forge.clock, operator.targets,
+            TargetCaller(retries, callback_url=links.deploy_callback_url(settings)),
+        ),
         commands=CommandStep(store, forge.clock),
         superseding=Superseding(store, forge.clock),
         owner_policy=owner_policy,

@@ -360,6 +360,11 @@ class Conversing(Protocol):
         """Write a comment on the PR; its id."""
         ...
 
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        """Rewrite the bot's own comment `comment_id` on the PR (a deployment's, as it
+        moves from started to its end)."""
+        ...
+
 
 class Deploying(Protocol):
     """The deploy calls this forge takes; `bot.pipeline.deploy` owns the intents."""
@@ -379,6 +384,11 @@ class Deploying(Protocol):
     def deployments_of(self, sha: str, environment: str) -> tuple[str, ...]:
         """Links of the forge deployments already made of `sha` to `environment`
         (asked after a `github_deployment` whose answer was lost)."""
+        ...
+
+    def deploy_progress(self, method: str, reference: str) -> DeployProgress:
+        """Where the deployment `reference` (the id the forge gave when `method` created
+        it) stands, read from the forge: an event about it is only a hint."""
         ...
 
 

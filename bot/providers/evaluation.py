@@ -59,6 +59,8 @@ class MergeCalls(Protocol):
 
     def comment(self, body: str) -> int: ...
 
+    def edit_comment(self, comment_id: int, body: str) -> None: ...
+
 
 class DirectoryReading(Protocol):
     """A forge's directory reader, through the store's directory cache."""
@@ -180,6 +182,9 @@ class EvaluationBase:
 
     def comment(self, body: str) -> int:
         return self._merging.comment(body)
+
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        self._merging.edit_comment(comment_id, body)
 
     # -- comment commands ------------------------------------------------------
 

@@ -24,6 +24,7 @@ and marks its PRs dirty in one).
 - `apps`            — the App's own identity (slug), to recognise its own events
 - `merges`          — merge intents, the merge audit log, feedback keys, per-base merge locks
 - `deploys`         — deploy intents and the deploy audit log
+- `deploy_outcomes` — each started deployment followed to its end, and its one PR comment
 - `commands`        — the inbox of PR comments that may hold commands, and the command audit
 - `holds`           — `/gate hold` per PR and person
 - `overrides`       — `/gate override`, bound to a head SHA (kept: they are the audit)

@@ -209,6 +209,18 @@ def audit(
     ]
 
 
+def intents_of_pull(conn: Connection, provider: str, repo: str, number: int) -> list[Intent]:
+    """A PR's deploy intents, oldest first (its merges' deployments, whatever became of
+    them)."""
+    t = deploy_intents
+    rows = conn.execute(
+        select(t)
+        .where(t.c.provider == provider, t.c.repo == repo.lower(), t.c.number == number)
+        .order_by(t.c.created_at, t.c.id)
+    )
+    return [_intent(r) for r in rows]
+
+
 def drop(conn: Connection, key: DeployKey) -> None:
     """Forget an open intent whose call certainly did not happen: a later run may send it."""
     conn.execute(delete(deploy_intents).where(_of(key), deploy_intents.c.state == OPEN))

@@ -511,6 +511,46 @@ deploy_audit = Table(
 )
 Index("ix_deploy_audit_at", deploy_audit.c.at)
 
+# Each started deployment followed to its end (migration 0017): its stage
+# (`running`, then `succeeded`, `failed` or `timed out`), the target's own id
+# of it (`reference`: what events and callbacks name), when it is next asked
+# about (`next_check_at`, backing off by `interval_seconds`), and the one PR
+# comment telling it: claimed before it is posted (`comment_claimed_at`), then
+# edited in place until `comment_stage` is the row's stage.
+deploy_outcomes = Table(
+    "deploy_outcomes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("repo", REPO, nullable=False),
+    Column("merge_sha", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("environment", String(255), nullable=False),
+    Column("target", String(255), nullable=True),
+    Column("reference", String(255), nullable=True),
+    Column("access", BigInteger, nullable=True),
+    Column("stage", String(16), nullable=False),
+    Column("link", Text, nullable=True),
+    Column("message", Text, nullable=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("next_check_at", UTCDateTime, nullable=True),
+    Column("interval_seconds", Float, nullable=False),
+    Column("comment_id", BigInteger, nullable=True),
+    Column("comment_claimed_at", UTCDateTime, nullable=True),
+    Column("comment_stage", String(16), nullable=True),
+    UniqueConstraint("provider", "repo", "merge_sha", "name"),
+)
+Index(
+    "ix_deploy_outcomes_reference",
+    deploy_outcomes.c.provider,
+    deploy_outcomes.c.method,
+    deploy_outcomes.c.reference,
+)
+Index("ix_deploy_outcomes_stage", deploy_outcomes.c.stage)
+
 # -- comment commands (migration 0006) -------------------------------------------
 
 # The inbox of PR comments that may hold commands, written by the web tier as

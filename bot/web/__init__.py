@@ -2,7 +2,8 @@
 
 `create_app(settings)` builds the app for the settings' start-up mode: in
 setup mode a page explaining how to connect a forge, `/healthz`, and
-webhooks answered 503; in full mode the webhook endpoints, `/healthz` and
+webhooks answered 503; in full mode the webhook endpoints, the deploy callback
+(`deploy_callback`), `/healthz` and
 `/readyz`. Webhook requests only verify, parse, hand the delivery to the
 event layer (`bot.events.ingestion.ingest`: record, route, mark, in one
 transaction) and wake the queue: no forge is called while a webhook waits
@@ -18,7 +19,7 @@ from flask import Flask
 from bot.queue import WorkQueue, build_queue
 from bot.settings import ConfigurationError, Mode, Settings, load_settings
 from bot.store import Store
-from bot.web import details, health, setup, webhooks
+from bot.web import deploy_callback, details, health, setup, webhooks
 from bot.web.services import Services
 from bot.web.setup_flow import SetupFlow
 
@@ -44,6 +45,7 @@ def create_app(
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(setup.bp)
     app.register_blueprint(details.bp)
+    app.register_blueprint(deploy_callback.bp)
     webhooks.register_error_handlers(app)
     return app
 

@@ -3,11 +3,11 @@
 `GET /details/<provider>/<repository path>/<number>?sha=...&sig=...` (a GitLab
 project path may have several groups) shows the verdict the bot last posted
 for the PR — every rule, who approved on which commit, whose approval did not
-count and why, the checks seen, and what is missing — with a link to the PR
-the policy file that judged at the base commit it was read at, and the PR's
-verdict history (head, verdict, when, and the status line that
-says why), newest first, as long as that verdict is for the head the link
-was made for. The link is signed (see `bot/links.py`);
+count and why, the checks seen, and what is missing — with a link to the PR,
+the policy file that judged at the base commit it was read at, once merged its
+deploys and how each ended, and the PR's verdict history (head, verdict, when,
+and the status line that says why), newest first, as long as that verdict is
+for the head the link was made for. The link is signed (see `bot/links.py`);
 a bad signature, an unknown PR and a link to an older head all get the same
 404, so pages cannot be enumerated or probed.
 """
@@ -23,7 +23,7 @@ from bot import links
 from bot.core.gate_state import GateState
 from bot.forges import ForgeKind, forge_of
 from bot.settings import Settings
-from bot.store import evaluations, verdict_history
+from bot.store import deploy_outcomes, deploys, evaluations, verdict_history
 from bot.web.services import services
 
 bp = Blueprint("details", __name__, template_folder="templates")
@@ -40,6 +40,8 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
     with svc.store.begin() as conn:
         posted = evaluations.latest_for_pull(conn, provider, repo, number)
         history = verdict_history.for_pull(conn, provider, repo, number)
+        sent = deploys.intents_of_pull(conn, provider, repo, number)
+        followed = {o.key: o for o in deploy_outcomes.of_pull(conn, provider, repo, number)}
     # A link opens the verdict of its own head only: after a push it shows nothing.
     if posted is None or posted.explanation is None or posted.sha.lower() != (sha or "").lower():
         abort(404)
@@ -56,6 +58,7 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
         history=history,
         state_title=_state_title,
         short=_short,
+        deploys=[_deploy_row(i, followed.get(i.key)) for i in sent],
     )
     # Private review history: never cached by proxies, never framed elsewhere.
     headers = {
@@ -78,6 +81,26 @@ def _state_title(state: str) -> str:
     """The word for a stored state; a string that names no state shows as it is."""
     known = {s.value: s for s in GateState}
     return known[state].word if state in known else state
+
+
+def _deploy_row(intent: deploys.Intent, followed: deploy_outcomes.Outcome | None
+                ) -> dict[str, Any]:
+    """One deployment of the PR's merge, as the page lists it: its outcome when it was
+    followed, else what became of the call (sent, failed, no answer)."""
+    sent = {deploys.DEPLOYED: "sent", deploys.FAILED: "failed", deploys.OPEN: "no answer"}
+    took = followed.duration_seconds() if followed is not None else None
+    link = followed.link if followed is not None else intent.link
+    return {
+        "name": intent.key.name,
+        "environment": intent.environment,
+        "method": intent.method,
+        "merge_sha": intent.key.merge_sha,
+        "stage": followed.stage if followed is not None else sent.get(intent.state, intent.state),
+        "started": intent.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "took": f"{int(took)} s" if took is not None else "",
+        "link": link if link and link.startswith(("https://", "http://")) else None,
+        "detail": (followed.message if followed is not None else intent.detail) or "",
+    }
 
 
 def _short(sha: Any) -> str:

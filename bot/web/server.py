@@ -3,7 +3,7 @@
 Start-up order matters. Migrations first; then the huey consumer's threads
 are started from the main thread (huey installs signal handlers, which only
 the main thread may do); then the sweeper and the catch-up rounds
-(`bot/catchup`); then the WSGI server runs in the
+(`bot/catchup`) and the deploy follower; then the WSGI server runs in the
 main thread until SIGINT or SIGTERM, after which the consumer is stopped
 gracefully. With `GATEBOT_REDIS_URL` set the consumer runs in `gatebot
 worker` processes instead, and this process only serves.
@@ -35,6 +35,7 @@ from typing import Any
 from flask import Flask
 from waitress.server import create_server
 
+from bot.pipeline.deploy_follow_loop import start_deploy_follower
 from bot.queue import Sweeper, WorkQueue, build_queue, start_catch_up
 from bot.settings import Mode, Settings, load_settings
 from bot.store import Store
@@ -93,6 +94,7 @@ class Running:
     consumer: Any = None
     sweeper: Sweeper | None = None
     catch_up: Any = None
+    follower: Any = None
 
     @classmethod
     def start(cls, settings: Settings) -> Running:
@@ -111,6 +113,7 @@ class Running:
             running.sweeper = Sweeper(running.queue, settings.sweep_seconds)
             running.sweeper.start()
             running.catch_up = start_catch_up(settings, store, running.queue)
+            running.follower = start_deploy_follower(settings, store)
         return running
 
     def app(self, settings: Settings) -> Flask:
@@ -124,6 +127,8 @@ class Running:
         )
 
     def stop(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
         if self.catch_up is not None:
             self.catch_up.stop()
         if self.sweeper is not None:

@@ -92,7 +92,8 @@ def test_a_merge_deploys_to_ecs_through_codedeploy_once(gate, codedeploy):
     assert intent is not None and intent.state == deploys.DEPLOYED
     assert intent.reference == deployment["deploymentId"]
     comments = [c.body for c in fake.comments(repo, 1) if c.user == fake.bot_login]
-    (deployed,) = [c for c in comments if c.startswith("Deployed")]
+    (deployed,) = [c for c in comments if c.startswith("Deploying")]
+    assert "**started**" in deployed
     assert f"deployments/{deployment['deploymentId']}?region=eu-west-1" in deployed
     output = gate.proc.output()
     for credential in CREDENTIALS:

@@ -64,7 +64,8 @@ def gate(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterat
     workdir = tmp_path_factory.mktemp("e2e-deploy")
     targets = workdir / "targets.yml"
     targets.write_text(targets_yaml(receiver))
-    service = GateService.start(workdir, GATEBOT_DEPLOY_TARGETS=str(targets))
+    service = GateService.start(workdir, GATEBOT_DEPLOY_TARGETS=str(targets),
+                                GATEBOT_DEPLOY_FOLLOW_SECONDS="1")
     try:
         yield service
     finally:
@@ -123,6 +124,34 @@ def test_a_merge_is_deployed_once_whatever_the_events(gate):
     fake.assert_all_valid()
 
 
+def test_a_deployment_status_event_has_the_one_comment_edited_to_its_end(gate):
+    """The follower runs inside `gatebot serve`: the event makes it read the statuses,
+    and the comment posted when the deployment started is edited, not repeated."""
+    fake = gate.fake
+    repo = new_repo(fake, "deploy-followed", GITHUB_DEPLOYMENT)
+    approved(fake, repo, 1)
+    gate.deliver("pull_request_review", "submitted", repo, 1)
+    deployed(gate, repo, 1)
+
+    def deploy_comments() -> list[str]:
+        return [c.body for c in fake.comments(repo, 1)
+                if c.user == fake.bot_login and c.body.startswith("Deploy")]
+
+    wait_until(lambda: len(deploy_comments()) == 1, timeout=20,
+               message=gate.proc.output()[-4000:])
+    assert "**started**" in deploy_comments()[0]
+    (deployment,) = deployments_of(fake, repo)
+    fake.set_deployment_status(repo, deployment.id, "success", log_url="https://ci.example/7")
+    assert gate.send("deployment_status", "created", repo).status_code in (200, 202)
+    wait_until(lambda: "**succeeded**" in deploy_comments()[0], timeout=20,
+               message=gate.proc.output()[-4000:])
+    (said,) = deploy_comments()
+    assert said.endswith(" — https://ci.example/7.")
+    with gate.store.begin() as conn:
+        outcomes = [e.outcome for e in deploys.audit(conn, repo=repo)]
+    assert outcomes == ["deployed", "succeeded"]
+
+
 def test_targets_are_called_once_and_their_secrets_stay_out_of_the_log(gate, receiver):
     fake = gate.fake
     repo = new_repo(fake, "deploy-targets", TARGETS)
@@ -137,7 +166,7 @@ def test_targets_are_called_once_and_their_secrets_stay_out_of_the_log(gate, rec
     for secret in (WEBHOOK_SECRET, JENKINS_JOB_TOKEN, JENKINS_API_TOKEN):
         assert secret not in output
     comments = [c.body for c in fake.comments(repo, 1) if c.user == fake.bot_login]
-    assert len([c for c in comments if c.startswith("Deployed")]) == 2
+    assert len([c for c in comments if c.startswith(("Deployed", "Deploying"))]) == 2
 
 
 def test_a_worker_killed_during_the_deployment_deploys_exactly_once_after_restart(

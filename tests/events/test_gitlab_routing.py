@@ -360,18 +360,30 @@ def test_a_note_too_long_to_hold_commands_is_not_received_but_marks():
     assert r.note == "a note too long to hold commands is not read for them"
 
 
+def _marks(r: Routed) -> tuple[fx.Effect, ...]:
+    return tuple(e for e in r.effects if not isinstance(e, fx.FollowDeploy))
+
+
 def test_a_pipeline_marks_its_commit_and_its_merge_request():
     sha = fixture("pipeline")["object_attributes"]["sha"]
-    assert routed("Pipeline Hook", fixture("pipeline")).effects == (fx.MarkHead(REPO, sha, (1,)),)
-    assert routed("Pipeline Hook", pipeline_event(iid=None)).effects == (fx.MarkHead(REPO, HEAD),)
+    assert _marks(routed("Pipeline Hook", fixture("pipeline"))) == (fx.MarkHead(REPO, sha, (1,)),)
+    assert _marks(routed("Pipeline Hook", pipeline_event(iid=None))) == (fx.MarkHead(REPO, HEAD),)
     merged = routed("Pipeline Hook", pipeline_event(mr_state="merged"))
-    assert merged.effects == (fx.MarkHead(REPO, HEAD),)
+    assert _marks(merged) == (fx.MarkHead(REPO, HEAD),)
+
+
+def test_a_pipeline_is_a_hint_to_the_deploy_follower_by_its_id():
+    event = fixture("pipeline")
+    follow = [e for e in routed("Pipeline Hook", event).effects if isinstance(e, fx.FollowDeploy)]
+    assert follow == [
+        fx.FollowDeploy(REPO, "gitlab_pipeline", str(event["object_attributes"]["id"]))
+    ]
 
 
 def test_a_pipeline_for_another_projects_merge_request_names_no_merge_request():
     payload = pipeline_event()
     payload["merge_request"]["target_project_id"] = 99  # a fork's pipeline, MR in the parent
-    assert routed("Pipeline Hook", payload).effects == (fx.MarkHead(REPO, HEAD),)
+    assert _marks(routed("Pipeline Hook", payload)) == (fx.MarkHead(REPO, HEAD),)
 
 
 def test_a_job_marks_its_commit():

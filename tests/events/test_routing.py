@@ -35,6 +35,7 @@ from bot.store import (
     apps,
     commands,
     deliveries,
+    deploy_outcomes,
     directory_cache,
     dirty,
     evaluations,
@@ -49,6 +50,7 @@ from bot.store import (
     tampering,
     utcnow,
 )
+from bot.store.deploys import DeployKey
 
 APP_ID = 4242  # GITHUB_APP_ID of the github_app_env fixture
 SLUG = "gatebot"
@@ -624,6 +626,77 @@ def test_a_check_suite_or_workflow_run_that_completes_marks_its_head(hooks):
     hooks.clean()
     hooks.send("workflow_run", run)
     assert hooks.dirty() == {key(5)}
+
+
+def _follow(hooks: Hooks, method: str, reference: str, repo: str = REPO) -> DeployKey:
+    """A deployment the store follows, next asked about in an hour."""
+    dkey = DeployKey("github", repo, "c" * 40, "production")
+    started = utcnow() - timedelta(minutes=1)
+    with hooks.svc.store.begin() as conn:
+        deploy_outcomes.start(conn, dkey, number=2, method=method, environment="production",
+                              now=started, reference=reference, access=1)
+        conn.execute(
+            deploy_outcomes.t.update().values(next_check_at=started + timedelta(hours=1))
+        )
+    return dkey
+
+
+def _next_check(hooks: Hooks, dkey: DeployKey) -> datetime | None:
+    with hooks.svc.store.begin() as conn:
+        row = deploy_outcomes.get(conn, dkey)
+    assert row is not None
+    return row.next_check_at
+
+
+def test_a_deployment_status_makes_the_followed_deployment_due_and_marks_no_pr(hooks):
+    payload = fixture("deployment_status/created.1")
+    payload["repository"]["full_name"] = REPO
+    ident = payload["deployment"]["id"]
+    followed = _follow(hooks, "github_deployment", str(ident))
+    other = _follow(hooks, "github_deployment", "1", repo="acme/other")
+    before = utcnow()
+    hooks.send("deployment_status", payload)
+    assert _next_check(hooks, followed) <= utcnow()
+    assert _next_check(hooks, followed) >= before - timedelta(seconds=1)
+    assert _next_check(hooks, other) > utcnow() + timedelta(minutes=30)
+    assert hooks.dirty() == set()
+
+
+def test_a_deployment_status_of_a_deployment_nobody_follows_does_nothing(hooks):
+    payload = fixture("deployment_status/created.1")
+    routed = github_events.route(
+        Delivery(
+            event="deployment_status", action="created", payload=payload,
+            repo=payload["repository"]["full_name"], installation_id=None,
+            sender=payload["sender"]["login"], app_id=APP_ID,
+        )
+    )
+    assert routed.effects == (
+        fx.FollowDeploy(
+            payload["repository"]["full_name"], "github_deployment",
+            str(payload["deployment"]["id"]),
+        ),
+    )
+    hooks.send("deployment_status", payload)
+    assert hooks.dirty() == set()
+
+
+def test_a_completed_dispatched_run_makes_the_followed_deployment_due(hooks):
+    run = fixture("workflow_run/completed.1")
+    run["workflow_run"]["event"] = "workflow_dispatch"
+    run["repository"]["full_name"] = REPO
+    followed = _follow(hooks, "workflow_dispatch", str(run["workflow_run"]["id"]))
+    hooks.send("workflow_run", run)
+    assert _next_check(hooks, followed) <= utcnow()
+
+
+def test_a_run_started_by_anything_but_a_dispatch_is_no_deploy_hint(hooks):
+    run = fixture("workflow_run/completed.1")
+    run["workflow_run"]["event"] = "push"
+    run["repository"]["full_name"] = REPO
+    followed = _follow(hooks, "workflow_dispatch", str(run["workflow_run"]["id"]))
+    hooks.send("workflow_run", run)
+    assert _next_check(hooks, followed) > utcnow() + timedelta(minutes=30)
 
 
 def test_the_bots_own_check_runs_and_statuses_cause_no_work(hooks, svc, fake_github):

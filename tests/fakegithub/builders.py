@@ -38,6 +38,7 @@ from .state import (
     Review,
     Status,
     Team,
+    WorkflowRun,
     World,
     blob_sha,
     iso,
@@ -894,6 +895,39 @@ class Shapes:
                     "repository_url": self.repo_api(repo),
                     "environment_url": status.environment_url or "",
                     "log_url": status.log_url or "",
+                },
+            )
+        )
+
+    def workflow_run(self, repo: Repo, run: WorkflowRun) -> dict[str, Any]:
+        shaped = self.example("actions/get-workflow-run", 200)
+        api = f"{self.repo_api(repo)}/actions/runs/{run.id}"
+        return self.to_fake(
+            overlay(
+                shaped,
+                {
+                    "id": run.id,
+                    "node_id": node_id("WorkflowRun", run.id),
+                    "head_branch": run.ref,
+                    "head_sha": run.head_sha,
+                    "event": "workflow_dispatch",
+                    "status": run.status,
+                    "conclusion": run.conclusion,
+                    "url": api,
+                    "html_url": f"{self.repo_web(repo)}/actions/runs/{run.id}",
+                    "created_at": iso(run.created_at),
+                    "updated_at": iso(run.updated_at or run.created_at),
+                    "run_started_at": iso(run.created_at),
+                    "actor": self.user(run.actor),
+                    "triggering_actor": self.user(run.actor),
+                    "pull_requests": [],
+                    "jobs_url": f"{api}/jobs",
+                    "logs_url": f"{api}/logs",
+                    "artifacts_url": f"{api}/artifacts",
+                    "cancel_url": f"{api}/cancel",
+                    "rerun_url": f"{api}/rerun",
+                    "repository": self.repository(repo),
+                    "head_repository": self.repository(repo),
                 },
             )
         )

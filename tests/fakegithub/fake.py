@@ -37,6 +37,7 @@ from .state import (
     Collaborator,
     Comment,
     Deployment,
+    DeploymentStatus,
     Dispatch,
     Installation,
     MergeGroup,
@@ -47,6 +48,7 @@ from .state import (
     Review,
     Status,
     Team,
+    WorkflowRun,
     World,
     as_changed_files,
     utcnow,
@@ -959,6 +961,36 @@ class FakeGitHub(FakeForge):
         with self.world.lock:
             found = [d for r in self.world.repos.values() for d in r.deployments.values()]
             return sorted(found, key=lambda d: d.id)
+
+    def set_deployment_status(
+        self, repo: str, deployment_id: int, state: str, *, log_url: str | None = None,
+        description: str = "",
+    ) -> DeploymentStatus:
+        """A deployment status written by whoever runs the deployment (not the bot)."""
+        with self.world.lock:
+            found = self.world.repo(repo)
+            deployment = found.deployments[deployment_id]
+            status = DeploymentStatus(
+                self.world.next_id(), deployment.id, state, description,
+                deployment.environment, log_url, None, "deployer", utcnow(),
+            )
+            deployment.statuses.append(status)
+            return status
+
+    @property
+    def workflow_runs(self) -> list[WorkflowRun]:
+        """Runs started by workflow dispatches, in order."""
+        with self.world.lock:
+            found = [r for repo in self.world.repos.values() for r in repo.workflow_runs.values()]
+            return sorted(found, key=lambda r: r.id)
+
+    def finish_run(self, repo: str, run_id: int, conclusion: str | None) -> None:
+        """Move a dispatched run on: `conclusion` None leaves it `in_progress`."""
+        with self.world.lock:
+            run = self.world.repo(repo).workflow_runs[run_id]
+            run.status = "in_progress" if conclusion is None else "completed"
+            run.conclusion = conclusion
+            run.updated_at = utcnow()
 
     @property
     def dispatches(self) -> list[Dispatch]:

@@ -36,6 +36,7 @@ from .state import (
     Reaction,
     Repo,
     Status,
+    WorkflowRun,
     World,
     blob_sha,
     iso,
@@ -1018,9 +1019,20 @@ class Handlers:
                 inputs=dict(call.field("inputs") or {}),
             )
         )
+        run_id = self.world.next_id()
+        now = utcnow()
+        repo.workflow_runs[run_id] = WorkflowRun(
+            id=run_id,
+            repo=repo.full_name,
+            workflow_id=call.params["workflow_id"],
+            ref=ref,
+            head_sha=self.world.resolve(repo, ref) or "",
+            actor=self.actor,
+            created_at=now,
+            updated_at=now,
+        )
         if call.field("return_run_details"):
             shaped = self.shapes.example("actions/create-workflow-dispatch", 200)
-            run_id = self.world.next_id()
             shaped.update(
                 workflow_run_id=run_id,
                 run_url=f"{self.shapes.repo_api(repo)}/actions/runs/{run_id}",
@@ -1028,6 +1040,22 @@ class Handlers:
             )
             return Reply(200, shaped)
         return Reply(204)
+
+    def actions_get_workflow_run(self, call: Call) -> Reply:
+        repo = self.repo(call)
+        run = repo.workflow_runs.get(int(call.params["run_id"]))
+        if run is None:
+            raise GitHubError(404, "Not Found")
+        return Reply(200, self.shapes.workflow_run(repo, run))
+
+    def repos_list_deployment_statuses(self, call: Call) -> Reply:
+        repo = self.repo(call)
+        deployment = repo.deployments.get(int(call.params["deployment_id"]))
+        if deployment is None:
+            raise GitHubError(404, "Not Found")
+        newest_first = sorted(deployment.statuses, key=lambda s: -s.id)
+        page, headers = self.listed(call, newest_first)
+        return Reply(200, [self.shapes.deployment_status(repo, s) for s in page], headers)
 
     def repos_create_dispatch_event(self, call: Call) -> Reply:
         repo = self.repo(call)

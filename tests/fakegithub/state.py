@@ -273,6 +273,23 @@ class Dispatch:
 
 
 @dataclass
+class WorkflowRun:
+    """A run a workflow dispatch started (named in the dispatch's answer when asked
+    for with `return_run_details`); tests move it on with `FakeGitHub.finish_run`."""
+
+    id: int
+    repo: str
+    workflow_id: str
+    ref: str
+    head_sha: str
+    actor: str
+    created_at: dt.datetime
+    status: str = "queued"
+    conclusion: str | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclass
 class MergeRecord:
     repo: str
     number: int
@@ -392,6 +409,7 @@ class Repo:
     collaborators: dict[str, Collaborator] = field(default_factory=dict)
     protections: dict[str, dict[str, Any]] = field(default_factory=dict)
     deployments: dict[int, Deployment] = field(default_factory=dict)
+    workflow_runs: dict[int, WorkflowRun] = field(default_factory=dict)
     delete_branch_on_merge: bool = False
     # The merge queue's commits: the one it built for a PR (its squash or
     # merge), by SHA -> that PR's number; and each group it asked checks for.

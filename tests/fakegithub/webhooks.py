@@ -193,6 +193,8 @@ def build(
       member: member, changes; membership: member, org, team; team: org, team, changes
       installation / installation_repositories: installation_id, repositories
       merge_group: head_sha (default the group the queue built last; see FakeGitHub.queue)
+      deployment_status: deployment_id (default the latest deployment; its latest status)
+      workflow_run: run_id (default the latest run a dispatch started)
     """
     world = fake.world
     shapes = fake.shapes
@@ -568,7 +570,34 @@ def _merge_group(d: _Draft) -> None:
     }
 
 
+def _deployment_status(d: _Draft) -> None:
+    repo = d.need_repo("deployment_status")
+    shapes = d.fake.shapes
+    deployments = sorted(repo.deployments.values(), key=lambda x: x.id)
+    deployment = _latest(deployments, d.details.get("deployment_id"), "deployment")
+    if not deployment.statuses:
+        raise ValueError("deployment_status webhooks need a status: see set_deployment_status")
+    d.payload["deployment"] = _merge(
+        d.payload.get("deployment"), shapes.deployment(repo, deployment)
+    )
+    d.payload["deployment_status"] = _merge(
+        d.payload.get("deployment_status"),
+        shapes.deployment_status(repo, deployment.statuses[-1]),
+    )
+
+
+def _workflow_run(d: _Draft) -> None:
+    repo = d.need_repo("workflow_run")
+    runs = sorted(repo.workflow_runs.values(), key=lambda r: r.id)
+    run = _latest(runs, d.details.get("run_id"), "workflow run")
+    d.payload["workflow_run"] = _merge(
+        d.payload.get("workflow_run"), d.fake.shapes.workflow_run(repo, run)
+    )
+
+
 _EVENTS = {
+    "deployment_status": _deployment_status,
+    "workflow_run": _workflow_run,
     "merge_group": _merge_group,
     "pull_request": _pull_request,
     "pull_request_review": _pull_request_review,

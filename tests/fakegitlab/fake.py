@@ -576,6 +576,15 @@ class FakeGitLab(FakeForge):
         with self.world.lock:
             return list(self.world.merges)
 
+    def set_pipeline_status(self, project: str, pipeline_id: int, status: str) -> None:
+        """Move a pipeline on (`running`, `success`, `failed`, `canceled`...)."""
+        with self.world.lock:
+            found = self.world.project(project)
+            pipeline = next(p for p in found.pipelines if p.id == pipeline_id)
+            pipeline.status = status
+            ended = status in ("success", "failed", "canceled", "skipped")
+            pipeline.finished = self.world.now() if ended else None
+
     @property
     def pipelines_created(self) -> list[Pipeline]:
         """Pipelines created through `POST /projects/:id/pipeline` (project, ref,

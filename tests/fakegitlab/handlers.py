@@ -787,6 +787,15 @@ class Handlers:
         self.world.pipelines_created.append(pipeline)
         return Reply(201, self.shapes.pipeline(project, pipeline))
 
+    @route("GET /projects/:id/pipelines/:pipeline_id")
+    def get_pipeline(self, call: Call) -> Reply:
+        project = self.project(call)
+        wanted = int(call.params["pipeline_id"])
+        found = next((p for p in project.pipelines if p.id == wanted), None)
+        if found is None:
+            raise GitLabError(404, "404 Not found")
+        return Reply(200, self.shapes.pipeline(project, found))
+
     @route("GET /projects/:id/pipelines")
     def list_pipelines(self, call: Call) -> Reply:
         project = self.project(call)

@@ -868,10 +868,41 @@ def test_every_operation_of_the_file_answers_schema_valid_bodies(fake: FakeGitHu
             "POST", f"{r}/deployments/{fake.deployments[0].id}/statuses", json={"state": "success"}
         )
     )
+    answers.append(call("GET", f"{r}/deployments/{fake.deployments[0].id}/statuses"))
+    answers.append(call("GET", f"{r}/actions/runs/{fake.workflow_runs[0].id}"))
     fake.add_review(REPO, 7, "mia", "APPROVED")
     answers.append(call("PUT", f"{r}/pulls/7/merge", json={"merge_method": "squash"}))
     answers.append(call("DELETE", f"{r}/git/refs/heads/feature"))
 
     assert all(status < 400 for status in answers), answers
     assert {rec.operation_id for rec in fake.requests} == set(fake.operations.by_id)
+    fake.assert_all_valid()
+
+
+def test_deployment_statuses_are_listed_newest_first_and_dispatched_runs_move_on(
+    fake: FakeGitHub,
+) -> None:
+    r = f"/repos/{REPO}"
+    created = http(fake, "POST", f"{r}/deployments",
+                   json={"ref": "main", "auto_merge": False, "required_contexts": []}).json()
+    fake.set_deployment_status(REPO, created["id"], "in_progress")
+    fake.set_deployment_status(REPO, created["id"], "success", log_url="https://ci.example/1")
+    listed = http(fake, "GET", f"{r}/deployments/{created['id']}/statuses").json()
+    assert [s["state"] for s in listed] == ["success", "in_progress"]
+    assert listed[0]["log_url"] == "https://ci.example/1"
+    answer = http(fake, "POST", f"{r}/actions/workflows/deploy.yml/dispatches",
+                  json={"ref": "main", "return_run_details": True}).json()
+    run_id = answer["workflow_run_id"]
+    assert http(fake, "GET", f"{r}/actions/runs/{run_id}").json()["status"] == "queued"
+    fake.finish_run(REPO, run_id, "failure")
+    run = http(fake, "GET", f"{r}/actions/runs/{run_id}").json()
+    assert (run["status"], run["conclusion"], run["event"]) == (
+        "completed", "failure", "workflow_dispatch"
+    )
+    event, payload = fake.webhook("workflow_run", "completed", REPO, run_id=run_id)
+    assert (event, payload["workflow_run"]["id"]) == ("workflow_run", run_id)
+    event, payload = fake.webhook("deployment_status", "created", REPO)
+    assert payload["deployment"]["id"] == created["id"]
+    assert payload["deployment_status"]["state"] == "success"
+    assert http(fake, "GET", f"{r}/actions/runs/{run_id + 1000}").status_code == 404
     fake.assert_all_valid()

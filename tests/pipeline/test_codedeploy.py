@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from botocore import exceptions as bce
@@ -30,6 +31,7 @@ from support.policies import ONE_APPROVAL
 
 from bot.pipeline.codedeploy import clean, console_link, create_answer, sort
 from bot.pipeline.deploy import DeployStep
+from bot.pipeline.deploy_follow import DeployFollower
 from bot.pipeline.deploy_targets import TargetCaller, TargetUnavailable, idempotency_key
 from bot.pipeline.errors import ForgeUnavailable
 from bot.pipeline.merge import MergeStep
@@ -152,9 +154,10 @@ def test_a_merge_deploys_a_github_revision_of_the_merge_sha_once(
     link = console_link(REGION, deployment["deploymentId"])
     assert link == (f"https://eu-west-1.console.aws.amazon.com/codesuite/codedeploy/"
                     f"deployments/{deployment['deploymentId']}?region=eu-west-1")
-    assert [c for c in bot_comments(rig) if c.startswith("Deployed")] == [
-        f"Deployed {sha[:12]} to `production` (`servers`, target) — {link}."
-    ]
+    (started,) = [c for c in bot_comments(rig) if c.startswith("Deploy")]
+    assert started.startswith(f"Deploying {sha[:12]} to `production` (`servers`, target): "
+                              "**started** ")
+    assert started.endswith(f" — {link}. This comment is updated when it ends.")
     # The same merge processed again and again (redelivered events): one deployment.
     for _ in range(5):
         assert rig.settle(pipe) is Outcome.DONE
@@ -323,6 +326,30 @@ def test_progress_follows_the_deployment_to_its_end(rig, codedeploy, tmp_path, m
     with pytest.raises(TargetUnavailable, match="could not be read") as caught:
         caller.progress(target, "d-NOTTHERE1")
     assert "prod-ec2" in str(caught.value) and codedeploy.url not in str(caught.value)
+
+
+def test_the_poll_loop_follows_a_codedeploy_deployment_and_edits_its_one_comment(
+    rig, codedeploy, tmp_path
+):
+    approved_pr(rig, policy(SERVERS))
+    config = operator(tmp_path)
+    assert rig.settle(pipeline(rig, config)) is Outcome.DONE
+    (deployment,) = codedeploy.deployments()
+    follow = DeployFollower(
+        store=rig.store, forges={"github": rig.forge}, targets=config.targets,
+        caller=TargetCaller(rig.forge.retries), clock=rig.clock, timeout=timedelta(hours=1),
+    )
+    codedeploy.set_status(deployment["deploymentId"], "InProgress")
+    rig.clock.advance(seconds=16)
+    follow.run_once()
+    (comment,) = [c for c in bot_comments(rig) if c.startswith("Deploy")]
+    assert "**started**" in comment
+    codedeploy.set_status(deployment["deploymentId"], "Succeeded")
+    rig.clock.advance(seconds=31)
+    follow.run_once()
+    (comment,) = [c for c in bot_comments(rig) if c.startswith("Deploy")]
+    assert comment.startswith("Deployed ") and "**succeeded** in 47 s" in comment
+    assert [e.outcome for e in audit(rig)][-1] == "succeeded"
 
 
 # -- what is refused, and what CodeDeploy's errors become -----------------------------------

@@ -138,11 +138,14 @@ def test_a_merge_by_the_bot_is_deployed_once_on_the_merge_sha(rig):
     assert deployment.description == "PR #7 into main"
     assert deployment.payload == {"sha": merge.merge_commit_sha, "head": pr.head_sha,
                                   "env": "prod"}
-    deployed = [c for c in bot_comments(rig) if c.startswith("Deployed")]
-    assert deployed == [
-        f"Deployed {merge.merge_commit_sha[:12]} to `prod` (`production`, github_deployment)"
-        f" — https://github.com/{REPO}/deployments/prod."
-    ]
+    # Followed to its end: the one comment says it started, and is edited when it ends.
+    deployed = [c for c in bot_comments(rig) if c.startswith("Deploying")]
+    assert len(deployed) == 1
+    assert deployed[0].startswith(
+        f"Deploying {merge.merge_commit_sha[:12]} to `prod` (`production`, github_deployment):"
+        " **started** "
+    )
+    assert f" — https://github.com/{REPO}/deployments/prod." in deployed[0]
     (entry,) = deploy_audit(rig)
     assert (entry.outcome, entry.key.name, entry.key.merge_sha) == (
         "deployed", "production", merge.merge_commit_sha,
@@ -348,8 +351,13 @@ def test_dispatches_are_sent_once_with_placeholders_and_an_idempotency_key(rig):
     assert wd.headers.get("Idempotency-Key") == idempotency_key(REPO, sha, "aws")
     # No GET of the workflow: the dispatch route is called directly.
     assert not [r for r in rig.fake.requests if r.method == "GET" and "/workflows/" in r.path]
-    comments = [c for c in bot_comments(rig) if c.startswith("Deployed")]
-    assert f"https://github.com/{REPO}/actions/workflows/deploy.yml" in comments[0]
+    # The workflow run is named by the dispatch's answer (`return_run_details`) and
+    # followed; the repository dispatch starts nothing that can be followed.
+    assert wd.json["return_run_details"] is True
+    (started,) = [c for c in bot_comments(rig) if c.startswith("Deploying")]
+    assert f"https://github.com/{REPO}/actions/runs/" in started
+    (sent,) = [c for c in bot_comments(rig) if c.startswith("Deployed")]
+    assert f"https://github.com/{REPO}/actions" in sent
     for _ in range(5):
         assert run(rig, pipe) is Outcome.DONE
     assert len(rig.fake.dispatches) == 2

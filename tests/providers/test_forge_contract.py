@@ -249,7 +249,7 @@ def test_a_deploy_method_the_forge_supports_deploys_once(side):
     assert "already handled (deployed); nothing sent again" in again
     assert side.deploys_made() == 1
     [said] = side.bot_comments()
-    assert said.startswith("Deployed ")
+    assert said.startswith("Deploying ")  # followed to its end, edited in place
 
 
 def test_a_deploy_method_the_forge_does_not_support_is_refused_unsent(side):

@@ -230,18 +230,21 @@ class running:
 
 
 def targets_yaml(
-    receiver: Receiver, repos: str = '["acme/*"]', branches: str | None = None
+    receiver: Receiver, repos: str = '["acme/*"]', branches: str | None = None,
+    *, callback: bool = False,
 ) -> str:
     """A `GATEBOT_DEPLOY_TARGETS` file pointing at `receiver`; `branches` (a YAML list)
-    is each target's branch allow-list, absent by default (the default branch only)."""
+    is each target's branch allow-list, absent by default (the default branch only);
+    `callback`: the webhook target reports back (`callback: true`)."""
     allowed = f"  branches: {branches}\n" if branches is not None else ""
+    reports = "  callback: true\n" if callback else ""
     return f"""\
 prod-hook:
   type: webhook
   url: {receiver.url}/hook
   secret: {WEBHOOK_SECRET}
   repos: {repos}
-{allowed}prod-jenkins:
+{allowed}{reports}prod-jenkins:
   type: jenkins
   url: {receiver.url}/jenkins/job/deploy
   secret: {JENKINS_JOB_TOKEN}

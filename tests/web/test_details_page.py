@@ -9,7 +9,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,6 +26,8 @@ from bot.core.gate import PolicyFile, decide
 from bot.core.policy.evaluate import evaluate
 from bot.providers import publishing
 from bot.settings import Settings
+from bot.store import deploy_outcomes, deploys
+from bot.store.deploys import DeployKey
 from bot.store.evaluations import Posted
 from bot.store.tables import signing_keys
 
@@ -115,6 +117,37 @@ def test_the_page_links_to_the_pr_and_shows_its_verdicts_newest_first(site):
     assert "2024-05-01 13:02:00" in rows[0] and HEAD[:7] in rows[0]
     assert "2024-05-01 13:00:00" in rows[1] and OLD_HEAD[:7] in rows[1]
     assert all("needs 1 more approval" in row for row in rows)
+
+
+def test_a_merged_prs_page_lists_its_deploys_and_how_each_ended(site):
+    _post_decision(site)
+    started = datetime(2024, 5, 1, 13, 5, tzinfo=UTC)
+    merge_sha = "m" * 40
+    with site.store.begin() as conn:
+        for name, method in (("production", "github_deployment"),
+                             ("notify", "repository_dispatch")):
+            key = DeployKey("github", REPO, merge_sha, name)
+            deploys.open_intent(conn, key, number=7, method=method, environment=name,
+                                now=started)
+            deploys.settle(conn, key, deploys.DEPLOYED, started,
+                           link="https://github.com/acme/api/actions")
+        prod = DeployKey("github", REPO, merge_sha, "production")
+        deploy_outcomes.start(conn, prod, number=7, method="github_deployment",
+                              environment="production", now=started, reference="5")
+        deploy_outcomes.end(conn, prod, deploy_outcomes.FAILED, started + timedelta(seconds=64),
+                            link="https://ci.example/run/9", message="smoke <tests> failed")
+        other = DeployKey("github", REPO, "n" * 40, "production")
+        deploys.open_intent(conn, other, number=8, method="github_deployment",
+                            environment="production", now=started)
+    page = site.client.get(_path(site)).get_data(as_text=True)
+    assert "<h3>Deploys</h3>" in page
+    assert "failed: smoke &lt;tests&gt; failed" in page and "64 s" in page
+    assert '<a href="https://ci.example/run/9" rel="noreferrer">' in page
+    assert "<td>sent</td>" in page and "repository_dispatch" in page
+    assert page.count("<code>mmmmmmm</code>") == 2 and "nnnnnnn" not in page
+    with site.store.begin() as conn:
+        ended = [e for e in deploys.audit(conn) if e.outcome == "failed"]
+    assert [e.detail for e in ended] == ["after 64 s: smoke <tests> failed"]
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ Handlers, one module per concern, combined in `ROUTER`:
 |-------------------|---------------------------------------------------------------|
 | `pull_requests`   | pull_request, pull_request_review, issue_comment              |
 | `checks`          | check_run, check_suite, workflow_run, status                  |
+| `deployments`     | deployment_status (a hint to the deploy follower)             |
 | `pushes`          | push (a base branch's policy file or CODEOWNERS)              |
 | `merge_groups`    | merge_group                                                   |
 | `installations`   | installation, installation_repositories                       |
@@ -43,6 +44,7 @@ from dataclasses import dataclass
 
 from bot.events.github import (
     checks,
+    deployments,
     ignored,
     installations,
     merge_groups,
@@ -59,6 +61,7 @@ from bot.forges import GITHUB
 ROUTER: Router[Delivery] = Router(
     pull_requests.router,
     checks.router,
+    deployments.router,
     pushes.router,
     merge_groups.router,
     installations.router,

@@ -12,7 +12,8 @@ verdict cannot wake the bot again:
   so the re-evaluation posts again even if nothing changed (a retargeted
   PR's old-base run re-evaluates the PR under its current base).
 - `check_suite` completed marks, except the bot's own App's suites.
-- `workflow_run` completed marks.
+- `workflow_run` completed marks; a run started by `workflow_dispatch` is
+  also a hint to the deploy follower (`FollowDeploy`, by the run's id).
 - `status` (any state) marks. Under the bot's context (`gatebot: ...`):
   written by the bot (`<slug>[bot]`, slug known from the store) it is
   ignored; written by anyone else, the recorded verdict for that head and
@@ -27,17 +28,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.events.effects import ForgetVerdict, MarkHead
+from bot.events.effects import FollowDeploy, ForgetVerdict, MarkHead
 from bot.events.github import readers
 from bot.events.github.delivery import Delivery
 from bot.events.payload import get, sha, text
 from bot.events.router import Routed, Router, do, ignore
+from bot.providers.base import WorkflowRun
 from bot.providers.publishing import CONTEXT_PREFIX
 
 router = Router()
 
 BOT_CONTEXT = f"{CONTEXT_PREFIX}:"
 NO_COMMIT = "the payload names no repository or commit"
+WORKFLOW_DISPATCH = WorkflowRun.method
 
 
 def _mark_head(d: Delivery, obj: Any) -> MarkHead | None:
@@ -86,10 +89,20 @@ def check_suite_completed(d: Delivery) -> Routed:
 
 @router.register("workflow_run", "completed")
 def workflow_run_completed(d: Delivery) -> Routed:
-    mark = _mark_head(d, d.get("workflow_run"))
+    run = d.get("workflow_run")
+    follow = _follow_run(d, run)
+    mark = _mark_head(d, run)
     if mark is None:
-        return ignore(NO_COMMIT)
-    return do(mark)
+        return ignore(NO_COMMIT, follow)
+    return do(mark, follow)
+
+
+def _follow_run(d: Delivery, run: Any) -> FollowDeploy | None:
+    """A run the bot started by `workflow_dispatch` is followed by its id."""
+    ident = get(run, "id")
+    if d.repo is None or not isinstance(ident, int) or get(run, "event") != "workflow_dispatch":
+        return None
+    return FollowDeploy(d.repo, WORKFLOW_DISPATCH, str(ident))
 
 
 @router.register("status", needs_slug=True)

@@ -23,7 +23,6 @@ EVENTS: dict[str, str] = {
     "milestone": "milestones do not enter the policy",
     "repository": "repository settings do not enter the policy",
     "deployment": "the bot's deployments are decided after merges, not by this event",
-    "deployment_status": "deployment progress does not change a verdict",
     "github_app_authorization": "user authorizations do not change a verdict",
     "security_advisory": "advisories do not enter the policy",
     "meta": "a webhook's own deletion needs no evaluation",

@@ -7,6 +7,10 @@ which covers merged-results pipelines, whose commit is not the MR's head;
 the MR is left out when it is closed or merged (its last verdict stands) or
 belongs to another project (a fork's pipeline).
 
+A pipeline is also a hint to the deploy follower (`FollowDeploy`, by the
+pipeline's id): when it is one the bot started to deploy, the follower
+re-reads it from the API before recording an outcome.
+
 Every status marks: a job or pipeline starting again after a result makes
 its check pending. The bot's own commit statuses show in GitLab's pipelines
 too; they cannot wake the bot in a loop, since a verdict is posted only
@@ -15,11 +19,12 @@ when it changes.
 
 from __future__ import annotations
 
-from bot.events.effects import MarkHead
+from bot.events.effects import FollowDeploy, MarkHead
 from bot.events.gitlab import readers
 from bot.events.gitlab.delivery import Delivery
 from bot.events.payload import get, sha
 from bot.events.router import Routed, Router, do, ignore
+from bot.providers.base import PipelineRun
 
 router: Router[Delivery] = Router()
 
@@ -29,9 +34,14 @@ NO_COMMIT = "the payload names no project or commit"
 @router.register("Pipeline Hook")
 def pipeline(d: Delivery) -> Routed:
     head = sha(d.get("object_attributes", "sha"))
+    ident = d.get("object_attributes", "id")
+    follow = (
+        FollowDeploy(d.repo, PipelineRun.method, str(ident))
+        if d.repo is not None and isinstance(ident, int) else None
+    )
     if d.repo is None or head is None:
-        return ignore(NO_COMMIT)
-    return do(MarkHead(d.repo, head, _merge_request(d)))
+        return ignore(NO_COMMIT, follow)
+    return do(MarkHead(d.repo, head, _merge_request(d)), follow)
 
 
 @router.register("Job Hook")

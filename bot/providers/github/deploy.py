@@ -26,7 +26,7 @@ from urllib.parse import quote
 import requests
 from github import Github, GithubException
 
-from bot.providers.base import DeployAnswer
+from bot.providers.base import DeployAnswer, DeployProgress
 from bot.retry import RateLimited, RetryPolicies, classify
 
 
@@ -77,28 +77,41 @@ class GitHubDeploying:
         }
         if description is not None:
             body["description"] = description
-        answer = self._write(f"/repos/{self.repo}/deployments", body, {}, "POST deployment")
+        answer, data = self._write(
+            f"/repos/{self.repo}/deployments", body, {}, "POST deployment"
+        )
         if answer.kind == "created":
-            return DeployAnswer("created", link=self._deployment_link(environment))
+            return DeployAnswer(
+                "created", link=self._deployment_link(environment), reference=_id_of(data, "id")
+            )
         return answer
 
     def workflow_dispatch(
         self, workflow: str, ref: str, inputs: dict[str, str], idempotency_key: str
     ) -> DeployAnswer:
         route = f"/repos/{self.repo}/actions/workflows/{quote(workflow, safe='')}/dispatches"
-        answer = self._write(
-            route, {"ref": ref, "inputs": inputs}, {"Idempotency-Key": idempotency_key},
+        # `return_run_details`: GitHub answers 200 with the run it started
+        # (`workflow_run_id`), which is followed by that id; a server that answers
+        # 204 without it leaves the run unnamed, and unfollowed.
+        answer, data = self._write(
+            route,
+            {"ref": ref, "inputs": inputs, "return_run_details": True},
+            {"Idempotency-Key": idempotency_key},
             "POST workflow dispatch",
         )
         if answer.kind == "created":
-            link = f"{self.repo_page}/actions/workflows/{quote(workflow, safe='')}"
-            return DeployAnswer("created", link=link)
+            run = _id_of(data, "workflow_run_id")
+            link = (
+                f"{self.repo_page}/actions/runs/{run}" if run is not None
+                else f"{self.repo_page}/actions/workflows/{quote(workflow, safe='')}"
+            )
+            return DeployAnswer("created", link=link, reference=run)
         return answer
 
     def repository_dispatch(
         self, event_type: str, client_payload: dict[str, str], idempotency_key: str
     ) -> DeployAnswer:
-        answer = self._write(
+        answer, _ = self._write(
             f"/repos/{self.repo}/dispatches",
             {"event_type": event_type, "client_payload": client_payload},
             {"Idempotency-Key": idempotency_key},
@@ -110,27 +123,93 @@ class GitHubDeploying:
 
     def _write(
         self, route: str, body: dict[str, Any], headers: dict[str, str], what: str
-    ) -> DeployAnswer:
-        def post() -> None:
-            self.client.requester.requestJsonAndCheck(
+    ) -> tuple[DeployAnswer, Any]:
+        """The answer, and GitHub's body when it created something."""
+
+        def post() -> Any:
+            _, data = self.client.requester.requestJsonAndCheck(
                 "POST", route, input=body, headers=headers or None
             )
+            return data
 
         try:
-            self.retries.unsafe_write.call(post, what=what)
+            data = self.retries.unsafe_write.call(post, what=what)
         except GithubException as exc:
             failure = classify(exc, self.now)
             if failure.kind == "server":
-                return DeployAnswer("unknown", message=_message(exc))
+                return DeployAnswer("unknown", message=_message(exc)), None
             if failure.kind == "rate_limit":
                 # Refused before GitHub acted: nothing was created, a later run may send it.
-                return DeployAnswer("unsent", message="GitHub's rate limit refused the call")
-            return DeployAnswer("refused", message=_message(exc))
+                return DeployAnswer("unsent", message="GitHub's rate limit refused the call"), None
+            return DeployAnswer("refused", message=_message(exc)), None
         except RateLimited:
-            return DeployAnswer("unsent", message="GitHub's rate limit refused the call")
+            return DeployAnswer("unsent", message="GitHub's rate limit refused the call"), None
         except requests.exceptions.RequestException as exc:
             failure = classify(exc, self.now)
             if failure.kind == "unsent":
-                return DeployAnswer("unsent", message="GitHub could not be reached")
-            return DeployAnswer("unknown", message=f"no answer from GitHub ({failure.kind})")
-        return DeployAnswer("created")
+                return DeployAnswer("unsent", message="GitHub could not be reached"), None
+            return DeployAnswer("unknown", message=f"no answer from GitHub ({failure.kind})"), None
+        return DeployAnswer("created"), data
+
+    # -- following a deployment -------------------------------------------------------
+
+    def deployment_progress(self, deployment_id: str) -> DeployProgress:
+        """A deployment's stage from its statuses (newest first): `success` succeeded;
+        `failure` or `error` failed; `inactive` succeeded when an earlier status was a
+        success (a later deployment replaced it), else failed; anything else running."""
+
+        def fetch() -> list[Any]:
+            _, data = self.client.requester.requestJsonAndCheck(
+                "GET", f"/repos/{self.repo}/deployments/{int(deployment_id)}/statuses",
+                parameters={"per_page": 100},
+            )
+            return list(data)
+
+        statuses = self.retries.read.call(fetch, what="GET deployment statuses")
+        if not statuses:
+            return DeployProgress("running")
+        newest = statuses[0]
+        state = str(newest.get("state") or "")
+        link = _status_link(newest)
+        said = str(newest.get("description") or "")
+        if state == "success":
+            return DeployProgress("succeeded", link=link, message=said)
+        if state in ("failure", "error"):
+            return DeployProgress("failed", link=link, message=said or f"GitHub says {state}")
+        if state == "inactive":
+            if any(s.get("state") == "success" for s in statuses[1:]):
+                return DeployProgress("succeeded", link=link, message=said)
+            return DeployProgress("failed", link=link, message="deactivated before it succeeded")
+        return DeployProgress("running", link=link, message=said)
+
+    def run_progress(self, run_id: str) -> DeployProgress:
+        """A workflow run's stage: `completed` with conclusion `success` succeeded, any
+        other conclusion failed; not completed yet running."""
+
+        def fetch() -> Any:
+            _, data = self.client.requester.requestJsonAndCheck(
+                "GET", f"/repos/{self.repo}/actions/runs/{int(run_id)}"
+            )
+            return data
+
+        run = self.retries.read.call(fetch, what="GET workflow run")
+        link = str(run.get("html_url") or "") or None
+        if run.get("status") != "completed":
+            return DeployProgress("running", link=link)
+        conclusion = str(run.get("conclusion") or "")
+        if conclusion == "success":
+            return DeployProgress("succeeded", link=link)
+        return DeployProgress("failed", link=link, message=f"the run ended {conclusion or 'without a conclusion'}")
+
+
+def _status_link(status: Any) -> str | None:
+    for field in ("log_url", "target_url", "environment_url"):
+        value = status.get(field)
+        if value:
+            return str(value)
+    return None
+
+
+def _id_of(data: Any, field: str) -> str | None:
+    value = data.get(field) if isinstance(data, dict) else None
+    return str(value) if isinstance(value, int) else None

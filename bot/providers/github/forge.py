@@ -46,6 +46,7 @@ from bot.providers.assembly import PullFacts
 from bot.providers.base import (
     DeployAnswer,
     DeployCall,
+    DeployProgress,
     ForgeDeployment,
     MergeState,
     PolicySources,
@@ -474,3 +475,11 @@ class GitHubEvaluation(EvaluationBase):
                     call.event_type, call.client_payload, call.idempotency_key
                 )
         raise ValueError(f"GitHub takes no `{call.method}` deploys")
+
+    def deploy_progress(self, method: str, reference: str) -> DeployProgress:
+        """A deployment's or a workflow run's stage, read from the API."""
+        if method == ForgeDeployment.method:
+            return self._deploying.deployment_progress(reference)
+        if method == WorkflowRun.method:
+            return self._deploying.run_progress(reference)
+        raise ValueError(f"GitHub cannot tell how a `{method}` deploy went")

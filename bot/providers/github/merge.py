@@ -215,3 +215,13 @@ class GitHubMerging:
             return int(data["id"])
 
         return self.retries.unsafe_write.call(post, what="POST comment")
+
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        """Rewrite one of the bot's comments (the same body twice is no error: retried)."""
+
+        def patch() -> None:
+            self.client.requester.requestJsonAndCheck(
+                "PATCH", f"/repos/{self.repo}/issues/comments/{comment_id}", input={"body": body}
+            )
+
+        self.retries.idempotent_write.call(patch, what="PATCH comment")

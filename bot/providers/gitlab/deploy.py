@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from bot.providers.base import DeployAnswer
+from bot.providers.base import DeployAnswer, DeployProgress
 from bot.providers.gitlab.client import GitLabClient, GitLabError, project
 from bot.retry import RateLimited, RetryPolicies, classify
 
@@ -62,4 +62,33 @@ def create_pipeline(
             return DeployAnswer("unsent", message="GitLab could not be reached")
         return DeployAnswer("unknown", message=f"no answer from GitLab ({failure.kind})")
     link = data.get("web_url") if isinstance(data, Mapping) else None
-    return DeployAnswer("created", link=str(link) if link else None)
+    ident = data.get("id") if isinstance(data, Mapping) else None
+    return DeployAnswer(
+        "created", link=str(link) if link else None,
+        reference=str(ident) if isinstance(ident, int) else None,
+    )
+
+
+ENDED_WELL = frozenset({"success"})
+ENDED_BADLY = frozenset({"failed", "canceled", "skipped"})
+
+
+def pipeline_progress(
+    client: GitLabClient, repo: str, pipeline_id: str, retries: RetryPolicies
+) -> DeployProgress:
+    """A pipeline's stage (`GET /projects/:id/pipelines/:pipeline_id`): `success`
+    succeeded; `failed`, `canceled` or `skipped` failed; any other status (created,
+    pending, running, manual, scheduled...) is still running."""
+
+    def get() -> Any:
+        return client.json("get", f"{project(repo)}/pipelines/{int(pipeline_id)}")
+
+    data = retries.read.call(get, what="GET pipeline")
+    status = str(data.get("status") or "") if isinstance(data, Mapping) else ""
+    link = data.get("web_url") if isinstance(data, Mapping) else None
+    shown = str(link) if link else None
+    if status in ENDED_WELL:
+        return DeployProgress("succeeded", link=shown)
+    if status in ENDED_BADLY:
+        return DeployProgress("failed", link=shown, message=f"the pipeline ended {status}")
+    return DeployProgress("running", link=shown)

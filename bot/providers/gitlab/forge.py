@@ -57,6 +57,7 @@ from bot.providers.assembly import ItemT, PullFacts
 from bot.providers.base import (
     DeployAnswer,
     DeployCall,
+    DeployProgress,
     MergeState,
     PipelineRun,
     PolicySources,
@@ -488,3 +489,9 @@ class GitLabEvaluation(EvaluationBase):
             self.forge.retries,
             self.forge.clock().timestamp(),
         )
+
+    def deploy_progress(self, method: str, reference: str) -> DeployProgress:
+        """A pipeline's stage, read from the API."""
+        if method != PipelineRun.method:
+            raise ValueError(f"GitLab cannot tell how a `{method}` deploy went")
+        return deploy.pipeline_progress(self.client, self.key.repo, reference, self.forge.retries)

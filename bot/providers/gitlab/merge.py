@@ -239,3 +239,11 @@ class GitLabMerging:
             return int(data["id"])
 
         return self.retries.unsafe_write.call(post, what="POST note")
+
+    def edit_comment(self, note_id: int, body: str) -> None:
+        """Rewrite one of the bot's notes (the same body twice is no error: retried)."""
+
+        def put() -> None:
+            self.client.json("put", f"{self._path}/notes/{note_id}", body={"body": body})
+
+        self.retries.idempotent_write.call(put, what="PUT note")
