@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.gate_state import GateState
+from bot.core.impact import Impact, ImpactCounts
 from bot.core.policy.context import Context
 from bot.core.policy.evaluate import Evaluation, PolicyVerdict
 from bot.core.policy.result import Result, Status, join_words, node, short_sha
@@ -47,6 +48,9 @@ class Decision:
     """Every sentence behind the state, most severe first."""
     silent: bool = False
     """No repository policy and no required policy: the bot says nothing."""
+    impact: Impact | ImpactCounts | None = None
+    """What the PR's proposed policy would change for the other open PRs, shown beside
+    the verdict; it never takes part in the verdict (`bot.core.simulate`)."""
 
 
 def active_override(snapshot: Snapshot) -> Override | None:

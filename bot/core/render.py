@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.core.gate import Decision
 from bot.core.gate_state import GateState
+from bot.core.impact_render import markdown_section, text_section
 from bot.core.policy.result import (
     ApprovalFacts,
     CheckFacts,
@@ -120,6 +121,9 @@ def markdown(decision: Decision, details_url: str | None = None) -> str:
     lines += ["", f"Evaluated head `{short_sha(decision.head_sha)}`."]
     if details_url:
         lines.append(f"[Details]({details_url})")
+    if decision.impact is not None:
+        # Before the tree, so a long explanation's truncation never cuts it.
+        lines += ["", *markdown_section(decision.impact, escape_markdown)]
     lines += ["", "<details><summary>Full explanation</summary>", ""]
     lines += _markdown_tree(decision.explanation, 0)
     lines += ["", "</details>"]
@@ -185,6 +189,8 @@ def text(decision: Decision) -> str:
     """Plain indented text, for the terminal (`gatebot evaluate`)."""
     lines = [f"{decision.state.word.upper()}: {status_description(decision)}", ""]
     lines += _text_tree(decision.explanation, 0)
+    if decision.impact is not None:
+        lines += ["", *text_section(decision.impact)]
     return "\n".join(lines) + "\n"
 
 
@@ -215,4 +221,5 @@ def to_json(decision: Decision) -> dict[str, Any]:
         ),
         "blockers": list(decision.blockers),
         "explanation": decision.explanation.to_dict(),
+        **({"impact": decision.impact.to_dict()} if decision.impact is not None else {}),
     }

@@ -48,6 +48,8 @@ in the run record. Errors are not caught here (see `errors.py`).
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,13 +57,18 @@ from datetime import datetime
 from bot import links
 from bot.core import replies
 from bot.core.gate import Decision, decide
+from bot.core.impact import Impact, ImpactCounts
 from bot.core.policy.evaluate import evaluate, needs_for
+from bot.core.policy.loader import load_policy_file
+from bot.core.policy.models import Policy
 from bot.core.policy.problems import Problem
+from bot.core.simulate import Policies
 from bot.core.snapshot import Snapshot
 from bot.keys import Job, PullKey
 from bot.pipeline.commands import LATER_DEPLOY, CommandStep, RunFacts, Taken
 from bot.pipeline.deploy import DeployStep, MergedPull
 from bot.pipeline.deploy_targets import TargetCaller
+from bot.pipeline.impact import ImpactStep, Judged, Scope
 from bot.pipeline.merge import MergeStep
 from bot.pipeline.operator import OperatorConfig
 from bot.pipeline.policies import (
@@ -84,8 +91,20 @@ from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store, apps, commands, merges, pull_heads, verdicts
 
+log = logging.getLogger(__name__)
+
 DetailsLink = Callable[[PullKey, str], str | None]
 """The signed details-page link of a PR's verdict for one head SHA, or None."""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A policy file this PR edits, as it is at the PR's head."""
+
+    scope: Scope
+    """`base`: the repository's policy for the base branch; `owner`: the owner-wide one."""
+    path: str
+    text: str
 
 
 @dataclass
@@ -112,6 +131,11 @@ class PullPipeline:
     """The path of the owner-wide policy when a repository holds it (GitHub: the
     owner's `.github` repository), so PRs into its default branch that edit it
     are validated like a repository's own policy file."""
+    impact: ImpactStep | None = None
+    """Keeps each PR's snapshot and shows a policy-changing PR what its change would
+    do to the others; None shows nothing."""
+    codeowners_paths: Sequence[str] = ()
+    """Where the forge looks for CODEOWNERS, in order."""
 
     def __call__(self, job: Job) -> str:
         with self.forge.evaluation(job.key, job.access) as ev:
@@ -142,7 +166,7 @@ class PullPipeline:
             )
 
         snapshot = ev.snapshot(needs_for(policies.policy, policies.floor))
-        changed = self._changed_policy(ev, job.key, head, sources, policies, snapshot)
+        changed, proposals = self._changed_policy(ev, job.key, head, sources, policies, snapshot)
         evaluation = evaluate(
             policies.policy,
             snapshot,
@@ -151,6 +175,9 @@ class PullPipeline:
             changed_policy_errors=changed,
         )
         decision = decide(evaluation, snapshot)
+        if self.impact is not None:
+            decision = self.impact_of(ev, job, head, policies, snapshot, changed, proposals,
+                                      decision)
 
         if not job.lease.extend():
             # Another worker took the PR over; it publishes (and answers) what it finds.
@@ -193,11 +220,97 @@ class PullPipeline:
         answered = self._answer(ev, job, taken, facts)
         return f"{line}; {answered}" if answered else line
 
+    def impact_of(
+        self,
+        ev: ForgeEvaluation,
+        job: Job,
+        head: PullHead,
+        policies: Governing,
+        snapshot: Snapshot,
+        problems: tuple[Problem, ...],
+        proposals: Sequence[Proposal],
+        decision: Decision,
+    ) -> Decision:
+        """Keep the PR's snapshot; when it edits a policy (or CODEOWNERS) with a valid
+        file, `decision` with the impact section. The verdict stays as it is."""
+        assert self.impact is not None
+        codeowners = self._changed_codeowners(ev, head, snapshot)
+        valid = not problems and (proposals or codeowners is not None)
+        scope: Scope | None = None
+        if valid:
+            scope = "owner" if any(p.scope == "owner" for p in proposals) else "base"
+        source = policies.source
+        judged = Judged(
+            source.origin if source else None,
+            source.filename if source else None,
+            source.text if source else None,
+        )
+        self.impact.remember(job.key, snapshot, judged,
+                             needs_for(policies.policy, policies.floor), scope)
+        if scope is None:
+            return decision
+        try:
+            found = self._impact(ev, job, head, policies, proposals, codeowners, scope)
+        except Exception:
+            # The section is shown beside the verdict, never part of it: a failure to
+            # compute it must not change what is posted.
+            log.exception("%s: the impact of its policy change could not be computed", job.key)
+            return decision
+        return decision if found is None else dataclasses.replace(decision, impact=found)
+
+    def _impact(
+        self,
+        ev: ForgeEvaluation,
+        job: Job,
+        head: PullHead,
+        policies: Governing,
+        proposals: Sequence[Proposal],
+        codeowners: str | None,
+        scope: Scope,
+    ) -> Impact | ImpactCounts | None:
+        assert self.impact is not None
+        current = Policies(policies.policy, policies.floor, policies.problems)
+        proposed = current
+        owner = next((p for p in proposals if p.scope == "owner"), None)
+        if owner is not None:
+            # Today's owner-wide policy is the one on the branch this PR merges into.
+            base_text = ev.file_at(owner.path, head.base_ref)
+            current = Policies(self._load(base_text, owner.path, job), policies.floor)
+            proposed = Policies(self._load(owner.text, owner.path, job), policies.floor)
+        elif proposals:
+            proposed = Policies(self._load(proposals[0].text, proposals[0].path, job),
+                                policies.floor)
+        if proposed.policy is None:
+            return None  # a pointer to a policy elsewhere: nothing to try here
+        return self.impact.section(job, head.base_ref, current, proposed, scope, codeowners)
+
+    def _load(self, text: str | None, path: str, job: Job) -> Policy | None:
+        if text is None:
+            return None
+        return load_policy_file(text, path, deploy_targets=self.operator.deploy_targets,
+                                repo=job.key.repo).policy
+
+    def _changed_codeowners(
+        self, ev: ForgeEvaluation, head: PullHead, snapshot: Snapshot
+    ) -> str | None:
+        """The CODEOWNERS this PR proposes, when it edits the one its policy reads."""
+        changed = {f.path for f in snapshot.files if f.status != "removed"}
+        if not changed & set(self.codeowners_paths):
+            return None
+        for path in self.codeowners_paths:
+            if path in changed:
+                return ev.file_at(path, head.head_sha)
+            if ev.file_at(path, head.base_ref) is not None:
+                return None  # the base's file here governs, and the PR leaves it alone
+        return None
+
     def _closed(
         self, ev: ForgeEvaluation, job: Job, head: PullHead, reconciled: str | None
     ) -> str:
         """A closed PR: nothing is posted; a merged one is deployed; commands are answered."""
         notes = [f"PR is {'merged' if head.merged else head.state}: nothing posted", reconciled]
+        if self.impact is not None:
+            self.impact.forget(job.key)
         policies: Governing | None = None
         if head.merged and head.merge_sha:
             policies = self._governing(ev, job)
@@ -311,8 +424,10 @@ class PullPipeline:
         sources: PolicySources,
         policies: Governing,
         snapshot: Snapshot,
-    ) -> tuple[Problem, ...]:
+    ) -> tuple[tuple[Problem, ...], list[Proposal]]:
+        """The problems of the policy files this PR edits, and each edit read at its head."""
         problems: list[Problem] = []
+        proposals: list[Proposal] = []
         paths = changed_policy_paths(
             snapshot.files,
             policies.source,
@@ -320,8 +435,8 @@ class PullPipeline:
             self.policy_paths,
             truncated=snapshot.files_truncated,
         )
-        paths = (*paths, *self._owner_policy_changed(key, head, snapshot))
-        for path in paths:
+        owner = self._owner_policy_changed(key, head, snapshot)
+        for path in (*paths, *owner):
             try:
                 text = ev.file_at(path, head.head_sha)
             except FileTooLarge as exc:
@@ -335,7 +450,9 @@ class PullPipeline:
                     deploy_targets=self.operator.deploy_targets,
                 )
             )
-        return tuple(problems)
+            if text is not None:
+                proposals.append(Proposal("owner" if path in owner else "base", path, text))
+        return tuple(problems), proposals
 
     def _owner_policy_changed(
         self, key: PullKey, head: PullHead, snapshot: Snapshot
@@ -361,6 +478,7 @@ def full_pipeline(
     retries: RetryPolicies,
     on_posted: Callable[[PullKey], object] | None = None,
     owner_policy: Callable[[str], str | None] | None = None,
+    codeowners_paths: Sequence[str] = (),
 ) -> PullPipeline:
     """A forge's PR pipeline with every step (merge, deploy, comment commands), linking
     its verdicts to the signed details page."""
@@ -382,6 +500,10 @@ def full_pipeline(
         commands=CommandStep(store, forge.clock),
         superseding=Superseding(store, forge.clock),
         owner_policy=owner_policy,
+        # Another PR's change reaches a policy PR within two sweeps: the delayed mark,
+        # then the sweep that finds it due.
+        impact=ImpactStep(store, forge, forge.clock, delay_seconds=settings.sweep_seconds),
+        codeowners_paths=codeowners_paths,
     )
 
 

@@ -18,6 +18,9 @@ from flask import Blueprint, abort, render_template, request
 
 from bot import links
 from bot.core.gate_state import GateState
+from bot.core.impact import Impact, ImpactCounts
+from bot.core.impact import from_dict as impact_from_dict
+from bot.core.impact_render import HEADING, counts_sentence, lead
 from bot.store import evaluations
 from bot.web.services import services
 
@@ -38,6 +41,7 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
     if posted is None or posted.explanation is None or posted.sha.lower() != (sha or "").lower():
         abort(404)
     decision = json.loads(posted.explanation)
+    impact = impact_from_dict(decision["impact"]) if decision.get("impact") else None
     html = render_template(
         "details.html",
         repo=repo,
@@ -45,6 +49,9 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
         posted=posted,
         decision=decision,
         state_title=_state_title(decision["state"]),
+        impact=impact,
+        impact_heading=HEADING,
+        impact_lead=_impact_lead(impact),
         short=_short,
     )
     # Private review history: never cached by proxies, never framed elsewhere.
@@ -55,6 +62,13 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
         "Referrer-Policy": "no-referrer",
     }
     return html, 200, headers
+
+
+def _impact_lead(impact: Impact | ImpactCounts | None) -> str | None:
+    """The impact section's sentence: the counts alone for the owner-wide policy."""
+    if impact is None:
+        return None
+    return counts_sentence(impact) if isinstance(impact, ImpactCounts) else lead(impact)
 
 
 def _state_title(state: str) -> str:
