@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 
 from github_helpers import ONE_APPROVAL_AND_CI, REPO, Rig, rig_fixture  # noqa: F401
+from support.forge_rig import ONE_APPROVAL
 
 from bot.forges import GITHUB
 from bot.keys import PullKey
+from bot.pipeline.errors import guarded
 from bot.pipeline.impact import ImpactStep
 from bot.pipeline.operator import OperatorConfig
 from bot.pipeline.pull import PullPipeline
 from bot.providers.github.policy_source import POLICY_PATHS, owner_policy_path
-from bot.store import dirty, evaluations, pull_snapshots
+from bot.store import dirty, evaluations, pull_snapshots, utcnow
+from bot.worker import Outcome, PullWorker
 
 TWO_APPROVALS = ONE_APPROVAL_AND_CI.replace("approvals: 1", "approvals: 2")
 DELAY = 45.0
@@ -172,3 +175,44 @@ def test_a_closed_pr_is_forgotten(rig):
 
 
 
+
+
+
+def settle(rig: Rig, repo: str, number: int) -> None:
+    key = rig.key(number, repo)
+    with rig.store.begin() as conn:
+        dirty.mark(conn, key, utcnow(), rig.installation(repo))
+    run = pipeline(rig)
+    worker = PullWorker(rig.store, lambda job: guarded(job.key, lambda: run(job)),
+                        owner="test:1", lease_seconds=30)
+    assert worker.process(key) is Outcome.DONE
+
+
+def test_the_owner_wide_policy_shows_counts_and_nothing_of_a_private_repository(rig):
+    owner_repo, private = "acme/.github", "acme/secret-plans"
+    rig.fake.add_repo(owner_repo, files={"gatebot.yml": ONE_APPROVAL}, private=False)
+    rig.fake.add_repo(private, files={"src/a.py": "0\n"})
+    rig.fake.set_role(private, "mia", "write")
+    hidden = rig.fake.open_pr(private, 5, author="zed", title="Acquire Globex quietly",
+                              contents={"src/a.py": "1\n"})
+    rig.fake.add_review(private, 5, "mia", "APPROVED")
+    settle(rig, private, 5)
+    assert rig.fake.statuses(private, hidden.head_sha)[-1].state == "success"
+
+    raised = ONE_APPROVAL.replace("approvals: 1", "approvals: 2")
+    pr = rig.fake.open_pr(owner_repo, 1, contents={"gatebot.yml": raised})
+    settle(rig, owner_repo, 1)
+    (run,) = rig.fake.check_runs(owner_repo, pr.head_sha)
+    summary = run.output["summary"]
+    assert "1 open PR in 1 repository would change: 1 → pending" in summary
+    with rig.store.begin() as conn:
+        posted = evaluations.latest_for_pull(conn, "github", owner_repo, 1)
+    assert json.loads(posted.explanation)["impact"] == {
+        "kind": "counts", "evaluated": 1, "changed": 1, "repositories": 1,
+        "by_outcome": [["pending", 1]],
+    }
+    shown = [summary, run.output["title"], posted.explanation,
+             *(s.description for s in rig.fake.statuses(owner_repo, pr.head_sha)),
+             *(c.body for c in rig.fake.comments(owner_repo, 1))]
+    for secret in ("secret-plans", "Acquire", "Globex", "zed", "#5"):
+        assert not any(secret in text for text in shown), secret
