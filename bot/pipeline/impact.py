@@ -33,7 +33,7 @@ from bot.core.policy.evaluate import needs_for
 from bot.core.policy.needs import SnapshotNeeds
 from bot.core.simulate import Policies, StoredPull, impact
 from bot.core.snapshot import Snapshot
-from bot.keys import Job, PullKey
+from bot.keys import ForgeAccess, Job, PullKey
 from bot.providers.base import Forge
 from bot.store import Store, dirty, pull_snapshots
 from bot.store.pull_snapshots import SavedPull
@@ -125,10 +125,12 @@ class ImpactStep:
         judged: Judged,
         needs: SnapshotNeeds,
         proposes: Scope | None,
+        access: ForgeAccess,
         *,
         mark_watchers: bool = True,
     ) -> None:
-        """Keep `snapshot`; if it changed, mark the PRs showing an impact on it."""
+        """Keep `snapshot`; if it changed, mark the PRs showing an impact on it (acting
+        through `access`: they are of the same owner, whose installation it is)."""
         now = self.clock()
         saved = SavedPull(
             provider=key.provider,
@@ -154,7 +156,7 @@ class ImpactStep:
             ):
                 watcher = PullKey(key.provider, repo, number)
                 if watcher != key:
-                    dirty.mark_later(conn, watcher, now, self.delay_seconds)
+                    dirty.mark_later(conn, watcher, now, self.delay_seconds, access)
 
     def forget(self, key: PullKey) -> None:
         with self.store.begin() as conn:
@@ -222,5 +224,5 @@ class ImpactStep:
         judged = Judged(row.origin, row.policy_file, row.policy_text)
         # Reading more of a PR changes nothing about it: no one is marked for this.
         self.remember(key, snapshot, judged, needs, row.proposes,  # type: ignore[arg-type]
-                      mark_watchers=False)
+                      job.access, mark_watchers=False)
         return snapshot

@@ -246,7 +246,7 @@ class PullPipeline:
             source.text if source else None,
         )
         self.impact.remember(job.key, snapshot, judged,
-                             needs_for(policies.policy, policies.floor), scope)
+                             needs_for(policies.policy, policies.floor), scope, job.access)
         if scope is None:
             return decision
         try:
