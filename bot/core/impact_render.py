@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.core.impact import Impact, ImpactCounts, PullChange
+from bot.core.simulate import Outcome
 
 HEADING = "If this change lands"
 CHECK_RUN_LIMIT = 10
@@ -80,6 +81,30 @@ def text_section(found: Impact | ImpactCounts) -> list[str]:
     return [f"{HEADING}: {lead(found)}", *(f"  {change_line(c)}" for c in found.changes)]
 
 
+def table(outcomes: list[Outcome]) -> list[str]:
+    """Every PR under both policies, for `gatebot simulate`: those that would change
+    first, most severe first, then the rest by repository and number; last, a count."""
+    changing = sorted((o for o in outcomes if o.changed), key=lambda o: o.change().severity_key())
+    steady = sorted(
+        (o for o in outcomes if not o.changed),
+        key=lambda o: (o.pull.repo.lower(), o.pull.snapshot.number),
+    )
+    lines = []
+    for found in changing:
+        line = change_line(found.change(), with_repo=True)
+        lines.append(line.replace(" ", f" ({found.pull.snapshot.base_ref}) ", 1))
+    for found in steady:
+        pull = found.pull
+        lines.append(
+            f"{pull.repo}#{pull.snapshot.number} ({pull.snapshot.base_ref}) "
+            f"{found.before.state.value}, unchanged"
+        )
+    lines.append(
+        f"{len(changing)} of {_plural(len(outcomes), 'open PR', 'open PRs')} would change."
+    )
+    return lines
+
+
 __all__ = [
     "CHECK_RUN_LIMIT",
     "HEADING",
@@ -87,5 +112,6 @@ __all__ = [
     "counts_sentence",
     "lead",
     "markdown_section",
+    "table",
     "text_section",
 ]

@@ -18,7 +18,7 @@ from bot.core.impact import Impact, PullChange, ordered
 from bot.core.policy.evaluate import evaluate
 from bot.core.policy.models import Policy
 from bot.core.policy.problems import Problem
-from bot.core.snapshot import Snapshot
+from bot.core.snapshot import Actor, Directory, Review, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +76,33 @@ def outcome(pull: StoredPull, current: Policies, proposed: Policies) -> Outcome:
     return Outcome(pull, judge(pull.snapshot, current), judge(after, proposed))
 
 
+def with_approval(snapshot: Snapshot, login: str, directory: Directory) -> Snapshot:
+    """`snapshot` as if `login` had just approved its head (`gatebot simulate
+    --as-approved-by`), with `directory` (their roles and teams) merged in."""
+    approval = Review(
+        id=f"simulated-{login}",
+        author=Actor(login=login),
+        state="APPROVED",
+        commit_sha=snapshot.head_sha,
+        submitted_at=snapshot.evaluated_at,
+    )
+    known = snapshot.directory
+    merged = Directory(
+        teams={**known.teams, **{
+            team: tuple(dict.fromkeys((*known.teams.get(team, ()), *members)))
+            for team, members in directory.teams.items()
+        }},
+        organizations={**known.organizations, **{
+            org: tuple(dict.fromkeys((*known.organizations.get(org, ()), *members)))
+            for org, members in directory.organizations.items()
+        }},
+        permissions={**known.permissions, **directory.permissions},
+    )
+    return snapshot.model_copy(
+        update={"reviews": (*snapshot.reviews, approval), "directory": merged}
+    )
+
+
 def newly_missing(before: Decision, after: Decision) -> tuple[str, ...]:
     """What `after` misses that `before` did not (all it misses when nothing is new)."""
     if not after.blockers:
@@ -100,4 +127,13 @@ def impact(
     return Impact(base_ref=base_ref, evaluated=evaluated, changes=ordered(changes))
 
 
-__all__ = ["Outcome", "Policies", "StoredPull", "impact", "judge", "newly_missing", "outcome"]
+__all__ = [
+    "Outcome",
+    "Policies",
+    "StoredPull",
+    "impact",
+    "judge",
+    "newly_missing",
+    "outcome",
+    "with_approval",
+]
