@@ -216,3 +216,33 @@ def test_the_owner_wide_policy_shows_counts_and_nothing_of_a_private_repository(
              *(c.body for c in rig.fake.comments(owner_repo, 1))]
     for secret in ("secret-plans", "Acquire", "Globex", "zed", "#5"):
         assert not any(secret in text for text in shown), secret
+
+
+OWNERS_POLICY = """\
+version: 1
+policy:
+  approval: [owners]
+rules:
+  - name: owners
+    requires:
+      approvals: 1
+      from: {code_owners: true}
+"""
+
+
+def test_a_codeowners_edit_shows_whose_approval_would_stop_or_start_counting(rig):
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": OWNERS_POLICY,
+                                   ".github/CODEOWNERS": "* @mia\n", "src/a.py": "0\n"})
+    for reviewer in ("mia", "max"):
+        rig.fake.set_role(REPO, reviewer, "write")
+    for number, reviewer in ((1, "mia"), (2, "max")):
+        rig.fake.open_pr(REPO, number, contents={f"src/{number}.py": "1\n"})
+        rig.fake.add_review(REPO, number, reviewer, "APPROVED")
+        rig.settle(pipeline(rig), number)
+    pr = rig.fake.open_pr(REPO, 9, contents={".github/CODEOWNERS": "* @max\n"})
+    rig.settle(pipeline(rig), 9)
+    lines = listed(summary_of(rig, pr.head_sha))
+    assert [line.split(":", 1)[0] for line in lines] == [
+        "- #1 success → pending",
+        "- #2 pending → success",
+    ]
