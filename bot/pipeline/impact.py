@@ -33,7 +33,7 @@ from bot.core.policy.evaluate import needs_for
 from bot.core.policy.needs import SnapshotNeeds
 from bot.core.simulate import Policies, StoredPull, impact
 from bot.core.snapshot import Snapshot
-from bot.keys import ForgeAccess, Job, PullKey
+from bot.keys import ForgeAccess, PullKey
 from bot.providers.base import Forge
 from bot.store import Store, dirty, pull_snapshots
 from bot.store.pull_snapshots import SavedPull
@@ -64,9 +64,17 @@ def needs_of(text: str) -> SnapshotNeeds:
     try:
         raw = json.loads(text)
         return SnapshotNeeds(
-            **{k: frozenset(v) if isinstance(v, list) else bool(v) for k, v in raw.items()}
+            comments=bool(raw["comments"]),
+            checks=bool(raw["checks"]),
+            codeowners=bool(raw["codeowners"]),
+            teams=frozenset(raw["teams"]),
+            organizations=frozenset(raw["organizations"]),
+            author=bool(raw["author"]),
+            comment_phrases=frozenset(raw["comment_phrases"]),
+            comment_patterns=frozenset(raw["comment_patterns"]),
         )
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, KeyError):
+        # Read as needing nothing: the row is refreshed when the impact needs more.
         return SnapshotNeeds()
 
 
@@ -164,7 +172,8 @@ class ImpactStep:
 
     def section(
         self,
-        job: Job,
+        key: PullKey,
+        access: ForgeAccess,
         base_ref: str,
         current: Policies,
         proposed: Policies,
@@ -174,7 +183,6 @@ class ImpactStep:
         """The impact of `proposed` over `current` on the other open PRs `scope` covers;
         counts only for the owner-wide policy. `codeowners`: the CODEOWNERS text the PR
         proposes, when it edits that file."""
-        key = job.key
         with self.store.begin() as conn:
             rows = (
                 pull_snapshots.on_base(conn, key.provider, key.repo, base_ref)
@@ -187,7 +195,7 @@ class ImpactStep:
         wanted = needs_for(current.policy, current.floor) | needs_for(
             proposed.policy, proposed.floor
         )
-        pulls = self._refreshed(job, rows, wanted)
+        pulls = self._refreshed(access, rows, wanted)
         if codeowners is not None:
             pulls = [
                 StoredPull(p.repo, p.snapshot, p.snapshot.model_copy(update={"codeowners": codeowners}))
@@ -197,7 +205,7 @@ class ImpactStep:
         return found.counts() if scope == "owner" else found
 
     def _refreshed(
-        self, job: Job, rows: Sequence[SavedPull], wanted: SnapshotNeeds
+        self, access: ForgeAccess, rows: Sequence[SavedPull], wanted: SnapshotNeeds
     ) -> list[StoredPull]:
         """The stored PRs, those lacking parts `wanted` reads read again (at most
         `REFRESH_LIMIT`; the rest are judged from what is stored)."""
@@ -210,19 +218,23 @@ class ImpactStep:
             have = needs_of(row.needs)
             if not covers(have, wanted) and refreshed < REFRESH_LIMIT:
                 refreshed += 1
-                snapshot = self._read_again(job, row, have | wanted) or snapshot
+                snapshot = self._read_again(access, row, have | wanted) or snapshot
             pulls.append(StoredPull(row.repo, snapshot))
         return pulls
 
-    def _read_again(self, job: Job, row: SavedPull, needs: SnapshotNeeds) -> Snapshot | None:
+    def _read_again(
+        self, access: ForgeAccess, row: SavedPull, needs: SnapshotNeeds
+    ) -> Snapshot | None:
         key = PullKey(row.provider, row.repo, row.number)
-        with self.forge.evaluation(key, job.access) as ev:
+        with self.forge.evaluation(key, access) as ev:
             head = ev.pull()
             if head.state != "open":
                 return None
             snapshot = ev.snapshot(needs)
         judged = Judged(row.origin, row.policy_file, row.policy_text)
+        proposes: Scope | None = "base" if row.proposes == "base" else (
+            "owner" if row.proposes == "owner" else None
+        )
         # Reading more of a PR changes nothing about it: no one is marked for this.
-        self.remember(key, snapshot, judged, needs, row.proposes,  # type: ignore[arg-type]
-                      job.access, mark_watchers=False)
+        self.remember(key, snapshot, judged, needs, proposes, access, mark_watchers=False)
         return snapshot

@@ -282,7 +282,8 @@ class PullPipeline:
                                 policies.floor)
         if proposed.policy is None:
             return None  # a pointer to a policy elsewhere: nothing to try here
-        return self.impact.section(job, head.base_ref, current, proposed, scope, codeowners)
+        return self.impact.section(job.key, job.access, head.base_ref, current, proposed, scope,
+                                  codeowners)
 
     def _load(self, text: str | None, path: str, job: Job) -> Policy | None:
         if text is None:

@@ -24,7 +24,6 @@ from bot.pipeline.impact import snapshot_of
 from bot.pipeline.operator import OperatorConfig
 from bot.pipeline.policies import governing
 from bot.providers.base import Forge
-from bot.providers.evaluation import EvaluationBase
 from bot.store import Store, pull_snapshots
 from bot.store.pull_snapshots import SavedPull
 
@@ -109,7 +108,7 @@ def live(
             proposed.policy, proposed.floor
         )
         snapshot = ev.snapshot(needs)
-        if approved_by is not None and isinstance(ev, EvaluationBase):
+        if approved_by is not None:
             directory = ev.people_directory(
                 [approved_by], sorted(needs.teams), sorted(needs.organizations)
             )

@@ -31,7 +31,7 @@ from factories import changed, check, make_snapshot, policy, review  # noqa: E40
 from bot.core.gate_state import GateState  # noqa: E402
 from bot.core.policy.evaluate import needs_for  # noqa: E402
 from bot.core.simulate import Policies, StoredPull, impact  # noqa: E402
-from bot.keys import Job, PullKey  # noqa: E402
+from bot.keys import PullKey  # noqa: E402
 from bot.pipeline.impact import ImpactStep, Judged  # noqa: E402
 from bot.store import Store  # noqa: E402
 
@@ -93,15 +93,15 @@ def main() -> None:
         needs = needs_for(current.policy, proposed.policy)
         for snap in snapshots:
             step.remember(PullKey("github", REPO, snap.number), snap, judged, needs, None, 1)
-        job = Job(PullKey("github", REPO, PULLS + 1), 1, 1, now, None)  # type: ignore[arg-type]
+        policy_pr = PullKey("github", REPO, PULLS + 1)
 
-        found = step.section(job, "main", current, proposed, "base")
+        found = step.section(policy_pr, 1, "main", current, proposed, "base")
         # Red PRs fail either way; those approved by bob and dave (of acme/platform)
         # pass either way; the rest lack a second approval.
         expected = {n for n in range(1, PULLS + 1) if n % 10 and n % 3}
         assert {c.number for c in found.changes} == expected, "unexpected changes"
         assert all(c.after is GateState.PENDING for c in found.changes)
-        section_ms = median_ms(lambda: step.section(job, "main", current, proposed, "base"))
+        section_ms = median_ms(lambda: step.section(policy_pr, 1, "main", current, proposed, "base"))
         store.close()
     pulls = [StoredPull(REPO, s) for s in snapshots]
     core_ms = median_ms(lambda: impact("main", current, proposed, pulls))
