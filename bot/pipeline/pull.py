@@ -19,7 +19,10 @@
 4. read the snapshot, only the parts the policies need;
 5. if the PR edits a policy file that would govern after the merge,
    validate the PR head's version of it;
-6. evaluate (pure) and decide the gate;
+6. evaluate (pure) and decide the gate; keep the snapshot for other PRs'
+   impact sections and, when the PR edits the policy (or CODEOWNERS, or the
+   owner-wide policy) with a valid file, add what the edit would change for
+   the other open PRs (`bot.pipeline.impact`) — beside the verdict, never in it;
 7. renew the lease, then publish: status and check run `<prefix>: <base>`
    (a neutral check run alone in `report` mode), linking to the details
    page. The publisher records what it posted — the details page and "post
@@ -176,7 +179,7 @@ class PullPipeline:
         )
         decision = decide(evaluation, snapshot)
         if self.impact is not None:
-            decision = self.impact_of(ev, job, head, policies, snapshot, changed, proposals,
+            decision = self._with_impact(ev, job, head, policies, snapshot, changed, proposals,
                                       decision)
 
         if not job.lease.extend():
@@ -220,7 +223,7 @@ class PullPipeline:
         answered = self._answer(ev, job, taken, facts)
         return f"{line}; {answered}" if answered else line
 
-    def impact_of(
+    def _with_impact(
         self,
         ev: ForgeEvaluation,
         job: Job,
@@ -451,7 +454,10 @@ class PullPipeline:
                     deploy_targets=self.operator.deploy_targets,
                 )
             )
-            if text is not None:
+            source = policies.source
+            unchanged = source is not None and (source.filename, source.text) == (path, text)
+            if text is not None and not unchanged:
+                # A file read only because the forge cut the file list may be unchanged.
                 proposals.append(Proposal("owner" if path in owner else "base", path, text))
         return tuple(problems), proposals
 
