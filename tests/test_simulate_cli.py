@@ -13,7 +13,7 @@ from bot.core.policy.evaluate import needs_for
 from bot.core.policy.loader import load_policy_file
 from bot.keys import PullKey
 from bot.pipeline.impact import ImpactStep, Judged
-from bot.store import Store, utcnow
+from bot.store import Store, pulls, utcnow
 
 ONE = """\
 version: 1
@@ -124,6 +124,25 @@ def test_one_pr_is_read_live_and_nothing_is_written_to_the_forge(
         if r.method != "GET"
     ]
     # Only the installation token every read needs is asked for.
+    assert set(writes) <= {"POST apps/create-installation-access-token"}, writes
+    # The table form, live: every open PR the store has heard of, read now.
+    store = Store(settings.database_url)
+    with store.begin() as conn:
+        pulls.remember(conn, pulls.PullState(
+            "github", REPO, 7, "main", fake_github.pr(REPO, 7).head_sha, pulls.OPEN,
+            installation_id=fake_github.installation_id(REPO),
+        ), utcnow())
+    store.close()
+    assert main(["simulate", "--repo", REPO, "--policy", two, "--live"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "acme/api#7 (main) success → pending: reviewed: needs 1 more approval from anyone "
+        "with write permission or above",
+        "1 of 1 open PR would change.",
+    ]
+    writes = [
+        f"{r.method} {r.operation_id}" for r in fake_github.requests_since(mark)
+        if r.method != "GET"
+    ]
     assert set(writes) <= {"POST apps/create-installation-access-token"}, writes
     assert fake_github.statuses(REPO, fake_github.pr(REPO, 7).head_sha) == []
     assert fake_github.check_runs(REPO, fake_github.pr(REPO, 7).head_sha) == []
