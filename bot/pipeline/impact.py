@@ -160,7 +160,8 @@ class ImpactStep:
             if not (changed and mark_watchers):
                 return
             for repo, number in pull_snapshots.proposing(
-                conn, key.provider, key.repo, snapshot.base_ref
+                conn, key.provider, key.repo, snapshot.base_ref,
+                owner_wide=judged.origin in OWNER_ORIGINS,
             ):
                 watcher = PullKey(key.provider, repo, number)
                 if watcher != key:

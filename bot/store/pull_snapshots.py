@@ -145,20 +145,20 @@ def every(conn: Connection, provider: str) -> list[SavedPull]:
 
 
 def proposing(
-    conn: Connection, provider: str, repo: str, base_ref: str
+    conn: Connection, provider: str, repo: str, base_ref: str, *, owner_wide: bool
 ) -> list[tuple[str, int]]:
     """The PRs showing what their policy would change for a PR of `repo` into
-    `base_ref`: those proposing `repo`'s policy for that base, and those proposing
-    the owner-wide policy."""
+    `base_ref`: those proposing `repo`'s policy for that base and, when the PR is
+    judged by the owner-wide policy (`owner_wide`), those proposing that one."""
     owner = repo.split("/", 1)[0].lower()
+    same_base = and_(t.c.proposes == BASE, t.c.repo == repo, t.c.base_ref == base_ref)
     stmt = (
         select(t.c.repo, t.c.number)
         .where(
             t.c.provider == provider,
-            or_(
-                and_(t.c.proposes == BASE, t.c.repo == repo, t.c.base_ref == base_ref),
-                and_(t.c.proposes == OWNER, t.c.owner == owner),
-            ),
+            or_(same_base, and_(t.c.proposes == OWNER, t.c.owner == owner))
+            if owner_wide
+            else same_base,
         )
         .order_by(t.c.repo, t.c.number)
     )

@@ -42,10 +42,16 @@ def test_lookups_by_base_owner_and_the_prs_showing_an_impact(store):
             1, 3,
         ]
         assert [r.number for r in pull_snapshots.of_owner(conn, "github", "ACME", ["owner"])] == [4]
-        assert pull_snapshots.proposing(conn, "github", "acme/api", "main") == [
-            ("acme/.github", 5), ("acme/api", 3),
-        ]
-        assert pull_snapshots.proposing(conn, "github", "acme/api", "next") == [("acme/.github", 5)]
+        assert pull_snapshots.proposing(
+            conn, "github", "acme/api", "main", owner_wide=True
+        ) == [("acme/.github", 5), ("acme/api", 3)]
+        assert pull_snapshots.proposing(
+            conn, "github", "acme/api", "next", owner_wide=True
+        ) == [("acme/.github", 5)]
+        # A PR its repository's own policy judges is no concern of the owner-wide one.
+        assert pull_snapshots.proposing(
+            conn, "github", "acme/api", "main", owner_wide=False
+        ) == [("acme/api", 3)]
         assert len(pull_snapshots.every(conn, "github")) == 6
 
 
