@@ -354,6 +354,104 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return imported.exit_code
 
 
+def _simulated_forge(settings: Settings, store: Store, provider: str):
+    """The configured forge of `provider` and how to act on a repository's PR there
+    (GitHub: the App installation the store knows of, else the one GitHub names)."""
+    from bot.forges import FORGES
+    from bot.providers.counting import RequestTally
+    from bot.store import pulls
+
+    kind = next((f for f in FORGES if f.provider == provider), None)
+    if kind is None or not kind.configured(settings):
+        return None, None
+    if provider == "gitlab":
+        from bot.providers.gitlab.forge import GitLabForge
+
+        return GitLabForge(settings, store), lambda repo, number: None
+    from bot.providers.github.forge import GitHubForge
+
+    forge = GitHubForge(settings, store)
+
+    def access(repo: str, number: int) -> int:
+        with store.begin() as conn:
+            known = pulls.get(conn, provider, repo, number)
+        if known is not None and known.installation_id is not None:
+            return known.installation_id
+        return forge.app.installation_of(repo, RequestTally())
+
+    return forge, access
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from bot.core import render
+    from bot.core.impact_render import change_line, table
+    from bot.keys import PullKey
+    from bot.pipeline.operator import load_operator_config
+    from bot.pipeline.simulate import Proposal, from_store, live
+    from bot.printable import printable
+    from bot.settings import ConfigurationError
+    from bot.store import pulls
+
+    if args.policy is None and args.required_policy is None and args.pr is None:
+        print("gatebot: give --policy FILE, --required-policy FILE or --pr N", file=sys.stderr)
+        return 1
+    if args.repo is None and (args.policy is not None or args.pr is not None or args.live):
+        print("gatebot: --policy, --pr and --live need --repo OWNER/NAME", file=sys.stderr)
+        return 1
+    try:
+        policy = _load_for_evaluate(args.policy) if args.policy else None
+        floor = _load_for_evaluate(args.required_policy) if args.required_policy else None
+    except OSError as exc:
+        print(f"unreadable policy: {exc}", file=sys.stderr)
+        return 1
+    if (args.policy and policy is None) or (args.required_policy and floor is None):
+        return 1
+    proposal = Proposal(policy, floor)
+    settings = _settings_or_exit()
+    try:
+        operator = load_operator_config(settings)
+    except ConfigurationError as exc:
+        print(f"gatebot: {exc}", file=sys.stderr)
+        return 1
+    store = _migrated_store(settings)
+    if store is None:
+        return 1
+    try:
+        if args.pr is not None or args.live:
+            forge, access = _simulated_forge(settings, store, args.forge)
+            if forge is None:
+                print(f"gatebot: {args.forge} is not configured.", file=sys.stderr)
+                return 1
+            if args.pr is not None:
+                numbers = [args.pr]
+            else:
+                with store.begin() as conn:
+                    numbers = [p.number for p in pulls.open_in_repo(conn, args.forge, args.repo)]
+            found = [
+                live(forge, PullKey(args.forge, args.repo, n), access(args.repo, n), proposal,
+                     operator, approved_by=args.as_approved_by)
+                for n in numbers
+            ]
+        else:
+            providers = [args.forge]
+            found = from_store(store, providers, args.repo, proposal, floor=operator.floor,
+                               deploy_targets=operator.deploy_targets)
+    finally:
+        store.close()
+    # Titles, logins and labels in the explanations are other people's text: escaped.
+    if args.pr is not None:
+        (one,) = found
+        shown = one.after if (policy or floor) else one.before
+        for line in render.text(shown).splitlines():
+            print(printable(line))
+        if one.changed:
+            print(printable(f"today: {change_line(one.change(), with_repo=True)}"))
+        return 0
+    for line in table(found):
+        print(printable(line))
+    return 0
+
+
 def _cmd_gitlab(args: argparse.Namespace) -> int:
     from bot.providers.gitlab.client import GitLabError
     from bot.providers.gitlab.hooks import HookManager
@@ -440,6 +538,25 @@ def build_parser() -> argparse.ArgumentParser:
         "(the JSON `gatebot evaluate` reads)",
     )
     p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser(
+        "simulate",
+        help="try a policy (or an operator floor) on open PRs before it lands; writes nothing",
+    )
+    p.add_argument("--repo", metavar="OWNER/NAME", help="the repository (all with only "
+                   "--required-policy)")
+    p.add_argument("--policy", metavar="FILE", help="the proposed repository policy")
+    p.add_argument("--required-policy", metavar="FILE",
+                   help="a proposed operator floor, tried across every repository")
+    p.add_argument("--forge", default="github", choices=("github", "gitlab"),
+                   help="the forge of the repository (default github)")
+    p.add_argument("--live", action="store_true",
+                   help="read the open PRs from the forge now (default: as the store keeps them)")
+    p.add_argument("--pr", type=int, metavar="N",
+                   help="one PR, read live: its explained verdict (under --policy if given)")
+    p.add_argument("--as-approved-by", metavar="USER",
+                   help="with --pr or --live: as if USER had approved the head")
+    p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser("serve", help="run the web service (and the embedded queue consumer)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.gate_state import GateState
+from bot.core.impact import Impact, ImpactCounts
 from bot.core.policy.context import Context
 from bot.core.policy.evaluate import Evaluation, PolicyVerdict
 from bot.core.policy.result import Result, Status, join_words, node, short_sha
@@ -59,6 +60,9 @@ class Decision:
     policy_file: PolicyFile | None = None
     """The repository's policy file and the base commit it was read at, when known (the
     details page links to it); set by the shell, which read it."""
+    impact: Impact | ImpactCounts | None = None
+    """What the PR's proposed policy would change for the other open PRs, shown beside
+    the verdict; it never takes part in the verdict (`bot.core.simulate`)."""
 
 
 def active_override(snapshot: Snapshot) -> Override | None:

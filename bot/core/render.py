@@ -19,6 +19,7 @@ from typing import Any
 from bot.core import node_lines
 from bot.core.gate import Decision
 from bot.core.gate_state import GateState
+from bot.core.impact_render import markdown_section, text_section
 from bot.core.policy.result import (
     ApprovalFacts,
     CheckFacts,
@@ -117,6 +118,10 @@ def markdown(decision: Decision, details_url: str | None = None) -> str:
         lines += ["_Report-only mode: this verdict never blocks, merges or deploys._", ""]
     head = f"Evaluated head `{short_sha(decision.head_sha)}`."
     lines += [f"{head} [Details]({details_url})" if details_url else head, ""]
+    if decision.impact is not None:
+        # Before the tree, so a long explanation's truncation never cuts it.
+        lines += [*markdown_section(decision.impact, escape_markdown), "",
+                  "### This PR's own verdict", ""]
     lines += _markdown_tree(decision.explanation, 0)
     text = "\n".join(lines) + "\n"
     if len(text) > CHECK_RUN_TEXT_LIMIT:
@@ -179,6 +184,8 @@ def text(decision: Decision) -> str:
     """Plain indented text, for the terminal (`gatebot evaluate`)."""
     lines = [f"{decision.state.word.upper()}: {status_description(decision)}", ""]
     lines += _text_tree(decision.explanation, 0)
+    if decision.impact is not None:
+        lines += ["", *text_section(decision.impact)]
     return "\n".join(lines) + "\n"
 
 
@@ -222,4 +229,5 @@ def to_json(decision: Decision) -> dict[str, Any]:
             else {"repo": decision.policy_file.repo, "path": decision.policy_file.path,
                   "commit": decision.policy_file.commit}
         ),
+        **({"impact": decision.impact.to_dict()} if decision.impact is not None else {}),
     }

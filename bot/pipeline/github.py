@@ -47,6 +47,7 @@ def github_pipeline(
         retries=forge.retries,
         on_posted=GroupWaker(store, forge.clock),
         owner_policy=owner_policy_path,
+        codeowners_paths=GITHUB.codeowners_paths,
     )
     groups = MergeGroupPipeline(forge, store)
     # Read once per process by the evaluations already (`GET /app`); the App writes

@@ -41,7 +41,8 @@ def gitlab_pipeline(
     operator = operator if operator is not None else load_operator_config(settings)
     forge = GitLabForge(settings, store)
     pulls = full_pipeline(
-        settings, store, forge, operator, GITLAB.policy_paths, retries=forge.retries
+        settings, store, forge, operator, GITLAB.policy_paths, retries=forge.retries,
+        codeowners_paths=GITLAB.codeowners_paths,
     )
     remember_name = RememberBotName(store, PROVIDER, BOT_ACCOUNT_ID, forge.bot_username, forge.clock)
 

@@ -19,7 +19,10 @@
 4. read the snapshot, only the parts the policies need;
 5. if the PR edits a policy file that would govern after the merge,
    validate the PR head's version of it;
-6. evaluate (pure) and decide the gate;
+6. evaluate (pure) and decide the gate; keep the snapshot for other PRs'
+   impact sections and, when the PR edits the policy (or CODEOWNERS, or the
+   owner-wide policy) with a valid file, add what the edit would change for
+   the other open PRs (`bot.pipeline.impact`) — beside the verdict, never in it;
 7. renew the lease, then publish: status and check run `<prefix>: <base>`
    (a neutral check run alone in `report` mode), linking to the details
    page. The publisher records what it posted — the details page and "post
@@ -48,6 +51,7 @@ in the run record. Errors are not caught here (see `errors.py`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -55,13 +59,18 @@ from datetime import datetime
 from bot import links
 from bot.core import replies
 from bot.core.gate import Decision, decide
+from bot.core.impact import Impact, ImpactCounts
 from bot.core.policy.evaluate import evaluate, needs_for
+from bot.core.policy.loader import load_policy_file
+from bot.core.policy.models import Policy
 from bot.core.policy.problems import Problem
+from bot.core.simulate import Policies
 from bot.core.snapshot import Snapshot
 from bot.keys import Job, PullKey
 from bot.pipeline.commands import LATER_DEPLOY, CommandStep, RunFacts, Taken
 from bot.pipeline.deploy import DeployStep, MergedPull
 from bot.pipeline.deploy_targets import TargetCaller
+from bot.pipeline.impact import ImpactStep, Judged, Scope
 from bot.pipeline.merge import MergeStep
 from bot.pipeline.operator import OperatorConfig
 from bot.pipeline.policies import (
@@ -85,8 +94,20 @@ from bot.retry import RetryPolicies
 from bot.settings import Settings
 from bot.store import Store, apps, commands, merges, pull_heads, verdicts
 
+log = logging.getLogger(__name__)
+
 DetailsLink = Callable[[PullKey, str], str | None]
 """The signed details-page link of a PR's verdict for one head SHA, or None."""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A policy file this PR edits, as it is at the PR's head."""
+
+    scope: Scope
+    """`base`: the repository's policy for the base branch; `owner`: the owner-wide one."""
+    path: str
+    text: str
 
 
 @dataclass
@@ -113,6 +134,11 @@ class PullPipeline:
     """The path of the owner-wide policy when a repository holds it (GitHub: the
     owner's `.github` repository), so PRs into its default branch that edit it
     are validated like a repository's own policy file."""
+    impact: ImpactStep | None = None
+    """Keeps each PR's snapshot and shows a policy-changing PR what its change would
+    do to the others; None shows nothing."""
+    codeowners_paths: Sequence[str] = ()
+    """Where the forge looks for CODEOWNERS, in order."""
 
     def __call__(self, job: Job) -> str:
         with self.forge.evaluation(job.key, job.access) as ev:
@@ -143,7 +169,7 @@ class PullPipeline:
             )
 
         snapshot = ev.snapshot(needs_for(policies.policy, policies.floor))
-        changed = self._changed_policy(ev, job.key, head, sources, policies, snapshot)
+        changed, proposals = self._changed_policy(ev, job.key, head, sources, policies, snapshot)
         evaluation = evaluate(
             policies.policy,
             snapshot,
@@ -155,6 +181,9 @@ class PullPipeline:
             decide(evaluation, snapshot),
             policy_file=policy_file(job.key.repo, policies.source),
         )
+        if self.impact is not None:
+            decision = self._with_impact(ev, job, head, policies, snapshot, changed, proposals,
+                                         decision)
 
         if not job.lease.extend():
             # Another worker took the PR over; it publishes (and answers) what it finds.
@@ -197,11 +226,98 @@ class PullPipeline:
         answered = self._answer(ev, job, taken, facts)
         return f"{line}; {answered}" if answered else line
 
+    def _with_impact(
+        self,
+        ev: ForgeEvaluation,
+        job: Job,
+        head: PullHead,
+        policies: Governing,
+        snapshot: Snapshot,
+        problems: tuple[Problem, ...],
+        proposals: Sequence[Proposal],
+        decision: Decision,
+    ) -> Decision:
+        """Keep the PR's snapshot; when it edits a policy (or CODEOWNERS) with a valid
+        file, `decision` with the impact section. The verdict stays as it is."""
+        assert self.impact is not None
+        codeowners = self._changed_codeowners(ev, head, snapshot)
+        valid = not problems and (proposals or codeowners is not None)
+        scope: Scope | None = None
+        if valid:
+            scope = "owner" if any(p.scope == "owner" for p in proposals) else "base"
+        source = policies.source
+        judged = Judged(
+            source.origin if source else None,
+            source.filename if source else None,
+            source.text if source else None,
+        )
+        self.impact.remember(job.key, snapshot, judged,
+                             needs_for(policies.policy, policies.floor), scope, job.access)
+        if scope is None:
+            return decision
+        try:
+            found = self._impact(ev, job, head, policies, proposals, codeowners, scope)
+        except Exception:
+            # The section is shown beside the verdict, never part of it: a failure to
+            # compute it must not change what is posted.
+            log.exception("%s: the impact of its policy change could not be computed", job.key)
+            return decision
+        return decision if found is None else replace(decision, impact=found)
+
+    def _impact(
+        self,
+        ev: ForgeEvaluation,
+        job: Job,
+        head: PullHead,
+        policies: Governing,
+        proposals: Sequence[Proposal],
+        codeowners: str | None,
+        scope: Scope,
+    ) -> Impact | ImpactCounts | None:
+        assert self.impact is not None
+        current = Policies(policies.policy, policies.floor, policies.problems)
+        proposed = current
+        owner = next((p for p in proposals if p.scope == "owner"), None)
+        if owner is not None:
+            # Today's owner-wide policy is the one on the branch this PR merges into.
+            base_text = ev.file_at(owner.path, head.base_ref)
+            current = Policies(self._load(base_text, owner.path, job), policies.floor)
+            proposed = Policies(self._load(owner.text, owner.path, job), policies.floor)
+        elif proposals:
+            proposed = Policies(self._load(proposals[0].text, proposals[0].path, job),
+                                policies.floor)
+        if proposed.policy is None:
+            return None  # a pointer to a policy elsewhere: nothing to try here
+        return self.impact.section(job.key, job.access, head.base_ref, current, proposed, scope,
+                                  codeowners)
+
+    def _load(self, text: str | None, path: str, job: Job) -> Policy | None:
+        if text is None:
+            return None
+        return load_policy_file(text, path, deploy_targets=self.operator.deploy_targets,
+                                repo=job.key.repo).policy
+
+    def _changed_codeowners(
+        self, ev: ForgeEvaluation, head: PullHead, snapshot: Snapshot
+    ) -> str | None:
+        """The CODEOWNERS this PR proposes, when it edits the one its policy reads."""
+        changed = {f.path for f in snapshot.files if f.status != "removed"}
+        if not changed & set(self.codeowners_paths):
+            return None
+        for path in self.codeowners_paths:
+            if path in changed:
+                return ev.file_at(path, head.head_sha)
+            if ev.file_at(path, head.base_ref) is not None:
+                return None  # the base's file here governs, and the PR leaves it alone
+        return None
+
     def _closed(
         self, ev: ForgeEvaluation, job: Job, head: PullHead, reconciled: str | None
     ) -> str:
         """A closed PR: nothing is posted; a merged one is deployed; commands are answered."""
         notes = [f"PR is {'merged' if head.merged else head.state}: nothing posted", reconciled]
+        if self.impact is not None:
+            self.impact.forget(job.key)
         policies: Governing | None = None
         if head.merged and head.merge_sha:
             policies = self._governing(ev, job)
@@ -316,8 +432,10 @@ class PullPipeline:
         sources: PolicySources,
         policies: Governing,
         snapshot: Snapshot,
-    ) -> tuple[Problem, ...]:
+    ) -> tuple[tuple[Problem, ...], list[Proposal]]:
+        """The problems of the policy files this PR edits, and each edit read at its head."""
         problems: list[Problem] = []
+        proposals: list[Proposal] = []
         paths = changed_policy_paths(
             snapshot.files,
             policies.source,
@@ -325,8 +443,8 @@ class PullPipeline:
             self.policy_paths,
             truncated=snapshot.files_truncated,
         )
-        paths = (*paths, *self._owner_policy_changed(key, head, snapshot))
-        for path in paths:
+        owner = self._owner_policy_changed(key, head, snapshot)
+        for path in (*paths, *owner):
             try:
                 text = ev.file_at(path, head.head_sha)
             except FileTooLarge as exc:
@@ -340,7 +458,12 @@ class PullPipeline:
                     deploy_targets=self.operator.deploy_targets,
                 )
             )
-        return tuple(problems)
+            source = policies.source
+            unchanged = source is not None and (source.filename, source.text) == (path, text)
+            if text is not None and not unchanged:
+                # A file read only because the forge cut the file list may be unchanged.
+                proposals.append(Proposal("owner" if path in owner else "base", path, text))
+        return tuple(problems), proposals
 
     def _owner_policy_changed(
         self, key: PullKey, head: PullHead, snapshot: Snapshot
@@ -366,6 +489,7 @@ def full_pipeline(
     retries: RetryPolicies,
     on_posted: Callable[[PullKey], object] | None = None,
     owner_policy: Callable[[str], str | None] | None = None,
+    codeowners_paths: Sequence[str] = (),
 ) -> PullPipeline:
     """A forge's PR pipeline with every step (merge, deploy, comment commands), linking
     its verdicts to the signed details page."""
@@ -390,6 +514,10 @@ def full_pipeline(
         commands=CommandStep(store, forge.clock),
         superseding=Superseding(store, forge.clock),
         owner_policy=owner_policy,
+        # Another PR's change reaches a policy PR within two sweeps: the delayed mark,
+        # then the sweep that finds it due.
+        impact=ImpactStep(store, forge, forge.clock, delay_seconds=settings.sweep_seconds),
+        codeowners_paths=codeowners_paths,
     )
 
 

@@ -43,7 +43,7 @@ from typing import ClassVar, Literal, Protocol
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
 from bot.core.policy.needs import SnapshotNeeds
-from bot.core.snapshot import Snapshot
+from bot.core.snapshot import Directory, Snapshot
 from bot.keys import ForgeAccess, PullKey
 from bot.providers.counting import RequestTally
 from bot.store.commands import CommandComment
@@ -284,6 +284,13 @@ class Reading(Protocol):
         ...
 
     def snapshot(self, needs: SnapshotNeeds) -> Snapshot: ...
+
+    def people_directory(
+        self, people: Sequence[str], teams: Sequence[str], organizations: Sequence[str]
+    ) -> Directory:
+        """Directory facts (roles, teams, organisations) of `people`, beyond those a
+        snapshot names (`gatebot simulate --as-approved-by`)."""
+        ...
 
 
 class Publishing(Protocol):

@@ -145,6 +145,31 @@ def mark_many(
     return in_column_order(key_of(r.provider, r.repo, r.number) for r in rows if r.generation == 1)
 
 
+def mark_later(
+    conn: Connection,
+    key: WorkKey,
+    now: datetime,
+    delay_seconds: float,
+    installation_id: int | None = None,
+) -> None:
+    """Mark `key` dirty, to be worked on no sooner than `delay_seconds` from now.
+
+    A key marked already keeps its own time (a pending mark, a back-off, an
+    earlier delayed mark): many changes in a row cost one run, at most
+    `delay_seconds` after the first. Nobody is woken: the sweeper finds the
+    key once its time has come.
+    """
+    params = _mark_params(key, now, installation_id)
+    params["retry_at"] = now + timedelta(seconds=delay_seconds)
+    stmt = insert_for(conn.dialect.name, t).values(params)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[t.c.provider, t.c.repo, t.c.number],
+            set_={"generation": t.c.generation + 1, "marked_at": stmt.excluded.marked_at},
+        )
+    )
+
+
 def claim(
     conn: Connection, key: WorkKey, owner: str, now: datetime, lease_seconds: float
 ) -> Claim | None:

@@ -9,6 +9,7 @@ status under the bot's context: the next evaluation then posts again.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,7 +47,19 @@ class Posted:
             and self.description == other.description
             and self.details_url == other.details_url
             and self.report_only == other.report_only
+            and _impact(self.explanation) == _impact(other.explanation)
         )
+
+
+def _impact(explanation: str | None) -> Any:
+    """The impact section kept in an explanation (a policy PR's): it changes what the
+    check run shows without changing the verdict."""
+    if explanation is None:
+        return None
+    try:
+        return json.loads(explanation).get("impact")
+    except (ValueError, AttributeError):
+        return None
 
 
 def _match(provider: str, repo: str, sha: str, context: str) -> ColumnElement[bool]:

@@ -203,6 +203,38 @@ pull_parts = Table(
     Column("fetched_at", UTCDateTime, nullable=False),
 )
 
+# Each open PR's latest snapshot as the core saw it, with the policy that judged
+# it and what that policy needed read: a PR proposing a policy shows what it
+# would change for the others from these rows, without reading them again.
+# `proposes` marks a PR that shows such an impact ("base": its repository's
+# policy for its base branch; "owner": the owner-wide policy), so a change of
+# another PR can mark it for a (delayed) recomputation.
+pull_snapshots = Table(
+    "pull_snapshots",
+    metadata,
+    Column("provider", PROVIDER, primary_key=True),
+    Column("repo", REPO, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("owner", String(255), nullable=False),
+    Column("base_ref", String(255), nullable=False),
+    Column("head_sha", String(64), nullable=False),
+    Column("origin", String(16), nullable=True),
+    Column("policy_file", String(255), nullable=True),
+    Column("policy_text", Text, nullable=True),
+    Column("needs", Text, nullable=False),
+    Column("snapshot", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("proposes", String(16), nullable=True),
+    Column("saved_at", UTCDateTime, nullable=False),
+)
+Index(
+    "ix_pull_snapshots_provider_repo_base_ref",
+    pull_snapshots.c.provider,
+    pull_snapshots.c.repo,
+    pull_snapshots.c.base_ref,
+)
+Index("ix_pull_snapshots_provider_owner", pull_snapshots.c.provider, pull_snapshots.c.owner)
+
 # Whether a merge commit of a PR is an update merge, by its content: a
 # commit never changes, so neither does the verdict (see store/merge_verdicts.py).
 merge_verdicts = Table(

@@ -21,6 +21,9 @@ from flask import Blueprint, abort, render_template, request
 
 from bot import links
 from bot.core.gate_state import GateState
+from bot.core.impact import Impact, ImpactCounts
+from bot.core.impact import from_dict as impact_from_dict
+from bot.core.impact_render import HEADING, counts_sentence, lead
 from bot.forges import ForgeKind, forge_of
 from bot.settings import Settings
 from bot.store import deploy_outcomes, deploys, evaluations, verdict_history
@@ -47,6 +50,7 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
         abort(404)
     decision = json.loads(posted.explanation)
     forge = forge_of(provider)
+    impact = impact_from_dict(decision["impact"]) if decision.get("impact") else None
     html = render_template(
         "details.html",
         repo=repo,
@@ -57,6 +61,9 @@ def page(provider: str, repo: str, number: int) -> tuple[str, int, dict[str, str
         policy_url=_policy_url(svc.settings, forge, decision.get("policy_file")),
         history=history,
         state_title=_state_title,
+        impact=impact,
+        impact_heading=HEADING,
+        impact_lead=_impact_lead(impact),
         short=_short,
         deploys=[_deploy_row(i, followed.get(i.key)) for i in sent],
     )
@@ -75,6 +82,13 @@ def _policy_url(settings: Settings, forge: ForgeKind | None, found: Any) -> str 
     if forge is None or not isinstance(found, dict):
         return None
     return forge.file_url(settings, found["repo"], found["commit"], found["path"])
+
+
+def _impact_lead(impact: Impact | ImpactCounts | None) -> str | None:
+    """The impact section's sentence: the counts alone for the owner-wide policy."""
+    if impact is None:
+        return None
+    return counts_sentence(impact) if isinstance(impact, ImpactCounts) else lead(impact)
 
 
 def _state_title(state: str) -> str:

@@ -124,6 +124,19 @@ class GitHubApp:
             expires_at = expires_at.replace(tzinfo=UTC)
         return InstallationToken(granted.token, expires_at, installation_id)
 
+    def installation_of(self, repo: str, tally: RequestTally) -> int:
+        """The id of the App's installation on `repo` (`GET /repos/{repo}/installation`),
+        for a command naming a repository the store has not heard of."""
+        owner, _, name = repo.partition("/")
+        client = app_client(self.config, self.credentials.auth, tally)
+        try:
+            found = self.retries.read.call(
+                lambda: client.get_repo_installation(owner, name), what="GET repo installation"
+            )
+        finally:
+            client.close()
+        return int(found.id)
+
     def bot_login(self, tally: RequestTally) -> str:
         """The App's account, `<slug>[bot]` (`GET /app`, read once per process)."""
         with self._lock:
