@@ -104,6 +104,7 @@ EVENTS: tuple[Event, ...] = (
     Event("organization", "Organization"),
     Event("team", "Team"),
     Event("workflow_run", "Workflow run"),
+    Event("deployment_status", "Deployment status"),
 )
 """The events to subscribe to."""
 
