@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.core.render import escape_markdown
 from bot.providers.base import ForgeEvaluation
 from bot.store import Store, deploy_outcomes
 from bot.store.deploy_outcomes import Outcome
@@ -38,7 +39,9 @@ def render(row: Outcome) -> str:
     started = row.started_at.strftime("%Y-%m-%d %H:%M UTC")
     took = row.duration_seconds()
     took_text = duration_text(took) if took is not None else "?"
-    why = f": {row.message}" if row.message else ""
+    # The message is the target's words (a callback, CodeDeploy's reason): inert markdown,
+    # no mentions that notify, no links or HTML of its own.
+    why = f": {escape_markdown(row.message)}" if row.message else ""
     if row.stage == deploy_outcomes.RUNNING:
         return (
             f"Deploying {what}: **started** {started}{link}. This comment is updated "

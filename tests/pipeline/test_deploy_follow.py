@@ -294,13 +294,15 @@ def test_a_webhook_target_reports_its_end_through_the_signed_callback(
     later(rig, 30, follow)
     assert outcome(rig, sha, "hook").stage == "running" and edits(rig) == 0
     answer = report(svc, key, {"status": "failed", "url": "https://deploy.example/42",
-                               "message": "health check\nfailed"})
+                               "message": "health check\nfailed @acme/oncall [x](http://y)"})
     assert answer.status_code == 200 and answer.get_json() == {"stage": "failed"}
     # Redelivered, or reported otherwise later: the first end stands.
     assert report(svc, key, {"status": "succeeded"}).get_json() == {"stage": "failed"}
     later(rig, 1, follow)
     (said,) = bot_comments(rig)
-    assert "**failed** after " in said and ": health check failed" in said
+    assert "**failed** after " in said
+    # The target's words are shown inert: no mention notifies, no link of its own.
+    assert ": health check failed @\u200bacme/oncall \\[x\\](http://y)" in said
     assert said.endswith(" — https://deploy.example/42.")
     assert audit(rig) == ["deployed", "failed"]
 
@@ -414,7 +416,7 @@ def test_a_jenkins_build_is_followed_from_its_queue_item_to_its_failure(
     rig.clock.advance(seconds=16)
     assert loop.run_once()
     (said,) = bot_comments(rig)
-    assert "**failed** after 32 s" in said and "Jenkins build #5" in said
+    assert "**failed** after 32 s" in said and "Jenkins build \\#5 ended FAILURE" in said
     assert receiver.url not in said  # the Jenkins server's address stays off the PR
     assert audit(rig) == ["deployed", "failed"]
 
