@@ -80,25 +80,28 @@ def _settings_or_exit() -> Settings:
 
 
 def _announce_store(settings: Settings) -> None:
+    from bot import logs
+
     # On stderr: `audit` keeps stdout for its entries.
-    print(f"gatebot: {settings.store_line()}", file=sys.stderr, flush=True)
+    logs.announce(f"gatebot: {settings.store_line()}", file=sys.stderr)
 
 
-def _configure_logging() -> None:
-    import logging
+def _long_running_settings() -> Settings:
+    """The settings of `serve` and `worker`: the metrics directory this host's processes
+    share is set up first (before anything imports prometheus_client, see
+    `bot.metrics_files`), then logging as the settings say."""
+    from bot import logs, metrics_files
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Alembic narrates every plugin load and readiness check at INFO.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    metrics_files.prepare_from_environment()
+    settings = _settings_or_exit()
+    logs.configure(settings.log_format)
+    return settings
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from bot.settings import ConfigurationError, Mode
 
-    settings = _settings_or_exit()
-    _configure_logging()
+    settings = _long_running_settings()
     if settings.mode is Mode.FULL:  # setup mode opens no store
         _announce_store(settings)
     from bot.web.server import serve
@@ -113,8 +116,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from bot.queue import run_worker
     from bot.settings import ConfigurationError
 
-    settings = _settings_or_exit()
-    _configure_logging()
+    settings = _long_running_settings()
     _announce_store(settings)
     try:
         return run_worker(settings)

@@ -28,6 +28,7 @@ from typing import Any
 from flask import Flask
 from waitress.server import create_server
 
+from bot import logs
 from bot.queue import Sweeper, build_queue, start_catch_up
 from bot.settings import Mode, Settings
 from bot.store import Store
@@ -68,10 +69,9 @@ def serve(settings: Settings, host: str, port: int) -> int:
     if settings.mode is Mode.SETUP:
         app = create_app(settings)
         server = build_server(settings, app, host, port)
-        print(
+        logs.announce(
             f"gatebot: setup mode (no forge configured): open http://{host}:{server.effective_port}/"
-            " to see how to connect one",
-            flush=True,
+            " to see how to connect one"
         )
         _serve_until_signal(server)
         return 0
@@ -95,10 +95,9 @@ def serve(settings: Settings, host: str, port: int) -> int:
         catch_up = start_catch_up(settings, store, queue)
     app = create_app(settings, store=store, queue=queue)
     server = build_server(settings, app, host, port)
-    print(
+    logs.announce(
         f"gatebot: serving on http://{host}:{server.effective_port}/"
-        f" ({'embedded queue' if embedded else 'queue on Redis: run gatebot worker'})",
-        flush=True,
+        f" ({'embedded queue' if embedded else 'queue on Redis: run gatebot worker'})"
     )
     try:
         _serve_until_signal(server)
