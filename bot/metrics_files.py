@@ -6,7 +6,7 @@ them, so `/metrics` answered by any gunicorn worker (or by `gatebot serve`)
 includes what `gatebot worker` processes counted. The library decides the
 mode once, when it is first imported, so `prepare` runs before anything
 imports `bot.metrics` (before the settings are checked, too): the CLI calls
-it for `serve` and `worker`, the gunicorn configuration (`bot.web.gunicorn_config`) in the master before it
+it for `serve` and `worker`, the gunicorn configuration (`bot.gunicorn_config`) in the master before it
 forks.
 
 `PROMETHEUS_MULTIPROC_DIR` set by the operator is used as it is; unset,

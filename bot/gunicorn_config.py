@@ -1,4 +1,4 @@
-"""gunicorn's configuration for the Procfile's `web` (`-c python:bot.web.gunicorn_config`).
+"""gunicorn's configuration for the Procfile's `web` (`-c python:bot.gunicorn_config`).
 
 Read by the gunicorn master before it forks its workers: it sets up the
 metrics directory every worker inherits (`bot.metrics_files`), so a scrape
