@@ -87,13 +87,13 @@ def _announce_store(settings: Settings) -> None:
 
 
 def _long_running_settings() -> Settings:
-    """The settings of `serve` and `worker`: the metrics directory this host's processes
-    share is set up first (before anything imports prometheus_client, see
-    `bot.metrics_files`), then logging as the settings say."""
+    """The settings of `serve` and `worker`, then the metrics directory this host's
+    processes share (before anything creates a metric, see `bot.metrics_files`) and
+    logging as the settings say."""
     from bot import logs, metrics_files
 
-    metrics_files.prepare_from_environment()
     settings = _settings_or_exit()
+    metrics_files.prepare(settings.metrics_directory())
     logs.configure(settings.log_format)
     return settings
 
@@ -113,11 +113,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from bot.queue import run_worker
     from bot.settings import ConfigurationError
 
     settings = _long_running_settings()
     _announce_store(settings)
+    from bot.queue import run_worker  # after the metrics directory is set up
+
     try:
         return run_worker(settings)
     except ConfigurationError as exc:

@@ -12,8 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot import metrics_files
+from bot.settings import ConfigurationError, load_settings
 
-metrics_files.prepare_from_environment()
+try:
+    metrics_files.prepare(load_settings().metrics_directory())
+except ConfigurationError as exc:
+    raise SystemExit(f"gatebot: cannot start: {exc}") from None
 
 
 def child_exit(_server: Any, worker: Any) -> None:

@@ -4,9 +4,10 @@ prometheus_client's multi-process mode keeps each process's counters in
 memory-mapped files under `PROMETHEUS_MULTIPROC_DIR`, and a scrape sums
 them, so `/metrics` answered by any gunicorn worker (or by `gatebot serve`)
 includes what `gatebot worker` processes counted. The library decides the
-mode once, when it is first imported, so `prepare` runs before anything
-imports `bot.metrics` (before the settings are checked, too): the CLI calls
-it for `serve` and `worker`, the gunicorn configuration (`bot.gunicorn_config`) in the master before it
+mode when it is first imported, and a metric keeps the mode it was created
+in, so `prepare` runs before anything imports `bot.metrics`: the CLI calls
+it for `serve` and `worker` once the settings are checked, the gunicorn
+configuration (`bot.gunicorn_config`) in the master before it
 forks.
 
 `PROMETHEUS_MULTIPROC_DIR` set by the operator is used as it is; unset,
@@ -32,37 +33,26 @@ VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 _PID = re.compile(r"_(\d+)\.db$")
 
 
-def prepare_from_environment() -> Path | None:
-    """`prepare` with the default the environment's settings give (read, not checked:
-    checking a GitHub App key loads the forge clients, which count into the metrics).
-    None when the settings cannot be read: the caller's own check then says why."""
-    from pydantic import ValidationError
-
-    from bot.settings import Settings
-
-    try:
-        default = Settings().metrics_directory()
-    except ValidationError:
-        return None
-    return prepare(default)
-
-
 def prepare(default: Path) -> Path:
     """Make sure this process writes its metrics to the shared directory (the
     operator's `PROMETHEUS_MULTIPROC_DIR`, else `default`), tidied; returns it."""
-    values = sys.modules.get("prometheus_client.values")
-    given = os.environ.get(VARIABLE)
-    if values is not None and not given:
+    if "bot.metrics" in sys.modules:
         raise RuntimeError(
-            "prometheus_client was imported before the metrics directory was set up; "
+            "gatebot's metrics were created before their directory was set up; "
             "this process's metrics would not be shared"
         )
+    given = os.environ.get(VARIABLE)
     directory = Path(given) if given else default
     directory.mkdir(parents=True, exist_ok=True)
     os.environ[VARIABLE] = str(directory)
-    # Files under this process's own pid were left by an earlier process (containers
-    # reuse pids) unless this one has metrics already.
-    tidy(directory, counting=values is not None)
+    values = sys.modules.get("prometheus_client.values")
+    if values is not None:
+        # The library picked its value class when it was imported (say, by a client
+        # library); no metric exists yet, so the choice can still be made again.
+        values.ValueClass = values.get_value_class()
+    # No metric of this process exists yet: files under its own pid were left by
+    # an earlier process (containers reuse pids).
+    tidy(directory, counting=False)
     return directory
 
 

@@ -91,11 +91,22 @@ def test_one_scrape_sums_the_processes_writing_into_the_directory(tmp_path, monk
         fresh.end()
 
 
-def test_the_operators_directory_is_used_as_given(tmp_path, monkeypatch):
+def test_the_operators_directory_is_used_as_given(tmp_path):
     given = tmp_path / "given"
-    monkeypatch.setenv(metrics_files.VARIABLE, str(given))
-    assert metrics_files.prepare(tmp_path / "default") == given
+    script = (
+        "from pathlib import Path; from bot import metrics_files; "
+        f"print(metrics_files.prepare(Path({str(tmp_path / 'default')!r})))"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=clean_env(PROMETHEUS_MULTIPROC_DIR=str(given)), check=True)
+    assert run.stdout.strip() == str(given)
     assert given.is_dir() and not (tmp_path / "default").exists()
+
+
+def test_a_process_whose_metrics_exist_cannot_share_them_any_more(tmp_path):
+    # This test process created them (bot.metrics is imported above) in memory.
+    with pytest.raises(RuntimeError, match="before their directory was set up"):
+        metrics_files.prepare(tmp_path)
 
 
 def test_tidying_forgets_the_dead_and_empties_a_directory_nobody_lives_in(tmp_path):

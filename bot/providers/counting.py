@@ -21,7 +21,6 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from bot import metrics
 from bot.providers.routes import route_of
 
 # GitHub's and GitLab's names for what is left of the window; GitHub also names
@@ -95,6 +94,10 @@ class CountingAdapter(HTTPAdapter):
         return response
 
     def _count(self, method: str, url: str, response: requests.Response | None) -> None:
+        # Imported on first use: checking the settings loads the forge clients, and that
+        # happens before the metrics directory is set up (`bot.metrics_files`).
+        from bot import metrics
+
         status = str(response.status_code) if response is not None else "none"
         metrics.FORGE_REQUESTS.labels(
             forge=self.forge, route=route_of(method, url), status=status
