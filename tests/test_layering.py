@@ -15,6 +15,8 @@
 - The catch-up (`bot.catchup`) sits beside the pipeline: it reads the store,
   the forge adapters and the settings; only the queue, the web tier and the
   CLI import it.
+- The metrics (`bot.metrics`, `bot.metrics_files`) and the log context
+  (`bot.logs`) are used by every layer and import none above the store.
 - Nothing GitLab (a module with `gitlab` in its path) imports a module with
   `github` in its name: what both forges share is named for what it does.
 
@@ -71,6 +73,11 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "pipeline": ("events", "catchup", "web", "cli"),
     "catchup": ("pipeline", "events", "web", "cli"),
     "web": ("cli",),
+    # Metrics and log context are counted and set by every layer, so they sit low:
+    # the metrics read only the store (the queue, at scrape time).
+    "metrics": ("providers", "pipeline", "events", "catchup", "web", "cli"),
+    "metrics_files": ("store", "providers", "pipeline", "events", "catchup", "web", "cli"),
+    "logs": ("store", "providers", "pipeline", "events", "catchup", "web", "cli"),
 }
 """Importer package → the packages it must not import (under `bot.`)."""
 

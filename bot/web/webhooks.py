@@ -13,6 +13,10 @@ recorded — happens in one transaction, in one call of the event layer
 until now are woken. No forge is called on the way. In setup mode every
 webhook is answered 503.
 
+Every delivery is counted in `gatebot_deliveries_total` by forge, event (once
+verified) and outcome, and the log lines of an accepted one carry its id,
+forge, repository, PR and head (`bot.logs`).
+
 A GitLab delivery is accepted only with the secret of the project (or
 group) it names: the token of the hook `gatebot gitlab connect` made there
 (`bot.store.gitlab_hooks`), or, in the single-project mode
@@ -201,8 +205,7 @@ def _connected_hook_holds(token: str, scope: gitlab_webhook.Scope) -> bool:
 
 
 def _ingest(parsed: ParsedDelivery, routing: ForgeRouting) -> tuple[Response, int]:
-    svc = services()
-    assert svc.store is not None and svc.queue is not None  # full mode
+    """Record and route a verified delivery; every log line meanwhile names it."""
     record = parsed.record
     with logs.context(
         delivery_id=record.delivery_id,
