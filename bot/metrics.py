@@ -19,6 +19,7 @@ statuses; never a repository, a person or a path.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -35,11 +36,12 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
-    # The store counts merges and deploys here, so this module reads it only when
-    # scraped.
     from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 DELIVERIES = Counter(
     "gatebot_deliveries",
@@ -98,6 +100,7 @@ class StoreCollector(Collector):
         self.store = store
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        # Imported here: the store counts merges and deploys in this module.
         from bot.store import dirty, utcnow
 
         depth = GaugeMetricFamily(
@@ -107,14 +110,20 @@ class StoreCollector(Collector):
         )
         oldest = GaugeMetricFamily(
             "gatebot_oldest_mark_age_seconds",
-            "How long the PR marked longest ago has waited, by forge (0: nothing waits).",
+            "How long the PR marked longest ago has waited, by forge (no sample: none waits).",
             labels=["forge"],
         )
         now = utcnow()
-        with self.store.begin() as conn:
-            for forge, count, since in dirty.backlog(conn):
-                depth.add_metric([forge], count)
-                oldest.add_metric([forge], max(0.0, (now - since).total_seconds()))
+        try:
+            with self.store.begin() as conn:
+                backlog = dirty.backlog(conn)
+        except SQLAlchemyError as exc:
+            # The processes' own metrics still answer; /readyz says the store is down.
+            log.warning("metrics: the store cannot be read (%s)", type(exc).__name__)
+            return
+        for forge, count, since in backlog:
+            depth.add_metric([forge], count)
+            oldest.add_metric([forge], max(0.0, (now - since).total_seconds()))
         yield depth
         yield oldest
 
