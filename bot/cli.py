@@ -80,25 +80,28 @@ def _settings_or_exit() -> Settings:
 
 
 def _announce_store(settings: Settings) -> None:
+    from bot import logs
+
     # On stderr: `audit` keeps stdout for its entries.
-    print(f"gatebot: {settings.store_line()}", file=sys.stderr, flush=True)
+    logs.announce(f"gatebot: {settings.store_line()}", file=sys.stderr)
 
 
-def _configure_logging() -> None:
-    import logging
+def _long_running_settings() -> Settings:
+    """The settings of `serve` and `worker`, then the metrics directory this host's
+    processes share (before anything creates a metric, see `bot.metrics_files`) and
+    logging as the settings say."""
+    from bot import logs, metrics_files
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Alembic narrates every plugin load and readiness check at INFO.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = _settings_or_exit()
+    metrics_files.prepare(settings.metrics_directory())
+    logs.configure(settings.log_format)
+    return settings
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from bot.settings import ConfigurationError, Mode
 
-    settings = _settings_or_exit()
-    _configure_logging()
+    settings = _long_running_settings()
     if settings.mode is Mode.FULL:  # setup mode opens no store
         _announce_store(settings)
     from bot.web.server import serve
@@ -110,12 +113,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from bot.queue import run_worker
     from bot.settings import ConfigurationError
 
-    settings = _settings_or_exit()
-    _configure_logging()
+    settings = _long_running_settings()
     _announce_store(settings)
+    from bot.queue import run_worker  # after the metrics directory is set up
+
     try:
         return run_worker(settings)
     except ConfigurationError as exc:

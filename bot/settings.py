@@ -58,6 +58,11 @@ class Mode(enum.Enum):
     FULL = "full"
 
 
+class LogFormat(enum.StrEnum):
+    TEXT = "text"  # one line a record, the record's context appended in brackets
+    JSON = "json"  # one JSON object a line
+
+
 class ConfigurationError(Exception):
     """The environment cannot start the service; the message is one sentence."""
 
@@ -166,6 +171,9 @@ class Settings(BaseSettings):
     redeliver_asks_per_round: int = Field(
         50, ge=0, le=1000, validation_alias="GATEBOT_REDELIVER_ASKS_PER_ROUND"
     )
+    metrics_token: SecretStr | None = Field(None, validation_alias="GATEBOT_METRICS_TOKEN")
+    """When set, `/metrics` answers only requests bearing it (`Authorization: Bearer`)."""
+    log_format: LogFormat = Field(LogFormat.TEXT, validation_alias="GATEBOT_LOG_FORMAT")
 
     # -- derived facts -------------------------------------------------------
 
@@ -228,13 +236,28 @@ class Settings(BaseSettings):
     def uses_redis(self) -> bool:
         return self.redis_url is not None
 
-    def sqlite_queue_path(self) -> Path:
-        """Where the embedded queue lives: beside the SQLite store, else in `data_directory`."""
+    def _sqlite_file(self) -> Path | None:
+        """The store's SQLite file, or None for another database (or one in memory)."""
         prefix = "sqlite:///"
         if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
-            db = Path(self.database_url[len(prefix) :].split("?", 1)[0])
+            return Path(self.database_url[len(prefix) :].split("?", 1)[0])
+        return None
+
+    def sqlite_queue_path(self) -> Path:
+        """Where the embedded queue lives: beside the SQLite store, else in `data_directory`."""
+        db = self._sqlite_file()
+        if db is not None:
             return db.with_name(db.stem + "-queue" + (db.suffix or ".sqlite3"))
         return data_directory() / "gatebot-queue.sqlite3"
+
+    def metrics_directory(self) -> Path:
+        """Where the processes of this deployment on one host write their metrics when
+        `PROMETHEUS_MULTIPROC_DIR` is unset: beside the SQLite store, else in
+        `data_directory`."""
+        db = self._sqlite_file()
+        if db is not None:
+            return db.with_name(db.stem + "-metrics")
+        return data_directory() / "metrics"
 
     def store_line(self) -> str:
         """`store: <URL>` for the start of every command that opens the store, so the

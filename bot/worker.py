@@ -28,12 +28,16 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from bot.keys import Job, WorkKey
+from bot import logs, metrics
+from bot.keys import Job, PullKey, WorkKey
+from bot.pipeline.errors import ForgeUnavailable
+from bot.providers.base import FileTooLarge
 from bot.settings import ConfigurationError, Settings
 from bot.store import Store, dirty, runs, utcnow
 from bot.store.dirty import Claim, Finish
@@ -135,6 +139,11 @@ class PullWorker:
         self.backoff_max_seconds = backoff_max_seconds
 
     def process(self, key: WorkKey) -> Outcome:
+        number = key.number if isinstance(key, PullKey) else None
+        with logs.context(forge=key.provider, repo=key.repo, pr=number):
+            return self._process(key)
+
+    def _process(self, key: WorkKey) -> Outcome:
         # A token per claim: two threads of this process must not finish each
         # other's claims after a lease expired.
         claim_owner = f"{self.owner}/{secrets.token_hex(4)}"
@@ -152,11 +161,13 @@ class PullWorker:
             started_at=started_at,
             lease=ClaimLease(claim, self.store, self.lease_seconds, self.clock),
         )
+        started = time.monotonic()
         try:
             summary = self.pipeline(job)
         except Exception as exc:
             # The exception goes on to the queue's log; the PR stays dirty,
             # backing off, and its lease is freed now rather than at expiry.
+            self._observe(key, started, exc)
             self._failed(job, claim, run_id, exc)
             raise
         except BaseException:
@@ -165,6 +176,7 @@ class PullWorker:
                 dirty.release(conn, claim)
             raise
 
+        self._observe(key, started, None)
         with self.store.begin() as conn:
             runs.finish(conn, run_id, self.clock(), runs.OK, summary)
             finish = dirty.finish(conn, claim)
@@ -175,6 +187,14 @@ class PullWorker:
             Finish.LEASE_LOST: Outcome.LOST,
         }[finish]
 
+    @staticmethod
+    def _observe(key: WorkKey, started: float, error: Exception | None) -> None:
+        outcome = "ok" if error is None else "error"
+        metrics.EVALUATION_SECONDS.labels(forge=key.provider, outcome=outcome).observe(
+            time.monotonic() - started
+        )
+        if error is not None:
+            metrics.ERRORS.labels(kind=error_kind(error)).inc()
 
     def _failed(self, job: Job, claim: Claim, run_id: int, error: Exception) -> None:
         now = self.clock()
@@ -187,6 +207,15 @@ class PullWorker:
         if retry_at is None or not isinstance(self.pipeline, ReportsFailures):
             return
         self.pipeline.failed(job, error, retry_at)
+
+
+def error_kind(error: Exception) -> str:
+    """What failed an evaluation, as the `kind` of `gatebot_errors_total`."""
+    if isinstance(error, ForgeUnavailable):
+        return "forge"
+    if isinstance(error, FileTooLarge):
+        return "file_too_large"
+    return "internal"
 
 
 def build_worker(settings: Settings, store: Store) -> PullWorker:

@@ -33,7 +33,9 @@ def test_a_complete_import_prints_a_valid_policy_and_exits_0(tmp_path, capsys):
     source = write(tmp_path, ".policy.yml", POLICY_BOT)
     assert main(["import", source]) == 0
     captured = capsys.readouterr()
-    assert captured.out.startswith("# gatebot policy imported from")
+    assert captured.out.startswith(
+        "# yaml-language-server: $schema=gatebot.schema.json\n# gatebot policy imported from"
+    )
     assert "every key was carried over" in captured.err
     output = write(tmp_path, "gatebot.yml", captured.out)
     assert main(["validate", output]) == 0

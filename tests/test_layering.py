@@ -17,6 +17,8 @@
   CLI import it.
 - The importer (`bot.importing`) reads only the core: it turns other bots'
   configuration text into policy text; only the CLI imports it.
+- The metrics (`bot.metrics`, `bot.metrics_files`) and the log context
+  (`bot.logs`) are used by every layer and import none above the store.
 - Nothing GitLab (a module with `gitlab` in its path) imports a module with
   `github` in its name: what both forges share is named for what it does.
 
@@ -74,6 +76,13 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "catchup": ("pipeline", "events", "web", "cli", "importing"),
     "web": ("cli", "importing"),
     "importing": ("store", "providers", "pipeline", "events", "catchup", "web", "cli"),
+    # Metrics and log context are counted and set by every layer, so they sit low:
+    # the metrics read only the store (the queue, at scrape time).
+    "metrics": ("providers", "pipeline", "events", "catchup", "web", "cli", "importing"),
+    "metrics_files": (
+        "store", "providers", "pipeline", "events", "catchup", "web", "cli", "importing",
+    ),
+    "logs": ("store", "providers", "pipeline", "events", "catchup", "web", "cli", "importing"),
 }
 """Importer package → the packages it must not import (under `bot.`)."""
 

@@ -113,9 +113,15 @@ class _Writer:
                 self.block(item, indent + 2)
 
 
+SCHEMA_LINE = "# yaml-language-server: $schema=gatebot.schema.json"
+
+
 def to_yaml(data: dict[str, Any], file: str, header: list[str]) -> str:
     """`data` (values possibly wrapped in `At` or `Default`) as a YAML document with a header comment."""
     writer = _Writer(file)
+    # Editors validate the file against the schema `gatebot schema` writes beside it,
+    # as every example policy does.
+    writer.out.append(SCHEMA_LINE)
     writer.out.extend(f"# {line}" if line else "#" for line in header)
     writer.mapping(data, 0)
     return "\n".join(writer.out) + "\n"

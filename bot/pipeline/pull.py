@@ -56,7 +56,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot import links
+from bot import links, logs
 from bot.core import replies
 from bot.core.gate import Decision, decide
 from bot.core.impact import Impact, ImpactCounts
@@ -146,6 +146,7 @@ class PullPipeline:
 
     def run(self, ev: ForgeEvaluation, job: Job) -> str:
         head = ev.pull()
+        logs.note(head_sha=head.head_sha)  # every line of this run names the head it judged
         # What this run decides is about the PR as read now: a head or base change
         # recorded later makes its verdict stale for the deploy step.
         read_at = self.forge.clock()

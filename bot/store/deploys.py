@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, select, update
 
+from bot import metrics
 from bot.store.audit import audit_query
 from bot.store.dialect import insert_once
 from bot.store.tables import deploy_audit, deploy_intents
@@ -187,6 +188,7 @@ def record(
             at=now,
         )
     )
+    metrics.DEPLOYS.labels(forge=key.provider, outcome=metrics.label(outcome)).inc()
 
 
 def audit(

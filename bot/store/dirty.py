@@ -275,3 +275,9 @@ def claimable(
 def get(conn: Connection, key: WorkKey) -> Row[Any] | None:
     """The PR's dirty row, or None when it is clean."""
     return conn.execute(select(t).where(_match(key))).first()
+
+
+def backlog(conn: Connection) -> list[tuple[str, int, datetime]]:
+    """Per forge: how many PRs (and merge groups) are marked, and the oldest `dirty_since`."""
+    stmt = select(t.c.provider, func.count(), func.min(t.c.dirty_since)).group_by(t.c.provider)
+    return [(row[0], int(row[1]), row[2]) for row in conn.execute(stmt)]

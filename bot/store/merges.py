@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, or_, select, update
 
+from bot import metrics
 from bot.keys import PullKey
 from bot.store.audit import audit_query
 from bot.store.dialect import insert, insert_once
@@ -221,6 +222,7 @@ def record(
             at=now,
         )
     )
+    metrics.MERGES.labels(forge=key.provider, outcome=metrics.label(outcome)).inc()
 
 
 def audit(

@@ -3,8 +3,8 @@
 `create_app(settings)` builds the app for the settings' start-up mode: in
 setup mode a page explaining how to connect a forge, `/healthz`, and
 webhooks answered 503; in full mode the webhook endpoints, the deploy callback
-(`deploy_callback`), `/healthz` and
-`/readyz`. Webhook requests only verify, parse, hand the delivery to the
+(`deploy_callback`), `/healthz` and `/readyz`, and `/metrics` in both. Webhook
+requests only verify, parse, hand the delivery to the
 event layer (`bot.events.ingestion.ingest`: record, route, mark, in one
 transaction) and wake the queue: no forge is called while a webhook waits
 for its answer.
@@ -14,12 +14,13 @@ for its answer.
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, got_request_exception
 
+from bot import logs, metrics
 from bot.queue import WorkQueue, build_queue
 from bot.settings import ConfigurationError, Mode, Settings, load_settings
 from bot.store import Store
-from bot.web import deploy_callback, details, health, setup, webhooks
+from bot.web import deploy_callback, details, health, scrape, setup, webhooks
 from bot.web.services import Services
 from bot.web.setup_flow import SetupFlow
 
@@ -46,8 +47,14 @@ def create_app(
     app.register_blueprint(setup.bp)
     app.register_blueprint(details.bp)
     app.register_blueprint(deploy_callback.bp)
+    app.register_blueprint(scrape.bp)
     webhooks.register_error_handlers(app)
+    got_request_exception.connect(_count_error, app)
     return app
+
+
+def _count_error(_sender: Flask, **_extra: object) -> None:
+    metrics.ERRORS.labels(kind="web").inc()
 
 
 def create_app_from_env() -> Flask:
@@ -56,4 +63,5 @@ def create_app_from_env() -> Flask:
         settings = load_settings()
     except ConfigurationError as exc:
         raise SystemExit(f"gatebot: cannot start: {exc}") from None
+    logs.configure(settings.log_format)
     return create_app(settings)

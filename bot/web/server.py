@@ -35,6 +35,7 @@ from typing import Any
 from flask import Flask
 from waitress.server import create_server
 
+from bot import logs
 from bot.pipeline.deploy_follow_loop import start_deploy_follower
 from bot.queue import Sweeper, WorkQueue, build_queue, start_catch_up
 from bot.settings import Mode, Settings, load_settings
@@ -120,10 +121,9 @@ class Running:
         return create_app(settings, store=self.store, queue=self.queue)
 
     def announce(self, host: str, port: int) -> None:
-        print(
+        logs.announce(
             f"gatebot: serving on http://{host}:{port}/"
-            f" ({'embedded queue' if self.embedded else 'queue on Redis: run gatebot worker'})",
-            flush=True,
+            f" ({'embedded queue' if self.embedded else 'queue on Redis: run gatebot worker'})"
         )
 
     def stop(self) -> None:
@@ -164,13 +164,13 @@ def _serve_setup(settings: Settings, host: str, port: int) -> int:
     code = new_setup_code()
     switch = Switch(create_app(settings, setup_flow=SetupFlow(code, on_configured)))
     server = build_server(settings, switch, host, port)
-    print(
+    logs.announce(
         f"gatebot: setup mode (no forge configured): open http://{host}:{server.effective_port}/"
-        " to see how to connect one",
-        flush=True,
+        " to see how to connect one"
     )
-    # Printed, never logged: whoever reads the server's output may register the App.
-    print(f"gatebot: setup code for the one-click GitHub App: {code}", flush=True)
+    # Like Jenkins's first admin password: whoever reads the server's output may register
+    # the App, and nobody else; it is worth nothing once the App is kept or after a restart.
+    logs.announce(f"gatebot: setup code for the one-click GitHub App: {code}")
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -192,7 +192,7 @@ def _serve_setup(settings: Settings, host: str, port: int) -> int:
             signal.signal(signal.SIGTERM, on_signal)
             signal.signal(signal.SIGINT, on_signal)
             switch.app = running.app(full)
-            print("gatebot: the GitHub App is configured; setup mode is over", flush=True)
+            logs.announce("gatebot: the GitHub App is configured; setup mode is over")
             running.announce(host, server.effective_port)
             while not stopping.wait(1.0):
                 pass

@@ -13,6 +13,10 @@ recorded — happens in one transaction, in one call of the event layer
 until now are woken. No forge is called on the way. In setup mode every
 webhook is answered 503.
 
+Every delivery is counted in `gatebot_deliveries_total` by forge, event (once
+verified) and outcome, and the log lines of an accepted one carry its id,
+forge, repository, PR and head (`bot.logs`).
+
 A GitLab delivery is accepted only with the secret of the project (or
 group) it names: the token of the hook `gatebot gitlab connect` made there
 (`bot.store.gitlab_hooks`), or, in the single-project mode
@@ -29,6 +33,7 @@ import time
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from bot import logs, metrics
 from bot.events.github import GitHubRouting
 from bot.events.gitlab import GitLabRouting
 from bot.events.ingestion import ForgeRouting, ingest
@@ -45,6 +50,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 
 _READ_CHUNK = 256 * 1024
+UNVERIFIED = "unverified"
 
 
 def _answer(code: int, **body: object) -> tuple[Response, int]:
@@ -61,7 +67,15 @@ def _too_large() -> tuple[Response, int]:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def _on_too_large(_exc: RequestEntityTooLarge) -> tuple[Response, int]:
+        if request.blueprint == bp.name and request.endpoint:
+            _count(request.endpoint.rpartition(".")[2], "too_large")
         return _too_large()
+
+
+def _count(forge: str, outcome: str, event: str = UNVERIFIED) -> None:
+    """One delivery in `gatebot_deliveries_total`. The event is named only once the
+    delivery is verified: what an unsigned request claims must not mint label values."""
+    metrics.DELIVERIES.labels(forge=forge, event=event, outcome=outcome).inc()
 
 
 def _read_body() -> bytes:
@@ -84,18 +98,20 @@ def _read_body() -> bytes:
     return b"".join(parts)
 
 
-def _unavailable() -> tuple[Response, int] | None:
+def _unavailable(forge: str) -> tuple[Response, int] | None:
     if services().settings.mode is Mode.SETUP:
+        _count(forge, "setup_mode")
         return _answer(503, error="gatebot is in setup mode: no forge is configured")
     return None
 
 
 @bp.post("/webhooks/github")
 def github() -> tuple[Response, int]:
-    if (busy := _unavailable()) is not None:
+    if (busy := _unavailable("github")) is not None:
         return busy
     settings = services().settings
     if settings.github_webhook_secret is None:
+        _count("github", "unconfigured")
         return _answer(404, error="GitHub is not configured")
     body = _read_body()
     try:
@@ -105,20 +121,23 @@ def github() -> tuple[Response, int]:
             settings.github_webhook_secret.get_secret_value(),
         )
     except github_webhook.InvalidSignature as exc:
+        _count("github", "bad_signature")
         return _answer(401, error=str(exc))
     try:
         parsed = github_webhook.read_delivery(request.headers, body)
     except MalformedDelivery as exc:
+        _count("github", "malformed")
         return _answer(400, error=str(exc))
     return _ingest(parsed, GitHubRouting(settings.github_app_id))
 
 
 @bp.post("/webhooks/gitlab")
 def gitlab() -> tuple[Response, int]:
-    if (busy := _unavailable()) is not None:
+    if (busy := _unavailable("gitlab")) is not None:
         return busy
     settings = services().settings
     if not settings.gitlab_configured:
+        _count("gitlab", "unconfigured")
         return _answer(404, error="GitLab is not configured")
     body = _read_body()
     token = request.headers.get(gitlab_webhook.TOKEN_HEADER)
@@ -129,17 +148,21 @@ def gitlab() -> tuple[Response, int]:
         elif not token:
             raise gitlab_webhook.InvalidToken(f"{gitlab_webhook.TOKEN_HEADER} is missing")
     except gitlab_webhook.InvalidToken as exc:
+        _count("gitlab", "bad_signature")
         return _answer(401, error=str(exc))
     try:
         parsed = gitlab_webhook.read_delivery(request.headers, body)
         scope = gitlab_webhook.named_scope(parsed.payload)
     except MalformedDelivery as exc:
+        _count("gitlab", "malformed")
         return _answer(400, error=str(exc))
     if single is not None:
         if not scope.names_project(single):
             log.info("GitLab delivery refused: it is not about %s, the one project served", single)
+            _count("gitlab", "refused")
             return _answer(401, error="the delivery is not about the project this secret serves")
     elif not _connected_hook_holds(token or "", scope):
+        _count("gitlab", "refused")
         return _answer(401, error="the token is not the hook secret of the project it names")
     return _ingest(parsed, GitLabRouting())
 
@@ -182,15 +205,32 @@ def _connected_hook_holds(token: str, scope: gitlab_webhook.Scope) -> bool:
 
 
 def _ingest(parsed: ParsedDelivery, routing: ForgeRouting) -> tuple[Response, int]:
+    """Record and route a verified delivery; every log line meanwhile names it."""
+    record = parsed.record
+    with logs.context(
+        delivery_id=record.delivery_id,
+        forge=record.provider,
+        repo=record.repo,
+        pr=record.pr_number,
+        head_sha=record.head_sha,
+    ):
+        return _ingest_in_context(parsed, routing)
+
+
+def _ingest_in_context(parsed: ParsedDelivery, routing: ForgeRouting) -> tuple[Response, int]:
     svc = services()
     assert svc.store is not None and svc.queue is not None  # full mode
     record = parsed.record
     with svc.store.begin() as conn:
         result = ingest(conn, parsed, routing, utcnow())
     if not result.new:
+        _count(record.provider, "duplicate", record.event)
+        log.info("delivery %s %s: a duplicate, nothing done", record.provider, record.delivery_id)
         return _answer(200, status="duplicate")
     for key in result.woken:
         svc.queue.wake(key)
+    ignored = result.routed is not None and result.routed.ignored is not None
+    _count(record.provider, "ignored" if ignored else "accepted", record.event)
     log.info(
         "delivery %s %s %s.%s%s%s",
         record.provider,

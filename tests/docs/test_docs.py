@@ -149,6 +149,18 @@ def test_every_yaml_block_in_the_docs_is_valid_for_what_it_is(block: Block, tmp_
         assert errors == [], f"{block.where} ({kind}):\n" + "\n".join(errors)
 
 
+SCHEMA_HINT = "# yaml-language-server: $schema=gatebot.schema.json"
+
+
+def test_every_whole_policy_in_the_docs_names_the_schema_beside_it():
+    whole = [
+        b for b in YAML_BLOCKS
+        if not b.skipped and isinstance(_data(b.text), dict) and "version" in _data(b.text)
+    ]
+    assert whole, "the docs show no whole policy"
+    assert [b.where for b in whole if b.text.splitlines()[0] != SCHEMA_HINT] == []
+
+
 def test_a_wrong_fragment_is_caught(tmp_path):
     """The wrapping does not make a wrong example pass."""
     for text in (

@@ -98,7 +98,7 @@ def _count_requests(requester: Requester, tally: RequestTally) -> None:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             count_requests(
-                self.session, tally, pool_connections=self.pool_size, pool_maxsize=self.pool_size
+                self.session, tally, "github", pool_connections=self.pool_size, pool_maxsize=self.pool_size
             )
 
     setattr(requester, attribute, CountingConnection)

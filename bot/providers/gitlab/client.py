@@ -102,7 +102,7 @@ class GitLabClient:
         install_log_redaction()
         self.config = config
         session = requests.Session()
-        count_requests(session, tally)
+        count_requests(session, tally, "gitlab")
         session.hooks["response"].append(self._remember)
         self._headers: Mapping[str, str] = {}
         self.gl = gitlab.Gitlab(
