@@ -83,6 +83,10 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "store", "providers", "pipeline", "events", "catchup", "web", "cli", "importing",
     ),
     "logs": ("store", "providers", "pipeline", "events", "catchup", "web", "cli", "importing"),
+    # The background passes' thread: used by catch-up and the deploy follower alike.
+    "periodic": (
+        "store", "providers", "pipeline", "events", "catchup", "web", "cli", "importing",
+    ),
 }
 """Importer package → the packages it must not import (under `bot.`)."""
 

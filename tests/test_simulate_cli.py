@@ -7,6 +7,7 @@ from pathlib import Path
 
 from factories import changed, check, make_snapshot, review
 from github_helpers import REPO, settings_for
+from support.policies import ONE_APPROVAL
 
 from bot.cli import main
 from bot.core.policy.evaluate import needs_for
@@ -15,16 +16,7 @@ from bot.keys import PullKey
 from bot.pipeline.impact import ImpactStep, Judged
 from bot.store import Store, pulls, utcnow
 
-ONE = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
-"""
+ONE = ONE_APPROVAL
 TWO = ONE.replace("approvals: 1", "approvals: 2")
 CI_FLOOR = """\
 version: 1

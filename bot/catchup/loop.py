@@ -10,16 +10,12 @@ an interval ago. What the round found is recorded for `/readyz`.
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.catchup.round import CatchUp, caught_up_to, error_of
+from bot.periodic import Periodic, owner_id
 from bot.store import Store, catchup_rounds
 
 log = logging.getLogger(__name__)
@@ -42,16 +38,14 @@ class CatchUpLoop:
         # A round of many repositories may outlast the interval; a lease lost to a
         # killed instance blocks the rounds for this long at most.
         self.lease_seconds = max(2 * interval, 120.0)
-        self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="gatebot-catchup", daemon=True)
+        self.owner = owner_id()
+        self._periodic = Periodic("catch-up", interval, self.run_once)
 
     def start(self) -> None:
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self._periodic.stop()
 
     def run_once(self) -> bool:
         """One round if no other instance runs one or ran one less than an interval ago;
@@ -94,12 +88,3 @@ class CatchUpLoop:
             marked, sum(r.requests for r in reports), time.monotonic() - began,
         )
         return True
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.run_once()
-            except SQLAlchemyError as exc:
-                log.warning("catch-up round skipped, the store failed: %s", type(exc).__name__)
-            if self._stop.wait(self.interval):
-                return

@@ -12,14 +12,10 @@ reads only the deployments that are due.
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-import uuid
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot import links
+from bot.periodic import Periodic, owner_id
 from bot.pipeline.deploy_follow import DeployFollower
 from bot.pipeline.deploy_targets import TargetCaller
 from bot.pipeline.operator import load_operator_config
@@ -43,16 +39,14 @@ class DeployFollowLoop:
         self.interval = interval
         # A pass that asks many deployments may outlast the interval.
         self.lease_seconds = max(4 * interval, 120.0)
-        self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="gatebot-deploys", daemon=True)
+        self.owner = owner_id()
+        self._periodic = Periodic("deploy-follower", interval, self.run_once)
 
     def start(self) -> None:
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self._periodic.stop()
 
     def run_once(self) -> bool:
         """One pass unless another instance holds the lease; True when this call ran it."""
@@ -73,16 +67,6 @@ class DeployFollowLoop:
             catchup_rounds.finish(conn, self.owner, self.follower.clock(), caught_up_to=None,
                                   requests=0, marked=acted, error=error, name=LEASE)
         return True
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.run_once()
-            except SQLAlchemyError as exc:
-                log.warning("deploy follower pass skipped, the store failed: %s",
-                            type(exc).__name__)
-            if self._stop.wait(self.interval):
-                return
 
 
 def build_follower(settings: Settings, store: Store) -> DeployFollower:

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from factories import changed, check, make_snapshot, policy, review  # noqa: E402
+from support.policies import ONE_APPROVAL  # noqa: E402
 
 from bot.core.gate_state import GateState  # noqa: E402
 from bot.core.policy.evaluate import needs_for  # noqa: E402
@@ -37,17 +38,7 @@ from bot.store import Store  # noqa: E402
 
 PULLS = 200
 REPO = "acme/api"
-CURRENT = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
-checks: ["ci / test"]
-"""
+CURRENT = ONE_APPROVAL + 'checks: ["ci / test"]\n'
 PROPOSED = CURRENT.replace("approvals: 1", "approvals: 2").replace(
     "policy:\n  approval: [reviewed]\n", "policy:\n  approval: [reviewed, auth]\n"
 ).replace(

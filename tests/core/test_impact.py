@@ -4,6 +4,7 @@ check run, the terminal and the owner-wide form tell it."""
 from __future__ import annotations
 
 from factories import changed, check, make_snapshot, policy, review
+from support.policies import ONE_APPROVAL
 
 from bot.core import render
 from bot.core.gate_state import GateState
@@ -11,17 +12,7 @@ from bot.core.impact import Impact, PullChange, from_dict, ordered
 from bot.core.impact_render import counts_sentence, markdown_section, text_section
 from bot.core.simulate import Policies, StoredPull, impact, outcome
 
-ONE = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
-checks: ["ci / test"]
-"""
+ONE = ONE_APPROVAL + 'checks: ["ci / test"]\n'
 TWO = ONE.replace("approvals: 1", "approvals: 2")
 SECURITY_PATHS = ONE.replace(
     "policy:\n  approval: [reviewed]\n", "policy:\n  approval: [reviewed, security]\n"

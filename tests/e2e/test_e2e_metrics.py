@@ -13,6 +13,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 from support.e2e import GateService, github_fixtures
+from support.policies import ONE_APPROVAL
 from support.processes import wait_until
 
 from bot.keys import PullKey
@@ -21,19 +22,7 @@ pytestmark = pytest.mark.slow
 
 TOKEN = "scrape-" + "7" * 24
 
-AUTO_MERGE = """\
-version: 1
-policy:
-  approval: [reviewed]
-rules:
-  - name: reviewed
-    requires:
-      approvals: 1
-      from: {permission: write}
-merge:
-  auto: true
-  method: squash
-"""
+AUTO_MERGE = ONE_APPROVAL + "merge:\n  auto: true\n  method: squash\n"
 
 gate, fake = github_fixtures(
     "e2e-metrics", GATEBOT_METRICS_TOKEN=TOKEN, GATEBOT_LOG_FORMAT="json"
