@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -99,3 +100,72 @@ def test_a_merge_deploys_to_ecs_through_codedeploy_once(gate, codedeploy):
     for credential in CREDENTIALS:
         assert credential not in output and credential not in "".join(comments)
     fake.assert_all_valid()
+
+
+def test_a_gatebot_killed_while_codedeploy_answers_deploys_once_after_the_restart(
+    tmp_path, codedeploy, monkeypatch
+):
+    """SIGKILL between CodeDeploy creating the deployment and gatebot reading the answer:
+    the intent stays open; the restarted service finds the deployment by its
+    description and never creates a second one."""
+    from moto.codedeploy.models import CodeDeployBackend
+
+    created, release = threading.Event(), threading.Event()
+    original = CodeDeployBackend.create_deployment
+
+    def answer_late(self, *args, **kwargs):
+        made = original(self, *args, **kwargs)
+        created.set()
+        release.wait(30)  # the deployment exists; its answer is held back
+        return made
+
+    # moto's server runs in this process: the held answer is CodeDeploy's own.
+    monkeypatch.setattr(CodeDeployBackend, "create_deployment", answer_late)
+    targets = tmp_path / "targets.yml"
+    targets.write_text(targets_yaml())
+    settings = dict(GATEBOT_DEPLOY_TARGETS=str(targets), GATEBOT_LEASE_SECONDS="2",
+                    **aws_env(codedeploy.url))
+    first = GateService.start(tmp_path, **settings)
+    fake = first.fake
+    repo = new_repo(fake, "killed")
+    fake.open_pr(repo, 1, contents={"src/f1.py": "2\n"})
+    fake.add_review(repo, 1, "mia", "APPROVED")
+    assert first.send("pull_request", "opened", repo, 1).status_code == 202
+    assert created.wait(30), first.proc.output()[-4000:]
+    first.proc.kill()  # SIGKILL: no answer read, nothing settled
+    first.store.close()
+    release.set()
+    monkeypatch.undo()
+
+    (merge,) = [m for m in fake.merges if m.repo == repo]
+    key = DeployKey("github", repo, merge.merge_commit_sha, "ecs")
+    mine = f"gatebot {idempotency_key(repo, merge.merge_commit_sha, 'ecs')}"
+
+    def made() -> list[dict]:
+        return [d for d in codedeploy.deployments(ECS_APP, ECS_GROUP) if d["description"] == mine]
+
+    assert len(made()) == 1
+    with first.store.begin() as conn:
+        left = deploys.intent(conn, key)
+    assert left is not None and left.state == deploys.OPEN
+
+    second = GateService.start(tmp_path, fake=fake, **settings)
+    try:
+        # Redelivered events after the restart (the killed run's record stays unfinished,
+        # so the intent is waited for rather than the PR's runs).
+        for _ in range(3):
+            assert second.send("pull_request", "closed", repo, 1).status_code == 202
+
+        def intent() -> deploys.Intent | None:
+            with second.store.begin() as conn:
+                return deploys.intent(conn, key)
+
+        wait_until(lambda: (found := intent()) is not None and found.state != deploys.OPEN,
+                   timeout=30, message=second.proc.output()[-4000:])
+        settled = intent()
+        (deployment,) = made()
+        assert settled is not None and settled.state == deploys.DEPLOYED
+        assert settled.reference == deployment["deploymentId"]
+        assert settled.detail == "found by listing the deployments after a lost answer"
+    finally:
+        second.stop()
