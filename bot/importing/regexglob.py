@@ -13,6 +13,7 @@ trailing `*` because the files below are matched through their directory.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.core.globs import GlobError, validate_path_glob, validate_ref_glob
@@ -199,16 +200,22 @@ def _path_alternatives(words: list[str | _Any | _Dot]) -> list[str]:
     return ["/" + r if anchored else r for r in results]
 
 
-def _paths(regex: str) -> tuple[list[str], bool]:
-    globs: list[str] = []
-    dots = False
+def _searched(regex: str) -> Iterator[list[str | _Any | _Dot]]:
+    """The words of each alternative of `regex`, its unanchored ends open: a search
+    matches anywhere."""
     for piece in _expand(regex):
         start, tokens, end = _tokens(piece)
         if not start:
             tokens.insert(0, _Any())
         if not end:
             tokens.append(_Any())
-        words = _words(tokens)
+        yield _words(tokens)
+
+
+def _paths(regex: str) -> tuple[list[str], bool]:
+    globs: list[str] = []
+    dots = False
+    for words in _searched(regex):
         dots = dots or any(isinstance(w, _Dot) for w in words)
         globs.extend(_path_alternatives(words))
     return globs, dots
@@ -235,14 +242,9 @@ def ref_globs(regex: str) -> Globs:
     """Branch globs matching the branch names `regex` (searched) matches."""
     out: list[str] = []
     dots = False
-    for piece in _expand(regex):
-        start, tokens, end = _tokens(piece)
-        if not start:
-            tokens.insert(0, _Any())
-        if not end:
-            tokens.append(_Any())
+    for words in _searched(regex):
         glob = ""
-        for word in _words(tokens):
+        for word in words:
             if isinstance(word, _Any):
                 glob += "**"
             elif isinstance(word, _Dot):
