@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -96,7 +97,8 @@ def message_of(raw: Any, status: int | None = None) -> str:
 
 
 class GitLabClient:
-    """One evaluation's connection to GitLab (not shared between threads)."""
+    """One evaluation's connection to GitLab; its reads may run on several threads at
+    once (`bot.providers.parallel`)."""
 
     def __init__(self, config: ClientConfig, token: str, tally: RequestTally) -> None:
         install_log_redaction()
@@ -104,7 +106,9 @@ class GitLabClient:
         session = requests.Session()
         count_requests(session, tally, "gitlab")
         session.hooks["response"].append(self._remember)
-        self._headers: Mapping[str, str] = {}
+        # Per thread: an error's headers (a 429's `Retry-After`) are those of the
+        # answer that failed, not of another read answered meanwhile.
+        self._answers = threading.local()
         self.gl = gitlab.Gitlab(
             config.url,
             private_token=token,
@@ -119,7 +123,12 @@ class GitLabClient:
         return f"GitLabClient({self.config.url})"
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self._headers = response.headers
+        self._answers.headers = response.headers
+
+    @property
+    def _headers(self) -> Mapping[str, str]:
+        headers: Mapping[str, str] = getattr(self._answers, "headers", {})
+        return headers
 
     def request(
         self,

@@ -52,7 +52,7 @@ from bot.core.policy.needs import SnapshotNeeds
 from bot.core.snapshot import ChangedFile, CheckResult, Commit
 from bot.forges import GITLAB
 from bot.keys import ForgeAccess, PullKey
-from bot.providers import recorded, stored_parts
+from bot.providers import parallel, recorded, stored_parts
 from bot.providers.assembly import ItemT, PullFacts
 from bot.providers.base import (
     DeployAnswer,
@@ -292,14 +292,21 @@ class GitLabEvaluation(EvaluationBase):
         head = self.pull()
         client, repo, read = self.client, self.key.repo, self.forge.retries.read
         notes = reads.MergeRequestNotes(client, repo, head.number, read)
-        parts = self._parts(mr, notes)
-        # Read every time, never stored: see the module's note on approvals.
-        reviews = reads.read_reviews(client, repo, mr, read)
-        comments = reads.comments_of(notes()) if needs.comments else ()
-        checks: tuple[CheckResult, ...] = ()
-        if needs.checks:
+
+        def read_checks() -> tuple[CheckResult, ...]:
+            if not needs.checks:
+                return ()
             self._statuses = reads.read_statuses(client, repo, head.head_sha, read)
-            checks = reads.check_results(self._statuses, OWN_STATUSES, now)
+            return reads.check_results(self._statuses, OWN_STATUSES, now)
+
+        # All known from the merge request read: sent together, one round trip.
+        parts, reviews, comments, checks = parallel.gather(
+            lambda: self._parts(mr, notes),
+            # Read every time, never stored: see the module's note on approvals.
+            lambda: reads.read_reviews(client, repo, mr, read),
+            lambda: reads.comments_of(notes()) if needs.comments else (),
+            read_checks,
+        )
         count, capped = reads.changes_count(mr)
         return PullFacts(
             title=str(mr.get("title") or ""),
@@ -343,8 +350,11 @@ class GitLabEvaluation(EvaluationBase):
         client, repo, read = self.client, self.key.repo, self.forge.retries.read
 
         def fresh() -> MergeRequestParts:
-            files, files_truncated = reads.read_files(client, repo, mr, read)
-            commits = reads.commits_of(reads.read_raw_commits(client, repo, head.number, read))
+            (files, files_truncated), raw_commits = parallel.gather(
+                lambda: reads.read_files(client, repo, mr, read),
+                lambda: reads.read_raw_commits(client, repo, head.number, read),
+            )
+            commits = reads.commits_of(raw_commits)
             shas = {c.sha for c in commits} | {head.head_sha}
             # A push whose hooks were lost left no pusher: GitLab's own notes name them.
             noted = (

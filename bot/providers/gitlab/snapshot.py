@@ -39,6 +39,7 @@ under the `read` retry policy, a failed page asked for again on its own.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -279,21 +280,24 @@ def _edited_at(note: Mapping[str, Any], created: datetime) -> datetime | None:
 
 class MergeRequestNotes:
     """The merge request's notes as GitLab sends them, oldest first: read at most
-    once per evaluation, for the comments and for who pushed (`pushers_of`)."""
+    once per evaluation, for the comments and for who pushed (`pushers_of`), which
+    may ask for them at the same time from two threads."""
 
     def __init__(self, client: GitLabClient, repo: str, iid: int, retry: RetryPolicy) -> None:
         self.client, self.repo, self.iid, self.retry = client, repo, iid, retry
         self._notes: list[dict[str, Any]] | None = None
+        self._lock = threading.Lock()
 
     def __call__(self) -> list[dict[str, Any]]:
-        if self._notes is None:
-            self._notes = self.client.pages(
-                f"{mr_path(self.repo, self.iid)}/notes",
-                self.retry,
-                "GET merge request notes",
-                query={"sort": "asc", "order_by": "created_at"},
-            )
-        return self._notes
+        with self._lock:
+            if self._notes is None:
+                self._notes = self.client.pages(
+                    f"{mr_path(self.repo, self.iid)}/notes",
+                    self.retry,
+                    "GET merge request notes",
+                    query={"sort": "asc", "order_by": "created_at"},
+                )
+            return self._notes
 
 
 def read_comments(
