@@ -16,7 +16,8 @@ WRITES = {"POST repos/create-commit-status", "POST checks/create", "PATCH checks
 
 
 def _writes(evaluated) -> list[str]:
-    return [line for line in request_lines(evaluated.requests) if line in WRITES]
+    """The verdict's writes, sorted: the status and the check run go out at once."""
+    return sorted(line for line in request_lines(evaluated.requests) if line in WRITES)
 
 
 def _approved_pr(rig: Rig, policy: str = ONE_APPROVAL):
@@ -32,7 +33,7 @@ def test_first_verdict_posts_a_status_and_a_check_run(rig):
     pr = _approved_pr(rig)
     done = rig.evaluate(7, details_url=DETAILS)
     assert done.decision.state == "success"
-    assert _writes(done) == ["POST repos/create-commit-status", "POST checks/create"]
+    assert _writes(done) == ["POST checks/create", "POST repos/create-commit-status"]
 
     (status,) = rig.fake.statuses(REPO, pr.head_sha)
     assert status.context == "gatebot: main"
@@ -65,7 +66,7 @@ def test_a_changed_verdict_posts_a_status_and_updates_the_check_run(rig):
     rig.fake.add_review(REPO, 7, "mia", "CHANGES_REQUESTED")
     later = rig.evaluate(7)
     assert later.decision.state == "failure"
-    assert _writes(later) == ["POST repos/create-commit-status", "PATCH checks/update"]
+    assert _writes(later) == ["PATCH checks/update", "POST repos/create-commit-status"]
     statuses = rig.fake.statuses(REPO, pr.head_sha)
     assert [s.state for s in statuses] == ["success", "failure"]
     (run,) = rig.fake.check_runs(REPO, pr.head_sha)
@@ -86,14 +87,14 @@ def test_pending_is_a_running_check_run_and_never_goes_back_from_completed(rig):
 
     review = rig.fake.add_review(REPO, 7, "mia", "APPROVED")
     passed = rig.evaluate(7)
-    assert _writes(passed) == ["POST repos/create-commit-status", "PATCH checks/update"]
+    assert _writes(passed) == ["PATCH checks/update", "POST repos/create-commit-status"]
     (run,) = rig.fake.check_runs(REPO, pr.head_sha)
     assert (run.status, run.conclusion) == ("completed", "success")
 
     rig.fake.dismiss_review(REPO, 7, review.id)
     pending_again = rig.evaluate(7)
     assert pending_again.decision.state == "pending"
-    assert _writes(pending_again) == ["POST repos/create-commit-status", "POST checks/create"]
+    assert _writes(pending_again) == ["POST checks/create", "POST repos/create-commit-status"]
     runs = rig.fake.check_runs(REPO, pr.head_sha)
     assert [(r.status, r.conclusion) for r in runs] == [
         ("completed", "success"),
