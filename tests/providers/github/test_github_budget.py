@@ -9,6 +9,11 @@ the kept policy can be lost, and without that read an edited policy or
 CODEOWNERS would not govern until the file cache expires. Sent with the SHA
 the files were kept for as its ETag, it is answered 304 while the branch has
 not moved, which costs no rate limit.
+
+Every other GET goes out conditionally too (`bot.providers.conditional`): with
+the ETag of the answer the process got for it before. A re-evaluation of a PR
+where nothing changed sends the same requests, but GitHub answers each 304 and
+counts none (`fake.counted`).
 """
 
 from __future__ import annotations
@@ -177,3 +182,42 @@ def test_a_push_reads_everything_of_the_new_head(rig):
     for needed in ("GET pulls/list-files", "GET pulls/list-commits", "GET pulls/list-reviews"):
         assert needed in lines
     assert later.decision.state != "success"  # the approval was for the old head
+
+
+def test_re_reads_of_an_unchanged_pr_are_answered_304_and_cost_no_quota(rig):
+    typical_pr(rig, 7)
+    rig.evaluate(7)
+    # The verdict just posted changed the statuses and check runs, and GitHub has
+    # computed the PR's mergeability since: those are read in full once more.
+    rig.evaluate(7)
+    mark = rig.fake.mark()
+    quiet = rig.evaluate(7)
+    assert request_lines(quiet.requests) == UNCHANGED
+    assert [r.status for r in quiet.requests] == [304] * len(UNCHANGED)
+    assert all(line.endswith(" -> 304") for line in quiet.tally)
+    assert rig.fake.counted(mark) == 0
+    assert quiet.outcome is not None and quiet.outcome.unchanged
+
+
+def test_a_directory_entry_read_again_when_its_cache_expires_is_answered_304(rig):
+    typical_pr(rig, 7)
+    rig.evaluate(7)
+    rig.evaluate(7)
+    rig.clock.advance(seconds=rig.settings.directory_cache_seconds + 1)
+    mark = rig.fake.mark()
+    later = rig.evaluate(7)
+    (lookup,) = [r for r in later.requests if "permission" in (r.operation_id or "")]
+    assert lookup.status == 304
+    assert later.decision.state == "success"  # mia's role, as remembered, still counts
+    assert rig.fake.counted(mark) == 0
+
+
+def test_a_directory_entry_changed_meanwhile_is_read_in_full(rig):
+    typical_pr(rig, 7)
+    rig.evaluate(7)
+    rig.fake.set_role(REPO, "mia", "read")
+    rig.clock.advance(seconds=rig.settings.directory_cache_seconds + 1)
+    later = rig.evaluate(7)
+    (lookup,) = [r for r in later.requests if "permission" in (r.operation_id or "")]
+    assert lookup.status == 200
+    assert later.decision.state != "success"

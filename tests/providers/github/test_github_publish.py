@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 
+import pytest
+from github import GithubException
 from github_helpers import ONE_APPROVAL, REPO, Rig, backdate_pr, request_lines, rig_fixture  # noqa: F401
 
 from bot.core import render
@@ -73,6 +76,38 @@ def test_a_changed_verdict_posts_a_status_and_updates_the_check_run(rig):
     assert run.id == first.outcome.check_run_id
     assert (run.status, run.conclusion) == ("completed", "failure")
     rig.fake.assert_all_valid()
+
+
+def test_the_status_and_the_check_run_are_in_flight_at_the_same_time(rig):
+    pr = _approved_pr(rig)
+    status = rig.fake.hold("repos/create-commit-status")
+    run = rig.fake.hold("checks/create")
+    done: list = []
+    publishing = threading.Thread(target=lambda: done.append(rig.evaluate(7)))
+    publishing.start()
+    try:
+        # Each write is parked at GitHub before either is answered.
+        assert status.wait_arrived() and run.wait_arrived()
+    finally:
+        status.release()
+        run.release()
+        publishing.join(timeout=30)
+    assert done and done[0].outcome is not None and done[0].outcome.check_run_posted
+    assert [s.state for s in rig.fake.statuses(REPO, pr.head_sha)] == ["success"]
+    assert len(rig.fake.check_runs(REPO, pr.head_sha)) == 1
+
+
+def test_a_failed_status_surfaces_and_leaves_the_verdict_unrecorded(rig):
+    pr = _approved_pr(rig)
+    rig.fake.fail("repos/create-commit-status", status=422)  # not retried
+    with pytest.raises(GithubException):
+        rig.evaluate(7)
+    # The check run went out beside it; with nothing recorded, the next evaluation
+    # posts the verdict again.
+    assert len(rig.fake.check_runs(REPO, pr.head_sha)) == 1
+    again = rig.evaluate(7)
+    assert again.outcome is not None and again.outcome.status_posted
+    assert [s.state for s in rig.fake.statuses(REPO, pr.head_sha)] == ["success"]
 
 
 def test_pending_is_a_running_check_run_and_never_goes_back_from_completed(rig):
