@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from prometheus_client import REGISTRY
 
 from bot.providers.conditional import Key, Remembered, ResponseCache, remember_answers
 from bot.providers.counting import RequestTally, count_requests
@@ -50,6 +51,8 @@ def if_none_match(record) -> str | None:
 
 def test_a_304_reaches_pygithub_as_the_remembered_200_and_costs_no_quota(github):
     cache, tally = ResponseCache(), RequestTally()
+    labels = {"forge": "github", "route": "GET /repos/{owner}/{repo}/pulls/{n}", "status": "304"}
+    counted_304 = REGISTRY.get_sample_value("gatebot_forge_requests_total", labels) or 0.0
     client = installation_client(
         ClientConfig(api_url=github.api_url, seconds_between_requests=0, seconds_between_writes=0),
         github.mint_token(REPO),
@@ -66,8 +69,9 @@ def test_a_304_reaches_pygithub_as_the_remembered_200_and_costs_no_quota(github)
     assert [r.status for r in sent] == [200, 304]
     assert if_none_match(sent[1]) == sent[0].response_headers["ETag"]
     assert sent[1].response_body == b""
-    # The tally (and so the metrics) see the wire: the 304.
+    # The tally and the metrics see the wire: the 304.
     assert tally.lines() == ["GET /repos/acme/api/pulls/7 -> 200", "GET /repos/acme/api/pulls/7 -> 304"]
+    assert REGISTRY.get_sample_value("gatebot_forge_requests_total", labels) == counted_304 + 1
     # GitHub counts the first read only.
     assert github.counted(mark) == 1
     # The rate-limit counts PyGithub keeps are the 304's, not the remembered ones.
