@@ -107,6 +107,19 @@ def test_a_changed_resource_is_read_again_and_remembered_anew(github):
     assert changed.json()["title"] == again.json()["title"] == "A new title"
 
 
+def test_a_304_naming_another_version_is_not_taken_for_the_remembered_one(github):
+    cache, tally = ResponseCache(), RequestTally()
+    session = session_for(cache, tally)
+    token = github.mint_token(REPO)
+    get(session, github, "/repos/acme/api/pulls/7", token)
+    github.fail("pulls/get", status=304, body=b"", headers={"ETag": 'W/"another"'})
+    odd = get(session, github, "/repos/acme/api/pulls/7", token)
+    assert (odd.status_code, odd.content) == (304, b"")
+    assert len(cache) == 0
+    assert get(session, github, "/repos/acme/api/pulls/7", token).status_code == 200
+    assert if_none_match(github.requests[-1]) is None
+
+
 # -- credentials ---------------------------------------------------------------------
 
 
