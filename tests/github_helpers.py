@@ -112,6 +112,12 @@ def request_lines(requests: list[RecordedRequest]) -> list[str]:
     return [f"{r.method} {r.operation_id}" for r in requests]
 
 
+def at_once(lines: list[str], writes: int = 2) -> list[str]:
+    """`lines` with the last `writes` sorted: a verdict's status and check run are
+    posted at the same time, so they reach GitHub (and the tally) in either order."""
+    return lines[:-writes] + sorted(lines[-writes:]) if writes else list(lines)
+
+
 def backdate_pr(fake: FakeGitHub, repo: str, number: int, seconds: int = 30) -> None:
     """Move the PR's `updated_at` into the past, as for a PR nobody touched lately."""
     with fake.world.lock:

@@ -69,6 +69,12 @@ operation_id, status, response_json, auth_kind, injected, performed)::
 
     fake.requests, fake.request_count, fake.requests_for("pulls/get"),
     mark = fake.mark(); ...; fake.requests_since(mark), fake.unknown_requests
+    fake.counted(mark)        # of those, the ones GitHub counts against the rate limit
+
+Conditional GETs: every 200 to a GET carries a weak `ETag` derived from the body
+(the SHA itself for the `sha` media type); a GET whose `If-None-Match` names it
+is answered 304 with no body, which GitHub does not count against the rate limit
+(nor do the fake's `x-ratelimit-*` headers).
 
 Faults::
 

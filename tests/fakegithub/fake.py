@@ -1040,6 +1040,13 @@ class FakeGitHub(FakeForge):
             primary_rate_limit_fault(Matcher(operation, path, method), reset_in, times)
         )
 
+    # -- rate limit ---------------------------------------------------------
+
+    def counted(self, since: int = 0) -> int:
+        """Requests since the `mark` `since` that GitHub counts against the rate limit:
+        all but the 304s of conditional GETs."""
+        return sum(1 for r in self.requests_since(since) if r.status != 304)
+
     # -- validation ---------------------------------------------------------
 
     def validation_problems(self) -> list[str]:

@@ -330,12 +330,10 @@ class Handlers:
         if sha is None:
             raise GitHubError(422, f"No commit found for SHA: {call.params['ref']}")
         if SHA_MEDIA_TYPE in (call.header("Accept") or ""):
-            # The sha media type answers the SHA alone, and takes a SHA the caller
-            # holds as its ETag: 304 (free of rate limit) while the ref still names it.
-            etag = f'"{sha}"'
-            if etag in (call.header("If-None-Match") or ""):
-                return Reply(304, headers={"ETag": etag})
-            return Reply(200, headers={"ETag": etag, "Content-Type": f"{SHA_MEDIA_TYPE}; charset=utf-8"},
+            # The sha media type answers the SHA alone, with the SHA as its ETag: a
+            # caller holding a SHA is answered 304 (free of rate limit) while the ref
+            # still names it (`server._finish` answers the conditional GET).
+            return Reply(200, headers={"ETag": f'"{sha}"', "Content-Type": f"{SHA_MEDIA_TYPE}; charset=utf-8"},
                          text=sha)
         commit = repo.commits[sha]
         body = self.shapes.commit(repo, commit, with_files=True)

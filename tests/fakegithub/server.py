@@ -1,6 +1,8 @@
 """The fake GitHub's HTTP side: a threaded server on 127.0.0.1 and the dispatch
 of each request through matching, authentication, faults, holds, the
-operation's handler and the request log.
+operation's handler, the conditional GET (`support.fakes.conditional`: an ETag
+on every successful GET, 304 to one whose `If-None-Match` names it) and the
+request log.
 
 Everything a client can do goes over HTTP, so a `gatebot serve` started as a
 subprocess with `GITHUB_API_URL` pointing here sees the same GitHub as the
@@ -15,6 +17,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 
+from support.fakes import conditional
 from support.fakes import server as shared
 from support.fakes.recording import RecordedRequest
 
@@ -51,7 +54,8 @@ class HttpFrontend(shared.HttpFrontend):
 
 
 def _rate_headers(fake: FakeGitHub) -> dict[str, str]:
-    used = len(fake.log)
+    # A 304 to a conditional GET costs no rate limit.
+    used = fake.counted()
     return {
         "x-ratelimit-limit": "5000",
         "x-ratelimit-remaining": str(max(0, 5000 - used)),
@@ -179,7 +183,10 @@ def _finish(
     headers: dict[str, str],
 ) -> None:
     body = reply.text.encode() if reply.text is not None else shared.encode(reply.body)
-    _finish_raw(fake, handler, record, reply.status, body, {**headers, **reply.headers})
+    status, body, sent = conditional.answer(
+        handler.command, record.headers, reply.status, body, {**headers, **reply.headers}
+    )
+    _finish_raw(fake, handler, record, status, body, sent)
 
 
 def _finish_raw(

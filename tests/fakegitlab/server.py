@@ -2,7 +2,9 @@
 of each request through route matching, token authentication, faults, holds,
 the route's handler and the request log.
 
-The API lives under /api/v4, as on GitLab. A request to a route the fake
+The API lives under /api/v4, as on GitLab. Like GitLab, every successful GET
+carries a weak ETag and one whose `If-None-Match` names it is answered 304
+(`support.fakes.conditional`). A request to a route the fake
 does not implement answers 404 `{"error": "404 Not Found"}` (GitLab's body
 for an unknown route) and is logged with no route, so `fake.unknown_requests`
 and `fake.assert_clean()` catch code that calls something the fake (and so
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
+from support.fakes import conditional
 from support.fakes import server as shared
 from support.fakes.recording import RecordedRequest
 
@@ -135,7 +138,10 @@ def _finish(
     headers: dict[str, str],
 ) -> None:
     body = reply.raw if reply.raw is not None else shared.encode(reply.body)
-    _finish_raw(fake, handler, record, reply.status, body, {**headers, **reply.headers})
+    status, body, sent = conditional.answer(
+        handler.command, record.headers, reply.status, body, {**headers, **reply.headers}
+    )
+    _finish_raw(fake, handler, record, status, body, sent)
 
 
 def _finish_raw(

@@ -11,16 +11,22 @@
   object the bot only uses as a path.
 - Every HTTP request goes through a counting transport adapter, so the
   evaluation's tally sees each page, token mint and failed attempt.
+- Every GET the process sent before goes out conditionally (`bot.providers.
+  conditional`): a 304 costs no rate limit and PyGithub sees the remembered 200.
+- One connection may serve two threads (a verdict's status and check run are
+  posted at once): PyGithub keeps the request it is about to send on the
+  connection object, so those fields are kept per thread.
 
 PyGithub creates its HTTP connection lazily from a per-requester connection
 class; `_count_requests` swaps that class for one that mounts the counting
-adapter. This is the only place that reaches into PyGithub's internals, and
+and conditional adapters and keeps the pending request per thread. This is the only place that reaches into PyGithub's internals, and
 the request-count tests fail if a PyGithub upgrade moves them.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +38,7 @@ from github.Requester import (
 )
 
 from bot.providers import redaction
+from bot.providers.conditional import ANSWERS, ResponseCache, remember_answers
 from bot.providers.counting import RequestTally, count_requests
 from bot.settings import Settings
 
@@ -68,23 +75,42 @@ class ClientConfig:
         }
 
 
-def installation_client(config: ClientConfig, token: str, tally: RequestTally) -> Github:
-    """A client acting as one installation, with `token` (an installation access token)."""
+def installation_client(
+    config: ClientConfig, token: str, tally: RequestTally, answers: ResponseCache = ANSWERS
+) -> Github:
+    """A client acting as one installation, with `token` (an installation access token);
+    its GETs are conditional on what `answers` remembers."""
     install_log_redaction()
     client = Github(auth=Auth.Token(token), lazy=True, **config.requester_options())
-    _count_requests(client.requester, tally)
+    _count_requests(client.requester, tally, answers)
     return client
 
 
-def app_client(config: ClientConfig, auth: Auth.AppAuth, tally: RequestTally) -> GithubIntegration:
+def app_client(
+    config: ClientConfig, auth: Auth.AppAuth, tally: RequestTally, answers: ResponseCache = ANSWERS
+) -> GithubIntegration:
     """A client acting as the App itself (JWT): token mints and `GET /app`."""
     install_log_redaction()
     client = GithubIntegration(auth=auth, lazy=True, **config.requester_options())
-    _count_requests(client.requester, tally)
+    _count_requests(client.requester, tally, answers)
     return client
 
 
-def _count_requests(requester: Requester, tally: RequestTally) -> None:
+# What PyGithub's connection notes in `request()` for `getresponse()` to send.
+_PENDING = ("verb", "url", "input", "headers", "stream")
+
+
+def _per_thread(name: str) -> property:
+    def get(self: Any) -> Any:
+        return getattr(self._pending, name)
+
+    def put(self: Any, value: Any) -> None:
+        setattr(self._pending, name, value)
+
+    return property(get, put)
+
+
+def _count_requests(requester: Requester, tally: RequestTally, answers: ResponseCache) -> None:
     attribute = "_Requester__connectionClass"
     current = getattr(requester, attribute, None)
     if current not in (HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass):
@@ -96,11 +122,15 @@ def _count_requests(requester: Requester, tally: RequestTally) -> None:
 
     class CountingConnection(current):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._pending = threading.local()
             super().__init__(*args, **kwargs)
             count_requests(
                 self.session, tally, "github", pool_connections=self.pool_size, pool_maxsize=self.pool_size
             )
+            remember_answers(self.session, answers)
 
+    for name in _PENDING:
+        setattr(CountingConnection, name, _per_thread(name))
     setattr(requester, attribute, CountingConnection)
 
 

@@ -11,6 +11,13 @@
   link, mode) was already posted for this head and context — unless the
   status under the bot's context was since written by someone else, which
   is overwritten and logged (`bot.providers.publishing`).
+- The status and the check run are independent: they are posted at once
+  (the status from a second thread), which saves one round trip, and
+  PyGithub's pause between writes, per changed verdict. Should either fail,
+  the error surfaces once both are done (the status's first) and nothing is
+  recorded, as when they were posted one after the other: the next
+  evaluation writes both again (a check run created meanwhile is then
+  created again; GitHub shows the newest of a name).
 - Retries: a status is keyed by (sha, context) and posting the same one twice
   changes nothing the gate reads, so it is retried like a read. A check-run
   creation is not idempotent: after a 5xx or a lost answer the bot lists the
@@ -20,12 +27,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from github import GithubException
@@ -42,6 +51,8 @@ from bot.retry import RetryPolicies, classify
 from bot.store import Store, evaluations
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _CONCLUSIONS: dict[GateState, str] = {
     GateState.SUCCESS: "success",
@@ -172,6 +183,19 @@ def find_own_check_run(
     return max(own) if own else None
 
 
+def beside(side: Callable[[], None], main: Callable[[], T]) -> T:
+    """`main()`'s result, with `side()` run at the same time in a second thread (with
+    this thread's log context); both finish before anything is raised, `side`'s
+    error first."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish") as pool:
+        started = pool.submit(contextvars.copy_context().run, side)
+        try:
+            result = main()
+        finally:
+            started.result()
+    return result
+
+
 @dataclass
 class Publisher:
     """Publishes one evaluation's decision for one PR head."""
@@ -201,11 +225,15 @@ class Publisher:
         def write(
             sha: str, context: str, verdict: Verdict, previous: evaluations.Posted | None
         ) -> publishing.Written:
-            if not verdict.report_only:
-                post_status(self.repo, sha, context, verdict, self.retries)
-            run_id = self._check_run(verdict, sha, context, now, previous)
-            posted = not verdict.report_only
-            return publishing.Written(posted, posted, run_id)
+            def check_run() -> int:
+                return self._check_run(verdict, sha, context, now, previous)
+
+            if verdict.report_only:
+                return publishing.Written(False, False, check_run())
+            run_id = beside(
+                lambda: post_status(self.repo, sha, context, verdict, self.retries), check_run
+            )
+            return publishing.Written(True, True, run_id)
 
         return publishing.on_change(
             self.store,

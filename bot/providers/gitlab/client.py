@@ -8,7 +8,9 @@
   (`/projects/acme%2Fapi/...`): no manager object fetches itself behind the
   bot's back, and each request is one the tally can name.
 - The `requests.Session` is the bot's own, handed to python-gitlab: a counting
-  transport adapter records every request in the evaluation's tally, and a
+  transport adapter records every request in the evaluation's tally, every
+  GET the process sent before goes out with the ETag GitLab gave it
+  (`bot.providers.conditional`; GitLab answers 304 without a body), and a
   response hook keeps the last answer's headers (python-gitlab's errors carry
   no headers, and a 429's `Retry-After` lives there).
 - A GitLab answer outside 2xx becomes a `GitLabError`, a `bot.retry.ForgeAnswer`:
@@ -35,6 +37,7 @@ import gitlab
 import requests
 
 from bot.providers import redaction
+from bot.providers.conditional import ANSWERS, ResponseCache, remember_answers
 from bot.providers.counting import RequestTally, count_requests
 from bot.retry import ForgeAnswer, RetryPolicy
 from bot.settings import ConfigurationError, Settings
@@ -100,11 +103,18 @@ class GitLabClient:
     """One evaluation's connection to GitLab; its reads may run on several threads at
     once (`bot.providers.parallel`)."""
 
-    def __init__(self, config: ClientConfig, token: str, tally: RequestTally) -> None:
+    def __init__(
+        self,
+        config: ClientConfig,
+        token: str,
+        tally: RequestTally,
+        answers: ResponseCache = ANSWERS,
+    ) -> None:
         install_log_redaction()
         self.config = config
         session = requests.Session()
         count_requests(session, tally, "gitlab")
+        remember_answers(session, answers)
         session.hooks["response"].append(self._remember)
         # Per thread: an error's headers (a 429's `Retry-After`) are those of the
         # answer that failed, not of another read answered meanwhile.

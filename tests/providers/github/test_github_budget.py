@@ -9,6 +9,11 @@ the kept policy can be lost, and without that read an edited policy or
 CODEOWNERS would not govern until the file cache expires. Sent with the SHA
 the files were kept for as its ETag, it is answered 304 while the branch has
 not moved, which costs no rate limit.
+
+Every other GET goes out conditionally too (`bot.providers.conditional`): with
+the ETag of the answer the process got for it before. A re-evaluation of a PR
+where nothing changed sends the same requests, but GitHub answers each 304 and
+counts none (`fake.counted`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from github_helpers import (  # noqa: F401
     ONE_APPROVAL_AND_CI,
     REPO,
     Rig,
+    at_once,
     backdate_pr,
     request_lines,
     rig_fixture,
@@ -60,8 +66,9 @@ COLD_FIRST = [
     "GET repos/list-commit-statuses-for-ref",
     "GET repos/get-collaborator-permission-level",
     "GET apps/get-authenticated",
-    "POST repos/create-commit-status",
+    # posted at once (compared with `at_once`)
     "POST checks/create",
+    "POST repos/create-commit-status",
 ]
 
 WARM_READS = [
@@ -74,7 +81,7 @@ WARM_READS = [
     "GET repos/list-commit-statuses-for-ref",
     "GET repos/get-collaborator-permission-level",
 ]
-WRITES = ["POST repos/create-commit-status", "POST checks/create"]
+WRITES = ["POST checks/create", "POST repos/create-commit-status"]  # at once, sorted
 
 UNCHANGED = [
     "GET pulls/get",
@@ -94,19 +101,18 @@ def test_typical_pr_cold_warm_and_unchanged(rig):
     typical_pr(rig, 7)
     cold = rig.evaluate(7)
     assert cold.decision.state == "success"
-    assert request_lines(cold.requests) == COLD_FIRST
+    assert at_once(request_lines(cold.requests)) == COLD_FIRST
     # The tally is taken at the HTTP layer: the same requests, in the same order
-    # (and as sent: `ref=refs%2Fheads%2Fmain`).
-    assert cold.tally == [
-        f"{r.method} {r.path}{as_sent(r.query)} -> {r.status}"
-        for r in cold.requests
-    ]
+    # (and as sent: `ref=refs%2Fheads%2Fmain`), but for the two writes sent at once.
+    assert at_once(cold.tally) == at_once(
+        [f"{r.method} {r.path}{as_sent(r.query)} -> {r.status}" for r in cold.requests]
+    )
 
     # Another PR of the same repository, reviewed by someone not looked up yet:
     # token, App identity and policy file come from the caches.
     typical_pr(rig, 8, reviewer="noor")
     warm = rig.evaluate(8)
-    assert request_lines(warm.requests) == WARM_READS + WRITES
+    assert at_once(request_lines(warm.requests)) == WARM_READS + WRITES
     assert len(WARM_READS) <= 8
 
     again = rig.evaluate(7)
@@ -125,7 +131,7 @@ def test_known_reviewer_saves_the_permission_lookup(rig):
     typical_pr(rig, 8)  # mia again: her permission is in the directory cache
     warm = rig.evaluate(8)
     assert (
-        request_lines(warm.requests)
+        at_once(request_lines(warm.requests))
         == [line for line in WARM_READS if "permission" not in line] + WRITES
     )
 
@@ -176,3 +182,42 @@ def test_a_push_reads_everything_of_the_new_head(rig):
     for needed in ("GET pulls/list-files", "GET pulls/list-commits", "GET pulls/list-reviews"):
         assert needed in lines
     assert later.decision.state != "success"  # the approval was for the old head
+
+
+def test_re_reads_of_an_unchanged_pr_are_answered_304_and_cost_no_quota(rig):
+    typical_pr(rig, 7)
+    rig.evaluate(7)
+    # The verdict just posted changed the statuses and check runs, and GitHub has
+    # computed the PR's mergeability since: those are read in full once more.
+    rig.evaluate(7)
+    mark = rig.fake.mark()
+    quiet = rig.evaluate(7)
+    assert request_lines(quiet.requests) == UNCHANGED
+    assert [r.status for r in quiet.requests] == [304] * len(UNCHANGED)
+    assert all(line.endswith(" -> 304") for line in quiet.tally)
+    assert rig.fake.counted(mark) == 0
+    assert quiet.outcome is not None and quiet.outcome.unchanged
+
+
+def test_a_directory_entry_read_again_when_its_cache_expires_is_answered_304(rig):
+    typical_pr(rig, 7)
+    rig.evaluate(7)
+    rig.evaluate(7)
+    rig.clock.advance(seconds=rig.settings.directory_cache_seconds + 1)
+    mark = rig.fake.mark()
+    later = rig.evaluate(7)
+    (lookup,) = [r for r in later.requests if "permission" in (r.operation_id or "")]
+    assert lookup.status == 304
+    assert later.decision.state == "success"  # mia's role, as remembered, still counts
+    assert rig.fake.counted(mark) == 0
+
+
+def test_a_directory_entry_changed_meanwhile_is_read_in_full(rig):
+    typical_pr(rig, 7)
+    rig.evaluate(7)
+    rig.fake.set_role(REPO, "mia", "read")
+    rig.clock.advance(seconds=rig.settings.directory_cache_seconds + 1)
+    later = rig.evaluate(7)
+    (lookup,) = [r for r in later.requests if "permission" in (r.operation_id or "")]
+    assert lookup.status == 200
+    assert later.decision.state != "success"

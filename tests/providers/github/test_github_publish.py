@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 
+import pytest
+from github import GithubException
 from github_helpers import ONE_APPROVAL, REPO, Rig, backdate_pr, request_lines, rig_fixture  # noqa: F401
 
 from bot.core import render
@@ -16,7 +19,8 @@ WRITES = {"POST repos/create-commit-status", "POST checks/create", "PATCH checks
 
 
 def _writes(evaluated) -> list[str]:
-    return [line for line in request_lines(evaluated.requests) if line in WRITES]
+    """The verdict's writes, sorted: the status and the check run go out at once."""
+    return sorted(line for line in request_lines(evaluated.requests) if line in WRITES)
 
 
 def _approved_pr(rig: Rig, policy: str = ONE_APPROVAL):
@@ -32,7 +36,7 @@ def test_first_verdict_posts_a_status_and_a_check_run(rig):
     pr = _approved_pr(rig)
     done = rig.evaluate(7, details_url=DETAILS)
     assert done.decision.state == "success"
-    assert _writes(done) == ["POST repos/create-commit-status", "POST checks/create"]
+    assert _writes(done) == ["POST checks/create", "POST repos/create-commit-status"]
 
     (status,) = rig.fake.statuses(REPO, pr.head_sha)
     assert status.context == "gatebot: main"
@@ -65,13 +69,45 @@ def test_a_changed_verdict_posts_a_status_and_updates_the_check_run(rig):
     rig.fake.add_review(REPO, 7, "mia", "CHANGES_REQUESTED")
     later = rig.evaluate(7)
     assert later.decision.state == "failure"
-    assert _writes(later) == ["POST repos/create-commit-status", "PATCH checks/update"]
+    assert _writes(later) == ["PATCH checks/update", "POST repos/create-commit-status"]
     statuses = rig.fake.statuses(REPO, pr.head_sha)
     assert [s.state for s in statuses] == ["success", "failure"]
     (run,) = rig.fake.check_runs(REPO, pr.head_sha)
     assert run.id == first.outcome.check_run_id
     assert (run.status, run.conclusion) == ("completed", "failure")
     rig.fake.assert_all_valid()
+
+
+def test_the_status_and_the_check_run_are_in_flight_at_the_same_time(rig):
+    pr = _approved_pr(rig)
+    status = rig.fake.hold("repos/create-commit-status")
+    run = rig.fake.hold("checks/create")
+    done: list = []
+    publishing = threading.Thread(target=lambda: done.append(rig.evaluate(7)))
+    publishing.start()
+    try:
+        # Each write is parked at GitHub before either is answered.
+        assert status.wait_arrived() and run.wait_arrived()
+    finally:
+        status.release()
+        run.release()
+        publishing.join(timeout=30)
+    assert done and done[0].outcome is not None and done[0].outcome.check_run_posted
+    assert [s.state for s in rig.fake.statuses(REPO, pr.head_sha)] == ["success"]
+    assert len(rig.fake.check_runs(REPO, pr.head_sha)) == 1
+
+
+def test_a_failed_status_surfaces_and_leaves_the_verdict_unrecorded(rig):
+    pr = _approved_pr(rig)
+    rig.fake.fail("repos/create-commit-status", status=422)  # not retried
+    with pytest.raises(GithubException):
+        rig.evaluate(7)
+    # The check run went out beside it; with nothing recorded, the next evaluation
+    # posts the verdict again.
+    assert len(rig.fake.check_runs(REPO, pr.head_sha)) == 1
+    again = rig.evaluate(7)
+    assert again.outcome is not None and again.outcome.status_posted
+    assert [s.state for s in rig.fake.statuses(REPO, pr.head_sha)] == ["success"]
 
 
 def test_pending_is_a_running_check_run_and_never_goes_back_from_completed(rig):
@@ -86,14 +122,14 @@ def test_pending_is_a_running_check_run_and_never_goes_back_from_completed(rig):
 
     review = rig.fake.add_review(REPO, 7, "mia", "APPROVED")
     passed = rig.evaluate(7)
-    assert _writes(passed) == ["POST repos/create-commit-status", "PATCH checks/update"]
+    assert _writes(passed) == ["PATCH checks/update", "POST repos/create-commit-status"]
     (run,) = rig.fake.check_runs(REPO, pr.head_sha)
     assert (run.status, run.conclusion) == ("completed", "success")
 
     rig.fake.dismiss_review(REPO, 7, review.id)
     pending_again = rig.evaluate(7)
     assert pending_again.decision.state == "pending"
-    assert _writes(pending_again) == ["POST repos/create-commit-status", "POST checks/create"]
+    assert _writes(pending_again) == ["POST checks/create", "POST repos/create-commit-status"]
     runs = rig.fake.check_runs(REPO, pr.head_sha)
     assert [(r.status, r.conclusion) for r in runs] == [
         ("completed", "success"),
