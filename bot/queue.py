@@ -31,6 +31,7 @@ from datetime import timedelta
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.catchup.loop import CatchUpLoop
 from bot.catchup.round import CatchUp
@@ -190,6 +191,14 @@ class Sweeper:
                 everything = False
             except QUEUE_ERRORS as exc:
                 log.warning("sweep failed, retrying in %ss: %s", self.interval, exc)
+            except SQLAlchemyError as exc:
+                # The database is down or restarting: the marks wait in it, and a
+                # sweeper that died here would leave them unswept until a restart.
+                log.warning(
+                    "sweep skipped, the store failed, retrying in %ss: %s",
+                    self.interval,
+                    type(exc).__name__,
+                )
             if self._stop.wait(self.interval):
                 return
 

@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 from support.processes import clean_env, wait_until
 from support.webhooks import github_payload, send_github, with_pr_number
 
 from bot.keys import GroupKey, Job, PullKey, WorkKey
-from bot.queue import WorkQueue, make_huey
+from bot.queue import Sweeper, WorkQueue, make_huey
 from bot.settings import Settings
 from bot.store import Store, dirty, runs, utcnow
 from bot.worker import Outcome, PullWorker, load_pipeline, record_only_pipeline
@@ -212,6 +216,46 @@ def test_sweep_requeues_dirty_prs_whose_wake_up_was_lost(store, tmp_path):
     assert queue.sweep() == 1
     assert queue.sweep(everything=True) == 2
     assert queue.huey.pending_count() == 3
+
+
+class StoreDown(Store):
+    """The store with its database down (every transaction refused) until `down` is
+    cleared; counts the transactions it refused."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.down = False
+        self.refused = 0
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        if self.down:
+            self.refused += 1
+            raise OperationalError("BEGIN", {}, ConnectionRefusedError("the database is down"))
+        with super().begin() as conn:
+            yield conn
+
+
+def test_the_sweeper_outlives_a_store_outage_and_sweeps_after_it(tmp_path):
+    store = StoreDown(f"sqlite:///{tmp_path}/q.sqlite3")
+    store.migrate()
+    settings = Settings.model_validate(
+        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": "down"}
+    )
+    queue = WorkQueue(make_huey(settings), store, debounce_seconds=0.0)
+    mark(store, KEY, utcnow() - timedelta(minutes=10))
+    store.down = True
+    sweeper = Sweeper(queue, interval=0.02)
+    sweeper.start()
+    try:
+        wait_until(lambda: store.refused >= 3, timeout=10, message="the sweeper stopped")
+        assert queue.huey.pending_count() == 0
+        store.down = False
+        # The mark made before the outage is swept once the database is back.
+        wait_until(lambda: queue.huey.pending_count() >= 1, timeout=10)
+    finally:
+        sweeper.stop()
+        store.close()
 
 
 def test_wake_ups_run_the_worker_through_huey(store, tmp_path):

@@ -3,8 +3,11 @@ record of the last round (for `/readyz` and the running page).
 
 One row per kind of round (`name`). `take` is one conditional UPDATE, atomic
 on PostgreSQL and SQLite alike (as the dirty marks' lease is): it succeeds
-only when nobody holds an unexpired lease, so a killed instance blocks the
-rounds only until its lease expires. `finish` records what the round found,
+only when nobody else holds an unexpired lease, so a killed instance blocks
+the rounds only until its lease expires. The holder itself takes it again at
+once: an owner runs one round at a time (`bot.periodic`), so its lease still
+being there means its last round could not give it back (the store was down
+as it ended) and must not keep it from the next. `finish` records what the round found,
 gives the lease back and counts the rounds in a row that ended in an error.
 """
 
@@ -36,13 +39,20 @@ class LastRound:
 def take(
     conn: Connection, owner: str, now: datetime, lease_seconds: float, name: str = ROUND
 ) -> bool:
-    """Take the round's lease unless someone holds a live one; True when taken."""
+    """Take the round's lease unless someone else holds a live one; True when taken."""
     conn.execute(
         insert(conn, t).values(name=name, requests=0, marked=0, failures=0).on_conflict_do_nothing()
     )
     taken = conn.execute(
         update(t)
-        .where(t.c.name == name, or_(t.c.lease_owner.is_(None), t.c.lease_expires_at < now))
+        .where(
+            t.c.name == name,
+            or_(
+                t.c.lease_owner.is_(None),
+                t.c.lease_expires_at < now,
+                t.c.lease_owner == owner,
+            ),
+        )
         .values(
             lease_owner=owner,
             lease_expires_at=now + timedelta(seconds=lease_seconds),

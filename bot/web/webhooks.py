@@ -4,7 +4,10 @@ Order of checks, per the spec: body over 25 MB → 413 (judged on
 Content-Length before anything is read, and by a capped read for chunked
 bodies); bad or missing signature / token → 401; missing event or delivery
 headers or a body that is not a JSON object → 400; a delivery id already
-recorded → 200 `{"status": "duplicate"}`; otherwise the delivery is recorded
+recorded → 200 `{"status": "duplicate"}`; the store unreachable (the database
+down or restarting) → 503, nothing recorded, so the forge logs the delivery
+as failed and the catch-up's redelivery brings it back (`bot/catchup`);
+otherwise the delivery is recorded
 and everything it causes — what the forge's routing decides
 (`bot/events/github`, `bot/events/gitlab`): PRs and merge requests
 marked dirty, caches dropped, tamper marks, merge groups and new comments
@@ -31,6 +34,7 @@ import logging
 import time
 
 from flask import Blueprint, Flask, Response, jsonify, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import logs, metrics
@@ -70,6 +74,18 @@ def register_error_handlers(app: Flask) -> None:
         if request.blueprint == bp.name and request.endpoint:
             _count(request.endpoint.rpartition(".")[2], "too_large")
         return _too_large()
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(InterfaceError)
+def _store_unreachable(exc: OperationalError | InterfaceError) -> tuple[Response, int]:
+    # The transaction that would have recorded the delivery never committed: a 5xx
+    # makes the forge log it as failed (a 202 would promise work nobody will do), and
+    # 503 says what it is: the store is down for now, not a bug in this request.
+    if request.endpoint:
+        _count(request.endpoint.rpartition(".")[2], "store_unreachable")
+    log.warning("webhook answered 503: the store cannot be reached (%s)", type(exc).__name__)
+    return _answer(503, error="the store cannot be reached; the delivery was not recorded")
 
 
 def _count(forge: str, outcome: str, event: str = UNVERIFIED) -> None:

@@ -42,6 +42,21 @@ def test_one_instance_holds_the_round_and_the_record_counts_failures(store):
     assert shown["behind_seconds"] == 60.0 and shown["state"] == "ok"
 
 
+def test_a_lease_its_round_could_not_give_back_is_taken_again_by_its_holder_only(store):
+    with store.begin() as conn:
+        assert catchup_rounds.take(conn, "a", T0, 120)
+    # The round failed with the store down: neither its record nor the lease's return
+    # was written. The next round of the same instance goes ahead; others still wait.
+    later = T0 + timedelta(seconds=5)
+    with store.begin() as conn:
+        assert not catchup_rounds.take(conn, "b", later, 120)
+        assert catchup_rounds.take(conn, "a", later, 120)
+        assert catchup_rounds.finish(
+            conn, "a", later, caught_up_to=None, requests=0, marked=0, error=None
+        )
+        assert catchup_rounds.take(conn, "b", later, 120)
+
+
 def test_marks_never_move_back(store):
     with store.begin() as conn:
         reconcile_marks.advance(conn, "gitlab", "g/p", T0, T0)

@@ -91,6 +91,10 @@ class FakeGitHub(FakeForge):
         self.operations = load_operations(operations_path)
         self.world = World(app_id, app_slug, app_owner)
         self.log = RequestLog()
+        self.rate_limit = 5000
+        """The primary rate limit the `x-ratelimit-*` headers count every request
+        against (GitHub's for an App installation; a benchmark of an hour's load in
+        minutes raises it). Reaching it is a fault a test arranges (`primary_rate_limit`)."""
         self.faults = FaultBook()
         self._frontend = HttpFrontend(self)
         self.url = self._frontend.url
@@ -1107,10 +1111,14 @@ class FakeGitHub(FakeForge):
         *,
         secret: str | None = None,
         url: str | None = None,
+        guid: str | None = None,
     ) -> tuple[HookDelivery, Any]:
         """Deliver `payload` to the webhook URL (or `url`) as GitHub does, and log the
-        attempt: (the delivery, the receiver's `requests.Response` or None if not reached)."""
-        return self.hook_log.send(event, payload, secret or self.webhook_secret, url=url)
+        attempt: (the delivery, the receiver's `requests.Response` or None if not reached).
+        `guid` sends it under an event id already used (GitHub sending the event twice)."""
+        return self.hook_log.send(
+            event, payload, secret or self.webhook_secret, url=url, guid=guid
+        )
 
     def deliveries_fail(self, status_code: int | None = 502) -> None:
         """From now on deliveries fail without reaching the receiver: 502 "failed to

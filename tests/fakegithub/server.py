@@ -57,8 +57,8 @@ def _rate_headers(fake: FakeGitHub) -> dict[str, str]:
     # A 304 to a conditional GET costs no rate limit.
     used = fake.counted()
     return {
-        "x-ratelimit-limit": "5000",
-        "x-ratelimit-remaining": str(max(0, 5000 - used)),
+        "x-ratelimit-limit": str(fake.rate_limit),
+        "x-ratelimit-remaining": str(max(0, fake.rate_limit - used)),
         "x-ratelimit-used": str(used),
         "x-ratelimit-reset": str(int(time.time()) + 3600),
         "x-ratelimit-resource": "core",

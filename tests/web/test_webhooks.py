@@ -14,6 +14,7 @@ import time
 import uuid
 
 import pytest
+from sqlalchemy import create_engine
 from support.apps import AppUnderTest, build_app
 from support.webhooks import github_headers, github_payload, gitlab_payload
 
@@ -305,6 +306,32 @@ def test_readyz_fails_when_the_store_is_not_migrated(github_app_env, tmp_path):
 def test_gitlab_endpoint_is_not_there_without_gitlab_settings(svc):
     response = svc.client.post("/webhooks/gitlab", data=b"{}", headers={"X-Gitlab-Token": "x"})
     assert response.status_code == 404
+
+
+# -- the store down -----------------------------------------------------------
+
+
+def test_with_the_store_unreachable_a_delivery_is_refused_503_and_taken_when_sent_again(svc):
+    payload = github_payload("pull_request/opened.1")
+    key = PullKey("github", payload["repository"]["full_name"], payload["number"])
+    working = svc.store.engine
+    # Nothing listens on port 1: every connection is refused, as with the database down.
+    svc.store.engine = create_engine("postgresql+psycopg://gatebot@127.0.0.1:1/gatebot")
+    try:
+        refused = post(svc, "pull_request", payload, delivery="while-down")
+    finally:
+        svc.store.engine.dispose()
+        svc.store.engine = working
+    assert refused.status_code == 503
+    assert "not recorded" in refused.get_json()["error"]
+    assert delivery_count(svc) == 0
+    assert dirty_row(svc, key) is None
+    assert svc.queue.huey.pending_count() == 0
+    # The forge logged it as failed; its redelivery (same id) is the first one recorded.
+    again = post(svc, "pull_request", payload, delivery="while-down")
+    assert again.status_code == 202
+    assert delivery_count(svc) == 1
+    assert dirty_row(svc, key) is not None
 
 
 # -- setup mode ---------------------------------------------------------------

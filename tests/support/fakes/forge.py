@@ -39,6 +39,11 @@ class FakeForge:
             self._frontend.stop()
             self._started = False
 
+    def set_latency(self, seconds: float) -> None:
+        """Delay every answer by `seconds` from now on (0: answer at once); concurrent
+        requests wait theirs out together, as over a real network."""
+        self._frontend.latency = seconds
+
     def __enter__(self) -> Self:
         return self.start()
 

@@ -1,13 +1,15 @@
 """A fake forge's log: one record per HTTP request, with what it answered.
 
 The fake GitLab logs `GitLabRequest`, a `RecordedRequest` that adds the user
-a token belongs to; `operation_id` holds its route name.
+a token belongs to; `operation_id` holds its route name. `round_trips` tells
+from the records' times how many answers a piece of work waited for in a row.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,10 @@ class RecordedRequest:
     installation_id: int | None = None
     injected: str | None = None
     performed: bool = False
+    started: float = 0.0
+    """When the request arrived (`time.monotonic()`, before the fake's latency)."""
+    ended: float = 0.0
+    """When its answer went out (`time.monotonic()`)."""
 
     @property
     def json(self) -> Any:
@@ -93,3 +99,16 @@ class RequestLog:
     def __len__(self) -> int:
         with self._lock:
             return len(self._records)
+
+
+def round_trips(intervals: Iterable[tuple[float, float]]) -> int:
+    """The longest chain of requests one after another: the most (start, end) intervals
+    that do not overlap. Requests sent together count once, so this is how many
+    latencies a piece of work waits out in a row, however many requests it makes."""
+    count, free_at = 0, float("-inf")
+    # Taking the interval that ends first, whenever one starts after the chain's end,
+    # builds a longest chain (the classic interval scheduling argument).
+    for start, end in sorted(intervals, key=lambda interval: interval[1]):
+        if start >= free_at:
+            count, free_at = count + 1, end
+    return count

@@ -1,6 +1,13 @@
 """The HTTP side both fakes share: a threaded server on 127.0.0.1, reading a request
 into its log record, sending the answer, and passing faults and holds.
 
+A `latency` (seconds, settable while serving) delays every answer by that
+long, as a distant forge would; each request waits on its own thread, so
+concurrent requests overlap their latency as they do over a real network.
+Each log record carries when the request arrived and when its answer went
+out (`time.monotonic()`), so the round trips of a piece of work can be told
+from the log (`recording.round_trips`).
+
 Each fake hands `HttpFrontend` a `dispatch` for its requests (routes,
 authentication, bodies) and uses these helpers around it, so the plumbing
 behaves the same for both.
@@ -10,7 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,7 +49,14 @@ class _Server(ThreadingHTTPServer):
     ) -> None:
         self.dispatch = dispatch
         self.clock = clock
+        self.latency = 0.0
         super().__init__(("127.0.0.1", 0), handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up before its answer went out (a process killed mid-request)
+        # is no fault of the fake's; anything else is printed as socketserver does.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -49,8 +65,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
     # response would wait out the client's delayed ACK (~40 ms).
     disable_nagle_algorithm = True
     server: _Server
+    received_at = 0.0
+    """When the request arrived (`time.monotonic()`), before the latency was waited out."""
 
     def _handle(self) -> None:
+        self.received_at = time.monotonic()
+        latency = self.server.latency
+        if latency:
+            time.sleep(latency)
         self.server.dispatch(self)
 
     def date_time_string(self, timestamp: float | None = None) -> str:
@@ -87,6 +109,15 @@ class HttpFrontend:
             daemon=True,
         )
 
+    @property
+    def latency(self) -> float:
+        """Seconds every answer is delayed by."""
+        return self._server.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._server.latency = seconds
+
     def start(self) -> None:
         self._thread.start()
 
@@ -99,7 +130,8 @@ class HttpFrontend:
 def read_request(
     handler: BaseHTTPRequestHandler, record_type: type[RecordT]
 ) -> tuple[RecordT, bytes]:
-    """The request as the log records it (path without query, parsed query), and its body."""
+    """The request as the log records it (path without query, parsed query, when it
+    arrived), and its body."""
     split = urllib.parse.urlsplit(handler.path)
     query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
     length = int(handler.headers.get("Content-Length") or 0)
@@ -110,6 +142,9 @@ def read_request(
         query=query,
         headers={k: v for k, v in handler.headers.items()},
         body=body,
+        started=(
+            handler.received_at if isinstance(handler, _RequestHandler) else time.monotonic()
+        ),
     )
     return record, body
 
@@ -129,6 +164,7 @@ def answer(
     content_type: str,
 ) -> None:
     """Log `record` with its response, then send it (`content_type` unless headers say)."""
+    record.ended = time.monotonic()
     record.status = status
     record.response_body = body
     record.response_headers = dict(headers)
