@@ -40,7 +40,7 @@ from graphql import (
     validate,
 )
 
-from .builders import node_id
+from .builders import GITHUB_WEB, node_id
 from .state import CheckRun, Comment, Commit, Repo, Review, Status, World, iso, utcnow
 
 if TYPE_CHECKING:
@@ -258,6 +258,7 @@ class Root:
             "id": node_id("Repository", repo.id),
             "name": repo.name,
             "nameWithOwner": repo.full_name,
+            "url": f"{GITHUB_WEB}/{repo.full_name}",
             "isPrivate": repo.private,
             "defaultBranchRef": {"__typename": "Ref", "name": repo.default_branch},
             "pullRequest": lambda _info, number: self.pull(repo, number),
@@ -324,6 +325,7 @@ class Root:
             "baseRepository": {
                 "__typename": "Repository",
                 "nameWithOwner": repo.full_name,
+                "url": f"{GITHUB_WEB}/{repo.full_name}",
                 "defaultBranchRef": {"__typename": "Ref", "name": repo.default_branch},
             },
             "labels": connection(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,11 +91,32 @@ class Verdict:
         return fields
 
 
-def foreign_writer(statuses: Sequence[CommitStatus], context: str, bot_login: str) -> str | None:
-    """Who wrote the latest status under `context`, when it was not the bot (else None)."""
-    for status in statuses:  # GitHub lists the newest first
+@dataclass(frozen=True)
+class StatusWriter:
+    """A commit status as the foreign-writer check reads it: its context and who wrote it
+    (REST's login: a bot's with `[bot]`; None when GitHub names nobody)."""
+
+    context: str
+    creator: str | None
+
+
+def status_writers(statuses: Iterable[CommitStatus]) -> tuple[StatusWriter, ...]:
+    """REST's statuses (newest first) as the foreign-writer check reads them."""
+    return tuple(
+        StatusWriter(s.context, s.creator.login if s.creator is not None else None)
+        for s in statuses
+    )
+
+
+def foreign_writer(
+    statuses: Sequence[StatusWriter], context: str, bot_login: str
+) -> str | None:
+    """Who wrote the latest status under `context`, when it was not the bot (else None).
+
+    `statuses` come newest first (REST's order), or one per context (GraphQL's)."""
+    for status in statuses:
         if status.context == context:
-            creator = status.creator.login if status.creator is not None else None
+            creator = status.creator
             if creator is None or creator.lower() != bot_login.lower():
                 return creator or "an unknown account"
             return None
@@ -192,8 +213,8 @@ class Publisher:
         base_ref: str,
         details_url: str | None,
         now: datetime,
-        statuses: Sequence[CommitStatus] | None,
-        read_statuses: Callable[[], Sequence[CommitStatus]],
+        statuses: Sequence[StatusWriter] | None,
+        read_statuses: Callable[[], Sequence[StatusWriter]],
     ) -> PublishOutcome:
         """Post `decision` unless it is already there (`publishing.on_change`)."""
         verdict = Verdict.of(decision, details_url)
