@@ -309,6 +309,8 @@ class Root:
             "title": pr.title,
             "body": pr.body or "",
             "isDraft": pr.draft,
+            # Asking starts GitHub's computation, as a REST read of the PR does.
+            "mergeable": lambda _info: _mergeable(self.world.read_mergeable(repo, pr)[0]),
             "state": state,
             "merged": pr.merged,
             "mergeCommit": self.commit(repo, merge_commit) if merge_commit else None,
@@ -453,6 +455,10 @@ class Root:
             "createdAt": iso(status.updated_at),
             "creator": self.actor(status.creator),
         }
+
+
+def _mergeable(value: bool | None) -> str:
+    return "UNKNOWN" if value is None else "MERGEABLE" if value else "CONFLICTING"
 
 
 _CHANGE_TYPES = {

@@ -28,6 +28,10 @@ to GitHub's 3,000, `files_truncated` beyond), commits (a PR with more than
 GitHub's 250 keeps today's comparison read instead), reviews and comments.
 A commit's status contexts are one list (the latest per context), not a
 connection.
+
+The query asks for `mergeable` without using it: asking is what starts
+GitHub's computation of it, so the merge step's REST read of the PR
+(`merge_state`) finds it done rather than null.
 """
 
 from __future__ import annotations
@@ -119,6 +123,7 @@ query PullForGate($owner: String!, $name: String!, $number: Int!) {
       title
       body
       isDraft
+      mergeable
       state
       merged
       mergeCommit { oid }
