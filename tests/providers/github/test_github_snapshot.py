@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from github_helpers import REPO, Rig, request_lines, rig_fixture  # noqa: F401
+from fakegithub import FakeGitHub
+from github_helpers import REPO, Rig, request_lines, rig_fixture, settings_for  # noqa: F401
+from support.forge_rig import Clock, migrated_store
 
 from bot.core.policy.needs import SnapshotNeeds
 from bot.keys import PullKey
@@ -425,3 +427,16 @@ def test_the_bot_knows_itself_and_the_time(rig):
     assert request_lines(requests).count("GET apps/get-authenticated") == 1
     _, again = _snapshot(rig, 7)
     assert "GET apps/get-authenticated" not in request_lines(again)  # read once per process
+
+
+def test_github_enterprise_is_asked_at_api_graphql_beside_api_v3(tmp_path):
+    with FakeGitHub(enterprise=True) as fake:
+        settings = settings_for(fake, tmp_path, GITHUB_API_URL=fake.api_url)
+        with migrated_store(settings) as store:
+            rig = Rig(fake, store, settings, Clock())
+            _repo(rig)
+            rig.fake.open_pr(REPO, 7, author="alice", files=["a.py"])
+            snap, requests = _snapshot(rig, 7)
+    assert [f.path for f in snap.files] == ["a.py"]
+    assert [r.path for r in requests if r.operation_id == "graphql"] == ["/api/graphql"]
+    fake.assert_all_valid()
