@@ -248,3 +248,4 @@ def test_a_retargeted_pr_has_its_real_base_branch_followed(rig):
     ]
     assert done.snapshot.base_ref == "release"
     rig.fake.assert_all_valid()
+

@@ -440,3 +440,45 @@ def test_github_enterprise_is_asked_at_api_graphql_beside_api_v3(tmp_path):
     assert [f.path for f in snap.files] == ["a.py"]
     assert [r.path for r in requests if r.operation_id == "graphql"] == ["/api/graphql"]
     fake.assert_all_valid()
+
+
+PROTECTED = """\
+version: 1
+policy:
+  approval: [reviewed, deploy-owners]
+rules:
+  - name: reviewed
+    requires:
+      approvals: 1
+      from: {permission: write}
+  - name: deploy-owners
+    if:
+      changed_files:
+        paths: ["deploy/**"]
+    requires:
+      approvals: 1
+      from: {users: [olga]}
+"""
+
+
+def test_renaming_a_protected_file_out_of_its_directory_still_needs_its_owners(rig):
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": PROTECTED, "deploy/prod.yml": "a\n"})
+    rig.fake.set_role(REPO, "mia", "write")
+    moved = {
+        "filename": "docs/prod.yml",
+        "previous_filename": "deploy/prod.yml",
+        "status": "renamed",
+        "additions": 0,
+        "deletions": 0,
+    }
+    rig.fake.open_pr(REPO, 7, author="alice", files=[moved])
+    rig.fake.add_review(REPO, 7, "mia", "APPROVED")
+    done = rig.evaluate(7)
+    # GraphQL lists only the new path: the old one comes from REST's file list.
+    assert "GET pulls/list-files" in request_lines(done.requests)
+    assert [(f.path, f.previous_path) for f in done.snapshot.files] == [
+        ("docs/prod.yml", "deploy/prod.yml"),
+    ]
+    assert done.decision.state == "pending"
+    assert "deploy-owners" in done.decision.description
+    rig.fake.assert_all_valid()
