@@ -135,16 +135,16 @@ class CommitRange:
 
 
 def read_commits(
-    pull: PullRequest, retry: RetryPolicy, requester: Requester, commits: CommitRange
+    pull: PullRequest, retry: RetryPolicy, requester: Requester, where: CommitRange
 ) -> tuple[tuple[Commit, ...], bool]:
     """The PR's commits, oldest first, and whether the list was cut.
 
     GitHub lists at most 250 commits of a PR; a longer PR's commits are read
     from the comparison of its base and head instead (the same commits, and
     pages of them), up to `COMPARE_COMMITS_LIMIT`."""
-    expected = commits.count
+    expected = where.count
     if expected > COMMITS_LIMIT:
-        return compared_commits(commits, retry, requester)
+        return _compared_commits(where, retry, requester)
     listed = read_all(pull.get_commits(), retry, "GET pull commits", COMMITS_LIMIT)
     commits = tuple(
         Commit(
@@ -158,14 +158,14 @@ def read_commits(
     return commits, expected > len(commits)
 
 
-def compared_commits(
-    commits: CommitRange, retry: RetryPolicy, requester: Requester
+def _compared_commits(
+    where: CommitRange, retry: RetryPolicy, requester: Requester
 ) -> tuple[tuple[Commit, ...], bool]:
     """`compare/{base}...{head}`, 100 commits a page: cut (fail closed) unless it
     lists exactly the PR's commits."""
-    expected = commits.count
-    base, head = quote(commits.base_sha, safe=""), quote(commits.head_sha, safe="")
-    path = f"/repos/{commits.repo}/compare/{base}...{head}"
+    expected = where.count
+    base, head = quote(where.base_sha, safe=""), quote(where.head_sha, safe="")
+    path = f"/repos/{where.repo}/compare/{base}...{head}"
     found: list[Commit] = []
     for page in range(1, COMPARE_COMMITS_LIMIT // _COMPARE_PAGE + 1):
         params = {"per_page": _COMPARE_PAGE, "page": page}
