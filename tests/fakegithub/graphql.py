@@ -224,6 +224,7 @@ class Root:
     def fields(self) -> dict[str, Any]:
         return {
             "repository": self.repository,
+            "node": self.node,
             "rateLimit": lambda _info, **_args: {
                 "__typename": "RateLimit",
                 "cost": 1,
@@ -234,6 +235,25 @@ class Root:
                 "resetAt": iso(utcnow() + dt.timedelta(hours=1)),
             },
         }
+
+    def node(self, _info: Any, id: str) -> dict[str, Any] | None:  # noqa: A002 - GraphQL's name
+        """A node by its id: what is modelled is a check suite (its further runs)."""
+        try:
+            text = base64.b64decode(id.encode(), validate=True).decode()
+        except ValueError:
+            text = ""
+        kind, _, rest = text.partition(":")[2].partition("CheckSuite")
+        if kind or not rest.isdigit():
+            raise DataError("NOT_FOUND", f"Could not resolve to a node with the global id of '{id}'")
+        suite_id = int(rest)
+        for repo in self.world.repos.values():
+            runs = sorted(
+                (r for r in repo.check_runs.values() if r.check_suite_id == suite_id),
+                key=lambda r: r.id,
+            )
+            if runs and self._visible(repo):
+                return self.check_suite(suite_id, runs)
+        raise DataError("NOT_FOUND", f"Could not resolve to a node with the global id of '{id}'")
 
     def _visible(self, repo: Repo) -> bool:
         token = self.caller.token
@@ -400,18 +420,18 @@ class Root:
             if run.head_sha == sha:
                 suites.setdefault(run.check_suite_id, []).append(run)
 
-        def suite(entry: tuple[int, list[CheckRun]]) -> dict[str, Any]:
-            suite_id, runs = entry
-            first = runs[0]
-            return {
-                "__typename": "CheckSuite",
-                "id": node_id("CheckSuite", suite_id),
-                "databaseId": suite_id,
-                "app": {"__typename": "App", "slug": first.app_slug, "name": first.app_slug},
-                "checkRuns": self.check_runs(runs),
-            }
+        return connection(
+            "checkSuites", list(suites.items()), lambda entry: self.check_suite(*entry)
+        )
 
-        return connection("checkSuites", list(suites.items()), suite)
+    def check_suite(self, suite_id: int, runs: list[CheckRun]) -> dict[str, Any]:
+        return {
+            "__typename": "CheckSuite",
+            "id": node_id("CheckSuite", suite_id),
+            "databaseId": suite_id,
+            "app": {"__typename": "App", "slug": runs[0].app_slug, "name": runs[0].app_slug},
+            "checkRuns": self.check_runs(runs),
+        }
 
     def check_runs(self, runs: list[CheckRun]) -> Callable[..., dict[str, Any]]:
         def resolve(_info: Any, filterBy: dict[str, Any] | None = None, **paging: Any) -> Any:  # noqa: N803

@@ -19,13 +19,13 @@ reads that part through REST (`bot.providers.github.forge`):
 - `commits_unmapped`: a commit author or committer that GraphQL maps to no
   user — a bot's commits have none there, REST names the bot;
 - `checks is None`: the last commit listed is not the head (a push between
-  the two reads of GitHub's data), or a check suite or its runs did not fit
-  one page.
+  the two reads of GitHub's data).
 
-Other connections with more than one page are followed, each page a query
-for that connection alone, by the same path with `after`: labels, files (up
+Connections with more than one page are followed, each page a query for
+that connection alone: by the same path with `after` for labels, files (up
 to GitHub's 3,000, `files_truncated` beyond), commits (a PR with more than
-GitHub's 250 keeps today's comparison read instead), reviews and comments.
+GitHub's 250 keeps the comparison read instead), reviews, comments and the
+head's check suites; by the suite's node id for a suite's check runs.
 A commit's status contexts are one list (the latest per context), not a
 connection.
 
@@ -110,6 +110,21 @@ fragment CommentPage on IssueCommentConnection {
 }
 """One page of each connection of the PR that may need more than one."""
 
+_RUN_PAGE = """
+fragment RunPage on CheckRunConnection {
+  pageInfo { hasNextPage endCursor }
+  nodes { databaseId name status conclusion startedAt completedAt }
+}"""
+_SUITE_PAGE = """
+fragment SuitePage on CheckSuiteConnection {
+  pageInfo { hasNextPage endCursor }
+  nodes {
+    id
+    app { slug }
+    checkRuns(first: 100, filterBy: {checkType: ALL}) { ...RunPage }
+  }
+}"""
+
 def _fragment_name(fragment: str) -> str:
     return fragment.split()[1]
 
@@ -144,16 +159,7 @@ query PullForGate($owner: String!, $name: String!, $number: Int!) {
         nodes {
           commit {
             oid
-            checkSuites(first: 100) {
-              pageInfo { hasNextPage }
-              nodes {
-                app { slug }
-                checkRuns(first: 100, filterBy: {checkType: ALL}) {
-                  pageInfo { hasNextPage }
-                  nodes { databaseId name status conclusion startedAt completedAt }
-                }
-              }
-            }
+            checkSuites(first: 100) { ...SuitePage }
             status {
               contexts { context state createdAt creator { __typename login } }
             }
@@ -167,8 +173,41 @@ query PullForGate($owner: String!, $name: String!, $number: Int!) {
 }
 """
     + "".join(_FRAGMENTS.values())
+    + _SUITE_PAGE
+    + _RUN_PAGE
 )
 """The one query of an evaluation."""
+
+SUITES_QUERY = (
+    """
+query NextSuites($owner: String!, $name: String!, $number: Int!, $after: String!) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      head: commits(last: 1) {
+        nodes { commit { oid checkSuites(first: 100, after: $after) { ...SuitePage } } }
+      }
+    }
+  }
+}
+"""
+    + _SUITE_PAGE
+    + _RUN_PAGE
+)
+"""A further page of the head commit's check suites (by the PR's path)."""
+
+RUNS_QUERY = (
+    """
+query NextRuns($id: ID!, $after: String!) {
+  node(id: $id) {
+    ... on CheckSuite {
+      checkRuns(first: 100, after: $after, filterBy: {checkType: ALL}) { ...RunPage }
+    }
+  }
+}
+"""
+    + _RUN_PAGE
+)
+"""A further page of one check suite's runs (by the suite's node id)."""
 
 PAGE_QUERIES = {
     connection: (
@@ -226,7 +265,8 @@ class PullRead:
     reviews: tuple[Review, ...]
     comments: tuple[Comment, ...]
     checks: tuple[CheckResult, ...] | None
-    """The head's check runs and statuses; None when they must be read through REST."""
+    """The head's check runs and statuses; None when the last commit listed was not the
+    head, so they must be read through REST."""
     statuses: tuple[StatusWriter, ...] | None
     """Who wrote the latest status per context on the head (None: as `checks`)."""
     repository_page: str | None
@@ -250,7 +290,7 @@ def read_pull(
     commits = tuple(_commit(node["commit"]) for node in listed_commits)
     unmapped = any(_unmapped(node["commit"]) for node in listed_commits)
     files = tuple(_file(node) for node in files_listed or ())
-    checks, statuses = _checks(pull, now)
+    checks, statuses = _checks(requester, variables, retry, pull, now)
     base_repository = pull.get("baseRepository") or {}
     return PullRead(
         head=_head(pull),
@@ -278,16 +318,22 @@ def read_pull(
     )
 
 
-def _pull(
+def _data(
     requester: Requester, document: str, variables: Mapping[str, Any], retry: RetryPolicy
 ) -> dict[str, Any]:
     def fetch() -> dict[str, Any]:
         _headers, data = requester.graphql_query(document, dict(variables))
         return data
 
-    data = retry.call(fetch, what="POST graphql")
-    repository = (data.get("data") or {}).get("repository") or {}
-    pull = repository.get("pullRequest")
+    answer = retry.call(fetch, what="POST graphql")
+    return answer.get("data") or {}
+
+
+def _pull(
+    requester: Requester, document: str, variables: Mapping[str, Any], retry: RetryPolicy
+) -> dict[str, Any]:
+    data = _data(requester, document, variables, retry)
+    pull = (data.get("repository") or {}).get("pullRequest")
     if not isinstance(pull, dict):
         raise UnknownObjectException(404, data, {}, "no such pull request")
     return pull
@@ -416,35 +462,58 @@ def _comment(node: Mapping[str, Any]) -> Comment:
 
 
 def _checks(
-    pull: Mapping[str, Any], now: datetime
+    requester: Requester,
+    variables: Mapping[str, Any],
+    retry: RetryPolicy,
+    pull: Mapping[str, Any],
+    now: datetime,
 ) -> tuple[tuple[CheckResult, ...] | None, tuple[StatusWriter, ...] | None]:
-    """The head commit's check runs (oldest first) and statuses, or (None, None) when
-    the last commit is not the head or its checks did not fit one page."""
-    nodes: Sequence[Mapping[str, Any]] = pull["head"]["nodes"]
-    if not nodes or nodes[-1]["commit"]["oid"] != pull["headRefOid"]:
+    """The head commit's check runs (oldest first) and statuses, every page of them; or
+    (None, None) when the last commit listed is not the head."""
+    head = _head_commit(pull["head"], pull["headRefOid"])
+    if head is None:
         return None, None
-    commit = nodes[-1]["commit"]
-    suites = commit["checkSuites"]
-    if suites["pageInfo"]["hasNextPage"] or any(
-        s["checkRuns"]["pageInfo"]["hasNextPage"] for s in suites["nodes"]
-    ):
-        return None, None
-    runs = sorted(
-        (
-            (run, (suite.get("app") or {}).get("slug"))
-            for suite in suites["nodes"]
-            for run in suite["checkRuns"]["nodes"]
-        ),
-        key=lambda pair: int(pair[0]["databaseId"]),
-    )
+    page = head["checkSuites"]
+    suites = list(page["nodes"])
+    while page["pageInfo"]["hasNextPage"]:
+        after = {**variables, "after": page["pageInfo"]["endCursor"]}
+        more = _head_commit(
+            _pull(requester, SUITES_QUERY, after, retry)["head"], pull["headRefOid"]
+        )
+        if more is None:  # pushed to between the pages
+            return None, None
+        page = more["checkSuites"]
+        suites.extend(page["nodes"])
+    runs: list[tuple[Mapping[str, Any], str | None]] = []
+    for suite in suites:
+        app = (suite.get("app") or {}).get("slug")
+        listed = suite["checkRuns"]
+        runs.extend((run, app) for run in listed["nodes"])
+        while listed["pageInfo"]["hasNextPage"]:
+            after = {"id": suite["id"], "after": listed["pageInfo"]["endCursor"]}
+            found = _data(requester, RUNS_QUERY, after, retry).get("node")
+            if not isinstance(found, dict):
+                raise UnknownObjectException(404, found, {}, "no such check suite")
+            listed = found["checkRuns"]
+            runs.extend((run, app) for run in listed["nodes"])
+    runs.sort(key=lambda pair: int(pair[0]["databaseId"]))
     results = [_check_run(run, app, now) for run, app in runs]
-    contexts = (commit.get("status") or {}).get("contexts") or ()
+    contexts = (head.get("status") or {}).get("contexts") or ()
     results.extend(_status(context) for context in contexts)
     writers = tuple(
         StatusWriter(context=str(c["context"]), creator=login_of(c.get("creator")))
         for c in contexts
     )
     return tuple(results), writers
+
+
+def _head_commit(listed: Mapping[str, Any], head_sha: str) -> Mapping[str, Any] | None:
+    """The last commit of `commits(last: 1)` when it is the PR's head (else None)."""
+    nodes: Sequence[Mapping[str, Any]] = listed["nodes"]
+    if not nodes or nodes[-1]["commit"]["oid"] != head_sha:
+        return None
+    commit: Mapping[str, Any] = nodes[-1]["commit"]
+    return commit
 
 
 def _check_run(run: Mapping[str, Any], app: str | None, now: datetime) -> CheckResult:

@@ -12,8 +12,8 @@ reads remain for what that query cannot tell and for the other reads of a PR:
   250, read from the comparison of its base and head — and flagged
   (`commits_truncated`) only when that cannot list them all;
 - the head's check runs and statuses when the query's last commit is not
-  the head, or its checks did not fit one page; and the statuses the
-  publisher reads to confirm an unchanged verdict on another commit.
+  the head; and the statuses the publisher reads to confirm an unchanged
+  verdict on another commit.
 
 Each function is one list (every page of it, 100 a page) or one object,
 read under the `read` retry policy; a failed page is asked for again

@@ -482,3 +482,24 @@ def test_renaming_a_protected_file_out_of_its_directory_still_needs_its_owners(r
     assert done.decision.state == "pending"
     assert "deploy-owners" in done.decision.description
     rig.fake.assert_all_valid()
+
+
+def test_check_suites_and_runs_past_one_page_are_followed_in_graphql(rig):
+    _repo(rig)
+    pr = rig.fake.open_pr(REPO, 7, author="alice")
+    for i in range(101):  # one App's suite with 101 runs
+        rig.fake.set_check_run(REPO, pr.head_sha, f"job {i}", conclusion="success", app_slug="ci")
+    for i in range(100):  # 101 suites in all
+        rig.fake.set_check_run(
+            REPO, pr.head_sha, "scan", conclusion="success", app_slug=f"app{i:03}",
+            app_id=20_000 + i,
+        )
+    snap, requests = _snapshot(rig, 7, SnapshotNeeds(checks=True))
+    runs = [c for c in snap.checks if c.kind == "check_run"]
+    assert len(runs) == 201
+    assert {c.app for c in runs} == {"ci", *(f"app{i:03}" for i in range(100))}
+    queries = [r.json["query"] for r in requests if r.operation_id == "graphql"]
+    assert _pr_reads(requests) == ["POST graphql"] * 3
+    assert sum("checkSuites(first: 100, after:" in q for q in queries) == 1
+    assert sum("node(id: $id)" in q for q in queries) == 1  # the 101st run of the big suite
+    rig.fake.assert_all_valid()
