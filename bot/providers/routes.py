@@ -40,7 +40,7 @@ VOCABULARY = frozenset(
         "access_tokens", "actions", "all", "api", "app", "approvals", "approval_state",
         "approve", "attempts", "award_emoji", "branches", "changes", "check-runs",
         "check-suites", "comments", "commits", "compare", "deliveries", "deployments",
-        "diffs", "discussions", "dispatches", "events", "git", "hook", "hooks",
+        "diffs", "discussions", "dispatches", "events", "git", "graphql", "hook", "hooks",
         "installation", "installations", "issues", "jobs", "labels", "members", "merge",
         "merge_requests", "notes", "participants", "permission", "pipelines", "pulls",
         "rate_limit", "raw", "reactions", "redeliver", "ref", "refs", "repository",

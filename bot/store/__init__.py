@@ -13,7 +13,8 @@ and marks its PRs dirty in one).
 - `runs`            — the work done per PR
 - `forge_files`     — policy files and CODEOWNERS read from a branch (cache)
 - `directory_cache` — team / organisation memberships and permissions (cache)
-- `pull_parts`      — the parts of a PR that change only with its head or `updated_at`
+- `pull_parts`      — the parts of a GitLab MR that change only with its head or `updated_at`
+                      (GitHub reads its PR in one query each evaluation, nothing kept)
 - `evaluations`     — the verdict last posted per head and context
 - `verdicts`        — the verdict decided per PR, head and context (what deploys check)
 - `requests`        — forge requests counted per evaluation

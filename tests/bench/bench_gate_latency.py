@@ -12,7 +12,8 @@ PR gets a second event that changes nothing (a label nobody asked about):
 that evaluation's requests are the "unchanged" figure.
 
 Requests per evaluation are read from the store (`bot.store.requests`: every
-request the evaluation sent, counted at the HTTP layer). Prints one line per
+request the evaluation sent, counted at the HTTP layer), and again without the
+304s, which GitHub does not count against the rate limit. Prints one line per
 debounce setting and, last, a JSON line with all figures.
 """
 
@@ -62,6 +63,13 @@ def evaluation_totals(gate: GateService, number: int) -> list[int]:
         return [c.total for c in request_counts.for_pull(conn, "github", REPO, number)]
 
 
+def evaluation_counted(gate: GateService, number: int) -> list[int]:
+    """Requests per evaluation GitHub counts against a rate limit: a 304 is not counted."""
+    with gate.store.begin() as conn:
+        stored = request_counts.for_pull(conn, "github", REPO, number)
+    return [sum(1 for line in c.requests if not line.endswith("-> 304")) for c in stored]
+
+
 def bench(debounce: float, runs: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="gatebot-bench-") as workdir:
         gate = GateService.start(Path(workdir), GATEBOT_DEBOUNCE_SECONDS=str(debounce))
@@ -88,6 +96,7 @@ def bench(debounce: float, runs: int) -> dict[str, object]:
                 fake.add_label(REPO, number, "bench")
                 gate.deliver("pull_request", "labeled", REPO, number)
             totals = [evaluation_totals(gate, n) for n in range(1, runs + 1)]
+            counted = [evaluation_counted(gate, n) for n in range(1, runs + 1)]
             assert all(len(t) == 2 for t in totals), totals
             fake.assert_all_valid()
         finally:
@@ -107,6 +116,12 @@ def bench(debounce: float, runs: int) -> dict[str, object]:
             "new_pr_median": statistics.median(first[1:]) if len(first) > 1 else first[0],
             "unchanged_median": statistics.median(t[1] for t in totals),
         },
+        "counted_per_evaluation": {
+            "new_pr_median": statistics.median(c[0] for c in counted[1:])
+            if len(counted) > 1
+            else counted[0][0],
+            "unchanged_median": statistics.median(c[1] for c in counted),
+        },
     }
 
 
@@ -120,12 +135,14 @@ def main() -> None:
     args = parser.parse_args()
     results = [bench(debounce, args.runs) for debounce in args.debounce]
     for r in results:
-        lat, req = r["latency_ms"], r["requests_per_evaluation"]
+        lat, req, cnt = r["latency_ms"], r["requests_per_evaluation"], r["counted_per_evaluation"]
         print(
             f"debounce {r['debounce_s']:>4} s: webhook-to-status median {lat['median']} ms"
             f" (p90 {lat['p90']}, min {lat['min']}, max {lat['max']}) over {r['runs']} PRs;"
             f" requests per evaluation: first {req['first_of_the_process']},"
-            f" new PR {req['new_pr_median']}, unchanged {req['unchanged_median']}"
+            f" new PR {req['new_pr_median']}, unchanged {req['unchanged_median']};"
+            f" counted by GitHub (no 304s): new PR {cnt['new_pr_median']},"
+            f" unchanged {cnt['unchanged_median']}"
         )
     print(json.dumps(results))
 

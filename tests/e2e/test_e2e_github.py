@@ -637,7 +637,7 @@ def test_no_secret_reaches_the_log(gate, fake):
     gate.deliver("pull_request", "opened", repo, 1)
     token = fake.tokens[-1].token
     # An error whose text quotes a credential, as some error bodies do.
-    fake.fail("pulls/get", status=401, body={"message": f"Bad credentials {token}"})
+    fake.fail("graphql", status=401, body={"message": f"Bad credentials {token}"})
     assert gate.send("pull_request", "opened", repo, 2).status_code == 202
     wait_until(
         lambda: any(r.outcome == "error" for r in gate.runs(repo, 2)),

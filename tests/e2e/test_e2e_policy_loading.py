@@ -116,7 +116,8 @@ def test_a_stricter_policy_whose_push_delivery_was_lost_governs_at_the_next_even
 def test_an_evaluation_that_keeps_failing_backs_off_and_says_when(gate, fake):
     repo = new_repo(gate, "flaky", ONE_APPROVAL)
     pr = fake.open_pr(repo, 1, contents={"src/app.py": "print(4)\n"})
-    fake.fail("pulls/list-files", path=rf"^/repos/{repo}/", status=502, times=10_000)
+    # Where the base branch is: read by every evaluation, and by this repository's alone.
+    fake.fail("repos/get-commit", path=rf"^/repos/{repo}/", status=502, times=10_000)
     assert gate.send("pull_request", "opened", repo, 1).status_code == 202
 
     def failed_runs():

@@ -2,9 +2,10 @@
 
 A stateful GitHub on 127.0.0.1 (ephemeral port, threaded) that answers the 45
 operations of tests/fixtures/github/rest-operations.json with bodies built
-from GitHub's own examples, App JWT and installation-token checks, GitHub's
-pagination, merge and mergeability rules, fault injection and a log of every
-request. Code under test reaches it only over HTTP (in this process or a
+from GitHub's own examples, and GraphQL (`POST /graphql`, validated against
+GitHub's published schema: `graphql.py`), App JWT and installation-token
+checks, GitHub's pagination, merge and mergeability rules, fault injection
+and a log of every request. Code under test reaches it only over HTTP (in this process or a
 `gatebot serve` subprocess with `GITHUB_API_URL=fake.url`); the test arranges
 and inspects state in-process.
 

@@ -1,4 +1,5 @@
-"""Validate requests and responses against the schemas in rest-operations.json.
+"""Validate requests and responses against the schemas in rest-operations.json
+(GraphQL requests against GitHub's GraphQL schema, in `graphql`).
 
 The file's schemas are OpenAPI 3.0 (dereferenced): `nullable` is turned into
 a JSON-Schema `null` type here and the rest is checked with `jsonschema`
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
+from . import graphql
 from .operations import Operation, OperationIndex, load_operations
 
 if TYPE_CHECKING:
@@ -280,6 +282,9 @@ def validation_report(records: Iterable[RecordedRequest]) -> list[str]:
     problems: list[str] = []
     for index, record in enumerate(records):
         label = f"#{index} {record.method} {record.path} [{record.operation_id or 'unknown'}]"
+        if record.operation_id == graphql.OPERATION:
+            problems.extend(f"{label} {m}" for m in graphql.problems(record))
+            continue
         problems.extend(f"{label} request: {m}" for m in request_errors(record))
         if record.operation_id is not None:
             problems.extend(f"{label} -> {record.status}: {m}" for m in response_errors(record))

@@ -6,7 +6,8 @@ request log.
 
 Everything a client can do goes over HTTP, so a `gatebot serve` started as a
 subprocess with `GITHUB_API_URL` pointing here sees the same GitHub as the
-test process, which inspects and arranges state in-process.
+test process, which inspects and arranges state in-process. GraphQL
+(`POST /graphql`, `/api/graphql` on Enterprise) is answered by `graphql`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from support.fakes import conditional
 from support.fakes import server as shared
 from support.fakes.recording import RecordedRequest
 
-from . import app_pages
+from . import app_pages, graphql
 from .auth import authenticate_app, authenticate_installation
 from .handlers import (
     APP_JWT_OPERATIONS,
@@ -53,7 +54,7 @@ class HttpFrontend(shared.HttpFrontend):
         )
 
 
-def _rate_headers(fake: FakeGitHub) -> dict[str, str]:
+def _rate_headers(fake: FakeGitHub, resource: str = "core") -> dict[str, str]:
     # A 304 to a conditional GET costs no rate limit.
     used = fake.counted()
     return {
@@ -61,7 +62,7 @@ def _rate_headers(fake: FakeGitHub) -> dict[str, str]:
         "x-ratelimit-remaining": str(max(0, fake.rate_limit - used)),
         "x-ratelimit-used": str(used),
         "x-ratelimit-reset": str(int(time.time()) + 3600),
-        "x-ratelimit-resource": "core",
+        "x-ratelimit-resource": resource,
     }
 
 
@@ -107,6 +108,9 @@ def dispatch(fake: FakeGitHub, handler: BaseHTTPRequestHandler) -> None:
         status, text, page_headers = web_page
         shared.answer(fake.log, handler, record, status, text, page_headers,
                       content_type=app_pages.HTML)
+        return
+    if handler.command == "POST" and raw_path in graphql.PATHS:
+        _graphql(fake, handler, record, body)
         return
     matched = fake.operations.match(handler.command, raw_path)
     if matched is None:
@@ -168,6 +172,49 @@ def dispatch(fake: FakeGitHub, handler: BaseHTTPRequestHandler) -> None:
         operation.operation_id,
         act,
         performed=lambda reply: reply.status < 400,
+        send=lambda reply: _finish(fake, handler, record, reply, headers),
+        send_fault=lambda status, body, extra: _finish_raw(
+            fake, handler, record, status, body, {**headers, **extra}
+        ),
+    )
+
+
+def _graphql(
+    fake: FakeGitHub, handler: BaseHTTPRequestHandler, record: RecordedRequest, body: bytes
+) -> None:
+    """A GraphQL request: installation-token auth like REST, then validated and executed
+    (`graphql`), always answered 200 unless authentication fails or a fault answers."""
+    record.operation_id = graphql.OPERATION
+    headers = {
+        "X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(),
+        **_rate_headers(fake, "graphql"),
+    }
+    try:
+        with fake.world.lock:
+            caller = authenticate_installation(
+                fake.world, handler.headers.get("Authorization"), None
+            )
+    except GitHubError as error:
+        _finish(fake, handler, record, _error_reply(fake, error), headers)
+        return
+    record.auth_kind = caller.kind
+    record.installation_id = caller.installation_id
+    try:
+        request = json.loads(body) if body else None
+    except ValueError:
+        _finish(fake, handler, record, Reply(200, {"errors": [{"message": "Problems parsing JSON"}]}), headers)
+        return
+
+    def act() -> Reply:
+        with fake.world.lock:
+            return Reply(200, graphql.answer(fake.world, caller, request))
+
+    shared.through_faults(
+        fake.faults,
+        record,
+        graphql.OPERATION,
+        act,
+        performed=lambda reply: "errors" not in reply.body,
         send=lambda reply: _finish(fake, handler, record, reply, headers),
         send_fault=lambda status, body, extra: _finish_raw(
             fake, handler, record, status, body, {**headers, **extra}

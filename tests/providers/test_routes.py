@@ -30,6 +30,8 @@ GL = "https://gitlab.example.com/api/v4"
          "GET /repos/{owner}/{repo}/collaborators/{user}/permission"),
         ("POST", f"{GH}/app/installations/42/access_tokens",
          "POST /app/installations/{n}/access_tokens"),
+        ("POST", f"{GH}/graphql", "POST /graphql"),
+        ("POST", "https://ghe.acme.test/api/graphql", "POST /api/graphql"),
         # A repository named like a word of the vocabulary is still a placeholder.
         ("GET", f"{GH}/repos/pulls/merge/pulls/1", "GET /repos/{owner}/{repo}/pulls/{n}"),
         ("GET", f"{GL}/projects/acme%2Fplatform%2Fapi/merge_requests/3/approvals",

@@ -46,6 +46,9 @@ class ForgeSide(Protocol):
     """Names of the requests that read a head's statuses and checks."""
     authentication: ClassVar[frozenset[str]]
     """Names of the requests that only authenticate the bot (they write nothing)."""
+    pull_query: ClassVar[frozenset[str]]
+    """Names of the requests that read the PR with its comments and checks whatever the
+    needs ask (GitHub's one GraphQL query): reads, though sent as a POST."""
     native_deploy: ClassVar[str]
     """The deploy entry (policy YAML) of a method this forge supports."""
     foreign_deploy: ClassVar[str]
@@ -90,6 +93,7 @@ class GitHubSide:
     authentication: ClassVar[frozenset[str]] = frozenset(
         {"POST apps/create-installation-access-token"}
     )
+    pull_query: ClassVar[frozenset[str]] = frozenset({"POST graphql"})
     native_deploy: ClassVar[str] = (
         "  - name: production\n    branches: [main]\n    environment: prod\n"
         "    via:\n      github_deployment: {}\n"
@@ -159,6 +163,7 @@ class GitLabSide:
         {"GET /projects/:id/repository/commits/:sha/statuses"}
     )
     authentication: ClassVar[frozenset[str]] = frozenset()
+    pull_query: ClassVar[frozenset[str]] = frozenset()
     native_deploy: ClassVar[str] = (
         "  - name: pipeline\n    branches: [main]\n    via:\n      gitlab_pipeline: {}\n"
     )

@@ -3,17 +3,19 @@
 An evaluation reads as little as it can:
 
 - the installation token and the App's login come from `GitHubApp`'s caches;
+- the PR with its labels, files, commits, reviews, comments and the checks
+  and statuses of its head come from one GraphQL query (`graphql_reads`),
+  read afresh every evaluation — whatever grants approval is read from
+  GitHub, never kept — with a REST read only for what the query cannot
+  tell: a renamed file's old path, a bot's commits, the commits of a PR
+  longer than 250, and checks when the head moved between GitHub's reads;
 - the policy file, its fallbacks and CODEOWNERS come from the store's file
   cache until the base branch is pushed to (`invalidation.on_push`) — a
   push seen by one conditional read of the branch's head per evaluation
   (`StoredFiles.follow_branch`), not only as a push delivery, which may be
-  lost;
-- files, commits and reviews are reused from the store when the PR's head
-  SHA and `updated_at` are what they were and GitHub's clock (`Date`) had
-  already moved past that `updated_at` when they were read — so a change in
-  the same second cannot hide behind an unchanged timestamp. Comments, and
-  reviews when their bodies count as comments, are read again (an edit may
-  not move `updated_at`), and so are check runs and statuses (they never do);
+  lost. When the store knows the PR's base branch from its deliveries, that
+  read goes out beside the query, not after it; a PR found retargeted
+  has its real base branch followed afterwards;
 - directory facts come from the store's directory cache;
 - whether a merge commit is an update merge is judged once per merge SHA
   (`update_merges`) and kept in the store.
@@ -24,24 +26,22 @@ requests when the evaluation ends (`bot.store.requests`).
 
 from __future__ import annotations
 
-import email.utils
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from github import BadCredentialsException, Github
-from github.CommitStatus import CommitStatus
 from github.PullRequest import PullRequest
 from github.Repository import Repository
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
 from bot.core.policy.needs import SnapshotNeeds
-from bot.core.snapshot import ChangedFile, CheckResult, Commit, Review
+from bot.core.snapshot import CheckResult
 from bot.forges import GITHUB
 from bot.keys import ForgeAccess, WorkKey
+from bot.providers import parallel
 from bot.providers.assembly import PullFacts
 from bot.providers.base import (
     DeployAnswer,
@@ -57,20 +57,22 @@ from bot.providers.base import (
     WorkflowRun,
 )
 from bot.providers.evaluation import EvaluationBase
+from bot.providers.github import graphql_reads
 from bot.providers.github import snapshot as reads
 from bot.providers.github.auth import AppCredentials, GitHubApp
 from bot.providers.github.client import ClientConfig, installation_client
 from bot.providers.github.deploy import GitHubDeploying
 from bot.providers.github.directory import DirectoryReader
+from bot.providers.github.graphql_reads import PullRead
 from bot.providers.github.merge import GitHubMerging, MergeMethods, merge_state
 from bot.providers.github.merge_queue import GroupContents, group_contents
 from bot.providers.github.policy_source import StoredFiles, find_codeowners, find_policy
-from bot.providers.github.publish import Publisher
+from bot.providers.github.publish import Publisher, StatusWriter, status_writers
 from bot.providers.github.update_merges import UpdateMerges
 from bot.providers.policy_chain import at_commit
 from bot.retry import RetryPolicies
 from bot.settings import ConfigurationError, Settings
-from bot.store import Store, pull_parts, utcnow
+from bot.store import Store, pulls, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -83,30 +85,6 @@ REACTIONS: dict[Reaction, str] = {
     "limited": "eyes",
 }
 """The command step's reactions as GitHub's reaction contents."""
-
-
-class CachedParts(BaseModel):
-    """The parts of a PR kept between evaluations (`bot.store.pull_parts`)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    files: tuple[ChangedFile, ...]
-    files_truncated: bool
-    commits: tuple[Commit, ...]
-    commits_truncated: bool
-    reviews: tuple[Review, ...]
-    read_at: datetime | None
-    """GitHub's clock (`Date`) when the PR was read before these parts."""
-
-
-def _github_date(headers: dict[str, str]) -> datetime | None:
-    value = next((v for k, v in headers.items() if k.lower() == "date"), None)
-    if not value:
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(value).astimezone(UTC)
-    except (TypeError, ValueError):
-        return None
 
 
 def _aware(moment: datetime) -> datetime:
@@ -196,10 +174,11 @@ class GitHubEvaluation(EvaluationBase):
         self.forge: GitHubForge = forge
         self.installation_id = installation_id
         self._client: Github | None = None
-        self._pull: PullRequest | None = None
-        self._statuses: list[CommitStatus] | None = None
+        self._read: PullRead | None = None
+        self._statuses: Sequence[StatusWriter] | None = None
         self._bot_login: str | None = None
-        self._followed: set[str] = set()
+        self._followed: dict[str, BaseException | None] = {}
+        """Base branches followed this evaluation, with the error their read ended in."""
 
     # -- clients -------------------------------------------------------------
 
@@ -238,12 +217,38 @@ class GitHubEvaluation(EvaluationBase):
     # -- reads ---------------------------------------------------------------
 
     def pull(self) -> PullHead:
-        """The PR's head and base (read once per evaluation)."""
-        if self._head is None:
-            pr = reads.read_pull(self.repo, self.key.number, self.forge.retries.read)
-            self._pull = pr
-            self._head = _pull_head(pr)
-        return self._head
+        """The PR's head and base, read with everything else of it in one query (once per
+        evaluation)."""
+        return self._pull_read().head
+
+    def _pull_read(self) -> PullRead:
+        if self._read is None:
+            client = self.client  # the token first: both reads below use it
+            known_base = self._known_base()
+
+            def query() -> PullRead:
+                return graphql_reads.read_pull(
+                    client.requester, self.key.repo, self.key.number,
+                    self.forge.retries.read, self.forge.clock(),
+                )
+
+            if known_base is None:
+                read = query()
+            else:
+                # Where the base branch is, asked beside the query rather than after it.
+                read, self._followed[known_base] = parallel.gather(
+                    query, lambda: self._follow_kept(known_base)
+                )
+            self._read = read
+            self._head = read.head
+            self._statuses = read.statuses
+        return self._read
+
+    def _known_base(self) -> str | None:
+        """The PR's base branch as its last delivery named it (None: not heard of)."""
+        with self.forge.store.begin() as conn:
+            known = pulls.get(conn, PROVIDER, self.key.repo, self.key.number)
+        return known.base_ref if known is not None else None
 
     def other_pull(self, number: int) -> PullHead:
         """Another PR of the same repository, as one read finds it (a merge group's members)."""
@@ -255,11 +260,6 @@ class GitHubEvaluation(EvaluationBase):
             self.client.requester, self.key.repo, base_ref, base_sha, head_sha,
             self.forge.retries.read,
         )
-
-    def _pull_object(self) -> PullRequest:
-        self.pull()
-        assert self._pull is not None
-        return self._pull
 
     def policy_sources(self, ref: str | None = None) -> PolicySources:
         """The policy of the PR's base branch (or of branch `ref`), with the spec's
@@ -276,109 +276,87 @@ class GitHubEvaluation(EvaluationBase):
     def _branch_files(self, branch: str) -> StoredFiles:
         """The file cache, told where `branch` is now (once per evaluation): files kept
         for another commit are read again, whether or not the push was delivered."""
+        if branch not in self._followed:
+            self._followed[branch] = None
+            self._follow(branch)
+        failed = self._followed[branch]
+        if failed is not None:
+            raise failed
         files = self._files()
         assert isinstance(files, StoredFiles)
-        if branch not in self._followed:
-            files.follow_branch(self.key.repo, branch)
-            self._followed.add(branch)
         return files
+
+    def _follow_kept(self, branch: str) -> Exception | None:
+        """`_follow(branch)`, its error kept rather than raised: the branch read
+        beside the query may be one the PR has left (retargeted), and fails the
+        evaluation only when its files are used (`_branch_files`)."""
+        try:
+            self._follow(branch)
+        except Exception as exc:  # noqa: BLE001 -- raised where the files are used
+            return exc
+        return None
+
+    def _follow(self, branch: str) -> None:
+        files = self._files()
+        assert isinstance(files, StoredFiles)
+        files.follow_branch(self.key.repo, branch)
 
     def default_branch(self) -> str:
         """From the PR read when it tells; else one read of the repository."""
         return self.pull().default_branch or self.repo.default_branch
 
     def pull_facts(self, needs: SnapshotNeeds, now: datetime) -> PullFacts:
-        """The PR, its files, commits and reviews (kept in the store while the PR stays
-        as it was), its comments and its checks when `needs` asks for them."""
-        pr = self._pull_object()
-        head = self.pull()
-        read = self.forge.retries.read
-        parts = self._parts(pr, needs)
-        comments = reads.read_comments(pr, read) if needs.comments else ()
+        """The PR as the query read it, with REST reads where the query cannot tell
+        (`graphql_reads`): a renamed file's old path, a bot's commits, the commits of a
+        PR past 250, checks when the head moved. Comments and checks go to the
+        snapshot when `needs` asks for them."""
+        read = self._pull_read()
+        head = read.head
+        retry = self.forge.retries.read
+        lazy = self.repo.get_pull(self.key.number)  # a path for the REST lists, no request
+        files, files_truncated = read.files, read.files_truncated
+        if read.files_need_rest:
+            files, files_truncated = reads.read_files(lazy, retry, read.files_count)
+        commits, commits_truncated = read.commits, read.commits_total > len(read.commits)
+        if read.commits_unmapped or read.commits_total > reads.COMMITS_LIMIT:
+            commits, commits_truncated = reads.read_commits(
+                lazy, retry, self.client.requester,
+                reads.CommitRange(self.key.repo, read.commits_total, read.base_sha, head.head_sha),
+            )
+        commits = self._update_merges().mark(commits, commits_truncated)
         checks: tuple[CheckResult, ...] = ()
         if needs.checks:
-            runs = reads.read_check_runs(self.repo, head.head_sha, read, now)
-            self._statuses = reads.read_statuses(self.repo, head.head_sha, read)
-            checks = runs + reads.status_results(self._statuses)
+            checks = read.checks if read.checks is not None else self._rest_checks(now)
         return PullFacts(
-            title=pr.title or "",
-            body=pr.body or "",
-            author=reads.actor(pr.user),
-            draft=bool(pr.draft),
-            base_sha=pr.base.sha,
-            labels=tuple(label.name for label in pr.labels),
-            files=parts.files,
-            files_truncated=parts.files_truncated,
-            files_count=pr.changed_files,
-            additions=pr.additions,
-            deletions=pr.deletions,
-            commits=parts.commits,
-            commits_truncated=parts.commits_truncated,
-            reviews=parts.reviews,
-            comments=comments,
+            title=read.title,
+            body=read.body,
+            author=read.author,
+            draft=read.draft,
+            base_sha=read.base_sha,
+            labels=read.labels,
+            files=files,
+            files_truncated=files_truncated,
+            files_count=read.files_count,
+            additions=read.additions,
+            deletions=read.deletions,
+            commits=commits,
+            commits_truncated=commits_truncated,
+            reviews=read.reviews,
+            comments=read.comments if needs.comments else (),
             checks=checks,
         )
 
+    def _rest_checks(self, now: datetime) -> tuple[CheckResult, ...]:
+        """The head's check runs and statuses through REST (the query's were another
+        commit's, or did not fit its pages)."""
+        head_sha, read = self.pull().head_sha, self.forge.retries.read
+        runs = reads.read_check_runs(self.repo, head_sha, read, now)
+        statuses = reads.read_statuses(self.repo, head_sha, read)
+        self._statuses = status_writers(statuses)
+        return runs + reads.status_results(statuses)
+
     def codeowners(self, base_ref: str) -> str | None:
         return find_codeowners(self._branch_files(base_ref), self.key.repo, base_ref)
-
-    def _parts(self, pr: PullRequest, needs: SnapshotNeeds) -> CachedParts:
-        head = self.pull()
-        read = self.forge.retries.read
-        cached = self._cached_parts(head)
-        if cached is not None:
-            if needs.comments:
-                # Review bodies count as comments there, and an edited body
-                # need not move the PR's `updated_at`.
-                cached = cached.model_copy(update={"reviews": reads.read_reviews(pr, read)})
-            return cached
-        files, files_truncated = reads.read_files(pr, read)
-        commits, commits_truncated = reads.read_commits(pr, read, self.client.requester)
-        commits = self._update_merges().mark(commits, commits_truncated)
-        parts = CachedParts(
-            files=files,
-            files_truncated=files_truncated,
-            commits=commits,
-            commits_truncated=commits_truncated,
-            reviews=reads.read_reviews(pr, read),
-            read_at=_github_date(pr.raw_headers),
-        )
-        with self.forge.store.begin() as conn:
-            pull_parts.put(
-                conn,
-                PROVIDER,
-                self.key.repo,
-                self.key.number,
-                head.head_sha,
-                head.updated_at,
-                parts.model_dump_json(),
-                self.forge.clock(),
-            )
-        return parts
-
-    def _cached_parts(self, head: PullHead) -> CachedParts | None:
-        with self.forge.store.begin() as conn:
-            stored = pull_parts.get(conn, PROVIDER, self.key.repo, self.key.number)
-        if (
-            stored is None
-            or stored.head_sha != head.head_sha
-            or stored.updated_at != head.updated_at
-        ):
-            return None
-        ttl = timedelta(seconds=self.forge.settings.forge_cache_seconds)
-        if stored.fetched_at <= self.forge.clock() - ttl:
-            return None
-        try:
-            parts = CachedParts.model_validate_json(stored.parts)
-        except ValidationError:
-            log.warning("%s: stored PR parts are unreadable; reading them again", self.key)
-            return None
-        # GitHub's timestamps have whole seconds: parts read in the very second
-        # of `updated_at` may miss a change made later in that second.
-        updated = datetime.fromisoformat(head.updated_at)
-        if parts.read_at is None or parts.read_at.replace(microsecond=0) <= updated:
-            return None
-        return parts
 
     # -- writes --------------------------------------------------------------
 
@@ -396,7 +374,7 @@ class GitHubEvaluation(EvaluationBase):
             details_url,
             self.forge.clock(),
             self._statuses if on_head else None,
-            lambda: reads.read_statuses(repo, decision.head_sha, read),
+            lambda: status_writers(reads.read_statuses(repo, decision.head_sha, read)),
         )
 
     # -- merging ---------------------------------------------------------------
@@ -443,12 +421,9 @@ class GitHubEvaluation(EvaluationBase):
 
     @property
     def _deploying(self) -> GitHubDeploying:
-        base = self._pull_object().base.repo
-        page = getattr(base, "_html_url", None)
         repo_page = (
-            str(page.value)
-            if page is not None and page.value
-            else f"{GITHUB.web_root(self.forge.settings)}/{self.key.repo}"
+            self._pull_read().repository_page
+            or f"{GITHUB.web_root(self.forge.settings)}/{self.key.repo}"
         )
         return GitHubDeploying(
             self.client, self.key.repo, self.forge.retries, repo_page,

@@ -27,14 +27,12 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 from github import GithubException
@@ -45,14 +43,12 @@ from bot.core import render
 from bot.core.gate import Decision
 from bot.core.gate_state import GateState
 from bot.keys import WorkKey
-from bot.providers import publishing
+from bot.providers import parallel, publishing
 from bot.providers.base import PublishOutcome
 from bot.retry import RetryPolicies, classify
 from bot.store import Store, evaluations
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 _CONCLUSIONS: dict[GateState, str] = {
     GateState.SUCCESS: "success",
@@ -102,11 +98,32 @@ class Verdict:
         return fields
 
 
-def foreign_writer(statuses: Sequence[CommitStatus], context: str, bot_login: str) -> str | None:
-    """Who wrote the latest status under `context`, when it was not the bot (else None)."""
-    for status in statuses:  # GitHub lists the newest first
+@dataclass(frozen=True)
+class StatusWriter:
+    """A commit status as the foreign-writer check reads it: its context and who wrote it
+    (REST's login: a bot's with `[bot]`; None when GitHub names nobody)."""
+
+    context: str
+    creator: str | None
+
+
+def status_writers(statuses: Iterable[CommitStatus]) -> tuple[StatusWriter, ...]:
+    """REST's statuses (newest first) as the foreign-writer check reads them."""
+    return tuple(
+        StatusWriter(s.context, s.creator.login if s.creator is not None else None)
+        for s in statuses
+    )
+
+
+def foreign_writer(
+    statuses: Sequence[StatusWriter], context: str, bot_login: str
+) -> str | None:
+    """Who wrote the latest status under `context`, when it was not the bot (else None).
+
+    `statuses` come newest first (REST's order), or one per context (GraphQL's)."""
+    for status in statuses:
         if status.context == context:
-            creator = status.creator.login if status.creator is not None else None
+            creator = status.creator
             if creator is None or creator.lower() != bot_login.lower():
                 return creator or "an unknown account"
             return None
@@ -183,19 +200,6 @@ def find_own_check_run(
     return max(own) if own else None
 
 
-def beside(side: Callable[[], None], main: Callable[[], T]) -> T:
-    """`main()`'s result, with `side()` run at the same time in a second thread (with
-    this thread's log context); both finish before anything is raised, `side`'s
-    error first."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish") as pool:
-        started = pool.submit(contextvars.copy_context().run, side)
-        try:
-            result = main()
-        finally:
-            started.result()
-    return result
-
-
 @dataclass
 class Publisher:
     """Publishes one evaluation's decision for one PR head."""
@@ -216,8 +220,8 @@ class Publisher:
         base_ref: str,
         details_url: str | None,
         now: datetime,
-        statuses: Sequence[CommitStatus] | None,
-        read_statuses: Callable[[], Sequence[CommitStatus]],
+        statuses: Sequence[StatusWriter] | None,
+        read_statuses: Callable[[], Sequence[StatusWriter]],
     ) -> PublishOutcome:
         """Post `decision` unless it is already there (`publishing.on_change`)."""
         verdict = Verdict.of(decision, details_url)
@@ -230,7 +234,8 @@ class Publisher:
 
             if verdict.report_only:
                 return publishing.Written(False, False, check_run())
-            run_id = beside(
+            # Independent writes, sent at once (the status's error first).
+            _, run_id = parallel.gather(
                 lambda: post_status(self.repo, sha, context, verdict, self.retries), check_run
             )
             return publishing.Written(True, True, run_id)

@@ -1,12 +1,25 @@
-"""A PR's parts read from GitHub and turned into the core's snapshot models.
+"""A PR's parts read from GitHub's REST API and turned into the core's snapshot models.
+
+An evaluation reads its PR in one GraphQL query (`graphql_reads`); these REST
+reads remain for what that query cannot tell and for the other reads of a PR:
+
+- the PR itself (`read_pull`: mergeability for the merge step, a merge
+  group's member PRs);
+- the file list when a file was renamed or copied (GraphQL's changed file
+  has no previous path);
+- the commit list when a commit's author or committer is an account GraphQL
+  maps to no user (a bot), and the commits of a PR longer than GitHub's
+  250, read from the comparison of its base and head — and flagged
+  (`commits_truncated`) only when that cannot list them all;
+- the head's check runs and statuses when the query's last commit is not
+  the head; and the statuses the publisher reads to confirm an unchanged
+  verdict on another commit.
 
 Each function is one list (every page of it, 100 a page) or one object,
 read under the `read` retry policy; a failed page is asked for again
 without re-reading the pages before it. GitHub's own caps are kept and
 flagged, so the core can fail closed: at most 3,000 files
-(`files_truncated`); a PR's commit list stops at 250, so the commits of a
-longer PR are read from the comparison of its base and head, and flagged
-(`commits_truncated`) only when that cannot list them all.
+(`files_truncated`).
 
 Update merges are recognised afterwards, by content (`update_merges`): the
 commits read here carry no such flag, whoever committed them.
@@ -16,28 +29,24 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast, get_args
 from urllib.parse import quote
 
 from github.CheckRun import CheckRun
 from github.CommitStatus import CommitStatus
-from github.NamedUser import NamedUser
 from github.PaginatedList import PaginatedList
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 from github.Requester import Requester
 
 from bot.core.snapshot import (
-    Actor,
     ChangedFile,
     CheckResult,
     CheckState,
-    Comment,
     Commit,
     FileStatus,
-    Review,
-    ReviewState,
 )
 from bot.retry import RetryPolicy
 
@@ -49,7 +58,6 @@ GHOST = "ghost"  # GitHub's stand-in for a deleted account
 
 # The snapshot's own vocabularies; anything else GitHub sends is mapped below.
 _FILE_STATUSES = frozenset(get_args(FileStatus))
-_REVIEW_STATES = frozenset(get_args(ReviewState))
 _CONCLUSIONS = frozenset(
     {
         "success",
@@ -89,13 +97,6 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def actor(user: NamedUser | None) -> Actor:
-    if user is None:
-        return Actor(login=GHOST)
-    login = user.login
-    return Actor(login=login, is_bot=user.type == "Bot" or login.lower().endswith("[bot]"))
-
-
 def read_pull(repo: Repository, number: int, retry: RetryPolicy) -> PullRequest:
     def fetch() -> PullRequest:
         # The client is lazy: `complete()` is the GET, so it happens under the retry.
@@ -104,8 +105,11 @@ def read_pull(repo: Repository, number: int, retry: RetryPolicy) -> PullRequest:
     return retry.call(fetch, what=f"GET pull {number}")
 
 
-def read_files(pull: PullRequest, retry: RetryPolicy) -> tuple[tuple[ChangedFile, ...], bool]:
-    """The changed files (GitHub lists at most 3,000) and whether the list was cut."""
+def read_files(
+    pull: PullRequest, retry: RetryPolicy, changed_files: int
+) -> tuple[tuple[ChangedFile, ...], bool]:
+    """The changed files (GitHub lists at most 3,000 of the PR's `changed_files`) and
+    whether the list was cut."""
     files = read_all(pull.get_files(), retry, "GET pull files", FILES_LIMIT)
     changed = tuple(
         ChangedFile(
@@ -117,20 +121,30 @@ def read_files(pull: PullRequest, retry: RetryPolicy) -> tuple[tuple[ChangedFile
         )
         for f in files
     )
-    return changed, (pull.changed_files or 0) > len(changed)
+    return changed, changed_files > len(changed)
+
+
+@dataclass(frozen=True)
+class CommitRange:
+    """Where a PR's commits lie: its repository, how many, its base and head SHAs."""
+
+    repo: str
+    count: int
+    base_sha: str
+    head_sha: str
 
 
 def read_commits(
-    pull: PullRequest, retry: RetryPolicy, requester: Requester
+    pull: PullRequest, retry: RetryPolicy, requester: Requester, where: CommitRange
 ) -> tuple[tuple[Commit, ...], bool]:
     """The PR's commits, oldest first, and whether the list was cut.
 
     GitHub lists at most 250 commits of a PR; a longer PR's commits are read
     from the comparison of its base and head instead (the same commits, and
     pages of them), up to `COMPARE_COMMITS_LIMIT`."""
-    expected = pull.commits or 0
+    expected = where.count
     if expected > COMMITS_LIMIT:
-        return _compared_commits(pull, retry, requester, expected)
+        return _compared_commits(where, retry, requester)
     listed = read_all(pull.get_commits(), retry, "GET pull commits", COMMITS_LIMIT)
     commits = tuple(
         Commit(
@@ -145,13 +159,14 @@ def read_commits(
 
 
 def _compared_commits(
-    pull: PullRequest, retry: RetryPolicy, requester: Requester, expected: int
+    where: CommitRange, retry: RetryPolicy, requester: Requester
 ) -> tuple[tuple[Commit, ...], bool]:
     """`compare/{base}...{head}`, 100 commits a page: cut (fail closed) unless it
     lists exactly the PR's commits."""
-    repo = pull.base.repo.full_name
-    path = f"/repos/{repo}/compare/{quote(pull.base.sha, safe='')}...{quote(pull.head.sha, safe='')}"
-    commits: list[Commit] = []
+    expected = where.count
+    base, head = quote(where.base_sha, safe=""), quote(where.head_sha, safe="")
+    path = f"/repos/{where.repo}/compare/{base}...{head}"
+    found: list[Commit] = []
     for page in range(1, COMPARE_COMMITS_LIMIT // _COMPARE_PAGE + 1):
         params = {"per_page": _COMPARE_PAGE, "page": page}
 
@@ -162,11 +177,11 @@ def _compared_commits(
         listed = data.get("commits") if isinstance(data, dict) else None
         if not isinstance(listed, list):
             break
-        commits.extend(_commit_of(c) for c in listed if isinstance(c, dict))
-        if len(listed) < _COMPARE_PAGE or len(commits) >= expected:
+        found.extend(_commit_of(c) for c in listed if isinstance(c, dict))
+        if len(listed) < _COMPARE_PAGE or len(found) >= expected:
             break
-    complete = len(commits) == expected and len({c.sha for c in commits}) == expected
-    return tuple(commits), not complete
+    complete = len(found) == expected and len({c.sha for c in found}) == expected
+    return tuple(found), not complete
 
 
 def _commit_of(raw: dict[str, Any]) -> Commit:
@@ -182,44 +197,6 @@ def _commit_of(raw: dict[str, Any]) -> Commit:
         author=login(raw.get("author")),
         committer=login(raw.get("committer")),
     )
-
-
-def read_reviews(pull: PullRequest, retry: RetryPolicy) -> tuple[Review, ...]:
-    """Submitted reviews (a reviewer's own unsubmitted draft is not one)."""
-    reviews = read_all(pull.get_reviews(), retry, "GET pull reviews")
-    return tuple(
-        Review(
-            id=r.id,
-            author=actor(r.user),
-            state=r.state,  # type: ignore[arg-type]
-            commit_sha=r.commit_id or None,
-            submitted_at=cast(datetime, _aware(r.submitted_at)),
-            body=r.body or "",
-        )
-        for r in reviews
-        if r.state in _REVIEW_STATES and r.submitted_at is not None
-    )
-
-
-def read_comments(pull: PullRequest, retry: RetryPolicy) -> tuple[Comment, ...]:
-    """Conversation comments; a comment updated after it was written counts as edited."""
-    comments = read_all(pull.get_issue_comments(), retry, "GET issue comments")
-    found = []
-    for c in comments:
-        created = cast(datetime, _aware(c.created_at))
-        updated = _aware(c.updated_at)
-        edited = updated is not None and updated > created
-        found.append(
-            Comment(
-                id=c.id,
-                author=actor(c.user),
-                body=c.body or "",
-                created_at=created,
-                edited=edited,
-                edited_at=updated if edited else None,
-            )
-        )
-    return tuple(found)
 
 
 def run_state(status: str | None, conclusion: str | None) -> CheckState:

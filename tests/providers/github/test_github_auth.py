@@ -30,13 +30,13 @@ def _read_pr(rig: Rig, repo: str = REPO) -> list[str]:
 def test_a_token_is_minted_once_per_installation_and_reused(rig):
     _pr(rig)
     _pr(rig, "umbrella/web")
-    assert _read_pr(rig) == ["POST apps/create-installation-access-token", "GET pulls/get"]
-    assert _read_pr(rig) == ["GET pulls/get"]
+    assert _read_pr(rig) == ["POST apps/create-installation-access-token", "POST graphql"]
+    assert _read_pr(rig) == ["POST graphql"]
     assert _read_pr(rig, "umbrella/web")[0] == "POST apps/create-installation-access-token"
     assert rig.fake.token_mints == 2
     mint = rig.fake.requests_for("apps/create-installation-access-token")[0]
     assert mint.auth_kind == "app"  # a JWT the fake verified with the App's public key
-    assert all(r.auth_kind == "installation" for r in rig.fake.requests_for("pulls/get"))
+    assert all(r.auth_kind == "installation" for r in rig.fake.requests_for("graphql"))
     rig.fake.assert_all_valid()
 
 
@@ -44,9 +44,9 @@ def test_a_token_is_replaced_shortly_before_it_expires(rig):
     _pr(rig)
     _read_pr(rig)
     rig.clock.advance(minutes=54)  # GitHub's tokens live an hour
-    assert _read_pr(rig) == ["GET pulls/get"]
+    assert _read_pr(rig) == ["POST graphql"]
     rig.clock.advance(minutes=2)  # within five minutes of the expiry
-    assert _read_pr(rig) == ["POST apps/create-installation-access-token", "GET pulls/get"]
+    assert _read_pr(rig) == ["POST apps/create-installation-access-token", "POST graphql"]
 
 
 def test_a_refused_token_is_dropped_and_the_next_evaluation_mints_another(rig):
@@ -55,13 +55,13 @@ def test_a_refused_token_is_dropped_and_the_next_evaluation_mints_another(rig):
     rig.fake.expire_tokens()
     with pytest.raises(BadCredentialsException):
         _read_pr(rig)
-    assert _read_pr(rig) == ["POST apps/create-installation-access-token", "GET pulls/get"]
+    assert _read_pr(rig) == ["POST apps/create-installation-access-token", "POST graphql"]
 
 
 def test_no_secret_reaches_a_log_or_an_error(rig, caplog):
     _pr(rig)
     rig.fake.fail("apps/create-installation-access-token", status=502)
-    rig.fake.fail("pulls/list-files", status=500, times=10)
+    rig.fake.fail("graphql", status=500, times=10)
     # PyGithub's own debug log prints response bodies, the token mint's included.
     with (
         caplog.at_level(logging.DEBUG),

@@ -31,17 +31,19 @@ def _snapshot(rig: Rig):
 
 def test_reads_recover_from_server_errors_with_backoff(rig):
     _pr(rig)
-    rig.fake.fail("pulls/get", status=502, times=2)
+    rig.fake.fail("graphql", status=502, times=2)
     snap, requests_sent = _snapshot(rig)
     assert snap.number == 7
-    assert [r.status for r in requests_sent if r.operation_id == "pulls/get"] == [502, 502, 200]
+    assert [r.status for r in requests_sent if r.operation_id == "graphql"] == [502, 502, 200]
     assert len(rig.sleeps) == 2
     assert 0.5 <= rig.sleeps[0] <= 0.625 and 1.0 <= rig.sleeps[1] <= 1.25  # doubling, jittered
     rig.fake.assert_all_valid()
 
 
 def test_a_failed_page_is_asked_again_without_the_pages_before_it(rig):
-    _pr(rig, files=[f"f{i}.txt" for i in range(250)])
+    # A rename has the file list read through REST, 100 a page.
+    renamed = {"filename": "f0.txt", "previous_filename": "old.txt", "status": "renamed"}
+    _pr(rig, files=[renamed, *(f"f{i}.txt" for i in range(1, 250))])
     rig.fake.fail("pulls/list-files", status=500, query={"page": "2"})
     snap, requests_sent = _snapshot(rig)
     assert len(snap.files) == 250
@@ -55,35 +57,35 @@ def test_a_failed_page_is_asked_again_without_the_pages_before_it(rig):
 
 def test_a_secondary_rate_limit_waits_as_long_as_retry_after_says(rig):
     _pr(rig)
-    rig.fake.secondary_rate_limit("pulls/list-reviews", retry_after=7)
+    rig.fake.secondary_rate_limit("graphql", retry_after=7)
     snap, requests_sent = _snapshot(rig)
     assert len(snap.reviews) == 1
     assert rig.sleeps == [7.0]
-    assert [r.status for r in requests_sent if r.operation_id == "pulls/list-reviews"] == [403, 200]
+    assert [r.status for r in requests_sent if r.operation_id == "graphql"] == [403, 200]
 
 
 def test_a_secondary_rate_limit_without_retry_after_waits_a_minute(rig):
     _pr(rig)
-    rig.fake.secondary_rate_limit("pulls/list-commits", retry_after=None, status=429)
+    rig.fake.secondary_rate_limit("graphql", retry_after=None, status=429)
     _snapshot(rig)
     assert rig.sleeps == [60.0]
 
 
 def test_an_exhausted_primary_limit_waits_for_its_reset(rig):
     _pr(rig)
-    rig.fake.primary_rate_limit("checks/list-for-ref", reset_in=30)
+    rig.fake.primary_rate_limit("graphql", reset_in=30)
     _snapshot(rig)
     assert len(rig.sleeps) == 1 and 28 <= rig.sleeps[0] <= 30
 
 
 def test_a_wait_longer_than_allowed_is_not_slept_through(rig):
     _pr(rig)
-    rig.fake.secondary_rate_limit("pulls/get", retry_after=3600)
+    rig.fake.secondary_rate_limit("graphql", retry_after=3600)
     with pytest.raises(RateLimited) as raised:
         _snapshot(rig)
     assert raised.value.wait == 3600
     assert rig.sleeps == []
-    assert len(rig.fake.requests_for("pulls/get")) == 1
+    assert len(rig.fake.requests_for("graphql")) == 1
 
 
 def test_a_status_post_is_retried_after_a_server_error(rig):

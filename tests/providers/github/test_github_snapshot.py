@@ -1,10 +1,13 @@
-"""Reading a PR's snapshot from the fake GitHub: every list, its pages and its caps."""
+"""Reading a PR's snapshot from the fake GitHub: one GraphQL query, its follow-up pages
+and caps, and the REST reads for what GraphQL cannot tell."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from github_helpers import REPO, Rig, request_lines, rig_fixture  # noqa: F401
+from fakegithub import FakeGitHub
+from github_helpers import REPO, Rig, request_lines, rig_fixture, settings_for  # noqa: F401
+from support.forge_rig import Clock, migrated_store
 
 from bot.core.policy.needs import SnapshotNeeds
 from bot.keys import PullKey
@@ -25,6 +28,24 @@ def _snapshot(rig: Rig, number: int, needs: SnapshotNeeds = NOTHING_EXTRA):
     return snap, rig.fake.requests_since(mark)
 
 
+def _pr_reads(requests) -> list[str]:
+    """The requests reading the PR (not the token, the App's identity or permissions)."""
+    return [
+        line
+        for line in request_lines(requests)
+        if not line.split()[1].startswith("apps/") and "permission" not in line
+    ]
+
+
+def _follow_ups(requests, connection: str) -> int:
+    """How many GraphQL queries asked for a further page of `connection`."""
+    return sum(
+        1
+        for r in requests
+        if r.operation_id == "graphql" and f"{connection}(first: 100, after:" in r.json["query"]
+    )
+
+
 def _pages(requests, operation):
     return [
         (r.query.get("per_page", [None])[0], r.query.get("page", ["1"])[0])
@@ -41,7 +62,8 @@ def test_files_are_read_100_a_page_until_the_last(rig):
     assert snap.files[0].path == "src/f000.py" and snap.files[-1].path == "src/f249.py"
     assert not snap.files_truncated
     assert snap.files_count == 250
-    assert _pages(requests, "pulls/list-files") == [("100", "1"), ("100", "2"), ("100", "3")]
+    assert _pr_reads(requests) == ["POST graphql"] * 3  # the query, then 2 pages of files
+    assert _follow_ups(requests, "files") == 2
     rig.fake.assert_all_valid()
 
 
@@ -52,8 +74,8 @@ def test_files_stop_at_githubs_3000_and_say_so(rig):
     assert len(snap.files) == 3000
     assert snap.files_truncated
     assert snap.files_count == 3005  # GitHub's own count stays exact
-    pages = _pages(requests, "pulls/list-files")
-    assert pages == [("100", str(n)) for n in range(1, 31)]
+    assert _pr_reads(requests) == ["POST graphql"] * 30
+    assert _follow_ups(requests, "files") == 29
     rig.fake.assert_all_valid()
 
 
@@ -73,7 +95,7 @@ def test_renames_keep_the_old_path_and_line_counts(rig):
             {"filename": "gone.py", "status": "removed", "additions": 0, "deletions": 9},
         ],
     )
-    snap, _ = _snapshot(rig, 7)
+    snap, requests = _snapshot(rig, 7)
     renamed, removed = snap.files
     assert (renamed.path, renamed.previous_path, renamed.status) == (
         "new/name.py",
@@ -82,6 +104,21 @@ def test_renames_keep_the_old_path_and_line_counts(rig):
     )
     assert (renamed.additions, renamed.deletions) == (3, 1)
     assert removed.status == "removed" and removed.deletions == 9
+    # GraphQL's changed file has no previous path: a rename has the list read through REST.
+    assert _pr_reads(requests) == ["POST graphql", "GET pulls/list-files"]
+    rig.fake.assert_all_valid()
+
+
+def test_files_without_a_rename_come_from_the_query_alone(rig):
+    _repo(rig)
+    rig.fake.open_pr(
+        REPO, 7, files=[{"filename": "a.py", "status": "added", "additions": 2}, "b.py"]
+    )
+    snap, requests = _snapshot(rig, 7)
+    assert [(f.path, f.status, f.additions) for f in snap.files] == [
+        ("a.py", "added", 2), ("b.py", "modified", 1),
+    ]
+    assert _pr_reads(requests) == ["POST graphql"]
 
 
 def test_commits_past_githubs_250_are_read_from_the_comparison(rig):
@@ -259,14 +296,13 @@ def test_comments_are_read_only_when_the_policy_counts_them(rig):
 
     snap, requests = _snapshot(rig, 7)
     assert snap.comments == ()
-    assert "GET issues/list-comments" not in request_lines(requests)
 
     with rig.fake.world.lock:
         comment.updated_at = comment.created_at + timedelta(seconds=5)  # edited later
     snap, requests = _snapshot(
         rig, 7, SnapshotNeeds(comments=True, comment_phrases=frozenset({"LGTM"}))
     )
-    assert "GET issues/list-comments" in request_lines(requests)
+    assert _pr_reads(requests) == ["POST graphql"]  # the query reads them either way
     by = {c.author.login: c for c in snap.comments}
     assert by["mia"].body == "LGTM" and by["mia"].edited
     assert not by["noor"].edited
@@ -289,15 +325,57 @@ def test_checks_are_every_check_run_and_status_of_the_head(rig):
         ("ci / test", "success", "ci"),
         ("lint", "in_progress", "lint-app"),
     ]
-    statuses = sorted(c.state for c in snap.checks if c.kind == "status")
-    assert statuses == ["pending", "success"]  # all of them: the core picks the latest
-    check_list = next(r for r in requests if r.operation_id == "checks/list-for-ref")
-    assert check_list.query["filter"] == ["all"] and check_list.query["per_page"] == ["100"]
+    # GraphQL lists the latest status per context, as GitHub's combined status does.
+    statuses = [(c.name, c.state, c.app) for c in snap.checks if c.kind == "status"]
+    assert statuses == [("jenkins", "success", "ci-bot")]
+    assert _pr_reads(requests) == ["POST graphql"]
+    query = next(r for r in requests if r.operation_id == "graphql").json["query"]
+    assert "{checkType: ALL}" in query  # every run, not only the latest: the core picks
     rig.fake.assert_all_valid()
 
     snap, requests = _snapshot(rig, 7)
     assert snap.checks == ()
-    assert "GET checks/list-for-ref" not in request_lines(requests)
+
+
+def test_checks_of_a_head_pushed_between_githubs_reads_come_from_rest(rig):
+    _repo(rig)
+    pr = rig.fake.open_pr(REPO, 7, author="alice")
+    rig.fake.set_check_run(REPO, pr.head_sha, "ci / test", conclusion="success", app_slug="ci")
+    world = rig.fake.world
+    with world.lock:
+        # The PR's head moved on, but the commit list GitHub serves still ends before it.
+        repo = world.repo(REPO)
+        pull = world.pull(repo, 7)
+        newer = world.add_commit(repo, [pull.head_sha], contents={"x.py": "2"}, author="alice")
+        pull.head_sha = newer.sha
+    rig.fake.set_check_run(REPO, newer.sha, "ci / test", conclusion="failure", app_slug="ci")
+    snap, requests = _snapshot(rig, 7, SnapshotNeeds(checks=True))
+    assert snap.head_sha == newer.sha
+    assert [(c.name, c.state) for c in snap.checks] == [("ci / test", "failure")]
+    assert _pr_reads(requests) == [
+        "POST graphql",
+        "GET checks/list-for-ref",
+        "GET repos/list-commit-statuses-for-ref",
+    ]
+    rig.fake.assert_all_valid()
+
+
+def test_commits_of_a_bot_come_from_rest_which_names_it(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, author="alice", commits=[{"author": "renovate[bot]"}])
+    snap, requests = _snapshot(rig, 7)
+    assert snap.commits[0].author == "renovate[bot]"
+    assert _pr_reads(requests) == ["POST graphql", "GET pulls/list-commits"]
+    rig.fake.assert_all_valid()
+
+
+def test_a_bot_and_a_deleted_account_are_named_as_rest_names_them(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, author="dependabot[bot]")
+    rig.fake.add_comment(REPO, 7, "ci-helper[bot]", "done")
+    snap, _ = _snapshot(rig, 7, SnapshotNeeds(comments=True))
+    assert snap.author.login == "dependabot[bot]" and snap.author.is_bot
+    assert snap.comments[0].author.login == "ci-helper[bot]" and snap.comments[0].author.is_bot
 
 
 def test_labels_draft_and_author(rig):
@@ -349,3 +427,79 @@ def test_the_bot_knows_itself_and_the_time(rig):
     assert request_lines(requests).count("GET apps/get-authenticated") == 1
     _, again = _snapshot(rig, 7)
     assert "GET apps/get-authenticated" not in request_lines(again)  # read once per process
+
+
+def test_github_enterprise_is_asked_at_api_graphql_beside_api_v3(tmp_path):
+    with FakeGitHub(enterprise=True) as fake:
+        settings = settings_for(fake, tmp_path, GITHUB_API_URL=fake.api_url)
+        with migrated_store(settings) as store:
+            rig = Rig(fake, store, settings, Clock())
+            _repo(rig)
+            rig.fake.open_pr(REPO, 7, author="alice", files=["a.py"])
+            snap, requests = _snapshot(rig, 7)
+    assert [f.path for f in snap.files] == ["a.py"]
+    assert [r.path for r in requests if r.operation_id == "graphql"] == ["/api/graphql"]
+    fake.assert_all_valid()
+
+
+PROTECTED = """\
+version: 1
+policy:
+  approval: [reviewed, deploy-owners]
+rules:
+  - name: reviewed
+    requires:
+      approvals: 1
+      from: {permission: write}
+  - name: deploy-owners
+    if:
+      changed_files:
+        paths: ["deploy/**"]
+    requires:
+      approvals: 1
+      from: {users: [olga]}
+"""
+
+
+def test_renaming_a_protected_file_out_of_its_directory_still_needs_its_owners(rig):
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": PROTECTED, "deploy/prod.yml": "a\n"})
+    rig.fake.set_role(REPO, "mia", "write")
+    moved = {
+        "filename": "docs/prod.yml",
+        "previous_filename": "deploy/prod.yml",
+        "status": "renamed",
+        "additions": 0,
+        "deletions": 0,
+    }
+    rig.fake.open_pr(REPO, 7, author="alice", files=[moved])
+    rig.fake.add_review(REPO, 7, "mia", "APPROVED")
+    done = rig.evaluate(7)
+    # GraphQL lists only the new path: the old one comes from REST's file list.
+    assert "GET pulls/list-files" in request_lines(done.requests)
+    assert [(f.path, f.previous_path) for f in done.snapshot.files] == [
+        ("docs/prod.yml", "deploy/prod.yml"),
+    ]
+    assert done.decision.state == "pending"
+    assert "deploy-owners" in done.decision.description
+    rig.fake.assert_all_valid()
+
+
+def test_check_suites_and_runs_past_one_page_are_followed_in_graphql(rig):
+    _repo(rig)
+    pr = rig.fake.open_pr(REPO, 7, author="alice")
+    for i in range(101):  # one App's suite with 101 runs
+        rig.fake.set_check_run(REPO, pr.head_sha, f"job {i}", conclusion="success", app_slug="ci")
+    for i in range(100):  # 101 suites in all
+        rig.fake.set_check_run(
+            REPO, pr.head_sha, "scan", conclusion="success", app_slug=f"app{i:03}",
+            app_id=20_000 + i,
+        )
+    snap, requests = _snapshot(rig, 7, SnapshotNeeds(checks=True))
+    runs = [c for c in snap.checks if c.kind == "check_run"]
+    assert len(runs) == 201
+    assert {c.app for c in runs} == {"ci", *(f"app{i:03}" for i in range(100))}
+    queries = [r.json["query"] for r in requests if r.operation_id == "graphql"]
+    assert _pr_reads(requests) == ["POST graphql"] * 3
+    assert sum("checkSuites(first: 100, after:" in q for q in queries) == 1
+    assert sum("node(id: $id)" in q for q in queries) == 1  # the 101st run of the big suite
+    rig.fake.assert_all_valid()

@@ -749,7 +749,7 @@ def test_the_github_forge_refuses_gitlab_pipelines(fake_github, tmp_path):
     )
     # Nothing was asked of GitHub but the PR and the comment.
     assert {f"{r.method} {r.operation_id}" for r in fake_github.requests_since(mark)} <= {
-        "POST apps/create-installation-access-token", "GET pulls/get",
+        "POST apps/create-installation-access-token", "POST graphql", "GET pulls/get",
         "POST issues/create-comment",
     }
 
