@@ -160,6 +160,13 @@ class CodeOwners:
 
     def rule_indices(self, paths: Sequence[str]) -> list[int | None]:
         """`rule_index` of each path, in order."""
+        return list(_rule_indices(self, tuple(paths)))
+
+    def owned_paths(self, paths: Sequence[str]) -> tuple[tuple[int, tuple[str, ...]], ...]:
+        """The paths each line decides, by line index ascending; unowned paths left out."""
+        return _owned_paths(self, tuple(paths))
+
+    def _match_all(self, paths: Sequence[str]) -> tuple[int | None, ...]:
         plain = self._plain_index
         wild_max = self._wild_max
         directories: dict[str, int] = {}
@@ -169,7 +176,7 @@ class CodeOwners:
             if wild_max > best:
                 best = max(best, self._wild_index(path))
             found.append(best if best >= 0 else None)
-        return found
+        return tuple(found)
 
     def rule_for(self, path: str) -> OwnerRule | None:
         index = self.rule_index(path)
@@ -178,6 +185,29 @@ class CodeOwners:
     def owners_of(self, path: str) -> tuple[Owner, ...]:
         rule = self.rule_for(path)
         return () if rule is None else rule.owners
+
+
+# A PR is evaluated again on every review, check and push, each time with the same
+# file list and, mostly, the same CODEOWNERS: matching thousands of paths each time
+# would dominate. Bounded memos of pure functions, keyed by the parsed file (itself
+# cached by its text) and the paths; entries are immutable.
+_MEMO_SIZE = 32
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _rule_indices(owners: CodeOwners, paths: tuple[str, ...]) -> tuple[int | None, ...]:
+    return owners._match_all(paths)
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _owned_paths(
+    owners: CodeOwners, paths: tuple[str, ...]
+) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    by_rule: dict[int, list[str]] = {}
+    for path, index in zip(paths, _rule_indices(owners, paths), strict=True):
+        if index is not None:
+            by_rule.setdefault(index, []).append(path)
+    return tuple((index, tuple(by_rule[index])) for index in sorted(by_rule))
 
 
 def _plain_form(pattern: str) -> tuple[str, str] | None:

@@ -406,14 +406,9 @@ class CodeOwnership:
         if text is None:
             return cls(False, (), frozenset())
         parsed = parse_codeowners(text)
-        by_rule: dict[int, list[str]] = {}
-        paths = ctx.touched_paths
-        for path, index in zip(paths, parsed.rule_indices(paths), strict=True):
-            if index is not None:
-                by_rule.setdefault(index, []).append(path)
         groups: list[OwnedGroup] = []
         everyone: set[str] = set()
-        for index in sorted(by_rule):
+        for index, paths in parsed.owned_paths(ctx.touched_paths):
             rule = parsed.rules[index]
             if not rule.owners:
                 continue  # a line without owners leaves its paths unowned
@@ -429,6 +424,6 @@ class CodeOwnership:
             everyone.update(logins)
             groups.append(OwnedGroup(
                 rule.line, rule.pattern, tuple(str(o) for o in rule.owners),
-                frozenset(logins), tuple(unresolved), tuple(by_rule[index]),
+                frozenset(logins), tuple(unresolved), paths,
             ))
         return cls(True, tuple(groups), frozenset(everyone))
