@@ -101,15 +101,21 @@ class Approvers:
             tuple((o, fold(o)) for o in model.organizations),
         )
 
-    def qualifies(self, login: str, ctx: Context) -> tuple[str, ...]:
-        """What makes `login` eligible (team slugs, `user`, ...); empty when nothing does."""
-        folded = fold(login)
+    def qualifies(self, login: str, ctx: Context, folded: str | None = None) -> tuple[str, ...]:
+        """What makes `login` eligible (team slugs, `user`, ...); empty when nothing does.
+        `folded` is `fold(login)` when the caller has it already."""
+        if folded is None:
+            folded = fold(login)
+        # Plain loops: tallies ask this of every reviewer for every distinct `from`.
         via: list[str] = []
         if folded in self._folded_users:
             via.append("user")
-        via.extend(team for team, key in self._folded_teams if ctx.in_team_folded(folded, key))
-        via.extend(f"organization {org}" for org, key in self._folded_orgs
-                   if ctx.in_organization_folded(folded, key))
+        for team, key in self._folded_teams:
+            if ctx.in_team_folded(folded, key):
+                via.append(team)
+        for org, key in self._folded_orgs:
+            if ctx.in_organization_folded(folded, key):
+                via.append(f"organization {org}")
         if self.permission is not None and ctx.has_permission(login, self.permission):
             via.append(f"{self.permission} permission")
         if self.code_owners and folded in ctx.code_ownership.owner_logins:
@@ -198,6 +204,11 @@ class PreparedRule:
         self.required = rule.requires.approvals
         self.approvers = Approvers.of(rule.requires.from_)
         self.eligible_words = self.approvers.describe()
+        approvers = self.approvers
+        self._only_permission = approvers.permission is not None and not (
+            approvers.users or approvers.teams or approvers.organizations
+            or approvers.code_owners
+        )
         self.distinct_teams = rule.requires.distinct_teams
         self.options: RuleOptions = rule.options
         self.by_review = rule.options.methods.review
@@ -263,15 +274,17 @@ class PreparedRule:
         # rule's methods and options: rules that share them share that work.
         judged = ctx.memo(self._counting_key, lambda: self._judge_all(ctx))
         vias: dict[str, tuple[str, ...]] = ctx.memo(self._approvers_key, dict)
+        qualifies = self.approvers.qualifies
         counted: list[Counted] = []
         discounted: list[Discounted] = []
         for person in judged:
             if person.final is not None:
                 discounted.append(person.final)
                 continue
-            via = vias.get(person.folded)
+            folded = person.folded
+            via = vias.get(folded)
             if via is None:
-                via = vias[person.folded] = self.approvers.qualifies(person.login, ctx)
+                via = vias[folded] = qualifies(person.login, ctx, folded)
             if not via:
                 discounted.append(Discounted(
                     person.login, self._ineligible_reason(person.login, ctx), "not-eligible",
@@ -284,15 +297,19 @@ class PreparedRule:
                 assert person.problem is not None
                 discounted.append(Discounted(person.login, *person.problem,
                                              person.latest_sha, person.latest_at))
-        counted.sort(key=lambda c: c.at)
-        discounted.sort(key=lambda d: (d.at is None, d.at, d.login))
+        # `judged` is in the discounted order already (see `_judge_all`).
+        counted.sort(key=_counted_at)
         return self._assess(ctx, tuple(counted), tuple(discounted))
 
     def _judge_all(self, ctx: Context) -> tuple[_Judged, ...]:
-        return tuple(
-            judged for person in self._actions(ctx).values()
-            if (judged := self._judge(person, ctx)) is not None
-        )
+        """Everyone who approved or revoked, in the order their discounts are listed:
+        by time (unknown last), then login. A person's discount always carries their
+        login and `latest_at`, so every tally built from this list (a subsequence)
+        comes out sorted without sorting it again."""
+        judged = [judged for person in self._actions(ctx).values()
+                  if (judged := self._judge(person, ctx)) is not None]
+        judged.sort(key=_discount_order)
+        return tuple(judged)
 
     def _judge(self, person: _Person, ctx: Context) -> _Judged | None:
         """Everything about one person that does not depend on `from`."""
@@ -380,15 +397,9 @@ class PreparedRule:
         return None
 
     def _ineligible_reason(self, login: str, ctx: Context) -> str:
-        approvers = self.approvers
-        only_permission = (
-            approvers.permission is not None
-            and not (approvers.users or approvers.teams or approvers.organizations
-                     or approvers.code_owners)
-        )
-        if only_permission:
+        if self._only_permission:
             return (f"has {ctx.permission(login)} permission, below the required "
-                    f"{approvers.permission}")
+                    f"{self.approvers.permission}")
         return f"is not one of {self.eligible_words}"
 
     def _validity_problem(self, action: _Action, ctx: Context) -> tuple[str, DiscountCode] | None:
@@ -466,6 +477,14 @@ class PreparedRule:
             uncovered_count=uncovered_count,
         )
         return Tally(counted, discounted, facts, tuple(missing))
+
+
+def _counted_at(counted: Counted) -> datetime:
+    return counted.at
+
+
+def _discount_order(judged: _Judged) -> tuple[bool, datetime | None, str]:
+    return (judged.latest_at is None, judged.latest_at, judged.login)
 
 
 def _in_time_order(action: _Action) -> tuple[datetime, int, int]:
