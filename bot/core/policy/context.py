@@ -25,9 +25,11 @@ PASSING = frozenset({"success", "neutral", "skipped"})
 FAILING = frozenset({"failure", "cancelled", "timed_out", "action_required", "error"})
 
 
-def fold(name: str) -> str:
-    """Logins, team slugs and organisations compare case-insensitively."""
-    return name.casefold()
+fold: Callable[[str], str] = str.casefold
+"""Logins, team slugs and organisations compare case-insensitively. (The method itself,
+not a function calling it: an evaluation folds names hundreds of times.)"""
+
+_RANKS = {permission: rank for rank, permission in enumerate(PERMISSION_ORDER)}
 
 
 def strip_bot_suffix(name: str) -> str:
@@ -60,6 +62,33 @@ class Contribution:
     sha: str | None = None
 
 
+class MemoKey:
+    """A `Context.memo` key whose hash is computed once.
+
+    Rules look their shared work up by nested tuples (methods, options, `from`)
+    for every evaluation; hashing those again on every lookup cost more than the
+    lookup. Keys with equal parts are equal, so rules (and policies) still share.
+    """
+
+    __slots__ = ("_hash", "parts")
+
+    def __init__(self, *parts: Hashable) -> None:
+        self.parts = parts
+        self._hash = hash(parts)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, MemoKey) and self.parts == other.parts)
+
+    def __repr__(self) -> str:
+        return f"MemoKey{self.parts!r}"
+
+
+_MISSING: Any = object()
+
+
 class Context:
     """A snapshot plus lazily computed indexes over it."""
 
@@ -69,10 +98,10 @@ class Context:
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """`compute()` once per snapshot and key: evaluators share work across rules."""
-        if key in self._memo:
-            return cast(T, self._memo[key])
-        value = self._memo[key] = compute()
-        return value
+        value = self._memo.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._memo[key] = compute()
+        return cast(T, value)
 
     # -- people ------------------------------------------------------------
 
@@ -103,10 +132,8 @@ class Context:
         return self._permissions.get(fold(login), "none")
 
     def has_permission(self, login: str, needed: str) -> bool:
-        have = self.permission(login)
-        if have not in PERMISSION_ORDER:
-            return False
-        return PERMISSION_ORDER.index(have) >= PERMISSION_ORDER.index(needed)
+        have = _RANKS.get(self.permission(login))
+        return have is not None and have >= _RANKS[needed]
 
     def team_members(self, team: str) -> frozenset[str] | None:
         """Members (folded logins) of a team, or None when the directory does not know it."""
@@ -152,8 +179,16 @@ class Context:
         push counts as one only when the update merge it made the head sits
         on a head the PR had before (so the push added nothing else).
         """
-        return self.memo(("contributions", ignore_update_merges),
-                         lambda: self._contributions(ignore_update_merges))
+        return (self._contributions_without_update_merges if ignore_update_merges
+                else self._all_contributions)
+
+    @cached_property
+    def _all_contributions(self) -> dict[str, tuple[Contribution, ...]]:
+        return self._contributions(False)
+
+    @cached_property
+    def _contributions_without_update_merges(self) -> dict[str, tuple[Contribution, ...]]:
+        return self._contributions(True)
 
     def _contributions(self, ignore_update_merges: bool) -> dict[str, tuple[Contribution, ...]]:
         found: dict[str, list[Contribution]] = {}
