@@ -206,6 +206,7 @@ class PreparedRule:
         self.required = rule.requires.approvals
         self.approvers = Approvers.of(rule.requires.from_)
         self.eligible_words = self.approvers.describe()
+        self._not_one_of = f"is not one of {self.eligible_words}"
         approvers = self.approvers
         self._only_permission = approvers.permission is not None and not (
             approvers.users or approvers.teams or approvers.organizations
@@ -277,6 +278,8 @@ class PreparedRule:
         judged = ctx.memo(self._counting_key, lambda: self._judge_all(ctx))
         vias: dict[str, tuple[str, ...]] = ctx.memo(self._approvers_key, dict)
         qualifies = self.approvers.qualifies
+        # The reason a person is not eligible, when it is the same for everyone.
+        not_one_of = "" if self._only_permission else self._not_one_of
         counted: list[Counted] = []
         discounted: list[Discounted] = []
         for person in judged:
@@ -289,8 +292,8 @@ class PreparedRule:
                 via = vias[folded] = qualifies(person.login, ctx, folded)
             if not via:
                 discounted.append(Discounted(
-                    person.login, self._ineligible_reason(person.login, ctx), "not-eligible",
-                    person.latest_sha, person.latest_at,
+                    person.login, not_one_of or self._ineligible_reason(person.login, ctx),
+                    "not-eligible", person.latest_sha, person.latest_at,
                 ))
             elif person.valid is not None:
                 method, at, sha = person.valid
@@ -316,8 +319,11 @@ class PreparedRule:
     def _judge(self, person: _Person, ctx: Context) -> _Judged | None:
         """Everything about one person that does not depend on `from`."""
         login = person.actor.login
-        last_revoke = max((i for i, a in enumerate(person.actions) if a.revokes), default=-1)
-        approvals = [a for a in person.actions[last_revoke + 1:] if not a.revokes]
+        actions = person.actions
+        last_revoke = len(actions) - 1
+        while last_revoke >= 0 and not actions[last_revoke].revokes:
+            last_revoke -= 1
+        approvals = actions[last_revoke + 1:]  # nothing after the last revocation revokes
         if not approvals:
             earlier = [a for a in person.actions[:last_revoke] if not a.revokes]
             if not earlier:
@@ -406,7 +412,7 @@ class PreparedRule:
         if self._only_permission:
             return (f"has {ctx.permission(login)} permission, below the required "
                     f"{self.approvers.permission}")
-        return f"is not one of {self.eligible_words}"
+        return self._not_one_of
 
     def _validity_problem(self, action: _Action, ctx: Context) -> tuple[str, DiscountCode] | None:
         options = self.options

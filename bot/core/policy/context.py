@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar, cast
 
-from bot.core.codeowners import parse_codeowners
+from bot.core.codeowners import Owner, parse_codeowners
 from bot.core.policy.models import PERMISSION_ORDER
 from bot.core.snapshot import Actor, CheckResult, Comment, Commit, HeadChange, Review, Snapshot
 
@@ -344,9 +344,10 @@ class Context:
         """Every path a change touches: new paths and, for renames, old paths."""
         paths: dict[str, None] = {}
         for changed in self.snapshot.files:
-            paths.setdefault(changed.path, None)
+            # Assigning keeps a key where it was first inserted, as setdefault does.
+            paths[changed.path] = None
             if changed.previous_path:
-                paths.setdefault(changed.previous_path, None)
+                paths[changed.previous_path] = None
         return tuple(paths)
 
     @cached_property
@@ -375,13 +376,17 @@ class Context:
 
     def is_own_check(self, result: CheckResult) -> bool:
         """Results under the bot's own context, or written by the bot, never count."""
-        prefix = fold(self.snapshot.bot.context_prefix)
+        prefix = self._own_prefix
         name = fold(result.name)
         if prefix and name.startswith(prefix):
             rest = name[len(prefix):]
             if not rest or not rest[0].isalnum():
                 return True
         return result.app is not None and strip_bot_suffix(result.app) in self.bot_logins
+
+    @cached_property
+    def _own_prefix(self) -> str:
+        return fold(self.snapshot.bot.context_prefix)
 
     @cached_property
     def countable_checks(self) -> tuple[CheckResult, ...]:
@@ -443,22 +448,34 @@ class CodeOwnership:
         parsed = parse_codeowners(text)
         groups: list[OwnedGroup] = []
         everyone: set[str] = set()
+        # Large CODEOWNERS files name the same few owners on hundreds of lines:
+        # resolve each set of owners once.
+        resolved: dict[tuple[Owner, ...], tuple[tuple[str, ...], frozenset[str],
+                                                 tuple[str, ...]]] = {}
         for index, paths in parsed.owned_paths(ctx.touched_paths):
             rule = parsed.rules[index]
             if not rule.owners:
                 continue  # a line without owners leaves its paths unowned
-            logins: set[str] = set()
-            unresolved: list[str] = []
-            for owner in rule.owners:
-                if owner.kind == "user":
-                    logins.add(fold(owner.name))
-                elif owner.kind == "team" and (members := ctx.team_members(owner.name)) is not None:
-                    logins.update(members)
-                else:
-                    unresolved.append(str(owner))
-            everyone.update(logins)
-            groups.append(OwnedGroup(
-                rule.line, rule.pattern, tuple(str(o) for o in rule.owners),
-                frozenset(logins), tuple(unresolved), paths,
-            ))
+            owners = resolved.get(rule.owners)
+            if owners is None:
+                owners = resolved[rule.owners] = _resolve(rule.owners, ctx)
+                everyone.update(owners[1])
+            groups.append(OwnedGroup(rule.line, rule.pattern, *owners, paths))
         return cls(True, tuple(groups), frozenset(everyone))
+
+
+def _resolve(
+    owners: tuple[Owner, ...], ctx: Context
+) -> tuple[tuple[str, ...], frozenset[str], tuple[str, ...]]:
+    """Owners as written, the folded logins who can approve for them, and the owners
+    that match nobody."""
+    logins: set[str] = set()
+    unresolved: list[str] = []
+    for owner in owners:
+        if owner.kind == "user":
+            logins.add(fold(owner.name))
+        elif owner.kind == "team" and (members := ctx.team_members(owner.name)) is not None:
+            logins.update(members)
+        else:
+            unresolved.append(str(owner))
+    return tuple(str(o) for o in owners), frozenset(logins), tuple(unresolved)
