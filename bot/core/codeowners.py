@@ -104,21 +104,15 @@ class CodeOwners:
                 matcher = None
             self._set = matcher
 
-    def _plain_index(self, path: str, directories: dict[str, int] | None = None) -> int:
-        """The last plain line owning `path`, or -1; `directories` memoises per directory."""
+    def _plain_index(self, path: str) -> int:
+        """The last plain line owning `path`, or -1 (`_match_all` inlines this)."""
         cut = path.rfind("/")
         name = path[cut + 1:]
         best = max(self._plain["at_or_below"].get(path, -1),
                    self._plain["name_anywhere"].get(name, -1))
         if cut == -1:
             return best
-        directory = path[:cut]
-        if directories is None:
-            return max(best, self._directory_index(directory))
-        known = directories.get(directory)
-        if known is None:
-            known = directories[directory] = self._directory_index(directory)
-        return max(best, known)
+        return max(best, self._directory_index(path[:cut]))
 
     def _directory_index(self, directory: str) -> int:
         """The last plain line owning everything in `directory` (and below)."""
@@ -167,14 +161,30 @@ class CodeOwners:
         return _owned_paths(self, tuple(paths))
 
     def _match_all(self, paths: Sequence[str]) -> tuple[int | None, ...]:
-        plain = self._plain_index
+        # `rule_index` for many paths: `_plain_index` inlined, and each directory's
+        # answer kept, since the paths of a PR share few directories.
+        at_or_below = self._plain["at_or_below"]
+        names = self._plain["name_anywhere"]
         wild_max = self._wild_max
         directories: dict[str, int] = {}
         found: list[int | None] = []
         for path in paths:
-            best = plain(path, directories)
+            cut = path.rfind("/")
+            best = at_or_below.get(path, -1)
+            named = names.get(path[cut + 1:], -1)
+            if named > best:
+                best = named
+            if cut != -1:
+                directory = path[:cut]
+                known = directories.get(directory)
+                if known is None:
+                    known = directories[directory] = self._directory_index(directory)
+                if known > best:
+                    best = known
             if wild_max > best:
-                best = max(best, self._wild_index(path))
+                wild = self._wild_index(path)
+                if wild > best:
+                    best = wild
             found.append(best if best >= 0 else None)
         return tuple(found)
 

@@ -29,12 +29,7 @@ class PathMatcher:
     def _match_all(self, paths: Sequence[str]) -> tuple[int, ...]:
         if self._set is None:
             return (0,) * len(self.patterns)
-        hits: list[list[int]] = [[] for _ in self.patterns]
-        matching = self._set.matching_indices
-        for i, path in enumerate(paths):
-            for glob in matching(path):
-                hits[glob].append(i)
-        return tuple(_mask(indices, len(paths)) for indices in hits)
+        return tuple(_mask(indices, len(paths)) for indices in self._set.matching_paths(paths))
 
 
 # A PR is evaluated again on every review, check and push, with the same policy and
