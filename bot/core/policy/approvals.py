@@ -590,7 +590,7 @@ def _coverage(ctx: Context, counted: Sequence[Counted]) -> tuple[list[str], list
     uncovered: list[str] = []
     count = 0
     for group in ownership.groups:
-        if group.logins & approvers:
+        if not group.logins.isdisjoint(approvers):
             continue
         count += len(group.paths)
         uncovered.extend(group.paths[: max(0, 3 - len(uncovered))])

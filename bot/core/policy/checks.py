@@ -161,10 +161,16 @@ class RequiredCheck:
             if self._glob:
                 return Status.PENDING, f"no check matching {self.name} has reported yet"
             return Status.PENDING, f"{self.label} has not reported yet"
-        failed = [r for r in latest if classify(r.state) is Status.FAILED]
+        failed: list[CheckResult] = []
+        waiting: list[CheckResult] = []
+        for result in latest:
+            status = classify(result.state)
+            if status is Status.FAILED:
+                failed.append(result)
+            elif status is Status.PENDING:
+                waiting.append(result)
         if failed:
             return Status.FAILED, "; ".join(f"{r.name} failed ({r.state})" for r in failed)
-        waiting = [r for r in latest if classify(r.state) is Status.PENDING]
         if waiting:
             return Status.PENDING, "; ".join(
                 f"{r.name} {_WAITING_WORDS.get(r.state, 'has not finished')}" for r in waiting
