@@ -605,7 +605,8 @@ class PathGlobSet:
 
     All patterns run in one RE2 pass, so the cost per path barely grows with
     their number; to evaluate many rules over many files, put every rule's
-    patterns in one set and map matching_indices() back to the rules.
+    patterns in one set and map matching_paths() (or, for one path,
+    matching_indices()) back to the rules.
     """
 
     globs: tuple[PathGlob, ...]

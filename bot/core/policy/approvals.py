@@ -166,6 +166,8 @@ class _Judged(NamedTuple):
 
     login: str
     folded: str
+    position: int
+    """Where the person first acted: equal approval times keep this order."""
     latest_sha: str | None
     latest_at: datetime | None
     final: Discounted | None = None
@@ -280,7 +282,7 @@ class PreparedRule:
         qualifies = self.approvers.qualifies
         # The reason a person is not eligible, when it is the same for everyone.
         not_one_of = "" if self._only_permission else self._not_one_of
-        counted: list[Counted] = []
+        counted: list[tuple[datetime, int, Counted]] = []
         discounted: list[Discounted] = []
         for person in judged:
             if person.final is not None:
@@ -297,26 +299,27 @@ class PreparedRule:
                 ))
             elif person.valid is not None:
                 method, at, sha = person.valid
-                counted.append(Counted(person.login, method, at, sha, via))
+                counted.append((at, person.position, Counted(person.login, method, at, sha, via)))
             else:
                 assert person.problem is not None
                 discounted.append(Discounted(person.login, *person.problem,
                                              person.latest_sha, person.latest_at))
-        # `judged` is in the discounted order already (see `_judge_all`).
-        counted.sort(key=_counted_at)
-        return self._assess(ctx, tuple(counted), tuple(discounted))
+        # `judged` is in the discounted order already (see `_judge_all`); the counted
+        # go by time, then by where each person first acted (positions are unique).
+        counted.sort()
+        return self._assess(ctx, tuple(c for _, _, c in counted), tuple(discounted))
 
     def _judge_all(self, ctx: Context) -> tuple[_Judged, ...]:
         """Everyone who approved or revoked, in the order their discounts are listed:
         by time (unknown last), then login. A person's discount always carries their
         login and `latest_at`, so every tally built from this list (a subsequence)
         comes out sorted without sorting it again."""
-        judged = [judged for person in self._actions(ctx).values()
-                  if (judged := self._judge(person, ctx)) is not None]
+        judged = [judged for position, person in enumerate(self._actions(ctx).values())
+                  if (judged := self._judge(person, position, ctx)) is not None]
         judged.sort(key=_discount_order)
         return tuple(judged)
 
-    def _judge(self, person: _Person, ctx: Context) -> _Judged | None:
+    def _judge(self, person: _Person, position: int, ctx: Context) -> _Judged | None:
         """Everything about one person that does not depend on `from`."""
         login = person.actor.login
         actions = person.actions
@@ -332,22 +335,22 @@ class PreparedRule:
             reason = ("requested changes after approving" if revoker.method == "CHANGES_REQUESTED"
                       else "had the approval dismissed")
             final = Discounted(login, reason, "revoked", earlier[-1].sha, revoker.at)
-            return _Judged(login, fold(login), earlier[-1].sha, revoker.at, final=final)
+            return _Judged(login, fold(login), position, earlier[-1].sha, revoker.at, final=final)
         latest = approvals[-1]
         identity = self._identity_problem(person.actor, ctx)
         if identity is not None:
             final = Discounted(login, identity[0], identity[1], latest.sha, latest.at)
-            return _Judged(login, fold(login), latest.sha, latest.at, final=final)
+            return _Judged(login, fold(login), position, latest.sha, latest.at, final=final)
         # The latest approval that is still valid counts; if none is, the latest one
         # explains why.
         first_problem: tuple[str, DiscountCode] | None = None
         for action in reversed(approvals):
             problem = self._validity_problem(action, ctx)
             if problem is None:
-                return _Judged(login, fold(login), latest.sha, latest.at,
+                return _Judged(login, fold(login), position, latest.sha, latest.at,
                                valid=(action.method, action.at, action.sha))
             first_problem = first_problem or problem
-        return _Judged(login, fold(login), latest.sha, latest.at, problem=first_problem)
+        return _Judged(login, fold(login), position, latest.sha, latest.at, problem=first_problem)
 
     def _actions(self, ctx: Context) -> dict[str, _Person]:
         """Each person's approving and revoking actions, in time order."""
@@ -489,10 +492,6 @@ class PreparedRule:
             uncovered_count=uncovered_count,
         )
         return Tally(counted, discounted, facts, tuple(missing))
-
-
-def _counted_at(counted: Counted) -> datetime:
-    return counted.at
 
 
 def _discount_order(judged: _Judged) -> tuple[bool, datetime | None, str]:
