@@ -104,21 +104,15 @@ class CodeOwners:
                 matcher = None
             self._set = matcher
 
-    def _plain_index(self, path: str, directories: dict[str, int] | None = None) -> int:
-        """The last plain line owning `path`, or -1; `directories` memoises per directory."""
+    def _plain_index(self, path: str) -> int:
+        """The last plain line owning `path`, or -1 (`_match_all` inlines this)."""
         cut = path.rfind("/")
         name = path[cut + 1:]
         best = max(self._plain["at_or_below"].get(path, -1),
                    self._plain["name_anywhere"].get(name, -1))
         if cut == -1:
             return best
-        directory = path[:cut]
-        if directories is None:
-            return max(best, self._directory_index(directory))
-        known = directories.get(directory)
-        if known is None:
-            known = directories[directory] = self._directory_index(directory)
-        return max(best, known)
+        return max(best, self._directory_index(path[:cut]))
 
     def _directory_index(self, directory: str) -> int:
         """The last plain line owning everything in `directory` (and below)."""
@@ -160,16 +154,39 @@ class CodeOwners:
 
     def rule_indices(self, paths: Sequence[str]) -> list[int | None]:
         """`rule_index` of each path, in order."""
-        plain = self._plain_index
+        return list(_rule_indices(self, tuple(paths)))
+
+    def owned_paths(self, paths: Sequence[str]) -> tuple[tuple[int, tuple[str, ...]], ...]:
+        """The paths each line decides, by line index ascending; unowned paths left out."""
+        return _owned_paths(self, tuple(paths))
+
+    def _match_all(self, paths: Sequence[str]) -> tuple[int | None, ...]:
+        # `rule_index` for many paths: `_plain_index` inlined, and each directory's
+        # answer kept, since the paths of a PR share few directories.
+        at_or_below = self._plain["at_or_below"]
+        names = self._plain["name_anywhere"]
         wild_max = self._wild_max
         directories: dict[str, int] = {}
         found: list[int | None] = []
         for path in paths:
-            best = plain(path, directories)
+            cut = path.rfind("/")
+            best = at_or_below.get(path, -1)
+            named = names.get(path[cut + 1:], -1)
+            if named > best:
+                best = named
+            if cut != -1:
+                directory = path[:cut]
+                known = directories.get(directory)
+                if known is None:
+                    known = directories[directory] = self._directory_index(directory)
+                if known > best:
+                    best = known
             if wild_max > best:
-                best = max(best, self._wild_index(path))
+                wild = self._wild_index(path)
+                if wild > best:
+                    best = wild
             found.append(best if best >= 0 else None)
-        return found
+        return tuple(found)
 
     def rule_for(self, path: str) -> OwnerRule | None:
         index = self.rule_index(path)
@@ -178,6 +195,29 @@ class CodeOwners:
     def owners_of(self, path: str) -> tuple[Owner, ...]:
         rule = self.rule_for(path)
         return () if rule is None else rule.owners
+
+
+# A PR is evaluated again on every review, check and push, each time with the same
+# file list and, mostly, the same CODEOWNERS: matching thousands of paths each time
+# would dominate. Bounded memos of pure functions, keyed by the parsed file (itself
+# cached by its text) and the paths; entries are immutable.
+_MEMO_SIZE = 32
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _rule_indices(owners: CodeOwners, paths: tuple[str, ...]) -> tuple[int | None, ...]:
+    return owners._match_all(paths)
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _owned_paths(
+    owners: CodeOwners, paths: tuple[str, ...]
+) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    by_rule: dict[int, list[str]] = {}
+    for path, index in zip(paths, _rule_indices(owners, paths), strict=True):
+        if index is not None:
+            by_rule.setdefault(index, []).append(path)
+    return tuple((index, tuple(by_rule[index])) for index in sorted(by_rule))
 
 
 def _plain_form(pattern: str) -> tuple[str, str] | None:

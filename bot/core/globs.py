@@ -59,7 +59,7 @@ pattern.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import re2
@@ -352,6 +352,15 @@ def _encode(text: str) -> bytes:
         return text.encode("utf-8", "surrogatepass")
 
 
+def _encode_all(texts: Iterable[str]) -> Iterator[bytes]:
+    """`_encode` of each text, without a call per text."""
+    for text in texts:
+        try:
+            yield text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            yield text.encode("utf-8", "surrogatepass")
+
+
 def _trim_trailing_spaces(line: bytes) -> bytes:
     """Drop unescaped trailing spaces, as git does for each .gitignore line."""
     last_space = None
@@ -534,6 +543,22 @@ class _FullMatcher:
         found.sort()
         return found
 
+    def hits(self, texts: Iterable[bytes], size: int) -> list[list[int]]:
+        """For each regex, the positions (ascending) of the texts it matches whole.
+        One loop here rather than a call of `indices` per text: policies match
+        thousands of paths at once."""
+        found_by: list[list[int]] = [[] for _ in range(size)]
+        match = self._set.Match if self._set is not None else None
+        sentinel = self._sentinel
+        for position, data in enumerate(texts):
+            found = match(data) if match is not None else None
+            if not found:
+                found = self._slow(data)
+            for index in found:
+                if index != sentinel:
+                    found_by[index].append(position)
+        return found_by
+
     def any(self, data: bytes) -> bool:
         found = self._set.Match(data) if self._set is not None else None
         if not found:
@@ -580,7 +605,8 @@ class PathGlobSet:
 
     All patterns run in one RE2 pass, so the cost per path barely grows with
     their number; to evaluate many rules over many files, put every rule's
-    patterns in one set and map matching_indices() back to the rules.
+    patterns in one set and map matching_paths() (or, for one path,
+    matching_indices()) back to the rules.
     """
 
     globs: tuple[PathGlob, ...]
@@ -607,6 +633,10 @@ class PathGlobSet:
     def matching_indices(self, path: str) -> tuple[int, ...]:
         """Positions (ascending) of the patterns that match the file path."""
         return tuple(self._matcher.indices(_encode(path)))
+
+    def matching_paths(self, paths: Sequence[str]) -> list[list[int]]:
+        """For each pattern, the positions (ascending) in `paths` of the paths it matches."""
+        return self._matcher.hits(_encode_all(paths), len(self.globs))
 
 
 # --- ref globs -------------------------------------------------------------

@@ -10,6 +10,7 @@ bit i says "path i matches". Predicates then combine masks with `|`, `&`, `~`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from bot.core.globs import PathGlobSet
 
@@ -21,16 +22,22 @@ class PathMatcher:
         self.patterns = tuple(patterns)
         self._set = PathGlobSet(self.patterns) if self.patterns else None
 
-    def masks(self, paths: Sequence[str]) -> list[int]:
+    def masks(self, paths: Sequence[str]) -> tuple[int, ...]:
         """One mask per glob: bit i set when paths[i] matches that glob."""
-        hits: list[list[int]] = [[] for _ in self.patterns]
+        return _masks(self, tuple(paths))
+
+    def _match_all(self, paths: Sequence[str]) -> tuple[int, ...]:
         if self._set is None:
-            return [0] * len(self.patterns)
-        matching = self._set.matching_indices
-        for i, path in enumerate(paths):
-            for glob in matching(path):
-                hits[glob].append(i)
-        return [_mask(indices, len(paths)) for indices in hits]
+            return (0,) * len(self.patterns)
+        return tuple(_mask(indices, len(paths)) for indices in self._set.matching_paths(paths))
+
+
+# A PR is evaluated again on every review, check and push, with the same policy and
+# the same files: a bounded memo of this pure function, keyed by the matcher (one per
+# prepared policy) and the paths, spares matching thousands of paths each time.
+@lru_cache(maxsize=32)
+def _masks(matcher: PathMatcher, paths: tuple[str, ...]) -> tuple[int, ...]:
+    return matcher._match_all(paths)
 
 
 def _mask(indices: list[int], size: int) -> int:

@@ -538,3 +538,20 @@ def test_conditions_not_holding_keep_the_rule_pending():
     assert result.status is Status.PENDING
     assert "waiting for conditions" in result.explanation
     assert "ci / test has not reported yet" in result.explanation
+
+
+def test_approvals_at_the_same_time_keep_the_order_people_first_acted_in():
+    # Counted by time; a tie keeps the forge's order, whatever the logins' order.
+    result = rule("requires: {approvals: 2}",
+                  reviews=(review("dave", minutes=10), review("bob", minutes=10)))
+    assert counted(result) == ["dave", "bob"]
+    assert result.explanation.startswith("approved by dave")
+
+
+def test_people_who_do_not_count_are_listed_by_time_then_login():
+    result = rule(
+        "requires: {approvals: 3, from: {users: [frank]}}",
+        reviews=(review("dave", minutes=12), review("bob", minutes=10),
+                 review("carol", minutes=10), review("erin", minutes=11)),
+    )
+    assert [d.login for d in result.facts.discounted] == ["bob", "carol", "erin", "dave"]

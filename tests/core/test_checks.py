@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 from factories import check, make_snapshot, policy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bot.core.policy.checks import RequiredCheck
 from bot.core.policy.evaluate import evaluate
 from bot.core.policy.result import Result, Status
 
@@ -102,3 +105,16 @@ def test_every_required_check_is_a_child_with_its_facts():
     assert [c.status for c in result.children] == [Status.APPROVED, Status.PENDING]
     assert result.explanation == "b is queued"
     assert result.children[0].facts.seen[0].counted
+
+
+# Glob names are matched part by part unless the name holds a newline or non-ASCII
+# text; either way the answer must be the regex's.
+check_name_text = st.text(alphabet="ab */()-\n\u00e9", max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pattern=check_name_text.map(lambda text: text + "*"), name=check_name_text)
+def test_glob_check_names_match_as_the_regex_does(pattern, name):
+    required = RequiredCheck(pattern)
+    assert required._regex is not None
+    assert required._matches(name) is (required._regex.fullmatch(name) is not None)

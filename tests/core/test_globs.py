@@ -427,6 +427,10 @@ def test_set_falls_back_to_exact_matching_when_re2_gives_up(
     for path in PATHS:
         assert fast.matching_indices(path) == expected[path], path
         assert fast.matches(path) is bool(expected[path]), path
+    assert fast.matching_paths(PATHS) == [
+        [i for i, path in enumerate(PATHS) if glob in expected[path]]
+        for glob in range(len(patterns))
+    ]
 
 
 def test_set_falls_back_when_re2_cannot_build_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -436,6 +440,7 @@ def test_set_falls_back_when_re2_cannot_build_it(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(re2.Set, "Compile", refuse)
     docs = PathGlobSet(["docs/", "*.md"])
     assert docs.matching_indices("docs/x.md") == (0, 1)
+    assert docs.matching_paths(["src/x.py", "docs/x.md", "x.md"]) == [[1], [1, 2]]
     assert not docs.matches("src/x.py")
 
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
-from bot.core.policy.context import Context, fold
+from bot.core.policy.context import Context, MemoKey, fold
 from bot.core.policy.models import ApprovalMethods, Rule, RuleOptions
 from bot.core.policy.models import Approvers as ApproversModel
 from bot.core.policy.needs import SnapshotNeeds
@@ -101,15 +102,21 @@ class Approvers:
             tuple((o, fold(o)) for o in model.organizations),
         )
 
-    def qualifies(self, login: str, ctx: Context) -> tuple[str, ...]:
-        """What makes `login` eligible (team slugs, `user`, ...); empty when nothing does."""
-        folded = fold(login)
+    def qualifies(self, login: str, ctx: Context, folded: str | None = None) -> tuple[str, ...]:
+        """What makes `login` eligible (team slugs, `user`, ...); empty when nothing does.
+        `folded` is `fold(login)` when the caller has it already."""
+        if folded is None:
+            folded = fold(login)
+        # Plain loops: tallies ask this of every reviewer for every distinct `from`.
         via: list[str] = []
         if folded in self._folded_users:
             via.append("user")
-        via.extend(team for team, key in self._folded_teams if ctx.in_team_folded(folded, key))
-        via.extend(f"organization {org}" for org, key in self._folded_orgs
-                   if ctx.in_organization_folded(folded, key))
+        for team, key in self._folded_teams:
+            if ctx.in_team_folded(folded, key):
+                via.append(team)
+        for org, key in self._folded_orgs:
+            if ctx.in_organization_folded(folded, key):
+                via.append(f"organization {org}")
         if self.permission is not None and ctx.has_permission(login, self.permission):
             via.append(f"{self.permission} permission")
         if self.code_owners and folded in ctx.code_ownership.owner_logins:
@@ -134,8 +141,10 @@ class Approvers:
         return join_words(parts, "or")
 
 
-@dataclass(frozen=True, slots=True)
-class _Action:
+class _Action(NamedTuple):
+    # Tuples rather than frozen dataclasses (here and in `_Judged`): one is made for
+    # every review and every reviewer of every evaluation, and a tuple is several
+    # times cheaper to build.
     at: datetime
     order: int
     revokes: bool
@@ -152,12 +161,13 @@ class _Person:
     actions: list[_Action] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class _Judged:
+class _Judged(NamedTuple):
     """One person's standing for a rule before `from` is applied."""
 
     login: str
     folded: str
+    position: int
+    """Where the person first acted: equal approval times keep this order."""
     latest_sha: str | None
     latest_at: datetime | None
     final: Discounted | None = None
@@ -198,6 +208,12 @@ class PreparedRule:
         self.required = rule.requires.approvals
         self.approvers = Approvers.of(rule.requires.from_)
         self.eligible_words = self.approvers.describe()
+        self._not_one_of = f"is not one of {self.eligible_words}"
+        approvers = self.approvers
+        self._only_permission = approvers.permission is not None and not (
+            approvers.users or approvers.teams or approvers.organizations
+            or approvers.code_owners
+        )
         self.distinct_teams = rule.requires.distinct_teams
         self.options: RuleOptions = rule.options
         self.by_review = rule.options.methods.review
@@ -205,14 +221,14 @@ class PreparedRule:
         options = rule.options
         # Memo keys: rules sharing methods and options share who-did-what; rules
         # sharing `from` share who qualifies.
-        self._counting_key = (
+        self._counting_key = MemoKey(
             "judged", self.by_review, self.comments.key, options.allow_author,
             options.allow_contributors, options.invalidate_on_push,
             options.ignore_update_merges, options.ignore_edited_comments,
         )
-        self._approvers_key = ("via", self.approvers)
-        self._tally_key = ("tally", self._counting_key, self.approvers, self.required,
-                           self.distinct_teams)
+        self._approvers_key = MemoKey("via", self.approvers)
+        self._tally_key = MemoKey("tally", self._counting_key, self.approvers, self.required,
+                                  self.distinct_teams)
 
     def needs(self) -> SnapshotNeeds:
         """What the rule's conditions, approvers and methods read; the author's facts
@@ -263,42 +279,54 @@ class PreparedRule:
         # rule's methods and options: rules that share them share that work.
         judged = ctx.memo(self._counting_key, lambda: self._judge_all(ctx))
         vias: dict[str, tuple[str, ...]] = ctx.memo(self._approvers_key, dict)
-        counted: list[Counted] = []
+        qualifies = self.approvers.qualifies
+        # The reason a person is not eligible, when it is the same for everyone.
+        not_one_of = "" if self._only_permission else self._not_one_of
+        counted: list[tuple[datetime, int, Counted]] = []
         discounted: list[Discounted] = []
         for person in judged:
             if person.final is not None:
                 discounted.append(person.final)
                 continue
-            via = vias.get(person.folded)
+            folded = person.folded
+            via = vias.get(folded)
             if via is None:
-                via = vias[person.folded] = self.approvers.qualifies(person.login, ctx)
+                via = vias[folded] = qualifies(person.login, ctx, folded)
             if not via:
                 discounted.append(Discounted(
-                    person.login, self._ineligible_reason(person.login, ctx), "not-eligible",
-                    person.latest_sha, person.latest_at,
+                    person.login, not_one_of or self._ineligible_reason(person.login, ctx),
+                    "not-eligible", person.latest_sha, person.latest_at,
                 ))
             elif person.valid is not None:
                 method, at, sha = person.valid
-                counted.append(Counted(person.login, method, at, sha, via))
+                counted.append((at, person.position, Counted(person.login, method, at, sha, via)))
             else:
                 assert person.problem is not None
                 discounted.append(Discounted(person.login, *person.problem,
                                              person.latest_sha, person.latest_at))
-        counted.sort(key=lambda c: c.at)
-        discounted.sort(key=lambda d: (d.at is None, d.at, d.login))
-        return self._assess(ctx, tuple(counted), tuple(discounted))
+        # `judged` is in the discounted order already (see `_judge_all`); the counted
+        # go by time, then by where each person first acted (positions are unique).
+        counted.sort()
+        return self._assess(ctx, tuple(c for _, _, c in counted), tuple(discounted))
 
     def _judge_all(self, ctx: Context) -> tuple[_Judged, ...]:
-        return tuple(
-            judged for person in self._actions(ctx).values()
-            if (judged := self._judge(person, ctx)) is not None
-        )
+        """Everyone who approved or revoked, in the order their discounts are listed:
+        by time (unknown last), then login. A person's discount always carries their
+        login and `latest_at`, so every tally built from this list (a subsequence)
+        comes out sorted without sorting it again."""
+        judged = [judged for position, person in enumerate(self._actions(ctx).values())
+                  if (judged := self._judge(person, position, ctx)) is not None]
+        judged.sort(key=_discount_order)
+        return tuple(judged)
 
-    def _judge(self, person: _Person, ctx: Context) -> _Judged | None:
+    def _judge(self, person: _Person, position: int, ctx: Context) -> _Judged | None:
         """Everything about one person that does not depend on `from`."""
         login = person.actor.login
-        last_revoke = max((i for i, a in enumerate(person.actions) if a.revokes), default=-1)
-        approvals = [a for a in person.actions[last_revoke + 1:] if not a.revokes]
+        actions = person.actions
+        last_revoke = len(actions) - 1
+        while last_revoke >= 0 and not actions[last_revoke].revokes:
+            last_revoke -= 1
+        approvals = actions[last_revoke + 1:]  # nothing after the last revocation revokes
         if not approvals:
             earlier = [a for a in person.actions[:last_revoke] if not a.revokes]
             if not earlier:
@@ -307,22 +335,22 @@ class PreparedRule:
             reason = ("requested changes after approving" if revoker.method == "CHANGES_REQUESTED"
                       else "had the approval dismissed")
             final = Discounted(login, reason, "revoked", earlier[-1].sha, revoker.at)
-            return _Judged(login, fold(login), earlier[-1].sha, revoker.at, final=final)
+            return _Judged(login, fold(login), position, earlier[-1].sha, revoker.at, final=final)
         latest = approvals[-1]
         identity = self._identity_problem(person.actor, ctx)
         if identity is not None:
             final = Discounted(login, identity[0], identity[1], latest.sha, latest.at)
-            return _Judged(login, fold(login), latest.sha, latest.at, final=final)
+            return _Judged(login, fold(login), position, latest.sha, latest.at, final=final)
         # The latest approval that is still valid counts; if none is, the latest one
         # explains why.
         first_problem: tuple[str, DiscountCode] | None = None
         for action in reversed(approvals):
             problem = self._validity_problem(action, ctx)
             if problem is None:
-                return _Judged(login, fold(login), latest.sha, latest.at,
+                return _Judged(login, fold(login), position, latest.sha, latest.at,
                                valid=(action.method, action.at, action.sha))
             first_problem = first_problem or problem
-        return _Judged(login, fold(login), latest.sha, latest.at, problem=first_problem)
+        return _Judged(login, fold(login), position, latest.sha, latest.at, problem=first_problem)
 
     def _actions(self, ctx: Context) -> dict[str, _Person]:
         """Each person's approving and revoking actions, in time order."""
@@ -330,7 +358,11 @@ class PreparedRule:
         order = 0
 
         def add(actor: Actor, action: _Action) -> None:
-            people.setdefault(fold(actor.login), _Person(actor)).actions.append(action)
+            key = fold(actor.login)
+            person = people.get(key)
+            if person is None:
+                person = people[key] = _Person(actor)
+            person.actions.append(action)
 
         for review in ctx.reviews_in_order:
             order += 1
@@ -380,16 +412,10 @@ class PreparedRule:
         return None
 
     def _ineligible_reason(self, login: str, ctx: Context) -> str:
-        approvers = self.approvers
-        only_permission = (
-            approvers.permission is not None
-            and not (approvers.users or approvers.teams or approvers.organizations
-                     or approvers.code_owners)
-        )
-        if only_permission:
+        if self._only_permission:
             return (f"has {ctx.permission(login)} permission, below the required "
-                    f"{approvers.permission}")
-        return f"is not one of {self.eligible_words}"
+                    f"{self.approvers.permission}")
+        return self._not_one_of
 
     def _validity_problem(self, action: _Action, ctx: Context) -> tuple[str, DiscountCode] | None:
         options = self.options
@@ -466,6 +492,10 @@ class PreparedRule:
             uncovered_count=uncovered_count,
         )
         return Tally(counted, discounted, facts, tuple(missing))
+
+
+def _discount_order(judged: _Judged) -> tuple[bool, datetime | None, str]:
+    return (judged.latest_at is None, judged.latest_at, judged.login)
 
 
 def _in_time_order(action: _Action) -> tuple[datetime, int, int]:
@@ -559,7 +589,7 @@ def _coverage(ctx: Context, counted: Sequence[Counted]) -> tuple[list[str], list
     uncovered: list[str] = []
     count = 0
     for group in ownership.groups:
-        if group.logins & approvers:
+        if not group.logins.isdisjoint(approvers):
             continue
         count += len(group.paths)
         uncovered.extend(group.paths[: max(0, 3 - len(uncovered))])

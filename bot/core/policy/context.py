@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar, cast
 
-from bot.core.codeowners import parse_codeowners
+from bot.core.codeowners import Owner, parse_codeowners
 from bot.core.policy.models import PERMISSION_ORDER
 from bot.core.snapshot import Actor, CheckResult, Comment, Commit, HeadChange, Review, Snapshot
 
@@ -25,9 +25,11 @@ PASSING = frozenset({"success", "neutral", "skipped"})
 FAILING = frozenset({"failure", "cancelled", "timed_out", "action_required", "error"})
 
 
-def fold(name: str) -> str:
-    """Logins, team slugs and organisations compare case-insensitively."""
-    return name.casefold()
+fold: Callable[[str], str] = str.casefold
+"""Logins, team slugs and organisations compare case-insensitively. (The method itself,
+not a function calling it: an evaluation folds names hundreds of times.)"""
+
+_RANKS = {permission: rank for rank, permission in enumerate(PERMISSION_ORDER)}
 
 
 def strip_bot_suffix(name: str) -> str:
@@ -60,6 +62,33 @@ class Contribution:
     sha: str | None = None
 
 
+class MemoKey:
+    """A `Context.memo` key whose hash is computed once.
+
+    Rules look their shared work up by nested tuples (methods, options, `from`)
+    for every evaluation; hashing those again on every lookup cost more than the
+    lookup. Keys with equal parts are equal, so rules (and policies) still share.
+    """
+
+    __slots__ = ("_hash", "parts")
+
+    def __init__(self, *parts: Hashable) -> None:
+        self.parts = parts
+        self._hash = hash(parts)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, MemoKey) and self.parts == other.parts)
+
+    def __repr__(self) -> str:
+        return f"MemoKey{self.parts!r}"
+
+
+_MISSING: Any = object()
+
+
 class Context:
     """A snapshot plus lazily computed indexes over it."""
 
@@ -69,10 +98,10 @@ class Context:
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """`compute()` once per snapshot and key: evaluators share work across rules."""
-        if key in self._memo:
-            return cast(T, self._memo[key])
-        value = self._memo[key] = compute()
-        return value
+        value = self._memo.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._memo[key] = compute()
+        return cast(T, value)
 
     # -- people ------------------------------------------------------------
 
@@ -103,10 +132,8 @@ class Context:
         return self._permissions.get(fold(login), "none")
 
     def has_permission(self, login: str, needed: str) -> bool:
-        have = self.permission(login)
-        if have not in PERMISSION_ORDER:
-            return False
-        return PERMISSION_ORDER.index(have) >= PERMISSION_ORDER.index(needed)
+        have = _RANKS.get(self.permission(login))
+        return have is not None and have >= _RANKS[needed]
 
     def team_members(self, team: str) -> frozenset[str] | None:
         """Members (folded logins) of a team, or None when the directory does not know it."""
@@ -152,8 +179,16 @@ class Context:
         push counts as one only when the update merge it made the head sits
         on a head the PR had before (so the push added nothing else).
         """
-        return self.memo(("contributions", ignore_update_merges),
-                         lambda: self._contributions(ignore_update_merges))
+        return (self._contributions_without_update_merges if ignore_update_merges
+                else self._all_contributions)
+
+    @cached_property
+    def _all_contributions(self) -> dict[str, tuple[Contribution, ...]]:
+        return self._contributions(False)
+
+    @cached_property
+    def _contributions_without_update_merges(self) -> dict[str, tuple[Contribution, ...]]:
+        return self._contributions(True)
 
     def _contributions(self, ignore_update_merges: bool) -> dict[str, tuple[Contribution, ...]]:
         found: dict[str, list[Contribution]] = {}
@@ -309,9 +344,10 @@ class Context:
         """Every path a change touches: new paths and, for renames, old paths."""
         paths: dict[str, None] = {}
         for changed in self.snapshot.files:
-            paths.setdefault(changed.path, None)
+            # Assigning keeps a key where it was first inserted, as setdefault does.
+            paths[changed.path] = None
             if changed.previous_path:
-                paths.setdefault(changed.previous_path, None)
+                paths[changed.previous_path] = None
         return tuple(paths)
 
     @cached_property
@@ -340,13 +376,17 @@ class Context:
 
     def is_own_check(self, result: CheckResult) -> bool:
         """Results under the bot's own context, or written by the bot, never count."""
-        prefix = fold(self.snapshot.bot.context_prefix)
+        prefix = self._own_prefix
         name = fold(result.name)
         if prefix and name.startswith(prefix):
             rest = name[len(prefix):]
             if not rest or not rest[0].isalnum():
                 return True
         return result.app is not None and strip_bot_suffix(result.app) in self.bot_logins
+
+    @cached_property
+    def _own_prefix(self) -> str:
+        return fold(self.snapshot.bot.context_prefix)
 
     @cached_property
     def countable_checks(self) -> tuple[CheckResult, ...]:
@@ -406,29 +446,36 @@ class CodeOwnership:
         if text is None:
             return cls(False, (), frozenset())
         parsed = parse_codeowners(text)
-        by_rule: dict[int, list[str]] = {}
-        paths = ctx.touched_paths
-        for path, index in zip(paths, parsed.rule_indices(paths), strict=True):
-            if index is not None:
-                by_rule.setdefault(index, []).append(path)
         groups: list[OwnedGroup] = []
         everyone: set[str] = set()
-        for index in sorted(by_rule):
+        # Large CODEOWNERS files name the same few owners on hundreds of lines:
+        # resolve each set of owners once.
+        resolved: dict[tuple[Owner, ...], tuple[tuple[str, ...], frozenset[str],
+                                                 tuple[str, ...]]] = {}
+        for index, paths in parsed.owned_paths(ctx.touched_paths):
             rule = parsed.rules[index]
             if not rule.owners:
                 continue  # a line without owners leaves its paths unowned
-            logins: set[str] = set()
-            unresolved: list[str] = []
-            for owner in rule.owners:
-                if owner.kind == "user":
-                    logins.add(fold(owner.name))
-                elif owner.kind == "team" and (members := ctx.team_members(owner.name)) is not None:
-                    logins.update(members)
-                else:
-                    unresolved.append(str(owner))
-            everyone.update(logins)
-            groups.append(OwnedGroup(
-                rule.line, rule.pattern, tuple(str(o) for o in rule.owners),
-                frozenset(logins), tuple(unresolved), tuple(by_rule[index]),
-            ))
+            owners = resolved.get(rule.owners)
+            if owners is None:
+                owners = resolved[rule.owners] = _resolve(rule.owners, ctx)
+                everyone.update(owners[1])
+            groups.append(OwnedGroup(rule.line, rule.pattern, *owners, paths))
         return cls(True, tuple(groups), frozenset(everyone))
+
+
+def _resolve(
+    owners: tuple[Owner, ...], ctx: Context
+) -> tuple[tuple[str, ...], frozenset[str], tuple[str, ...]]:
+    """Owners as written, the folded logins who can approve for them, and the owners
+    that match nobody."""
+    logins: set[str] = set()
+    unresolved: list[str] = []
+    for owner in owners:
+        if owner.kind == "user":
+            logins.add(fold(owner.name))
+        elif owner.kind == "team" and (members := ctx.team_members(owner.name)) is not None:
+            logins.update(members)
+        else:
+            unresolved.append(str(owner))
+    return tuple(str(o) for o in owners), frozenset(logins), tuple(unresolved)

@@ -150,8 +150,6 @@ def owner_teams(codeowners: str | None, files: Iterable[ChangedFile]) -> frozens
             paths.setdefault(changed.previous_path, None)
     parsed = parse_codeowners(codeowners)
     teams: set[str] = set()
-    for index in set(parsed.rule_indices(tuple(paths))):
-        if index is None:
-            continue
+    for index, _owned in parsed.owned_paths(tuple(paths)):
         teams.update(o.name.lower() for o in parsed.rules[index].owners if o.kind == "team")
     return frozenset(teams)

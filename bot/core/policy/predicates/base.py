@@ -49,7 +49,7 @@ class Scope:
         self.registry = registry
 
     @cached_property
-    def _masks(self) -> list[int]:
+    def _masks(self) -> tuple[int, ...]:
         return self.registry.matcher.masks(self.ctx.touched_paths)
 
     def mask(self, ids: Iterable[int]) -> int:

@@ -31,7 +31,7 @@ class AllPredicate(Predicate):
                 return node("predicate", self.key, Status.FALSE,
                             _named(result), tuple(results))
         return node("predicate", self.key, Status.TRUE,
-                    "; ".join(_named(r) for r in results), tuple(results))
+                    "; ".join([_named(r) for r in results]), tuple(results))
 
 
 class AnyPredicate(Predicate):

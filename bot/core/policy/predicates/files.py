@@ -52,6 +52,9 @@ class ChangedFilesPredicate(Predicate):
         self.ignore = list(model.ignore)
         self.path_ids = registry.add_all(self.paths)
         self.ignore_ids = registry.add_all(self.ignore)
+        # Worded once: every rule of a policy evaluates its paths on every evaluation.
+        self._paths_words = _globs(self.paths)
+        self._ignoring_words = f" (ignoring {_globs(self.ignore)})" if self.ignore else ""
 
     def needs(self) -> SnapshotNeeds:
         # The changed files: always read.
@@ -61,24 +64,23 @@ class ChangedFilesPredicate(Predicate):
         hits = scope.mask(self.path_ids)
         if hits and self.ignore_ids:
             hits &= ~scope.mask(self.ignore_ids)
-        ignoring = f" (ignoring {_globs(self.ignore)})" if self.ignore else ""
         if hits:
             found = scope.paths_in(hits)
             return node(
                 "predicate", self.key, Status.TRUE,
-                f"{_sample(found, hits.bit_count())} {_globs(self.paths)}{ignoring}",
+                f"{_sample(found, hits.bit_count())} {self._paths_words}{self._ignoring_words}",
                 facts=PredicateFacts(evidence=tuple(found)),
             )
         if scope.ctx.snapshot.files_truncated:
             return node(
                 "predicate", self.key, Status.TRUE,
                 f"taken as true: {_truncated_note(scope)}, and files beyond it may match "
-                f"{_globs(self.paths)}",
+                f"{self._paths_words}",
                 facts=PredicateFacts(truncated=True),
             )
         return node(
             "predicate", self.key, Status.FALSE,
-            f"no changed file matches {_globs(self.paths)}{ignoring}",
+            f"no changed file matches {self._paths_words}{self._ignoring_words}",
         )
 
 
