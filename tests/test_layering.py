@@ -94,6 +94,10 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "due_scheduler": (
         "store", "providers", "pipeline", "events", "catchup", "web", "cli", "importing",
     ),
+    # `gatebot serve`'s consumer child: starts `gatebot worker`, imports none of it.
+    "consumer_process": (
+        "store", "providers", "pipeline", "events", "catchup", "web", "cli", "importing",
+    ),
 }
 """Importer package → the packages it must not import (under `bot.`)."""
 
