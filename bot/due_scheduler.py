@@ -90,6 +90,10 @@ class DueScheduler(BaseProcess):  # type: ignore[misc]  # huey is untyped
     def release_due(self) -> int:
         """Move every wake-up due by now to the queue; return how many."""
         now = self.clock()
+        first = earliest_due_in(self.huey, now)
+        if first is None or first > 0:
+            # Looked at without a write lock; huey's read takes one on SQLite.
+            return 0
         due = self.huey.read_schedule(now)
         for task in due:
             self.huey.enqueue(task)

@@ -481,3 +481,11 @@ def test_an_idle_worker_thread_is_rung_for_a_task_queued_in_its_process(store, t
         wait_until(lambda: seen == [KEY], timeout=10)
     finally:
         consumer.stop(graceful=True)
+
+
+def test_the_sqlite_queue_flushes_at_checkpoints_the_store_on_every_commit(store, tmp_path):
+    queue = sqlite_queue(store, tmp_path, "sync")
+    [(mode,)] = queue.huey.storage.sql("pragma synchronous", results=True)
+    assert mode == 1  # NORMAL: a wake-up is a hint, its dirty mark is in the store
+    with store.begin() as conn:
+        assert conn.exec_driver_sql("pragma synchronous").scalar() == 2  # FULL
