@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 import threading
 from datetime import timedelta
 
@@ -61,6 +62,9 @@ SWEEP_GRACE_SECONDS = 5.0
 # beside `gatebot serve`'s consumer process on SQLite. Half of it is the mean
 # delay it adds to a wake-up.
 SCHEDULE_POLL_SECONDS = 0.05
+
+# The consumer's interpreter switch interval (Python's default: 5 ms).
+CONSUMER_SWITCH_INTERVAL_SECONDS = 0.0005
 
 # huey storage failures; anything else is a bug and propagates.
 QUEUE_ERRORS = (RedisError, sqlite3.Error)
@@ -247,6 +251,11 @@ def run_worker(settings: Settings) -> int:
         raise ConfigurationError("The database is not migrated; run gatebot migrate first.")
     worker = build_worker(settings, store)
     queue = build_queue(settings, store, worker)
+    # A worker thread in a store transaction lets the interpreter lock go at
+    # every database call and then waits for it behind a thread that computes
+    # (an evaluation): with the default 5 ms switch interval a transaction held
+    # the store, and the webhooks waiting on it, many times longer than its work.
+    sys.setswitchinterval(CONSUMER_SWITCH_INTERVAL_SECONDS)
     sweeper = Sweeper(queue, settings.sweep_seconds)
     sweeper.start()
     catch_up = start_catch_up(settings, store, queue)
