@@ -7,7 +7,8 @@ flushes the bound on deliveries per second. `GroupCommit.ingest` keeps the
 guarantee and shares the flush: the request threads that arrive while a
 commit is under way wait for it to end; then one of them ingests every
 delivery that waited, each in its own savepoint (a delivery that fails is
-rolled back alone and its request sees the error), and commits them all.
+rolled back alone and its request sees the error; each in its request's own
+context, so log lines name the right delivery), and commits them all.
 Every caller returns only after the commit that holds its delivery.
 
 A lone delivery is ingested and committed at once, as before: a batch only
@@ -16,8 +17,9 @@ forms while a commit is under way.
 
 from __future__ import annotations
 
+import contextvars
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -37,6 +39,9 @@ class _Waiting:
     result: Ingested | None = None
     error: BaseException | None = None
     done: bool = False
+    # The submitting request's context (its log fields: delivery, repo, PR), in
+    # which its delivery is ingested whichever thread does it.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
 class GroupCommit:
@@ -75,10 +80,10 @@ class GroupCommit:
         try:
             with self.store.begin() as conn:
                 if len(batch) == 1:
-                    _ingest_one(conn, batch[0])
+                    batch[0].context.run(_ingest_one, conn, batch[0])
                 else:
                     for each in batch:
-                        _ingest_in_savepoint(conn, each)
+                        each.context.run(_ingest_in_savepoint, conn, each)
         except BaseException as exc:
             # Nothing of the batch was committed: each of its requests fails.
             for each in batch:

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from support.processes import wait_until
 from test_ingestion import KEY, OwnPull, parsed
 
+from bot import logs
 from bot.events.group_commit import GroupCommit
 from bot.events.router import Routed
 from bot.keys import PullKey
@@ -118,3 +119,35 @@ def test_a_lone_delivery_is_committed_at_once(store):
         group.ingest(parsed(delivery_id="d-9"), FailsFor("d-9"), utcnow())
     with store.begin() as conn:
         assert deliveries.recorded(conn, "github", ["d-9"]) == set()
+
+
+class NotesItsLogContext(OwnPull):
+    """Marks the delivery's own PR and notes the log context it was routed in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: dict[str, object] = {}
+
+    def route(self, parsed, bot_name) -> Routed:
+        self.seen[parsed.record.delivery_id] = logs.current().get("delivery_id")
+        return super().route(parsed, bot_name)
+
+
+def test_each_delivery_is_ingested_in_its_own_requests_log_context(store):
+    group, routing = GroupCommit(store), NotesItsLogContext()
+    batch = [parsed(delivery_id=f"d-{n}", pr_number=n) for n in range(1, 6)]
+    answers: list[object] = []
+
+    def submit(delivery) -> None:
+        with logs.context(delivery_id=delivery.record.delivery_id):
+            answers.append(group.ingest(delivery, routing, utcnow()))
+
+    threads = [threading.Thread(target=submit, args=(d,)) for d in batch]
+    with group._committing:
+        for thread in threads:
+            thread.start()
+        wait_until(lambda: len(group._waiting) == len(threads), timeout=10)
+    for thread in threads:
+        thread.join(10)
+    assert len(answers) == 5
+    assert routing.seen == {f"d-{n}": f"d-{n}" for n in range(1, 6)}
