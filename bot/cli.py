@@ -115,6 +115,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_worker(args: argparse.Namespace) -> int:
     from bot.settings import ConfigurationError
 
+    if args.of_serve is not None:
+        from bot.consumer_process import bind_to_parent
+
+        bind_to_parent(args.of_serve)
     settings = _long_running_settings()
     _announce_store(settings)
     from bot.queue import run_worker  # after the metrics directory is set up
@@ -567,6 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("worker", help="consume the queue (with GATEBOT_REDIS_URL)")
+    # `gatebot serve`'s own consumer process (bot/consumer_process.py).
+    p.add_argument("--of-serve", type=int, metavar="PID", help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_worker)
 
     p = sub.add_parser("migrate", help="apply the store's database migrations")

@@ -13,7 +13,9 @@ Queues: `SqliteHuey` in a file beside the store (consumed inside `gatebot
 serve`) or `RedisHuey` when `GATEBOT_REDIS_URL` is set (consumed by `gatebot
 worker` processes). Wake-ups are scheduled `GATEBOT_DEBOUNCE_SECONDS` ahead,
 so a burst of events for one PR finds it still queued and is handled by one
-run.
+run; each consumer process releases them at their due time
+(`bot.due_scheduler`) and its idle worker threads take them at once
+(`bot.consumer`).
 
 Beside the sweeper, `start_catch_up` runs the catch-up rounds (`bot/catchup`):
 at start and then every `GATEBOT_CATCHUP_SECONDS`, PRs whose webhooks were
@@ -25,17 +27,21 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 import threading
 from datetime import timedelta
 
 from huey import Huey, RedisHuey, SqliteHuey
-from huey.consumer import Consumer
+from huey.storage import SqliteStorage
+from huey.utils import normalize_time
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.catchup.loop import CatchUpLoop
 from bot.catchup.round import CatchUp
 from bot.catchup.steps import steps
+from bot.consumer import GatebotConsumer
+from bot.due_scheduler import Alarm
 from bot.keys import WorkKey
 from bot.pipeline.deploy_follow_loop import start_deploy_follower
 from bot.settings import ConfigurationError, Mode, Settings
@@ -48,11 +54,37 @@ log = logging.getLogger(__name__)
 TASK_NAME = "gatebot.process_pull"
 
 # How long past its due time a wake-up may be before the sweeper assumes it
-# was lost: the scheduler runs once a second and workers poll about as often.
+# was lost: it is released at its due time and taken at once, unless every
+# worker thread is busy.
 SWEEP_GRACE_SECONDS = 5.0
+
+# How often a consumer's scheduler looks at the storage for wake-ups other
+# processes scheduled (its own ring its alarm): the web processes, on Redis or
+# beside `gatebot serve`'s consumer process on SQLite. Half of it is the mean
+# delay it adds to a wake-up.
+SCHEDULE_POLL_SECONDS = 0.05
+
+# The consumer's interpreter switch interval (Python's default: 5 ms).
+CONSUMER_SWITCH_INTERVAL_SECONDS = 0.0005
 
 # huey storage failures; anything else is a bug and propagates.
 QUEUE_ERRORS = (RedisError, sqlite3.Error)
+
+
+class WakeUpFile(SqliteStorage):  # type: ignore[misc]  # huey is untyped
+    """huey's SQLite queue, flushed to the disk at checkpoints rather than every commit.
+
+    A wake-up is a hint, not the truth: the dirty mark it stands for is in the
+    store (flushed on every commit), and the sweeper wakes a dirty PR whose
+    wake-up was lost. In WAL mode `synchronous=NORMAL` loses the last commits
+    only to a power cut, never to a crash of the process, and never corrupts
+    the file; every wake-up then costs no flush of its own.
+    """
+
+    def _create_connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection = super()._create_connection()
+        conn.execute("pragma synchronous=NORMAL")
+        return conn
 
 
 def make_huey(settings: Settings) -> Huey:
@@ -60,7 +92,9 @@ def make_huey(settings: Settings) -> Huey:
         return RedisHuey(name=settings.queue_name, url=settings.redis_url, results=False)
     path = settings.sqlite_queue_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(name=settings.queue_name, filename=str(path), results=False)
+    return SqliteHuey(
+        name=settings.queue_name, filename=str(path), results=False, storage_class=WakeUpFile
+    )
 
 
 class WorkQueue:
@@ -82,6 +116,9 @@ class WorkQueue:
         self.store = store
         self.debounce_seconds = debounce_seconds
         self.worker = worker
+        # Rung on every wake-up scheduled here: this process's scheduler may
+        # be asleep until a later one.
+        self.alarm = Alarm()
 
         # Registered per instance: huey finds tasks by name, and no huey
         # object (nor the store behind it) is a module global.
@@ -100,7 +137,12 @@ class WorkQueue:
         args = columns(key)
         try:
             if delay > 0:
-                self._task.schedule(args=args, delay=delay)
+                # Straight onto the schedule: huey's own `schedule()` queues the
+                # task for a worker thread to find it early and put it there.
+                task = self._task.s(*args)
+                task.eta = normalize_time(delay=delay, utc=self.huey.utc)
+                self.huey.add_schedule(task)
+                self.alarm.ring()
             else:
                 self._task(*args)
         except QUEUE_ERRORS as exc:
@@ -151,17 +193,20 @@ class WorkQueue:
         else:
             storage.queue_size()
 
-    def consumer(self, workers: int) -> Consumer:
-        # Worker threads poll at most a second apart; the scheduler, which
-        # releases debounced wake-ups, runs every second.
-        return self.huey.create_consumer(
+    def consumer(self, workers: int) -> GatebotConsumer:
+        # Due wake-ups are released at their due time and ring the idle worker
+        # threads; `max_delay` only bounds how late a task another process
+        # queued on SQLite is seen (on Redis the threads block on the read).
+        return GatebotConsumer(
+            self.huey,
+            self.alarm,
+            poll_seconds=SCHEDULE_POLL_SECONDS,
             worker_type="thread",
             workers=workers,
             periodic=False,
             initial_delay=0.05,
             backoff=1.5,
             max_delay=1.0,
-            scheduler_interval=1,
             check_worker_health=True,
             shutdown_timeout=30,
         )
@@ -215,6 +260,11 @@ def run_worker(settings: Settings) -> int:
         raise ConfigurationError("The database is not migrated; run gatebot migrate first.")
     worker = build_worker(settings, store)
     queue = build_queue(settings, store, worker)
+    # A worker thread in a store transaction lets the interpreter lock go at
+    # every database call and then waits for it behind a thread that computes
+    # (an evaluation): with the default 5 ms switch interval a transaction held
+    # the store, and the webhooks waiting on it, many times longer than its work.
+    sys.setswitchinterval(CONSUMER_SWITCH_INTERVAL_SECONDS)
     sweeper = Sweeper(queue, settings.sweep_seconds)
     sweeper.start()
     catch_up = start_catch_up(settings, store, queue)

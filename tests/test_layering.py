@@ -87,6 +87,17 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "periodic": (
         "store", "providers", "pipeline", "events", "catchup", "web", "cli", "importing",
     ),
+    # huey's consumer as gatebot runs it, and its scheduler: huey only, below everything.
+    "consumer": (
+        "store", "providers", "pipeline", "events", "catchup", "web", "cli", "importing",
+    ),
+    "due_scheduler": (
+        "store", "providers", "pipeline", "events", "catchup", "web", "cli", "importing",
+    ),
+    # `gatebot serve`'s consumer child: starts `gatebot worker`, imports none of it.
+    "consumer_process": (
+        "store", "providers", "pipeline", "events", "catchup", "web", "cli", "importing",
+    ),
 }
 """Importer package → the packages it must not import (under `bot.`)."""
 

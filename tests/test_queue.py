@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from support.processes import clean_env, wait_until
 from support.webhooks import github_payload, send_github, with_pr_number
 
+from bot.due_scheduler import Alarm, DueScheduler
 from bot.keys import GroupKey, Job, PullKey, WorkKey
 from bot.queue import Sweeper, WorkQueue, make_huey
 from bot.settings import Settings
@@ -379,3 +381,155 @@ def test_two_worker_processes_never_work_on_one_pr_at_once(
     store.close()
     for worker in workers:
         assert worker.stop() == 0
+
+
+# -- releasing wake-ups at their due time ---------------------------------------
+
+
+def sqlite_queue(store: Store, tmp_path, name: str, debounce: float = 1.0) -> WorkQueue:
+    settings = Settings.model_validate(
+        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": name}
+    )
+    return WorkQueue(make_huey(settings), store, debounce_seconds=debounce)
+
+
+class HueyClock:
+    """huey's own clock (naive UTC), held still unless moved."""
+
+    def __init__(self, now) -> None:
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_wake_up_is_handed_over_when_due_and_not_before(store, tmp_path):
+    queue = sqlite_queue(store, tmp_path, "due", debounce=30.0)
+    huey = queue.huey
+    clock = HueyClock(huey._get_timestamp())
+    scheduler = DueScheduler(huey, threading.Event(), queue.alarm, poll_seconds=600, clock=clock)
+    assert scheduler.next_sleep() == 600  # nothing scheduled: the poll
+    queue.wake(KEY)  # due in 30 s
+    [scheduled] = huey.scheduled()
+    due = scheduled.eta
+    # It sleeps until the wake-up is due, not a second tick more...
+    assert scheduler.next_sleep() == pytest.approx((due - clock.now).total_seconds(), abs=1e-3)
+    clock.now = due - timedelta(milliseconds=1)
+    assert scheduler.release_due() == 0
+    assert huey.pending_count() == 0 and huey.scheduled_count() == 1
+    assert scheduler.next_sleep() == pytest.approx(0.001, abs=1e-4)
+    # ...and then hands it over, once.
+    clock.now = due
+    assert scheduler.release_due() == 1
+    assert scheduler.release_due() == 0
+    [task] = huey.pending()
+    assert task.args == ("github", "acme/app", 7)
+    assert huey.scheduled_count() == 0
+
+
+class WatchedAlarm(Alarm):
+    """An alarm that says how long its scheduler went to sleep for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeps: list[float] = []
+        self.asleep = threading.Event()
+
+    def sleep(self, seconds: float) -> bool:
+        self.sleeps.append(seconds)
+        self.asleep.set()
+        return super().sleep(seconds)
+
+
+def test_a_sleeping_scheduler_is_woken_for_a_sooner_wake_up(store, tmp_path):
+    queue = sqlite_queue(store, tmp_path, "sooner")
+    huey = queue.huey
+    alarm = queue.alarm = WatchedAlarm()
+    stop = threading.Event()
+    scheduler = DueScheduler(huey, stop, alarm, poll_seconds=3600)
+    queue.wake(PullKey("github", "acme/app", 1), delay=3000)
+
+    def run() -> None:
+        while not stop.is_set():
+            scheduler.loop()
+
+    loop = threading.Thread(target=run, daemon=True)
+    loop.start()
+    try:
+        # Asleep until the far wake-up is due...
+        assert alarm.asleep.wait(10)
+        assert alarm.sleeps[0] > 2900
+        # ...it is woken for a sooner one, and hands it over.
+        queue.wake(KEY, delay=0.001)
+        wait_until(lambda: huey.pending_count() == 1, timeout=10)
+        assert [t.args for t in huey.pending()] == [("github", "acme/app", 7)]
+        assert huey.scheduled_count() == 1
+    finally:
+        stop.set()
+        alarm.ring()
+        loop.join(10)
+
+
+@pytest.mark.services
+def test_several_schedulers_on_one_redis_release_each_wake_up_once(store, redis_queue):
+    redis_url, queue_name = redis_queue
+    settings = Settings.model_validate(
+        {"GATEBOT_REDIS_URL": redis_url, "GATEBOT_QUEUE_NAME": queue_name}
+    )
+    web = WorkQueue(make_huey(settings), store, debounce_seconds=0.05)
+    keys = [PullKey("github", "acme/app", n) for n in range(1, 201)]
+    for key in keys:
+        web.wake(key)
+    # Four consumer processes' schedulers, each with its own connection, all
+    # releasing at once once everything is due.
+    due = web.huey._get_timestamp() + timedelta(seconds=1)
+    consumers = [WorkQueue(make_huey(settings), store, debounce_seconds=0.05) for _ in range(4)]
+    schedulers = [
+        DueScheduler(c.huey, threading.Event(), c.alarm, poll_seconds=1, clock=lambda: due)
+        for c in consumers
+    ]
+    start = threading.Barrier(len(schedulers))
+    released: list[int] = []
+
+    def release(scheduler: DueScheduler) -> None:
+        start.wait()
+        for _ in range(20):
+            released.append(scheduler.release_due())
+
+    threads = [threading.Thread(target=release, args=(s,)) for s in schedulers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(released) == len(keys)
+    queued = [t.args for t in web.huey.pending()]
+    assert sorted(queued) == sorted(("github", "acme/app", n) for n in range(1, 201))
+    assert web.huey.scheduled_count() == 0
+
+
+def test_an_idle_worker_thread_is_rung_for_a_task_queued_in_its_process(store, tmp_path):
+    seen: list[WorkKey] = []
+    queue = sqlite_queue(store, tmp_path, "bell", debounce=0.0)
+    queue.worker = make_worker(store, lambda job: seen.append(job.key) or "done")
+    consumer = queue.consumer(workers=1)
+    [(worker, _)] = consumer.worker_threads
+    consumer.max_delay = worker.max_delay = 3600.0  # a poll would never come in time
+    worker.delay = 3600.0
+    # Started as huey's `start` does, without its signal handlers.
+    consumer.scheduler.start()
+    for _, thread in consumer.worker_threads:
+        thread.start()
+    try:
+        mark(store)
+        queue.wake(KEY, delay=0)
+        wait_until(lambda: seen == [KEY], timeout=10)
+    finally:
+        consumer.stop(graceful=True)
+
+
+def test_the_sqlite_queue_flushes_at_checkpoints_the_store_on_every_commit(store, tmp_path):
+    queue = sqlite_queue(store, tmp_path, "sync")
+    [(mode,)] = queue.huey.storage.sql("pragma synchronous", results=True)
+    assert mode == 1  # NORMAL: a wake-up is a hint, its dirty mark is in the store
+    with store.begin() as conn:
+        assert conn.exec_driver_sql("pragma synchronous").scalar() == 2  # FULL

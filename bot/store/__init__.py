@@ -35,6 +35,7 @@ and marks its PRs dirty in one).
 - `reconcile_marks` — how far back each repository's PR list is known to match the store
 - `catchup_rounds`  — the catch-up round's lease and the record of the last round
 - `migrate`         — Alembic migrations (`bot/migrations`)
+- `writer_lock`     — one SQLite writer at a time across the processes of a host
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from sqlalchemy import Connection, Engine, text
 
 from bot.store import migrate
 from bot.store.engine import make_engine
+from bot.store.writer_lock import WriterLock
 
 
 def utcnow() -> datetime:
@@ -62,11 +64,8 @@ class Store:
         self.engine = engine if engine is not None else make_engine(url)
         # SQLite has one writer at a time, and its busy handler waits by
         # sleeping in growing steps (up to 100 ms), which makes for long tail
-        # latencies when this process's own threads collide. Queue them here
-        # instead; other processes still meet the busy timeout.
-        self._serialise: AbstractContextManager[object] = (
-            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
-        )
+        # latencies when writers collide: queue this host's writers instead.
+        self._serialise: AbstractContextManager[object] = _writers(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -90,3 +89,16 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        if isinstance(self._serialise, WriterLock):
+            self._serialise.close()
+
+
+def _writers(engine: Engine) -> AbstractContextManager[object]:
+    """What a transaction holds first: on a SQLite file, the host's writer lock
+    (`writer_lock`); in memory, this process's own; on PostgreSQL, nothing."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    database = engine.url.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return threading.RLock()
+    return WriterLock(f"{database}-writers.lock")

@@ -26,9 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Executable, and_, bindparam, func, insert, select
 
 from bot.keys import PullKey
+from bot.store.dialect import cached_statement
 from bot.store.tables import pull_heads as t
 
 
@@ -43,6 +44,32 @@ class HeadRow:
 
 def _of(key: PullKey) -> ColumnElement[bool]:
     return and_(t.c.provider == key.provider, t.c.repo == key.repo, t.c.number == key.number)
+
+
+def _of_params() -> ColumnElement[bool]:
+    return and_(
+        t.c.provider == bindparam("provider"),
+        t.c.repo == bindparam("repo"),
+        t.c.number == bindparam("number"),
+    )
+
+
+@cached_statement
+def _last_statement(_dialect: str) -> Executable:
+    # The last recorded row, with the newest forge time of all: one query, built
+    # once, since every announcing webhook asks it.
+    newest = select(func.max(t.c.forge_updated_at)).where(_of_params()).scalar_subquery()
+    return (
+        select(t.c.sha, t.c.base_ref, newest.label("newest"))
+        .where(_of_params())
+        .order_by(t.c.id.desc())
+        .limit(1)
+    )
+
+
+@cached_statement
+def _insert_statement(_dialect: str) -> Executable:
+    return insert(t)
 
 
 def note(
@@ -64,14 +91,11 @@ def note(
     head left and came back (A → B → A) while the push of B went unheard, and
     it comes back now. True when a row was written.
     """
-    newest = None
-    if forge_updated_at is not None:
-        newest = conn.execute(select(func.max(t.c.forge_updated_at)).where(_of(key))).scalar()
-        if newest is not None and forge_updated_at < newest:
-            return False
-    last = conn.execute(
-        select(t.c.sha, t.c.base_ref).where(_of(key)).order_by(t.c.id.desc()).limit(1)
-    ).first()
+    pull = {"provider": key.provider, "repo": key.repo, "number": key.number}
+    last = conn.execute(_last_statement(conn), pull).first()
+    newest = last.newest if last is not None and forge_updated_at is not None else None
+    if newest is not None and forge_updated_at is not None and forge_updated_at < newest:
+        return False
     if last is not None and last.sha == sha and last.base_ref == base_ref:
         came_back = (
             pushed
@@ -82,15 +106,14 @@ def note(
         if not came_back:
             return False
     conn.execute(
-        insert(t).values(
-            provider=key.provider,
-            repo=key.repo,
-            number=key.number,
-            sha=sha,
-            base_ref=base_ref,
-            at=now,
-            forge_updated_at=forge_updated_at,
-        )
+        _insert_statement(conn),
+        {
+            **pull,
+            "sha": sha,
+            "base_ref": base_ref,
+            "at": now,
+            "forge_updated_at": forge_updated_at,
+        },
     )
     return True
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from flask import Flask, got_request_exception
 
 from bot import logs, metrics
+from bot.events.group_commit import GroupCommit
 from bot.queue import WorkQueue, build_queue
 from bot.settings import ConfigurationError, Mode, Settings, load_settings
 from bot.store import Store
@@ -40,6 +41,7 @@ def create_app(
         queue = queue if queue is not None else build_queue(settings, store)
     app.extensions["gatebot"] = Services(
         settings=settings, store=store, queue=queue,
+        deliveries=GroupCommit(store) if store is not None else None,
         setup_flow=setup_flow if settings.mode is Mode.SETUP else None,
     )
     app.register_blueprint(health.bp)

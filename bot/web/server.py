@@ -1,12 +1,13 @@
 """`gatebot serve`: one process with the web app, and the embedded queue consumer.
 
-Start-up order matters. Migrations first; then the huey consumer's threads
-are started from the main thread (huey installs signal handlers, which only
-the main thread may do); then the sweeper and the catch-up rounds
-(`bot/catchup`) and the deploy follower; then the WSGI server runs in the
-main thread until SIGINT or SIGTERM, after which the consumer is stopped
-gracefully. With `GATEBOT_REDIS_URL` set the consumer runs in `gatebot
-worker` processes instead, and this process only serves.
+Start-up order matters. Migrations first; then the queue's consumer is
+started as a child process (`bot.consumer_process`: `gatebot worker --of-serve
+PID`, with the sweeper, the catch-up rounds (`bot/catchup`) and the deploy
+follower), so evaluating PRs never holds this process's interpreter lock
+while it answers webhooks; then the WSGI server runs in the main thread until
+SIGINT or SIGTERM, after which the consumer is stopped gracefully. With
+`GATEBOT_REDIS_URL` set the consumer runs in `gatebot worker` processes
+instead, and this process only serves.
 
 The WSGI server is waitress: connections are read and written by one event
 loop, so a client that sends half a request and stalls holds no thread, and
@@ -14,8 +15,8 @@ is dropped once idle for `GATEBOT_WEB_TIMEOUT_SECONDS`. Complete requests run
 on a fixed pool of `GATEBOT_WEB_THREADS` threads; at most
 `GATEBOT_WEB_CONNECTION_LIMIT` connections are open at once; request bodies
 over the webhook cap are refused (413) before they are read whole. It stays
-ONE process, so the embedded consumer and the store's SQLite file are shared
-by everything it serves (several processes: see the Procfile).
+one web process beside its consumer, sharing the store's SQLite file (several
+web processes: see the Procfile).
 
 In setup mode the server runs on a thread and serves through a `Switch`:
 when the one-click GitHub App setup has written the App's credentials, the
@@ -36,14 +37,14 @@ from flask import Flask
 from waitress.server import create_server
 
 from bot import logs
-from bot.pipeline.deploy_follow_loop import start_deploy_follower
-from bot.queue import Sweeper, WorkQueue, build_queue, start_catch_up
+from bot.consumer_process import ConsumerProcess
+from bot.queue import WorkQueue, build_queue
 from bot.settings import Mode, Settings, load_settings
 from bot.store import Store
 from bot.web import create_app
 from bot.web.services import MAX_BODY_BYTES
 from bot.web.setup_flow import SetupFlow, new_setup_code
-from bot.worker import build_worker
+from bot.worker import load_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -92,29 +93,24 @@ class Running:
     store: Store
     queue: WorkQueue
     embedded: bool
-    consumer: Any = None
-    sweeper: Sweeper | None = None
-    catch_up: Any = None
-    follower: Any = None
+    consumer: ConsumerProcess | None = None
 
     @classmethod
     def start(cls, settings: Settings) -> Running:
-        """Migrate the store and start the queue; call from the main thread (huey)."""
+        """Migrate the store, then start the queue's consumer process (SQLite queue);
+        call from the main thread (the consumer ends with the thread that started it)."""
         store = Store(settings.database_url)
         revision = store.migrate()
         log.info("store migrated to %s", revision)
         if settings.gitlab_configured:
             log.info("GitLab: %s", settings.gitlab_webhook_mode())
         embedded = not settings.uses_redis
-        worker = build_worker(settings, store) if embedded else None
-        running = cls(store, build_queue(settings, store, worker), embedded)
+        running = cls(store, build_queue(settings, store), embedded)
         if embedded:
-            running.consumer = running.queue.consumer(settings.worker_threads)
-            running.consumer.start()
-            running.sweeper = Sweeper(running.queue, settings.sweep_seconds)
-            running.sweeper.start()
-            running.catch_up = start_catch_up(settings, store, running.queue)
-            running.follower = start_deploy_follower(settings, store)
+            # Built here too, never run: a configuration the consumer would refuse
+            # stops the start now, rather than its child over and over.
+            load_pipeline(settings, store)
+            running.consumer = ConsumerProcess()
         return running
 
     def app(self, settings: Settings) -> Flask:
@@ -127,14 +123,8 @@ class Running:
         )
 
     def stop(self) -> None:
-        if self.follower is not None:
-            self.follower.stop()
-        if self.catch_up is not None:
-            self.catch_up.stop()
-        if self.sweeper is not None:
-            self.sweeper.stop()
         if self.consumer is not None:
-            self.consumer.stop(graceful=True)
+            self.consumer.stop()
         self.store.close()
 
 
@@ -188,9 +178,6 @@ def _serve_setup(settings: Settings, host: str, port: int) -> int:
         if configured.is_set() and not stopping.is_set():
             full = load_settings()
             running = Running.start(full)
-            # The queue's consumer installs its own handlers: ours stop the server.
-            signal.signal(signal.SIGTERM, on_signal)
-            signal.signal(signal.SIGINT, on_signal)
             switch.app = running.app(full)
             logs.announce("gatebot: the GitHub App is configured; setup mode is over")
             running.announce(host, server.effective_port)

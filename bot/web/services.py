@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from bot.events.group_commit import GroupCommit
 from bot.queue import WorkQueue
 from bot.settings import Settings
 from bot.store import Store
@@ -20,6 +21,8 @@ class Services:
     settings: Settings
     store: Store | None  # None in setup mode
     queue: WorkQueue | None  # None in setup mode
+    deliveries: GroupCommit | None = None  # None in setup mode
+    """Webhook deliveries into the store, concurrent ones sharing a commit."""
     setup_flow: SetupFlow | None = None
     """The one-click GitHub App setup: `gatebot serve` in setup mode only."""
 

@@ -12,9 +12,10 @@ and everything it causes — what the forge's routing decides
 (`bot/events/github`, `bot/events/gitlab`): PRs and merge requests
 marked dirty, caches dropped, tamper marks, merge groups and new comments
 recorded — happens in one transaction, in one call of the event layer
-(`bot.events.ingestion.ingest`) → 202; then the PRs that were clean
-until now are woken. No forge is called on the way. In setup mode every
-webhook is answered 503.
+(`bot.events.ingestion.ingest`; deliveries arriving together share one
+commit: `bot.events.group_commit`) → 202, once committed; then the PRs that
+were clean until now are woken (a PR already dirty has its wake-up pending).
+No forge is called on the way. In setup mode every webhook is answered 503.
 
 Every delivery is counted in `gatebot_deliveries_total` by forge, event (once
 verified) and outcome, and the log lines of an accepted one carry its id,
@@ -40,7 +41,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from bot import logs, metrics
 from bot.events.github import GitHubRouting
 from bot.events.gitlab import GitLabRouting
-from bot.events.ingestion import ForgeRouting, ingest
+from bot.events.ingestion import ForgeRouting
 from bot.events.parsed import MalformedDelivery, ParsedDelivery
 from bot.keys import WorkKey
 from bot.settings import Mode, Settings
@@ -235,10 +236,9 @@ def _ingest(parsed: ParsedDelivery, routing: ForgeRouting) -> tuple[Response, in
 
 def _ingest_in_context(parsed: ParsedDelivery, routing: ForgeRouting) -> tuple[Response, int]:
     svc = services()
-    assert svc.store is not None and svc.queue is not None  # full mode
+    assert svc.deliveries is not None and svc.queue is not None  # full mode
     record = parsed.record
-    with svc.store.begin() as conn:
-        result = ingest(conn, parsed, routing, utcnow())
+    result = svc.deliveries.ingest(parsed, routing, utcnow())
     if not result.new:
         _count(record.provider, "duplicate", record.event)
         log.info("delivery %s %s: a duplicate, nothing done", record.provider, record.delivery_id)

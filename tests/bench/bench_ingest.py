@@ -1,14 +1,27 @@
 """Benchmark: webhook acknowledgement latency and throughput on loopback.
 
-Run: .venv/bin/python tests/bench/bench_ingest.py [--deliveries N] [--clients C]
+Run: .venv/bin/python tests/bench/bench_ingest.py [--deliveries N] [--clients C] [--no-gunicorn]
 
-Starts, in turn, a real `gatebot serve` (SQLite store, embedded queue) and
-gunicorn with the Procfile's `web` line (after the Procfile's `release`
-step), on 127.0.0.1 only; when PostgreSQL and Redis are reachable, gunicorn
-once more on them. Each gets the same bounded load: N signed
-`pull_request.synchronize` deliveries (real payload from tests/fixtures,
-spread over 50 PRs) from C client threads with keep-alive connections.
-Prints one line per server and, last, a JSON line with all figures.
+Starts, in turn, on 127.0.0.1 only:
+
+- a bare Flask endpoint on the same WSGI server as `gatebot serve`
+  (tests/bench/bare_flask.py): the reference;
+- a real `gatebot serve` (SQLite store, embedded queue) whose consumer only
+  records that each PR was looked at;
+- the same under contention: the bare endpoint beside two threads computing
+  without pause, and `gatebot serve` whose embedded consumer computes for
+  50 ms of CPU per evaluation (`support.pipelines:busy_pipeline`), so its
+  worker threads hold the GIL for as long as deliveries keep coming;
+- unless `--no-gunicorn`, gunicorn with the Procfile's `web` line (after the
+  Procfile's `release` step), and when PostgreSQL and Redis are reachable,
+  gunicorn once more on them.
+
+Each gets the same bounded load: N signed `pull_request.synchronize`
+deliveries (real payload from tests/fixtures, spread over 50 PRs) from C
+client threads with keep-alive connections, after one client alone. Prints
+one line per server, then the acknowledgements per second of `gatebot serve`
+against the bare endpoint (quiet, and under contention), and, last, a JSON
+line with all figures.
 """
 
 from __future__ import annotations
@@ -110,6 +123,22 @@ def load(port: int, secret: str, deliveries: int, clients: int) -> dict[str, flo
     }
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time so far of process `pid` and the processes it
+    started (Linux: a consumer child counts), else None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except OSError:
+        return None
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) or 0.0 for child in children)
+
+
 def procfile_command(kind: str, port: int) -> str:
     for line in (ROOT / "Procfile").read_text().splitlines():
         name, _, command = line.partition(":")
@@ -148,14 +177,22 @@ def run_server(
             wait_ready(port, proc, log)
             load(port, secret, min(200, deliveries), clients)  # warm-up
             figures["1 client"] = load(port, secret, min(500, deliveries), 1)
-            figures[f"{clients} clients"] = load(port, secret, deliveries, clients)
+            cpu = cpu_seconds(proc.pid)
+            loaded = figures[f"{clients} clients"] = load(port, secret, deliveries, clients)
+            if cpu is not None and isinstance(command, list):
+                # CPU per delivery of the server and its children (the work its
+                # consumer does for them included): steadier than rates on a
+                # shared machine.
+                spent = cpu_seconds(proc.pid) - cpu
+                loaded["cpu_ms_per_delivery"] = round(spent * 1000 / loaded["deliveries"], 3)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
     for load_name, f in figures.items():
         print(
             f"{label:<34} {load_name:>10}: p50 {f['p50_ms']:>6.2f} ms  p99 {f['p99_ms']:>7.2f} ms"
-            f"  {f['per_second']:>7.1f} deliveries/s  ({f['deliveries']} deliveries)",
+            f"  {f['per_second']:>7.1f} deliveries/s  ({f['deliveries']} deliveries)"
+            + (f"  {f['cpu_ms_per_delivery']} ms CPU each" if "cpu_ms_per_delivery" in f else ""),
             flush=True,
         )
     return figures
@@ -177,8 +214,10 @@ def services_available() -> tuple[str, str] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=2000)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--no-gunicorn", action="store_true", help="only the bare endpoint and gatebot serve")
     args = parser.parse_args()
+    loaded = f"{args.clients} clients"
 
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -202,17 +241,63 @@ def main() -> None:
             "GITHUB_WEBHOOK_SECRET": secrets.token_hex(16),
         }
 
-        port = free_port()
-        env = {**base_env, "GATEBOT_DATABASE_URL": f"sqlite:///{workdir}/serve.sqlite3"}
-        results["gatebot serve (sqlite, embedded queue)"] = run_server(
-            "gatebot serve (sqlite, embedded)",
-            [str(BIN / "gatebot"), "serve", "--port", str(port)],
-            env,
-            workdir,
-            port,
-            args.deliveries,
-            args.clients,
+        def bare(label: str, busy_threads: int) -> dict:
+            port = free_port()
+            command = [sys.executable, str(ROOT / "tests/bench/bare_flask.py"), str(port)]
+            return run_server(
+                label,
+                [*command, "--busy-threads", str(busy_threads)],
+                base_env,
+                workdir,
+                port,
+                args.deliveries,
+                args.clients,
+            )
+
+        def serve(label: str, name: str, pipeline: str) -> dict:
+            port = free_port()
+            env = {
+                **base_env,
+                "GATEBOT_DATABASE_URL": f"sqlite:///{workdir}/{name}.sqlite3",
+                "GATEBOT_QUEUE_NAME": name,
+                "GATEBOT_PIPELINE": pipeline,
+                "PYTHONPATH": str(ROOT / "tests"),
+            }
+            return run_server(
+                label,
+                [str(BIN / "gatebot"), "serve", "--port", str(port)],
+                env,
+                workdir,
+                port,
+                args.deliveries,
+                args.clients,
+            )
+
+        results["bare Flask endpoint"] = bare("bare Flask endpoint", 0)
+        results["gatebot serve (sqlite, embedded queue)"] = serve(
+            "gatebot serve (sqlite, embedded)", "serve", "bot.worker:record_only_pipeline"
         )
+        results["bare Flask endpoint, 2 busy threads"] = bare("bare Flask, 2 busy threads", 2)
+        results["gatebot serve, consumer computing"] = serve(
+            "gatebot serve, consumer computing", "busy", "support.pipelines:busy_pipeline"
+        )
+        reference = results["bare Flask endpoint"][loaded]
+        ratios = {}
+        for label in ("gatebot serve (sqlite, embedded queue)", "gatebot serve, consumer computing"):
+            mine = results[label][loaded]
+            ratios[label] = round(mine["per_second"] / reference["per_second"], 2)
+            print(
+                f"{label}: {mine['per_second']} acks/s against the bare endpoint's"
+                f" {reference['per_second']} ({loaded}): {ratios[label]}x;"
+                f" p50 {mine['p50_ms']} ms, p99 {mine['p99_ms']} ms;"
+                f" CPU per ack {mine.get('cpu_ms_per_delivery')} ms against"
+                f" {reference.get('cpu_ms_per_delivery')} ms",
+                flush=True,
+            )
+        results["ratio to the bare Flask endpoint"] = ratios
+        if args.no_gunicorn:
+            print(json.dumps(results))
+            return
 
         port = free_port()
         env = {**base_env, "GATEBOT_DATABASE_URL": f"sqlite:///{workdir}/gunicorn.sqlite3"}

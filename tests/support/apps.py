@@ -62,4 +62,6 @@ class MarksProbe:
         self.svc.queue.huey.flush()
 
     def woken(self) -> int:
-        return self.svc.queue.huey.pending_count()
+        # Debounced wake-ups wait on the schedule; immediate ones on the queue.
+        huey = self.svc.queue.huey
+        return huey.pending_count() + huey.scheduled_count()
