@@ -4,6 +4,8 @@ the ones the setup page shows."""
 
 from __future__ import annotations
 
+import argparse
+
 import json
 import re
 import shlex
@@ -237,8 +239,11 @@ def _commands() -> dict[str, set[str]]:
         for action in parser._actions:
             if action.choices and isinstance(action.choices, dict):  # sub-parsers
                 for name, sub in action.choices.items():
+                    # A flag whose help is suppressed is the program's own (`gatebot
+                    # worker --of-serve`, how `gatebot serve` starts its consumer).
                     found[f"{prefix} {name}"] = {
                         option for a in sub._actions for option in a.option_strings
+                        if a.help != argparse.SUPPRESS
                     }
                     walk(sub, f"{prefix} {name}")
 

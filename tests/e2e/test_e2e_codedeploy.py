@@ -160,8 +160,10 @@ def test_a_gatebot_killed_while_codedeploy_answers_deploys_once_after_the_restar
             with second.store.begin() as conn:
                 return deploys.intent(conn, key)
 
+        # The service's consumer runs niced below this process's fakes and moto: on a
+        # busy machine the lease's expiry, the sweep and the listing take their time.
         wait_until(lambda: (found := intent()) is not None and found.state != deploys.OPEN,
-                   timeout=30, message=second.proc.output()[-4000:])
+                   timeout=90, message="the deploy intent stayed open")
         settled = intent()
         (deployment,) = made()
         assert settled is not None and settled.state == deploys.DEPLOYED
