@@ -84,7 +84,7 @@ from support.bench_counts import (  # noqa: E402
     repeated_posts,
 )
 from support.e2e import MAIN, service_env  # noqa: E402
-from support.fakes.recording import round_trips  # noqa: E402
+from support.fakes.recording import RecordedRequest, round_trips  # noqa: E402
 from support.policies import ONE_APPROVAL  # noqa: E402
 from support.processes import GatebotProcess  # noqa: E402
 
@@ -492,7 +492,8 @@ def count(load: Load, db_url: str, began: float, settled: bool) -> dict[str, obj
     ]
     refused = refused_events(attempts)
     finished, failed, unrecorded = store_counts(db_url, repo, load.accepted_guids)
-    to_github = [r for r in fake.requests if r.path.startswith(f"/repos/{repo}/")]
+    to_github = [r for r in fake.requests if about(r, repo)]
+    counted = [r for r in to_github if r.status != 304]
     return {
         "prs": load.prs,
         "events": load.total,
@@ -506,6 +507,7 @@ def count(load: Load, db_url: str, began: float, settled: bool) -> dict[str, obj
         "events_per_second": round(load.total / elapsed, 1),
         "requests_to_github": len(to_github),
         "requests_per_evaluation": round(len(to_github) / max(finished, 1), 1),
+        "counted_per_evaluation": round(len(counted) / max(finished, 1), 2),
         "duplicates": {"repeated_status": repeated, "accepted_twice": accepted_twice(attempts)},
         "losses": {
             "wrong_final_status": losses,
@@ -517,6 +519,16 @@ def count(load: Load, db_url: str, began: float, settled: bool) -> dict[str, obj
         "refused_recovered": refused.recovered,
         "redeliveries_asked": len(fake.redeliveries_asked),
     }
+
+
+def about(request: RecordedRequest, repo: str) -> bool:
+    """A request about `repo`: a REST path under it, or a GraphQL query naming it."""
+    if request.path.startswith(f"/repos/{repo}/"):
+        return True
+    if request.operation_id != "graphql":
+        return False
+    variables = (request.json or {}).get("variables") or {}
+    return f"{variables.get('owner')}/{variables.get('name')}" == repo
 
 
 def probe_round_trips(fake: FakeGitHub, webs: list[Web], db_url: str) -> dict[str, object]:
@@ -542,12 +554,11 @@ def probe_round_trips(fake: FakeGitHub, webs: list[Web], db_url: str) -> dict[st
         # The evaluation's requests: about the repository, but for the catch-up's list.
         mine = [
             r for r in fake.requests
-            if r.started >= began
-            and r.path.startswith(f"/repos/{repo}/")
-            and r.operation_id != "pulls/list"
+            if r.started >= began and about(r, repo) and r.operation_id != "pulls/list"
         ]
         figures[label] = {
             "requests": len(mine),
+            "counted": sum(1 for r in mine if r.status != 304),
             "round_trips": round_trips((r.started, r.ended) for r in mine),
         }
     return figures
@@ -657,7 +668,8 @@ def line(label: str, f: dict) -> str:
     text_ = (
         f"{label:<22} {f['evaluations']:>5} evaluations in {f['seconds']:>6.1f} s:"
         f" {f['evaluations_per_second']:>6.1f} evaluations/s, {f['events_per_second']:>6.1f}"
-        f" events/s, {f['requests_per_evaluation']} requests/evaluation;"
+        f" events/s, {f['requests_per_evaluation']} requests/evaluation"
+        f" ({f['counted_per_evaluation']} counted by GitHub);"
         f" duplicates {dup}, losses {lost}, answers {f['answers']}"
         f" ({f['answered_500']} answered 500)"
     )
