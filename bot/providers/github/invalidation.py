@@ -14,8 +14,6 @@ evaluation the event wakes up reads fresh data.
 | `membership`                            | `on_membership`       | team membership, permissions |
 | `team`                                  | `on_team`             | the team, org permissions    |
 | `organization` (member_added/removed)   | `on_organization`     | the person's facts in the org|
-| `pull_request_review`, `issue_comment`, | `on_pull_changed`     | the PR's stored parts        |
-| `pull_request` (edited, labeled, ...)   |                       |                              |
 | `status` under the bot's context by     | `on_foreign_status`   | the record of what was posted|
 | another account                         |                       |                              |
 
@@ -26,7 +24,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from bot.store import directory_cache, evaluations, forge_files, pull_parts
+from bot.store import directory_cache, evaluations, forge_files
 
 PROVIDER = "github"
 
@@ -57,10 +55,6 @@ def on_team(conn: Connection, org: str, team_slug: str) -> int:
 
 def on_organization(conn: Connection, org: str, login: str) -> int:
     return directory_cache.drop_org_member(conn, PROVIDER, org, login)
-
-
-def on_pull_changed(conn: Connection, repo: str, number: int) -> int:
-    return pull_parts.invalidate(conn, PROVIDER, repo, number)
 
 
 def on_foreign_status(conn: Connection, repo: str, sha: str, context: str) -> int:
