@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fakegithub import FakeGitHub
+from github import GithubException
 from github_helpers import REPO, Rig, request_lines, rig_fixture, settings_for  # noqa: F401
 from support.forge_rig import Clock, migrated_store
 
@@ -503,3 +505,19 @@ def test_check_suites_and_runs_past_one_page_are_followed_in_graphql(rig):
     assert sum("checkSuites(first: 100, after:" in q for q in queries) == 1
     assert sum("node(id: $id)" in q for q in queries) == 1  # the 101st run of the big suite
     rig.fake.assert_all_valid()
+
+
+def test_a_graphql_answer_with_errors_is_never_judged_in_part(rig):
+    # GitHub answers 200 with `errors` beside whatever data it could give: a PR whose
+    # reviews or author failed to resolve must not be judged from the rest.
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, author="alice")
+    partial = {
+        "data": {"repository": {"pullRequest": None}},
+        "errors": [{"message": "Something went wrong while executing your query.",
+                    "path": ["repository", "pullRequest", "reviews"]}],
+    }
+    rig.fake.fail("graphql", status=200, body=partial, times=10)
+    with pytest.raises(GithubException) as raised:
+        _snapshot(rig, 7)
+    assert raised.value.status != 404  # an error, not "no such PR"
