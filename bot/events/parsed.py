@@ -8,8 +8,7 @@ keeps, and the decoded payload the routing reads — or raise `MalformedDelivery
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -40,13 +39,3 @@ class ParsedDelivery:
 
     record: DeliveryRecord
     payload: dict[str, Any]
-
-
-def record_to_json(record: DeliveryRecord) -> str:
-    """`record` as the inbox keeps it (`bot.store.inbox`)."""
-    return json.dumps(asdict(record), separators=(",", ":"))
-
-
-def record_from_json(text: str) -> DeliveryRecord:
-    """The record `record_to_json` wrote."""
-    return DeliveryRecord(**json.loads(text))

@@ -4,16 +4,15 @@
 setup mode a page explaining how to connect a forge, `/healthz`, and
 webhooks answered 503; in full mode the webhook endpoints, the deploy callback
 (`deploy_callback`), `/healthz` and `/readyz`, and `/metrics` in both. Webhook
-requests only verify, parse and keep the delivery in the store's inbox, in
-one short transaction; the consumer ingests it (`bot.events.inbox_drain`):
-no forge is called, and nothing routed, while a webhook waits for its answer.
+requests only verify, parse, hand the delivery to the
+event layer (`bot.events.ingestion.ingest`: record, route, mark, in one
+transaction) and wake the queue: no forge is called while a webhook waits
+for its answer.
 
 `create_app_from_env()` is the factory gunicorn calls (see the Procfile).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from flask import Flask, got_request_exception
 
@@ -33,12 +32,9 @@ def create_app(
     store: Store | None = None,
     queue: WorkQueue | None = None,
     setup_flow: SetupFlow | None = None,
-    drain: Callable[[], object] | None = None,
 ) -> Flask:
     """The app for `settings`; builds the store and an enqueue-only queue if not given.
-    `setup_flow` offers the one-click GitHub App setup in setup mode; `drain`, when
-    given, ingests the inbox at once after each delivery kept (a consumer in this
-    process), else a consumer process does (`bot.events.inbox_drain`)."""
+    `setup_flow` offers the one-click GitHub App setup in setup mode."""
     app = Flask(__name__)
     if settings.mode is Mode.FULL:
         store = store if store is not None else Store(settings.database_url)
@@ -46,7 +42,6 @@ def create_app(
     app.extensions["gatebot"] = Services(
         settings=settings, store=store, queue=queue,
         deliveries=GroupCommit(store) if store is not None else None,
-        drain=drain,
         setup_flow=setup_flow if settings.mode is Mode.SETUP else None,
     )
     app.register_blueprint(health.bp)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
@@ -23,10 +22,7 @@ class Services:
     store: Store | None  # None in setup mode
     queue: WorkQueue | None  # None in setup mode
     deliveries: GroupCommit | None = None  # None in setup mode
-    """Webhook deliveries kept in the store's inbox, concurrent ones sharing a commit."""
-    drain: Callable[[], object] | None = None
-    """Drains the inbox at once after each delivery kept, when the consumer shares this
-    process's store and queue; None: a consumer process drains it."""
+    """Webhook deliveries into the store, concurrent ones sharing a commit."""
     setup_flow: SetupFlow | None = None
     """The one-click GitHub App setup: `gatebot serve` in setup mode only."""
 

@@ -1,5 +1,5 @@
 """Deliveries arriving together share one commit (`bot.events.group_commit`), on
-SQLite and on PostgreSQL (here the work of each is `ingest`, as a drainer's would be).
+SQLite and on PostgreSQL.
 
 While a commit is under way the deliveries that arrive wait; then they are
 ingested together and committed once. Each caller still gets its own
@@ -18,15 +18,9 @@ from test_ingestion import KEY, OwnPull, parsed
 
 from bot import logs
 from bot.events.group_commit import GroupCommit
-from bot.events.ingestion import ingest
 from bot.events.router import Routed
 from bot.keys import PullKey
 from bot.store import deliveries, dirty, utcnow
-
-
-def ingesting(group: GroupCommit, parsed_, routing, now):
-    """`ingest` through `group`: committed together with whatever else waits."""
-    return group.run(lambda conn: ingest(conn, parsed_, routing, now))
 
 
 class Commits:
@@ -60,8 +54,8 @@ def ingest_together(group: GroupCommit, deliveries_, routing) -> dict[str, objec
 
     def submit(delivery) -> None:
         try:
-            answers[delivery.record.delivery_id + f"#{id(delivery)}"] = ingesting(
-                group, delivery, routing, utcnow()
+            answers[delivery.record.delivery_id + f"#{id(delivery)}"] = group.ingest(
+                delivery, routing, utcnow()
             )
         except LookupError as exc:
             answers[delivery.record.delivery_id + f"#{id(delivery)}"] = exc
@@ -117,12 +111,12 @@ def test_a_failing_delivery_is_rolled_back_alone_and_its_request_sees_the_error(
 
 def test_a_lone_delivery_is_committed_at_once(store):
     group, commits = GroupCommit(store), Commits(store)
-    answer = ingesting(group, parsed(), OwnPull(), utcnow())
+    answer = group.ingest(parsed(), OwnPull(), utcnow())
     assert answer.new and answer.wake
     assert commits.count == 1
     # And a failing one raises in its caller, with nothing recorded.
     with pytest.raises(LookupError):
-        ingesting(group, parsed(delivery_id="d-9"), FailsFor("d-9"), utcnow())
+        group.ingest(parsed(delivery_id="d-9"), FailsFor("d-9"), utcnow())
     with store.begin() as conn:
         assert deliveries.recorded(conn, "github", ["d-9"]) == set()
 
@@ -146,7 +140,7 @@ def test_each_delivery_is_ingested_in_its_own_requests_log_context(store):
 
     def submit(delivery) -> None:
         with logs.context(delivery_id=delivery.record.delivery_id):
-            answers.append(ingesting(group, delivery, routing, utcnow()))
+            answers.append(group.ingest(delivery, routing, utcnow()))
 
     threads = [threading.Thread(target=submit, args=(d,)) for d in batch]
     with group._committing:

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
 from bot.keys import WorkKey
-from bot.queue import WorkQueue, build_queue, inbox_drainer
+from bot.queue import WorkQueue, build_queue
 from bot.settings import Settings
 from bot.store import Store, dirty
 from bot.store.key_columns import key_of
@@ -26,21 +26,14 @@ class AppUnderTest:
     client: FlaskClient
 
 
-def build_app(env: dict[str, str], *, drain: bool = True) -> AppUnderTest:
-    """A full-mode app for `env` (no consumer runs: tests inspect store and queue).
-
-    Each delivery kept is ingested before its answer returns, as a consumer
-    process would moments later, so a test reads its marks right after the POST;
-    `drain=False` leaves it in the inbox."""
+def build_app(env: dict[str, str]) -> AppUnderTest:
+    """A full-mode app for `env` (no consumer runs: tests inspect store and queue)."""
     settings = Settings.model_validate(env)
     settings.check()
     store = Store(settings.database_url)
     store.migrate()
     queue = build_queue(settings, store)
-    drainer = inbox_drainer(settings, store, queue) if drain else None
-    app = create_app(
-        settings, store=store, queue=queue, drain=drainer.drain if drainer else None
-    )
+    app = create_app(settings, store=store, queue=queue)
     return AppUnderTest(settings, store, queue, app, app.test_client())
 
 
