@@ -123,12 +123,12 @@ def load(port: int, secret: str, deliveries: int, clients: int) -> dict[str, flo
     }
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User and system CPU time so far of process `pid` and the processes it
-    started (Linux: a consumer child counts), else None."""
+def cpu_seconds(pid: int, *, children: bool = True) -> float | None:
+    """User and system CPU time so far of process `pid` and (unless `children`
+    is False) the processes it started (Linux: a consumer child counts), else None."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = [
+        started = [
             int(child)
             for task in Path(f"/proc/{pid}/task").iterdir()
             for child in (task / "children").read_text().split()
@@ -136,7 +136,9 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(child) or 0.0 for child in children)
+    if not children:
+        return own
+    return own + sum(cpu_seconds(child) or 0.0 for child in started)
 
 
 def procfile_command(kind: str, port: int) -> str:
@@ -178,13 +180,19 @@ def run_server(
             load(port, secret, min(200, deliveries), clients)  # warm-up
             figures["1 client"] = load(port, secret, min(500, deliveries), 1)
             cpu = cpu_seconds(proc.pid)
+            web_cpu = cpu_seconds(proc.pid, children=False)
             loaded = figures[f"{clients} clients"] = load(port, secret, deliveries, clients)
-            if cpu is not None and isinstance(command, list):
+            if cpu is not None and web_cpu is not None and isinstance(command, list):
                 # CPU per delivery of the server and its children (the work its
                 # consumer does for them included): steadier than rates on a
-                # shared machine.
+                # shared machine. Beside it the serving process's own: what
+                # answering costs.
                 spent = cpu_seconds(proc.pid) - cpu
                 loaded["cpu_ms_per_delivery"] = round(spent * 1000 / loaded["deliveries"], 3)
+                web_spent = cpu_seconds(proc.pid, children=False) - web_cpu
+                loaded["web_cpu_ms_per_delivery"] = round(
+                    web_spent * 1000 / loaded["deliveries"], 3
+                )
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
@@ -192,7 +200,12 @@ def run_server(
         print(
             f"{label:<34} {load_name:>10}: p50 {f['p50_ms']:>6.2f} ms  p99 {f['p99_ms']:>7.2f} ms"
             f"  {f['per_second']:>7.1f} deliveries/s  ({f['deliveries']} deliveries)"
-            + (f"  {f['cpu_ms_per_delivery']} ms CPU each" if "cpu_ms_per_delivery" in f else ""),
+            + (f"  {f['cpu_ms_per_delivery']} ms CPU each" if "cpu_ms_per_delivery" in f else "")
+            + (
+                f" ({f['web_cpu_ms_per_delivery']} ms in the serving process)"
+                if "web_cpu_ms_per_delivery" in f
+                else ""
+            ),
             flush=True,
         )
     return figures
