@@ -641,23 +641,23 @@ def run(
     load.prepare()
     for name in [workers.start() for _ in range(worker_count)]:
         workers.wait_up(name)
-    agent = Chaos(load, workers) if chaos else None
+    chaos_run = Chaos(load, workers) if chaos else None
     began = time.monotonic()
-    if agent is not None:
-        agent.start()
+    if chaos_run is not None:
+        chaos_run.start()
     load.drive()
-    if agent is not None:
-        agent.join()
+    if chaos_run is not None:
+        chaos_run.join()
     settled = wait_settled(load, db_url, args.timeout, workers.note)
     figures = count(load, db_url, began, settled)
-    if agent is None:
+    if chaos_run is None:
         figures["backlog"] = drain(load, workers, worker_count, db_url, args.timeout)
     workers.stop_all()
-    if agent is not None:
-        figures["chaos"] = agent.events
-        figures["postgresql_down_seconds"] = agent.pg_down_seconds
+    if chaos_run is not None:
+        figures["chaos"] = chaos_run.events
+        figures["postgresql_down_seconds"] = chaos_run.pg_down_seconds
         figures["answers_while_postgresql_down"] = {
-            str(k): v for k, v in agent.answers_while_down.items()
+            str(k): v for k, v in chaos_run.answers_while_down.items()
         }
     return figures
 

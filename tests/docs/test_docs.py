@@ -5,7 +5,6 @@ the ones the setup page shows."""
 from __future__ import annotations
 
 import argparse
-
 import json
 import re
 import shlex

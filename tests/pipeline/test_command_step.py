@@ -215,8 +215,8 @@ def test_comments_of_bots_never_run_commands_and_get_no_answer(rig):
     open_pr(rig)
     pipe = pipeline(rig)
     run(rig, pipe)
-    rig.fake.set_role(REPO, "ci-helper[bot]", "admin")
-    from_bot = say(rig, "ci-helper[bot]", "/gate override from a bot")
+    rig.fake.set_role(REPO, "ci-runner[bot]", "admin")
+    from_bot = say(rig, "ci-runner[bot]", "/gate override from a bot")
     run(rig, pipe)
     assert reactions(rig, from_bot) == [] and bot_comments(rig) == []
     with rig.store.begin() as conn:

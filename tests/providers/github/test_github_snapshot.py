@@ -281,13 +281,13 @@ def test_reviews_keep_their_commit_and_state(rig):
     rig.fake.add_review(REPO, 7, "mia", "APPROVED", body="looks good")
     new_head = rig.fake.push(REPO, 7, contents={"x.py": "2"})
     rig.fake.add_review(REPO, 7, "noor", "CHANGES_REQUESTED")
-    rig.fake.add_review(REPO, 7, "ci-helper[bot]", "COMMENTED")
+    rig.fake.add_review(REPO, 7, "ci-runner[bot]", "COMMENTED")
     snap, _ = _snapshot(rig, 7)
     by = {r.author.login: r for r in snap.reviews}
     assert by["mia"].commit_sha == old_head and by["mia"].state == "APPROVED"
     assert by["mia"].body == "looks good"
     assert by["noor"].commit_sha == new_head and by["noor"].state == "CHANGES_REQUESTED"
-    assert by["ci-helper[bot]"].author.is_bot
+    assert by["ci-runner[bot]"].author.is_bot
 
 
 def test_comments_are_read_only_when_the_policy_counts_them(rig):
@@ -374,10 +374,10 @@ def test_commits_of_a_bot_come_from_rest_which_names_it(rig):
 def test_a_bot_and_a_deleted_account_are_named_as_rest_names_them(rig):
     _repo(rig)
     rig.fake.open_pr(REPO, 7, author="dependabot[bot]")
-    rig.fake.add_comment(REPO, 7, "ci-helper[bot]", "done")
+    rig.fake.add_comment(REPO, 7, "ci-runner[bot]", "done")
     snap, _ = _snapshot(rig, 7, SnapshotNeeds(comments=True))
     assert snap.author.login == "dependabot[bot]" and snap.author.is_bot
-    assert snap.comments[0].author.login == "ci-helper[bot]" and snap.comments[0].author.is_bot
+    assert snap.comments[0].author.login == "ci-runner[bot]" and snap.comments[0].author.is_bot
 
 
 def test_labels_draft_and_author(rig):
