@@ -26,6 +26,7 @@ requests when the evaluation ends (`bot.store.requests`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -174,6 +175,8 @@ class GitHubEvaluation(EvaluationBase):
         self.forge: GitHubForge = forge
         self.installation_id = installation_id
         self._client: Github | None = None
+        self._query_client: Github | None = None
+        self._token_value: str | None = None
         self._read: PullRead | None = None
         self._statuses: Sequence[StatusWriter] | None = None
         self._bot_login: str | None = None
@@ -183,11 +186,29 @@ class GitHubEvaluation(EvaluationBase):
     # -- clients -------------------------------------------------------------
 
     @property
+    def _token(self) -> str:
+        """The installation token, asked for once per evaluation (both clients use it)."""
+        if self._token_value is None:
+            self._token_value = self.forge.app.token(self.installation_id, self.tally).value
+        return self._token_value
+
+    @property
     def client(self) -> Github:
         if self._client is None:
-            token = self.forge.app.token(self.installation_id, self.tally)
-            self._client = installation_client(self.forge.config, token.value, self.tally)
+            self._client = installation_client(self.forge.config, self._token, self.tally)
         return self._client
+
+    @property
+    def query_client(self) -> Github:
+        """A client for GraphQL queries only. PyGithub paces every POST as a write
+        (`GATEBOT_GITHUB_SECONDS_BETWEEN_WRITES`, a second by default), and a query is a
+        POST: on the writing client the verdict's status would wait a second behind
+        the query that read the PR. GitHub asks that pause of writes (mutations), not
+        of queries, so this client keeps only the pause between requests."""
+        if self._query_client is None:
+            reading = dataclasses.replace(self.forge.config, seconds_between_writes=0.0)
+            self._query_client = installation_client(reading, self._token, self.tally)
+        return self._query_client
 
     @property
     def repo(self) -> Repository:
@@ -223,7 +244,10 @@ class GitHubEvaluation(EvaluationBase):
 
     def _pull_read(self) -> PullRead:
         if self._read is None:
-            client = self.client  # the token first: both reads below use it
+            # Both clients before the reads below go out together (the branch read uses
+            # the writing one).
+            _ = self.client
+            client = self.query_client
             known_base = self._known_base()
 
             def query() -> PullRead:
