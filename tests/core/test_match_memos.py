@@ -4,9 +4,8 @@ Glob masks (`PathMatcher.masks`) and CODEOWNERS matches (`CodeOwners.rule_indice
 `CodeOwners.owned_paths`) are kept in bounded memos keyed by the paths, because a
 PR is evaluated again on every event with the same files. Whatever the memo
 holds — first call, repeated call, an equal copy of the paths — must be what
-matching every path on its own says. Checked on the public oracle tables (the
-shared `oracles` directory beside the checkouts, when present) and on generated
-paths.
+matching every path on its own says. Checked on a public oracle table
+(hmarr/codeowners' patterns, `tests/fixtures/oracles`) and on generated paths.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,20 +21,10 @@ from bot.core.codeowners import CodeOwners, parse_codeowners
 from bot.core.globs import GlobError, compile_path_glob, validate_path_glob
 from bot.core.pathmatch import PathMatcher
 
-
-def _oracles() -> Path | None:
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "shared" / "oracles").is_dir():
-            return parent / "shared" / "oracles"
-    return None
-
-
-ORACLES = _oracles()
-needs_oracles = pytest.mark.skipif(ORACLES is None, reason="shared oracle tables not present")
+ORACLES = Path(__file__).resolve().parents[1] / "fixtures" / "oracles"
 
 
 def _table(name: str) -> Any:
-    assert ORACLES is not None
     return json.loads((ORACLES / name).read_text(encoding="utf-8"))
 
 
@@ -76,18 +64,15 @@ def assert_owners_agree(owners: CodeOwners, paths: list[str]) -> None:
         )
 
 
-@needs_oracles
-def test_glob_masks_agree_on_the_oracle_pools():
-    pools = _table("glob_sources.json")["pools"]
-    for pool in pools.values():
-        patterns = [p for p in pool["patterns"] if _usable(p)]
-        paths = [p for p in pool["paths"] if p]
-        assert patterns and paths
-        assert_masks_agree(patterns, paths)
+def test_glob_masks_agree_on_the_oracle_table():
+    cases = _table("codeowners_hmarr.json")["cases"]
+    patterns = [p for p in dict.fromkeys(case["pattern"] for case in cases) if _usable(p)]
+    paths = [p for p in dict.fromkeys(case["path"] for case in cases) if p]
+    assert patterns and paths
+    assert_masks_agree(patterns, paths)
 
 
-@needs_oracles
-def test_codeowners_matches_agree_on_the_oracle_tables():
+def test_codeowners_matches_agree_on_the_oracle_table():
     cases = _table("codeowners_hmarr.json")["cases"]
     patterns = list(dict.fromkeys(case["pattern"] for case in cases))
     paths = list(dict.fromkeys(case["path"] for case in cases))
