@@ -3,8 +3,10 @@
 The catch-up rounds (`bot.catchup.loop`) and the deploy follower
 (`bot.pipeline.deploy_follow_loop`) each run their passes on such a thread
 inside `gatebot serve` and `gatebot worker`; each pass takes a store-held
-lease under `owner`, so with several instances one runs it at a time. A pass
-the store failed is skipped and tried again an interval later.
+lease under `owner`, so with several instances one runs it at a time. The
+queue's sweeper (`bot.queue.Sweeper`) runs on one too. A pass the store
+failed (or that raised one of the errors its owner names as passing) is
+skipped and tried again an interval later.
 """
 
 from __future__ import annotations
@@ -28,10 +30,17 @@ def owner_id() -> str:
 class Periodic:
     """Calls `run` now and then every `interval` seconds on a daemon thread."""
 
-    def __init__(self, name: str, interval: float, run: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        name: str,
+        interval: float,
+        run: Callable[[], object],
+        skips: tuple[type[Exception], ...] = (),
+    ) -> None:
         self.name = name
         self.interval = interval
         self._run = run
+        self._skips = skips
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"gatebot-{name}", daemon=True)
 
@@ -49,5 +58,7 @@ class Periodic:
             except SQLAlchemyError as exc:
                 log.warning("%s pass skipped, the store failed: %s", self.name,
                             type(exc).__name__)
+            except self._skips as exc:
+                log.warning("%s pass failed, retrying in %ss: %s", self.name, self.interval, exc)
             if self._stop.wait(self.interval):
                 return

@@ -28,14 +28,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 import sys
-import threading
 from datetime import timedelta
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.storage import SqliteStorage
 from huey.utils import normalize_time
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.catchup.loop import CatchUpLoop
 from bot.catchup.round import CatchUp
@@ -43,6 +41,7 @@ from bot.catchup.steps import steps
 from bot.consumer import GatebotConsumer
 from bot.due_scheduler import Alarm
 from bot.keys import WorkKey
+from bot.periodic import Periodic
 from bot.pipeline.deploy_follow_loop import start_deploy_follower
 from bot.settings import ConfigurationError, Mode, Settings
 from bot.store import Store, dirty, merges, utcnow
@@ -212,40 +211,19 @@ class WorkQueue:
         )
 
 
-class Sweeper:
-    """A daemon thread that sweeps at start and then every `interval` seconds."""
+class Sweeper(Periodic):
+    """Sweeps at start (everything dirty) and then every `interval` seconds (only what
+    is overdue), on a `Periodic` thread: a pass the store or the queue failed is
+    skipped, so marks left during an outage are swept once it is over."""
 
     def __init__(self, queue: WorkQueue, interval: float) -> None:
         self.queue = queue
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="gatebot-sweeper", daemon=True)
+        self._everything = True
+        super().__init__("sweeper", interval, self._sweep, skips=QUEUE_ERRORS)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        everything = True
-        while True:
-            try:
-                self.queue.sweep(everything=everything)
-                everything = False
-            except QUEUE_ERRORS as exc:
-                log.warning("sweep failed, retrying in %ss: %s", self.interval, exc)
-            except SQLAlchemyError as exc:
-                # The database is down or restarting: the marks wait in it, and a
-                # sweeper that died here would leave them unswept until a restart.
-                log.warning(
-                    "sweep skipped, the store failed, retrying in %ss: %s",
-                    self.interval,
-                    type(exc).__name__,
-                )
-            if self._stop.wait(self.interval):
-                return
+    def _sweep(self) -> None:
+        self.queue.sweep(everything=self._everything)
+        self._everything = False  # only once a sweep of everything went through
 
 
 def run_worker(settings: Settings) -> int:
