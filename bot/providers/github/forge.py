@@ -39,7 +39,7 @@ from github.Repository import Repository
 from bot.core.authorize import Commenter
 from bot.core.gate import Decision
 from bot.core.policy.needs import SnapshotNeeds
-from bot.core.snapshot import CheckResult
+from bot.core.snapshot import CheckResult, Comment
 from bot.forges import GITHUB
 from bot.keys import ForgeAccess, WorkKey
 from bot.providers import parallel
@@ -366,8 +366,18 @@ class GitHubEvaluation(EvaluationBase):
             commits=commits,
             commits_truncated=commits_truncated,
             reviews=read.reviews,
-            comments=read.comments if needs.comments else (),
+            comments=self._comments(read) if needs.comments else (),
             checks=checks,
+        )
+
+    def _comments(self, read: PullRead) -> tuple[Comment, ...]:
+        """Every comment: the query's first page, and the rest only now that the policy
+        counts them."""
+        if read.comments_after is None:
+            return read.comments
+        return read.comments + graphql_reads.more_comments(
+            self.query_client.requester, self.key.repo, self.key.number,
+            self.forge.retries.read, read.comments_after,
         )
 
     def _rest_checks(self, now: datetime) -> tuple[CheckResult, ...]:

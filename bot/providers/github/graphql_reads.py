@@ -26,6 +26,9 @@ that connection alone: by the same path with `after` for labels, files (up
 to GitHub's 3,000, `files_truncated` beyond), commits (a PR with more than
 GitHub's 250 keeps the comparison read instead), reviews, comments and the
 head's check suites; by the suite's node id for a suite's check runs.
+Comments past the first page are read only when the policy counts comments
+(`more_comments`): a long conversation costs nothing to a policy that never
+reads it.
 A commit's status contexts are one list (the latest per context), not a
 connection.
 
@@ -264,6 +267,9 @@ class PullRead:
     more parents than one page lists: REST's list tells them."""
     reviews: tuple[Review, ...]
     comments: tuple[Comment, ...]
+    """The first page of comments; `comments_after` says where the rest starts."""
+    comments_after: str | None
+    """The cursor of the next page of comments (None: `comments` are all of them)."""
     checks: tuple[CheckResult, ...] | None
     """The head's check runs and statuses; None when the last commit listed was not the
     head, so they must be read through REST."""
@@ -311,11 +317,30 @@ def read_pull(
         commits_total=commits_total,
         commits_unmapped=unmapped,
         reviews=tuple(r for r in map(_review, every("reviews")) if r is not None),
-        comments=tuple(_comment(node) for node in every("comments")),
+        comments=tuple(_comment(node) for node in pull["comments"]["nodes"]),
+        comments_after=_next_cursor(pull["comments"]),
         checks=checks,
         statuses=statuses,
         repository_page=base_repository.get("url") or None,
     )
+
+
+def more_comments(
+    requester: Requester, repo: str, number: int, retry: RetryPolicy, after: str
+) -> tuple[Comment, ...]:
+    """The PR's comments past the first page (`PullRead.comments_after`), every page."""
+    owner, name = repo.split("/", 1)
+    variables: dict[str, Any] = {"owner": owner, "name": name, "number": number}
+    rest = _every_page(
+        requester, variables, retry, "comments",
+        {"nodes": [], "pageInfo": {"hasNextPage": True, "endCursor": after}}, None,
+    )
+    return tuple(_comment(node) for node in rest)
+
+
+def _next_cursor(page: Mapping[str, Any]) -> str | None:
+    info = page["pageInfo"]
+    return str(info["endCursor"]) if info["hasNextPage"] else None
 
 
 def _data(

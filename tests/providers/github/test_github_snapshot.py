@@ -310,6 +310,23 @@ def test_comments_are_read_only_when_the_policy_counts_them(rig):
     assert not by["noor"].edited
 
 
+def test_comments_past_the_first_page_are_read_only_when_the_policy_counts_them(rig):
+    _repo(rig)
+    rig.fake.open_pr(REPO, 7, author="alice")
+    for i in range(150):
+        rig.fake.add_comment(REPO, 7, "ci-runner[bot]", f"build {i}")
+
+    snap, requests = _snapshot(rig, 7)
+    assert snap.comments == ()
+    assert _pr_reads(requests) == ["POST graphql"]  # no page beyond the query's own
+
+    snap, requests = _snapshot(rig, 7, SnapshotNeeds(comments=True))
+    assert [c.body for c in snap.comments] == [f"build {i}" for i in range(150)]
+    assert _pr_reads(requests) == ["POST graphql"] * 2
+    assert _follow_ups(requests, "comments") == 1
+    rig.fake.assert_all_valid()
+
+
 def test_checks_are_every_check_run_and_status_of_the_head(rig):
     _repo(rig)
     pr = rig.fake.open_pr(REPO, 7, author="alice")
