@@ -306,6 +306,9 @@ class GitHubEvaluation(EvaluationBase):
         failed = self._followed[branch]
         if failed is not None:
             raise failed
+        return self._stored_files()
+
+    def _stored_files(self) -> StoredFiles:
         files = self._files()
         assert isinstance(files, StoredFiles)
         return files
@@ -321,9 +324,7 @@ class GitHubEvaluation(EvaluationBase):
         return None
 
     def _follow(self, branch: str) -> None:
-        files = self._files()
-        assert isinstance(files, StoredFiles)
-        files.follow_branch(self.key.repo, branch)
+        self._stored_files().follow_branch(self.key.repo, branch)
 
     def default_branch(self) -> str:
         """From the PR read when it tells; else one read of the repository."""
