@@ -7,7 +7,7 @@ from pathlib import Path
 
 from factories import changed, check, make_snapshot, review
 from github_helpers import REPO, settings_for
-from support.policies import ONE_APPROVAL
+from support.policies import NO_APPROVAL, ONE_APPROVAL
 
 from bot.cli import main
 from bot.core.policy.evaluate import needs_for
@@ -18,15 +18,7 @@ from bot.store import Store, pulls, utcnow
 
 ONE = ONE_APPROVAL
 TWO = ONE.replace("approvals: 1", "approvals: 2")
-CI_FLOOR = """\
-version: 1
-policy:
-  approval: [free]
-rules:
-  - name: free
-    requires: {approvals: 0}
-checks: ["ci / test"]
-"""
+CI_FLOOR = NO_APPROVAL + 'checks: ["ci / test"]\n'
 
 
 def keep(store: Store, repo: str, number: int, *, approvals: tuple[str, ...], ci: str) -> None:
