@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 DELIVERIES = Counter(
     "gatebot_deliveries",
     "Webhook deliveries received, by forge, event and outcome (accepted, ignored, duplicate, "
-    "bad_signature, malformed, too_large, refused, unconfigured, setup_mode,"
+    "failed, bad_signature, malformed, too_large, refused, unconfigured, setup_mode,"
     " store_unreachable).",
     ["forge", "event", "outcome"],
 )

@@ -17,6 +17,10 @@ run; each consumer process releases them at their due time
 (`bot.due_scheduler`) and its idle worker threads take them at once
 (`bot.consumer`).
 
+Webhook deliveries the web tier kept in the inbox are ingested here
+(`inbox_drainer`, `bot.events.inbox_drain`), looked for every
+`bot.events.inbox_drain.POLL_SECONDS`.
+
 Beside the sweeper, `start_catch_up` runs the catch-up rounds (`bot/catchup`):
 at start and then every `GATEBOT_CATCHUP_SECONDS`, PRs whose webhooks were
 lost are marked and woken here; and the deploy follower
@@ -34,17 +38,25 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.storage import SqliteStorage
 from huey.utils import normalize_time
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.catchup.loop import CatchUpLoop
 from bot.catchup.round import CatchUp
 from bot.catchup.steps import steps
 from bot.consumer import GatebotConsumer
 from bot.due_scheduler import Alarm
+from bot.events import inbox_drain
+from bot.events.github import GitHubRouting
+from bot.events.gitlab import GitLabRouting
+from bot.events.inbox_drain import InboxDrainer
+from bot.events.ingestion import ForgeRouting
+from bot.forges import GITHUB, GITLAB
 from bot.keys import WorkKey
 from bot.periodic import Periodic
 from bot.pipeline.deploy_follow_loop import start_deploy_follower
 from bot.settings import ConfigurationError, Mode, Settings
 from bot.store import Store, dirty, merges, utcnow
+from bot.store.inbox import Inbox, open_inbox
 from bot.store.key_columns import columns, key_of
 from bot.worker import Outcome, PullWorker, build_worker
 
@@ -243,6 +255,11 @@ def run_worker(settings: Settings) -> int:
     # (an evaluation): with the default 5 ms switch interval a transaction held
     # the store, and the webhooks waiting on it, many times longer than its work.
     sys.setswitchinterval(CONSUMER_SWITCH_INTERVAL_SECONDS)
+    inbox = inbox_drainer(settings, store, queue, open_inbox(store))
+    drainer = Periodic(
+        "inbox", inbox_drain.POLL_SECONDS, inbox.drain_if_waiting, skips=(sqlite3.Error,)
+    )
+    drainer.start()
     sweeper = Sweeper(queue, settings.sweep_seconds)
     sweeper.start()
     catch_up = start_catch_up(settings, store, queue)
@@ -251,9 +268,19 @@ def run_worker(settings: Settings) -> int:
         # Consumer.run installs its signal handlers and blocks until stopped.
         queue.consumer(settings.worker_threads).run()
     finally:
+        drainer.stop()
+        # What was kept until the stop is ingested and woken (onto the queue's storage).
+        try:
+            inbox.drain_if_waiting()
+        except (SQLAlchemyError, sqlite3.Error) as exc:
+            log.warning(
+                "the inbox was not drained at the stop (the next start will): %s",
+                type(exc).__name__,
+            )
         follower.stop()
         catch_up.stop()
         sweeper.stop()
+        inbox.inbox.close()
         store.close()
     return 0
 
@@ -262,6 +289,17 @@ def build_queue(settings: Settings, store: Store, worker: PullWorker | None = No
     return WorkQueue(
         make_huey(settings), store, debounce_seconds=settings.debounce_seconds, worker=worker
     )
+
+
+def inbox_drainer(
+    settings: Settings, store: Store, queue: WorkQueue, inbox: Inbox
+) -> InboxDrainer:
+    """Ingests the webhook deliveries kept in `inbox` and wakes the PRs they mark."""
+    routings: dict[str, ForgeRouting] = {
+        GITHUB.provider: GitHubRouting(settings.github_app_id),
+        GITLAB.provider: GitLabRouting(),
+    }
+    return InboxDrainer(store, inbox, routings, queue.wake, settings.debounce_seconds)
 
 
 def start_catch_up(settings: Settings, store: Store, queue: WorkQueue) -> CatchUpLoop:

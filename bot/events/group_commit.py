@@ -1,89 +1,98 @@
-"""Deliveries arriving together are ingested in one transaction: one commit, one flush.
+"""Deliveries arriving together are kept in one transaction: one commit, one flush.
 
-A delivery is answered 202 only once it is durably recorded, so every
-answer waits for a commit — on SQLite (`synchronous=FULL`) a flush to the
-disk, and one writer at a time. One transaction per delivery made the
-flushes the bound on deliveries per second. `GroupCommit.ingest` keeps the
+A delivery is answered 202 only once it is durably kept (`bot.store.inbox`),
+so every answer waits for a commit — on SQLite (`synchronous=FULL`) a flush
+to the disk, and one writer at a time. One transaction per delivery made the
+flushes the bound on deliveries per second. `GroupCommit.submit` keeps the
 guarantee and shares the flush: the request threads that arrive while a
-commit is under way wait for it to end; then one of them ingests every
-delivery that waited, each in its own savepoint (a delivery that fails is
-rolled back alone and its request sees the error; each in its request's own
-context, so log lines name the right delivery), and commits them all.
-Every caller returns only after the commit that holds its delivery.
+commit is under way wait for it to end; then one of them commits every
+waiting request's item in one call of `commit` (`Inbox.keep`), and each
+request gets its own item's result — or, if the call raised, the error:
+nothing of that batch was committed. Every caller returns only after the
+commit that holds its item.
 
-A lone delivery is ingested and committed at once, as before: a batch only
-forms while a commit is under way.
+A lone request's item is committed at once: a batch only forms while a
+commit is under way.
 """
 
 from __future__ import annotations
 
-import contextvars
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import Generic, TypeVar
 
-from sqlalchemy import Connection
-
-from bot.events.ingestion import ForgeRouting, Ingested, ingest
-from bot.events.parsed import ParsedDelivery
-from bot.store import Store
+A = TypeVar("A")
+R = TypeVar("R")
 
 
 @dataclass
-class _Waiting:
-    """One delivery waiting to be ingested, and then what became of it."""
+class _Waiting(Generic[A, R]):
+    """One request's item waiting for a commit, and then what became of it."""
 
-    parsed: ParsedDelivery
-    routing: ForgeRouting
-    now: datetime
-    result: Ingested | None = None
+    item: A
+    result: R | None = None
     error: BaseException | None = None
     done: bool = False
-    # The submitting request's context (its log fields: delivery, repo, PR), in
-    # which its delivery is ingested whichever thread does it.
-    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    lead: bool = False  # handed the leader's part: commit the next batch
+    woken: threading.Event = field(default_factory=threading.Event)
 
 
-class GroupCommit:
-    """Ingest deliveries on `store`, sharing commits between concurrent callers."""
+class GroupCommit(Generic[A, R]):
+    """Commit items with `commit` (one result per item, in order), sharing commits
+    between concurrent callers.
+
+    One caller at a time leads: it commits a batch of what waits (its own item
+    first), wakes each caller of the batch, and hands the lead to the first
+    caller still waiting, if any. The others sleep on an event of their own, so
+    a commit wakes each of its callers once, directly — not a queue of threads
+    each taking a lock in turn only to learn that its item is done.
+    """
 
     # More than this per transaction only holds the first ones' answers longer.
     MOST_PER_COMMIT = 64
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._lock = threading.Lock()  # guards `_waiting`
-        self._committing = threading.Lock()  # held by the thread running a batch
-        self._waiting: list[_Waiting] = []
+    def __init__(self, commit: Callable[[Sequence[A]], Sequence[R]]) -> None:
+        self.commit = commit
+        self._lock = threading.Lock()  # guards `_waiting` and `_led`
+        self._waiting: list[_Waiting[A, R]] = []
+        self._led = False  # a caller is leading
 
-    def ingest(self, parsed: ParsedDelivery, routing: ForgeRouting, now: datetime) -> Ingested:
-        """Record and route `parsed` (`bot.events.ingestion.ingest`); return once committed."""
-        mine = _Waiting(parsed, routing, now)
+    def submit(self, item: A) -> R:
+        """`item`'s result, once the transaction that holds it has committed."""
+        mine: _Waiting[A, R] = _Waiting(item)
         with self._lock:
             self._waiting.append(mine)
-        while True:
-            with self._committing:
-                if mine.done:
-                    break
-                with self._lock:
-                    batch = self._waiting[: self.MOST_PER_COMMIT]
-                    del self._waiting[: len(batch)]
+            mine.lead = not self._led
+            self._led = True
+        if not mine.lead:
+            mine.woken.wait()
+        if not mine.done:  # leading: first in line, so in the batch
+            with self._lock:
+                batch = self._waiting[: self.MOST_PER_COMMIT]
+                del self._waiting[: len(batch)]
+            try:
                 self._commit(batch)
-                if mine.done:
-                    break
+            finally:
+                self._hand_over()
         if mine.error is not None:
             raise mine.error
-        assert mine.result is not None
-        return mine.result
+        return mine.result  # type: ignore[return-value]  # set with done, error None
 
-    def _commit(self, batch: list[_Waiting]) -> None:
+    def _hand_over(self) -> None:
+        """The lead to the first caller waiting, or to whoever comes next."""
+        with self._lock:
+            if self._waiting:
+                self._waiting[0].lead = True
+                self._waiting[0].woken.set()
+            else:
+                self._led = False
+
+    def _commit(self, batch: list[_Waiting[A, R]]) -> None:
         try:
-            with self.store.begin() as conn:
-                if len(batch) == 1:
-                    batch[0].context.run(_ingest_one, conn, batch[0])
-                else:
-                    for each in batch:
-                        each.context.run(_ingest_in_savepoint, conn, each)
+            results = self.commit([each.item for each in batch])
+            for each, result in zip(batch, results, strict=True):
+                each.result = result
         except BaseException as exc:
             # Nothing of the batch was committed: each of its requests fails.
             for each in batch:
@@ -93,18 +102,4 @@ class GroupCommit:
         finally:
             for each in batch:
                 each.done = True
-
-
-def _ingest_one(conn: Connection, waiting: _Waiting) -> None:
-    waiting.result = ingest(conn, waiting.parsed, waiting.routing, waiting.now)
-
-
-def _ingest_in_savepoint(conn: Connection, waiting: _Waiting) -> None:
-    savepoint = conn.begin_nested()
-    try:
-        _ingest_one(conn, waiting)
-    except Exception as exc:  # noqa: BLE001  # raised again in the thread of its request
-        savepoint.rollback()
-        waiting.result, waiting.error = None, exc
-    else:
-        savepoint.commit()
+                each.woken.set()

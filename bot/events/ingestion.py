@@ -1,7 +1,8 @@
 """One verified delivery into the store, in one transaction: record, route, apply, mark.
 
-The webhook endpoints verify and parse a delivery, then call `ingest` on
-the transaction they open, with the routing of the delivery's forge (a
+The consumer's inbox drainer (`bot.events.inbox_drain`) calls `ingest` for
+each delivery the webhook endpoints verified, parsed and kept, on the
+transaction it opens, with the routing of the delivery's forge (a
 `ForgeRouting`: `bot.events.github.GitHubRouting`,
 `bot.events.gitlab.GitLabRouting`). `ingest`:
 

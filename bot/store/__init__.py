@@ -2,9 +2,10 @@
 
 `Store` owns the engine; the modules beside it hold the queries, each a
 function taking an open `Connection`, so callers decide what one transaction
-covers (a webhook's ingestion, `bot.events.ingestion`, records a delivery
-and marks its PRs dirty in one).
+covers (a delivery's ingestion, `bot.events.ingestion`, records it and marks
+its PRs dirty in one).
 
+- `inbox`           — verified webhook deliveries kept until the consumer ingests them
 - `deliveries`      — the record of webhook deliveries (de-duplication)
 - `delivery_log`    — how far GitHub's App webhook delivery log was checked, redeliveries asked
 - `dirty`           — PRs (and merge groups) needing work, and the per-key lease

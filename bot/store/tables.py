@@ -20,6 +20,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -76,6 +77,22 @@ deliveries = Table(
     Column("installation_id", BigInteger, nullable=True),
     Column("pr_number", Integer, nullable=True),
     Column("sender", String(255), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("provider", "delivery_id"),
+)
+
+# Verified deliveries waiting to be ingested (`store/inbox.py`): what the webhook
+# endpoints keep before they answer, and the consumer drains. `facts` is the
+# parsed `DeliveryRecord` (JSON), `body` the raw payload as it was signed.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", PROVIDER, nullable=False),
+    Column("delivery_id", String(128), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("facts", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     UniqueConstraint("provider", "delivery_id"),
 )

@@ -4,15 +4,16 @@
 setup mode a page explaining how to connect a forge, `/healthz`, and
 webhooks answered 503; in full mode the webhook endpoints, the deploy callback
 (`deploy_callback`), `/healthz` and `/readyz`, and `/metrics` in both. Webhook
-requests only verify, parse, hand the delivery to the
-event layer (`bot.events.ingestion.ingest`: record, route, mark, in one
-transaction) and wake the queue: no forge is called while a webhook waits
-for its answer.
+requests only verify, parse and keep the delivery in the store's inbox, in
+one short transaction; the consumer ingests it (`bot.events.inbox_drain`):
+no forge is called, and nothing routed, while a webhook waits for its answer.
 
 `create_app_from_env()` is the factory gunicorn calls (see the Procfile).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask import Flask, got_request_exception
 
@@ -21,6 +22,7 @@ from bot.events.group_commit import GroupCommit
 from bot.queue import WorkQueue, build_queue
 from bot.settings import ConfigurationError, Mode, Settings, load_settings
 from bot.store import Store
+from bot.store.inbox import Inbox, open_inbox
 from bot.web import deploy_callback, details, health, scrape, setup, webhooks
 from bot.web.services import Services
 from bot.web.setup_flow import SetupFlow
@@ -32,16 +34,22 @@ def create_app(
     store: Store | None = None,
     queue: WorkQueue | None = None,
     setup_flow: SetupFlow | None = None,
+    inbox: Inbox | None = None,
+    drain: Callable[[], object] | None = None,
 ) -> Flask:
-    """The app for `settings`; builds the store and an enqueue-only queue if not given.
-    `setup_flow` offers the one-click GitHub App setup in setup mode."""
+    """The app for `settings`; builds the store, its inbox and an enqueue-only queue if
+    not given. `setup_flow` offers the one-click GitHub App setup in setup mode; `drain`, when
+    given, ingests the inbox at once after each delivery kept (a consumer in this
+    process), else a consumer process does (`bot.events.inbox_drain`)."""
     app = Flask(__name__)
     if settings.mode is Mode.FULL:
         store = store if store is not None else Store(settings.database_url)
         queue = queue if queue is not None else build_queue(settings, store)
+        inbox = inbox if inbox is not None else open_inbox(store)
     app.extensions["gatebot"] = Services(
         settings=settings, store=store, queue=queue,
-        deliveries=GroupCommit(store) if store is not None else None,
+        deliveries=GroupCommit(inbox.keep) if inbox is not None else None,
+        drain=drain,
         setup_flow=setup_flow if settings.mode is Mode.SETUP else None,
     )
     app.register_blueprint(health.bp)

@@ -22,12 +22,12 @@ own (`bot.store.gitlab_hooks.authenticates`), never another's.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.events.parsed import DeliveryRecord, MalformedDelivery, ParsedDelivery
+from bot.events.payload import decode
 from bot.events.payload import get as _get
 from bot.events.payload import positive_int as _int
 from bot.events.payload import sha as _sha
@@ -148,7 +148,7 @@ def read_delivery(headers: Mapping[str, str], body: bytes) -> ParsedDelivery:
     if len(event) > 64 or len(delivery_id) > 128:
         raise MalformedDelivery("event or delivery header is too long")
     try:
-        payload = json.loads(body)
+        payload = decode(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedDelivery(f"the body is not JSON: {exc}") from None
     if not isinstance(payload, dict):

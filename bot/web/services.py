@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
@@ -10,6 +11,7 @@ from bot.events.group_commit import GroupCommit
 from bot.queue import WorkQueue
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.inbox import Arrival
 from bot.web.setup_flow import SetupFlow
 
 # The spec's cap on webhook bodies (GitHub itself caps payloads at 25 MB).
@@ -21,8 +23,12 @@ class Services:
     settings: Settings
     store: Store | None  # None in setup mode
     queue: WorkQueue | None  # None in setup mode
-    deliveries: GroupCommit | None = None  # None in setup mode
-    """Webhook deliveries into the store, concurrent ones sharing a commit."""
+    deliveries: GroupCommit[Arrival, bool] | None = None  # None in setup mode
+    """Webhook deliveries kept in the store's inbox, concurrent ones sharing a commit
+    (the result: whether the delivery was new)."""
+    drain: Callable[[], object] | None = None
+    """Drains the inbox at once after each delivery kept, when the consumer shares this
+    process's store and queue; None: a consumer process drains it."""
     setup_flow: SetupFlow | None = None
     """The one-click GitHub App setup: `gatebot serve` in setup mode only."""
 

@@ -1,25 +1,26 @@
-"""Webhook endpoints: verify, parse the minimum, record, wake the queue, answer.
+"""Webhook endpoints: verify, parse the minimum, keep the delivery, answer.
 
 Order of checks, per the spec: body over 25 MB → 413 (judged on
 Content-Length before anything is read, and by a capped read for chunked
 bodies); bad or missing signature / token → 401; missing event or delivery
 headers or a body that is not a JSON object → 400; a delivery id already
-recorded → 200 `{"status": "duplicate"}`; the store unreachable (the database
-down or restarting) → 503, nothing recorded, so the forge logs the delivery
-as failed and the catch-up's redelivery brings it back (`bot/catchup`);
-otherwise the delivery is recorded
-and everything it causes — what the forge's routing decides
-(`bot/events/github`, `bot/events/gitlab`): PRs and merge requests
-marked dirty, caches dropped, tamper marks, merge groups and new comments
-recorded — happens in one transaction, in one call of the event layer
-(`bot.events.ingestion.ingest`; deliveries arriving together share one
-commit: `bot.events.group_commit`) → 202, once committed; then the PRs that
-were clean until now are woken (a PR already dirty has its wake-up pending).
-No forge is called on the way. In setup mode every webhook is answered 503.
+kept or ingested → 200 `{"status": "duplicate"}`; the store unreachable (the
+database down or restarting) → 503, nothing kept, so the forge logs the
+delivery as failed and the catch-up's redelivery brings it back
+(`bot/catchup`); otherwise the delivery as it came is kept in the inbox
+(`bot.store.inbox`: one statement in one short transaction; deliveries
+arriving together share one commit: `bot.events.group_commit`) → 202, once
+committed. Everything it causes — what the forge's routing decides
+(`bot/events/github`, `bot/events/gitlab`): the delivery recorded, PRs and
+merge requests marked dirty, caches dropped, tamper marks, merge groups and
+new comments recorded, the PRs woken — is the consumer's work, moments
+later (`bot.events.inbox_drain`). No forge is called on the way. In setup
+mode every webhook is answered 503.
 
 Every delivery is counted in `gatebot_deliveries_total` by forge, event (once
-verified) and outcome, and the log lines of an accepted one carry its id,
-forge, repository, PR and head (`bot.logs`).
+verified) and outcome (accepted or ignored once the consumer ingested it),
+and the log lines of a kept one carry its id, forge, repository, PR and
+head (`bot.logs`).
 
 A GitLab delivery is accepted only with the secret of the project (or
 group) it names: the token of the hook `gatebot gitlab connect` made there
@@ -32,6 +33,7 @@ refused (401).
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 
 from flask import Blueprint, Flask, Response, jsonify, request
@@ -39,14 +41,11 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import logs, metrics
-from bot.events.github import GitHubRouting
-from bot.events.gitlab import GitLabRouting
-from bot.events.ingestion import ForgeRouting
-from bot.events.parsed import MalformedDelivery, ParsedDelivery
-from bot.keys import WorkKey
+from bot.events.parsed import MalformedDelivery, ParsedDelivery, record_to_json
 from bot.settings import Mode, Settings
 from bot.standard_webhooks import signing_key
 from bot.store import gitlab_hooks, utcnow
+from bot.store.inbox import Arrival
 from bot.web import github_webhook, gitlab_webhook
 from bot.web.services import MAX_BODY_BYTES, services
 
@@ -60,6 +59,15 @@ UNVERIFIED = "unverified"
 
 def _answer(code: int, **body: object) -> tuple[Response, int]:
     return jsonify(**body), code
+
+
+# The two answers of every verified delivery, built without an encoder each time.
+_ACCEPTED = b'{"status":"accepted"}\n'
+_DUPLICATE = b'{"status":"duplicate"}\n'
+
+
+def _answer_with(code: int, body: bytes) -> tuple[Response, int]:
+    return Response(body, code, mimetype="application/json"), code
 
 
 def _too_large() -> tuple[Response, int]:
@@ -79,8 +87,11 @@ def register_error_handlers(app: Flask) -> None:
 
 @bp.errorhandler(OperationalError)
 @bp.errorhandler(InterfaceError)
-def _store_unreachable(exc: OperationalError | InterfaceError) -> tuple[Response, int]:
-    # The transaction that would have recorded the delivery never committed: a 5xx
+@bp.errorhandler(sqlite3.OperationalError)  # the inbox file of a SQLite store
+def _store_unreachable(
+    exc: OperationalError | InterfaceError | sqlite3.OperationalError,
+) -> tuple[Response, int]:
+    # The transaction that would have kept the delivery never committed: a 5xx
     # makes the forge log it as failed (a 202 would promise work nobody will do), and
     # 503 says what it is: the store is down for now, not a bug in this request.
     if request.endpoint:
@@ -102,12 +113,16 @@ def _read_body() -> bytes:
     body is read at most one chunk past the cap. (werkzeug's own
     MAX_CONTENT_LENGTH silently truncates chunked bodies instead.)
     """
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+    declared = request.content_length
+    if declared is not None and declared > MAX_BODY_BYTES:
         raise RequestEntityTooLarge()
     stream = request.stream
+    # A declared body is read in one piece of its own size: each read allocates
+    # the size asked for, and most bodies are a small part of a chunk.
+    size = declared if declared else _READ_CHUNK
     parts: list[bytes] = []
     total = 0
-    while chunk := stream.read(_READ_CHUNK):
+    while chunk := stream.read(size):
         total += len(chunk)
         if total > MAX_BODY_BYTES:
             raise RequestEntityTooLarge()
@@ -145,7 +160,7 @@ def github() -> tuple[Response, int]:
     except MalformedDelivery as exc:
         _count("github", "malformed")
         return _answer(400, error=str(exc))
-    return _ingest(parsed, GitHubRouting(settings.github_app_id))
+    return _keep(parsed, body)
 
 
 @bp.post("/webhooks/gitlab")
@@ -181,7 +196,7 @@ def gitlab() -> tuple[Response, int]:
     elif not _connected_hook_holds(token or "", scope):
         _count("gitlab", "refused")
         return _answer(401, error="the token is not the hook secret of the project it names")
-    return _ingest(parsed, GitLabRouting())
+    return _keep(parsed, body)
 
 
 def _verify_global(settings: Settings, body: bytes) -> None:
@@ -221,8 +236,8 @@ def _connected_hook_holds(token: str, scope: gitlab_webhook.Scope) -> bool:
     return True
 
 
-def _ingest(parsed: ParsedDelivery, routing: ForgeRouting) -> tuple[Response, int]:
-    """Record and route a verified delivery; every log line meanwhile names it."""
+def _keep(parsed: ParsedDelivery, body: bytes) -> tuple[Response, int]:
+    """Keep a verified delivery in the inbox; every log line meanwhile names it."""
     record = parsed.record
     with logs.context(
         delivery_id=record.delivery_id,
@@ -231,34 +246,22 @@ def _ingest(parsed: ParsedDelivery, routing: ForgeRouting) -> tuple[Response, in
         pr=record.pr_number,
         head_sha=record.head_sha,
     ):
-        return _ingest_in_context(parsed, routing)
+        return _keep_in_context(parsed, body)
 
 
-def _ingest_in_context(parsed: ParsedDelivery, routing: ForgeRouting) -> tuple[Response, int]:
+def _keep_in_context(parsed: ParsedDelivery, body: bytes) -> tuple[Response, int]:
     svc = services()
-    assert svc.deliveries is not None and svc.queue is not None  # full mode
+    assert svc.deliveries is not None  # full mode
     record = parsed.record
-    result = svc.deliveries.ingest(parsed, routing, utcnow())
-    if not result.new:
+    kept = svc.deliveries.submit(
+        Arrival(
+            record.provider, record.delivery_id, record.event, record_to_json(record), body, utcnow()
+        )
+    )
+    if not kept:
         _count(record.provider, "duplicate", record.event)
         log.info("delivery %s %s: a duplicate, nothing done", record.provider, record.delivery_id)
-        return _answer(200, status="duplicate")
-    for key in result.woken:
-        svc.queue.wake(key)
-    ignored = result.routed is not None and result.routed.ignored is not None
-    _count(record.provider, "ignored" if ignored else "accepted", record.event)
-    log.info(
-        "delivery %s %s %s.%s%s%s",
-        record.provider,
-        record.delivery_id,
-        record.event,
-        record.action or "-",
-        f" marks {_keys(result.marked)}" if result.marked else "",
-        f" ({result.routed.summary})" if result.routed else "",
-    )
-    return _answer(202, status="accepted")
-
-
-def _keys(keys: tuple[WorkKey, ...], shown: int = 5) -> str:
-    names = ", ".join(str(k) for k in keys[:shown])
-    return names if len(keys) <= shown else f"{names} and {len(keys) - shown} more"
+        return _answer_with(200, _DUPLICATE)
+    if svc.drain is not None:
+        svc.drain()
+    return _answer_with(202, _ACCEPTED)

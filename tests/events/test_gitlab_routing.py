@@ -745,7 +745,7 @@ def test_a_note_on_a_merged_merge_request_is_received_and_marked_once(hooks):
 )
 def test_system_bot_and_issue_notes_are_recorded_and_ignored(hooks, svc, caplog, overlay, reason):
     know_the_bot(svc)
-    caplog.set_level(logging.INFO, logger="bot.web.webhooks")
+    caplog.set_level(logging.INFO, logger="bot.events.inbox_drain")
     assert hooks.send("Note Hook", note_event(**overlay)).status_code == 202
     assert hooks.dirty() == set() and hooks.woken() == 0
     assert hooks.inbox(1) == []
@@ -820,7 +820,7 @@ def test_tag_pushes_are_recorded_and_ignored(hooks, svc, caplog):
     open_mr(hooks, 1)
     hooks.clean()
     cache_policy(svc, "master")
-    caplog.set_level(logging.INFO, logger="bot.web.webhooks")
+    caplog.set_level(logging.INFO, logger="bot.events.inbox_drain")
     # push.json sent as GitLab sends a tag: under "Tag Push Hook", ref refs/tags/...
     tag = push_event("master", [".gitlab/gatebot.yml"], ref="refs/tags/v1.0.0")
     tag["object_kind"] = "tag_push"
@@ -856,7 +856,7 @@ def test_other_hooks_are_recorded_and_explicitly_ignored(hooks, svc, caplog, eve
         if name
         else {"object_kind": "issue", "project": {"path_with_namespace": REPO}}
     )
-    caplog.set_level(logging.INFO, logger="bot.web.webhooks")
+    caplog.set_level(logging.INFO, logger="bot.events.inbox_drain")
     delivery_id = str(uuid.uuid4())
     assert hooks.send(event_name, payload, delivery_id).status_code == 202
     with svc.store.begin() as conn:

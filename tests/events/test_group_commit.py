@@ -1,153 +1,123 @@
-"""Deliveries arriving together share one commit (`bot.events.group_commit`), on
-SQLite and on PostgreSQL.
+"""Deliveries arriving together share one commit (`bot.events.group_commit`), here of
+the store's own inbox (`Inbox.keep`: a file beside SQLite's, a table on PostgreSQL).
 
-While a commit is under way the deliveries that arrive wait; then they are
-ingested together and committed once. Each caller still gets its own
-answer, only after the commit that holds its delivery, and a delivery whose
-ingestion fails is rolled back alone.
+While a commit is under way the deliveries that arrive wait; then they are kept
+together and committed once. Each caller still gets its own answer, only after
+the commit that holds its delivery; a commit that fails fails its own callers
+only, and the next caller still leads a commit of its own.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 
 import pytest
-from sqlalchemy import event
 from support.processes import wait_until
-from test_ingestion import KEY, OwnPull, parsed
 
-from bot import logs
 from bot.events.group_commit import GroupCommit
-from bot.events.router import Routed
-from bot.keys import PullKey
-from bot.store import deliveries, dirty, utcnow
+from bot.store import Store, utcnow
+from bot.store.inbox import Arrival, Inbox, open_inbox
+
+
+@pytest.fixture
+def inbox(store: Store) -> Iterator[Inbox]:
+    kept = open_inbox(store)
+    yield kept
+    kept.close()
+
+
+def arrival(delivery_id: str) -> Arrival:
+    return Arrival("github", delivery_id, "push", "{}", b"{}", utcnow())
 
 
 class Commits:
-    """Counts the commits of the store's engine."""
+    """`inbox.keep`, counted, held back while `hold` is set, failing for `fails_for`."""
 
-    def __init__(self, store) -> None:
-        self.count = 0
-        event.listen(store.engine, "commit", self._one)
+    def __init__(self, inbox: Inbox, fails_for: str | None = None) -> None:
+        self.inbox, self.fails_for = inbox, fails_for
+        self.batches: list[list[str]] = []
+        self.hold = threading.Event()  # set: the next commit waits for `release`
+        self.release = threading.Event()
+        self.holding = threading.Event()  # a commit is held
 
-    def _one(self, _conn) -> None:
-        self.count += 1
-
-
-class FailsFor(OwnPull):
-    """Marks the delivery's own PR, but raises for one delivery id."""
-
-    def __init__(self, delivery_id: str) -> None:
-        super().__init__()
-        self.delivery_id = delivery_id
-
-    def route(self, parsed, bot_name) -> Routed:
-        if parsed.record.delivery_id == self.delivery_id:
-            raise LookupError("a bug in a handler")
-        return super().route(parsed, bot_name)
+    def __call__(self, arrivals: Sequence[Arrival]) -> list[bool]:
+        ids = [a.delivery_id for a in arrivals]
+        self.batches.append(ids)
+        if self.hold.is_set():
+            self.hold.clear()
+            self.holding.set()
+            assert self.release.wait(10)
+        if self.fails_for in ids:
+            raise LookupError("the disk is full")
+        return self.inbox.keep(arrivals)
 
 
-def ingest_together(group: GroupCommit, deliveries_, routing) -> dict[str, object]:
-    """Ingest `deliveries_` from one thread each while a commit is under way, then
-    let it end; every caller's answer (an `Ingested` or the exception it saw)."""
+def submit_together(group: GroupCommit, commits: Commits, ids: list[str]) -> dict[str, object]:
+    """One delivery (`first`) leads a commit that is held; `ids` arrive meanwhile, one
+    thread each; then the commit ends. Every caller's answer (or the error it saw)."""
     answers: dict[str, object] = {}
+    lock = threading.Lock()
 
-    def submit(delivery) -> None:
+    def submit(delivery_id: str, key: str) -> None:
         try:
-            answers[delivery.record.delivery_id + f"#{id(delivery)}"] = group.ingest(
-                delivery, routing, utcnow()
-            )
+            answer: object = group.submit(arrival(delivery_id))
         except LookupError as exc:
-            answers[delivery.record.delivery_id + f"#{id(delivery)}"] = exc
+            answer = exc
+        with lock:
+            answers[key] = answer
 
-    threads = [threading.Thread(target=submit, args=(d,)) for d in deliveries_]
-    with group._committing:  # a commit under way
-        for thread in threads:
-            thread.start()
-        wait_until(lambda: len(group._waiting) == len(threads), timeout=10)
-        assert answers == {}  # nobody is answered before its commit
+    commits.hold.set()
+    first = threading.Thread(target=submit, args=("first", "first"))
+    first.start()
+    assert commits.holding.wait(10)
+    threads = [
+        threading.Thread(target=submit, args=(d, f"{d}#{n}")) for n, d in enumerate(ids)
+    ]
     for thread in threads:
+        thread.start()
+    wait_until(lambda: len(group._waiting) == len(threads), timeout=10)
+    assert answers == {}  # nobody is answered before its commit
+    commits.release.set()
+    for thread in [first, *threads]:
         thread.join(10)
     return answers
 
 
-def test_deliveries_arriving_during_a_commit_share_the_next_one(store):
-    group, commits = GroupCommit(store), Commits(store)
-    batch = [parsed(delivery_id=f"d-{n}", pr_number=n) for n in range(1, 21)]
-    answers = ingest_together(group, batch, OwnPull())
-    assert commits.count == 1
-    assert len(answers) == 20
-    assert all(a.new and a.wake for a in answers.values())
+def test_deliveries_arriving_during_a_commit_share_the_next_one(store, inbox) -> None:
+    commits = Commits(inbox)
+    group = GroupCommit(commits)
+    ids = [f"d-{n}" for n in range(1, 21)]
+    answers = submit_together(group, commits, ids)
+    assert commits.batches == [["first"], ids]  # two commits for 21 deliveries
+    assert len(answers) == 21 and all(a is True for a in answers.values())
     with store.begin() as conn:
-        assert deliveries.count(conn) == 20
-        for n in range(1, 21):
-            assert dirty.get(conn, PullKey("github", "acme/app", n)).generation == 1
+        assert len(inbox.take(conn, 100).kept) == 21
 
 
-def test_a_repeated_delivery_in_one_commit_is_a_duplicate_and_a_burst_wakes_once(store):
-    group = GroupCommit(store)
-    same = [parsed(delivery_id="d-1") for _ in range(3)]
-    burst = [parsed(delivery_id=f"b-{n}") for n in range(4)]
-    answers = list(ingest_together(group, same + burst, OwnPull()).values())
-    assert sum(a.new for a in answers) == 5  # d-1 once, and the four of the burst
-    assert sum(a.wake for a in answers) == 1  # one wake-up for the one PR
+def test_a_repeated_delivery_in_one_commit_is_a_duplicate(store, inbox) -> None:
+    commits = Commits(inbox)
+    answers = submit_together(GroupCommit(commits), commits, ["d-1"] * 3 + ["b-1", "b-2"])
+    assert [answers[k] for k in ("first", "b-1#3", "b-2#4")] == [True, True, True]
+    assert sorted(answers[f"d-1#{n}"] for n in range(3)) == [False, False, True]
+
+
+def test_a_failed_commit_fails_its_own_callers_and_the_next_caller_leads(store, inbox) -> None:
+    commits = Commits(inbox, fails_for="d-3")
+    group = GroupCommit(commits)
+    answers = submit_together(group, commits, [f"d-{n}" for n in range(1, 6)])
+    # The held commit went through; the batch after it held d-3 and failed whole.
+    assert answers["first"] is True
+    assert all(isinstance(answers[f"d-{n}#{n - 1}"], LookupError) for n in range(1, 6))
+    assert not group._led  # the lead was given back
+    assert group.submit(arrival("d-9")) is True  # and the next one commits
     with store.begin() as conn:
-        assert deliveries.count(conn) == 5
-        assert dirty.get(conn, KEY).generation == 5
+        assert [a.delivery_id for a in inbox.take(conn, 100).kept] == ["first", "d-9"]
 
 
-def test_a_failing_delivery_is_rolled_back_alone_and_its_request_sees_the_error(store):
-    group = GroupCommit(store)
-    batch = [parsed(delivery_id=f"d-{n}", pr_number=n) for n in range(1, 6)]
-    answers = ingest_together(group, batch, FailsFor("d-3"))
-    failed = [a for a in answers.values() if isinstance(a, LookupError)]
-    assert len(failed) == 1
-    with store.begin() as conn:
-        assert deliveries.recorded(conn, "github", [f"d-{n}" for n in range(1, 6)]) == {
-            "d-1", "d-2", "d-4", "d-5"
-        }
-        assert dirty.get(conn, PullKey("github", "acme/app", 3)) is None
-
-
-def test_a_lone_delivery_is_committed_at_once(store):
-    group, commits = GroupCommit(store), Commits(store)
-    answer = group.ingest(parsed(), OwnPull(), utcnow())
-    assert answer.new and answer.wake
-    assert commits.count == 1
-    # And a failing one raises in its caller, with nothing recorded.
-    with pytest.raises(LookupError):
-        group.ingest(parsed(delivery_id="d-9"), FailsFor("d-9"), utcnow())
-    with store.begin() as conn:
-        assert deliveries.recorded(conn, "github", ["d-9"]) == set()
-
-
-class NotesItsLogContext(OwnPull):
-    """Marks the delivery's own PR and notes the log context it was routed in."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: dict[str, object] = {}
-
-    def route(self, parsed, bot_name) -> Routed:
-        self.seen[parsed.record.delivery_id] = logs.current().get("delivery_id")
-        return super().route(parsed, bot_name)
-
-
-def test_each_delivery_is_ingested_in_its_own_requests_log_context(store):
-    group, routing = GroupCommit(store), NotesItsLogContext()
-    batch = [parsed(delivery_id=f"d-{n}", pr_number=n) for n in range(1, 6)]
-    answers: list[object] = []
-
-    def submit(delivery) -> None:
-        with logs.context(delivery_id=delivery.record.delivery_id):
-            answers.append(group.ingest(delivery, routing, utcnow()))
-
-    threads = [threading.Thread(target=submit, args=(d,)) for d in batch]
-    with group._committing:
-        for thread in threads:
-            thread.start()
-        wait_until(lambda: len(group._waiting) == len(threads), timeout=10)
-    for thread in threads:
-        thread.join(10)
-    assert len(answers) == 5
-    assert routing.seen == {f"d-{n}": f"d-{n}" for n in range(1, 6)}
+def test_a_lone_delivery_is_committed_at_once(inbox) -> None:
+    commits = Commits(inbox)
+    group = GroupCommit(commits)
+    assert group.submit(arrival("d-1")) is True
+    assert group.submit(arrival("d-1")) is False
+    assert commits.batches == [["d-1"], ["d-1"]]

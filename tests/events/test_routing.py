@@ -357,7 +357,7 @@ def test_an_older_event_delivered_late_does_not_move_the_head_back(hooks):
 def test_pull_request_actions_the_policy_cannot_see_are_ignored(hooks, caplog, action):
     payload = fixture("pull_request/opened.1")
     payload["action"] = action
-    caplog.set_level(logging.INFO, logger="bot.web.webhooks")
+    caplog.set_level(logging.INFO, logger="bot.events.inbox_drain")
     hooks.send("pull_request", payload)
     assert hooks.dirty() == set() and hooks.woken() == 0
     assert ignored.ACTIONS[("pull_request", action)] in caplog.text
@@ -417,7 +417,7 @@ def test_comments_on_a_pr_mark_it(hooks, name):
 
 
 def test_comments_on_plain_issues_are_ignored(hooks, caplog):
-    caplog.set_level(logging.INFO, logger="bot.web.webhooks")
+    caplog.set_level(logging.INFO, logger="bot.events.inbox_drain")
     hooks.send("issue_comment", fixture("issue_comment/created.1"))
     assert hooks.dirty() == set() and hooks.woken() == 0
     assert "a comment on an issue, not on a pull request" in caplog.text
@@ -870,7 +870,7 @@ def test_a_push_leaving_policy_and_codeowners_alone_causes_no_work(hooks, svc, c
     open_pull(hooks, 2)
     hooks.clean()
     cache_policy(svc, REPO, "master")
-    caplog.set_level(logging.INFO, logger="bot.web.webhooks")
+    caplog.set_level(logging.INFO, logger="bot.events.inbox_drain")
     hooks.send("push", push_event("master", ["src/app.py", "docs/guide.md"]))
     assert hooks.dirty() == set()
     assert cached(svc, REPO, "master")
@@ -934,7 +934,10 @@ def test_a_push_concerning_many_prs_costs_a_fixed_number_of_queries(hooks, svc):
         event.remove(svc.store.engine, "before_cursor_execute", count)
     assert len(hooks.dirty()) == 200
     assert hooks.woken() == 200
-    assert len(statements) <= 8, statements
+    # Beside the ingestion's own (at most 8), the answer keeps the delivery (BEGIN,
+    # INSERT into the inbox), and the drain takes it (DELETE) and ingests it in a
+    # savepoint (SAVEPOINT, RELEASE).
+    assert len(statements) <= 8 + 5, statements
 
 
 # -- merge queue --------------------------------------------------------------------
@@ -1127,7 +1130,7 @@ def test_an_organisation_member_change_drops_their_facts_and_marks_its_prs(hooks
 )
 def test_other_events_are_recorded_and_explicitly_ignored(hooks, svc, caplog, event_name, payload):
     delivery = str(uuid.uuid4())
-    caplog.set_level(logging.INFO, logger="bot.web.webhooks")
+    caplog.set_level(logging.INFO, logger="bot.events.inbox_drain")
     response = hooks.send(event_name, payload, delivery)
     assert response.status_code == 202
     with svc.store.begin() as conn:

@@ -9,9 +9,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
 from bot.keys import WorkKey
-from bot.queue import WorkQueue, build_queue
+from bot.queue import WorkQueue, build_queue, inbox_drainer
 from bot.settings import Settings
 from bot.store import Store, dirty
+from bot.store.inbox import Inbox, open_inbox
 from bot.store.key_columns import key_of
 from bot.store.tables import dirty_pulls
 from bot.web import create_app
@@ -24,17 +25,26 @@ class AppUnderTest:
     queue: WorkQueue
     app: Flask
     client: FlaskClient
+    inbox: Inbox
 
 
-def build_app(env: dict[str, str]) -> AppUnderTest:
-    """A full-mode app for `env` (no consumer runs: tests inspect store and queue)."""
+def build_app(env: dict[str, str], *, drain: bool = True) -> AppUnderTest:
+    """A full-mode app for `env` (no consumer runs: tests inspect store and queue).
+
+    Each delivery kept is ingested before its answer returns, as a consumer
+    process would moments later, so a test reads its marks right after the POST;
+    `drain=False` leaves it in the inbox."""
     settings = Settings.model_validate(env)
     settings.check()
     store = Store(settings.database_url)
     store.migrate()
     queue = build_queue(settings, store)
-    app = create_app(settings, store=store, queue=queue)
-    return AppUnderTest(settings, store, queue, app, app.test_client())
+    inbox = open_inbox(store)
+    drainer = inbox_drainer(settings, store, queue, inbox) if drain else None
+    app = create_app(
+        settings, store=store, queue=queue, inbox=inbox, drain=drainer.drain if drainer else None
+    )
+    return AppUnderTest(settings, store, queue, app, app.test_client(), inbox)
 
 
 class MarksProbe:

@@ -28,6 +28,7 @@ from fakegithub.state import CheckRun, Status
 
 from bot.keys import PullKey, WorkKey
 from bot.store import Store, dirty, merge_groups, runs
+from bot.store.inbox import open_inbox
 from support.processes import GatebotProcess, clean_env, wait_until
 
 ORG = "acme"
@@ -93,7 +94,14 @@ def github_fixtures(workdir: str, **env: str) -> tuple[Any, Any]:
 
 
 def pull_settled(store: Store, key: WorkKey) -> bool:
-    """No mark left on the PR and no run of it still going."""
+    """No delivery waiting to be ingested, no mark left on the PR and no run of it
+    still going."""
+    kept = open_inbox(store)
+    try:
+        if kept.waiting():
+            return False
+    finally:
+        kept.close()
     with store.begin() as conn:
         return dirty.get(conn, key) is None and all(
             r.finished_at is not None for r in runs.for_pull(conn, key)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
+import sqlite3
 import time
 import uuid
 
@@ -19,11 +21,14 @@ from support.apps import AppUnderTest, build_app
 from support.webhooks import github_headers, github_payload, gitlab_payload
 
 from bot import standard_webhooks
+from bot.events.group_commit import GroupCommit
 from bot.events.parsed import MalformedDelivery
 from bot.keys import PullKey
+from bot.queue import inbox_drainer
 from bot.standard_webhooks import signing_key
 from bot.store import deliveries, dirty, gitlab_hooks, heads, pulls
 from bot.store import utcnow as store_now
+from bot.store.inbox import Inbox, TableInbox
 from bot.web import create_app
 from bot.web.github_webhook import InvalidSignature, parse_delivery, sign
 from bot.web.github_webhook import verify_signature as verify
@@ -316,7 +321,19 @@ def test_gitlab_endpoint_is_not_there_without_gitlab_settings(svc):
 # -- the store down -----------------------------------------------------------
 
 
+def with_inbox(svc: AppUnderTest, inbox: Inbox) -> None:
+    """Serve `svc`'s webhooks with `inbox` in place of its own."""
+    svc.inbox = inbox
+    svc.app.extensions["gatebot"] = dataclasses.replace(
+        svc.app.extensions["gatebot"],
+        deliveries=GroupCommit(inbox.keep),
+        drain=inbox_drainer(svc.settings, svc.store, svc.queue, inbox).drain,
+    )
+
+
 def test_with_the_store_unreachable_a_delivery_is_refused_503_and_taken_when_sent_again(svc):
+    # The inbox in the store's own tables, as on PostgreSQL.
+    with_inbox(svc, TableInbox(svc.store))
     payload = github_payload("pull_request/opened.1")
     key = PullKey("github", payload["repository"]["full_name"], payload["number"])
     working = svc.store.engine
@@ -337,6 +354,95 @@ def test_with_the_store_unreachable_a_delivery_is_refused_503_and_taken_when_sen
     assert again.status_code == 202
     assert delivery_count(svc) == 1
     assert dirty_row(svc, key) is not None
+
+
+class Unwritable:
+    """An inbox file that cannot be written (the disk full, the file locked too long)."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    def keep(self, _arrivals: object) -> list[bool]:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inbox, name)
+
+
+def test_with_the_inbox_file_unwritable_a_delivery_is_refused_503(svc):
+    payload = github_payload("pull_request/opened.1")
+    with_inbox(svc, Unwritable(svc.inbox))
+    refused = post(svc, "pull_request", payload, delivery="disk-full")
+    assert refused.status_code == 503
+    assert "not recorded" in refused.get_json()["error"]
+    assert inbox_rows(svc) == [] and delivery_count(svc) == 0
+    with_inbox(svc, svc.inbox.inbox)
+    assert post(svc, "pull_request", payload, delivery="disk-full").status_code == 202
+    assert delivery_count(svc) == 1
+
+
+# -- the inbox: kept before the answer, ingested by the consumer ---------------
+
+
+def inbox_rows(svc: AppUnderTest) -> list[tuple[str, str, bytes]]:
+    """What waits in the inbox, left there (taken on a transaction rolled back)."""
+    with svc.store.begin() as conn:
+        taken = svc.inbox.take(conn, 100)
+        conn.rollback()
+    return [(a.provider, a.delivery_id, a.body) for a in taken.kept]
+
+
+def test_an_accepted_delivery_is_in_the_inbox_before_its_answer(github_app_env):
+    svc = build_app(github_app_env, drain=False)
+    payload = github_payload("pull_request/opened.1")
+    body = json.dumps(payload).encode()
+    key = PullKey("github", "Codertocat/Hello-World", payload["number"])
+    seen: list[list[tuple[str, str, bytes]]] = []
+    # What a consumer in this process would find the moment the delivery is kept.
+    svc.app.extensions["gatebot"] = dataclasses.replace(
+        svc.app.extensions["gatebot"], drain=lambda: seen.append(inbox_rows(svc))
+    )
+    assert post(svc, "pull_request", body, delivery="kept-1").status_code == 202
+    assert seen == [[("github", "kept-1", body)]]
+    # The answer did no routing: nothing recorded, marked or woken.
+    assert delivery_count(svc) == 0
+    assert dirty_row(svc, key) is None
+    assert wake_ups(svc) == 0
+
+
+def test_a_redelivery_is_a_duplicate_before_and_after_the_consumer_ingests_it(github_app_env):
+    svc = build_app(github_app_env, drain=False)
+    payload = github_payload("pull_request/opened.1")
+    key = PullKey("github", "Codertocat/Hello-World", payload["number"])
+    assert post(svc, "pull_request", payload, delivery="again").status_code == 202
+    waiting = post(svc, "pull_request", payload, delivery="again")
+    assert (waiting.status_code, waiting.get_json()) == (200, {"status": "duplicate"})
+    assert inbox_drainer(svc.settings, svc.store, svc.queue, svc.inbox).drain() == 1
+    assert dirty_row(svc, key).generation == 1
+    assert wake_ups(svc) == 1
+    ingested = post(svc, "pull_request", payload, delivery="again")
+    assert (ingested.status_code, ingested.get_json()) == (200, {"status": "duplicate"})
+    assert inbox_rows(svc) == []
+    assert delivery_count(svc) == 1
+
+
+def test_refused_deliveries_never_reach_the_inbox(github_app_env, tmp_path):
+    svc = build_app(github_app_env, drain=False)
+    payload = github_payload("pull_request/opened.1")
+    assert post(svc, "pull_request", payload, **{"X-Hub-Signature-256": None}).status_code == 401
+    assert post(svc, "pull_request", b'{"zen": "truncated').status_code == 400
+    assert inbox_rows(svc) == []
+    gitlab = build_app(
+        {
+            "GITLAB_TOKEN": "glpat-test",
+            "GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/refused.sqlite3",
+        },
+        drain=False,
+    )
+    connect_hook(gitlab, gitlab_hooks.PROJECT, 11, "mallory/tools", "mallory-secret")
+    forged = gitlab_note_for(12, "acme/api")
+    assert post_gitlab(gitlab, "Note Hook", forged, token="mallory-secret").status_code == 401
+    assert inbox_rows(gitlab) == []
 
 
 # -- setup mode ---------------------------------------------------------------
