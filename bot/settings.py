@@ -108,8 +108,10 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, validation_alias="PORT")
 
     worker_threads: int = Field(2, ge=1, le=64, validation_alias="GATEBOT_WORKER_THREADS")
-    web_threads: int = Field(8, ge=1, le=256, validation_alias="GATEBOT_WEB_THREADS")
-    """`gatebot serve`: threads answering requests (requests beyond wait their turn)."""
+    web_threads: int = Field(16, ge=1, le=256, validation_alias="GATEBOT_WEB_THREADS")
+    """`gatebot serve`: threads answering requests (requests beyond wait their turn).
+    A webhook's thread mostly waits for the commit it shares with the others
+    arriving with it (`bot.events.group_commit`): more threads, larger shared commits."""
     web_connection_limit: int = Field(
         100, ge=1, le=10000, validation_alias="GATEBOT_WEB_CONNECTION_LIMIT"
     )

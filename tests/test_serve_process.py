@@ -347,5 +347,5 @@ def test_the_request_threads_and_connections_are_bounded_by_settings(github_app_
         store.close()
     defaults = Settings.model_validate(github_app_env)
     assert (defaults.web_threads, defaults.web_connection_limit, defaults.web_timeout_seconds) == (
-        8, 100, 30
+        16, 100, 30
     )
