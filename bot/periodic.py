@@ -51,14 +51,22 @@ class Periodic:
         self._stop.set()
         self._thread.join(timeout=5)
 
+    # After a failed pass, the next comes no sooner than this: a pass run every
+    # few milliseconds (the inbox's) must not write a warning as often while the
+    # store is down.
+    RETRY_SECONDS = 1.0
+
     def _loop(self) -> None:
         while True:
+            wait = self.interval
             try:
                 self._run()
             except SQLAlchemyError as exc:
+                wait = max(wait, self.RETRY_SECONDS)
                 log.warning("%s pass skipped, the store failed: %s", self.name,
                             type(exc).__name__)
             except self._skips as exc:
-                log.warning("%s pass failed, retrying in %ss: %s", self.name, self.interval, exc)
-            if self._stop.wait(self.interval):
+                wait = max(wait, self.RETRY_SECONDS)
+                log.warning("%s pass failed, retrying in %ss: %s", self.name, wait, exc)
+            if self._stop.wait(wait):
                 return
