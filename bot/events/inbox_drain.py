@@ -145,14 +145,7 @@ class InboxDrainer:
 
 
 def _context(parsed: ParsedDelivery) -> AbstractContextManager[None]:
-    record = parsed.record
-    return logs.context(
-        delivery_id=record.delivery_id,
-        forge=record.provider,
-        repo=record.repo,
-        pr=record.pr_number,
-        head_sha=record.head_sha,
-    )
+    return logs.context(**parsed.record.log_fields())
 
 
 def _count(forge: str, outcome: str, event: str) -> None:

@@ -34,6 +34,16 @@ class DeliveryRecord:
     head_pushed: bool = False
     pusher: str | None = None
 
+    def log_fields(self) -> dict[str, Any]:
+        """The fields every log line about this delivery carries (`bot.logs.context`)."""
+        return {
+            "delivery_id": self.delivery_id,
+            "forge": self.provider,
+            "repo": self.repo,
+            "pr": self.pr_number,
+            "head_sha": self.head_sha,
+        }
+
 
 @dataclass(frozen=True)
 class ParsedDelivery:

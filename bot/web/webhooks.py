@@ -238,14 +238,7 @@ def _connected_hook_holds(token: str, scope: gitlab_webhook.Scope) -> bool:
 
 def _keep(parsed: ParsedDelivery, body: bytes) -> tuple[Response, int]:
     """Keep a verified delivery in the inbox; every log line meanwhile names it."""
-    record = parsed.record
-    with logs.context(
-        delivery_id=record.delivery_id,
-        forge=record.provider,
-        repo=record.repo,
-        pr=record.pr_number,
-        head_sha=record.head_sha,
-    ):
+    with logs.context(**parsed.record.log_fields()):
         return _keep_in_context(parsed, body)
 
 
