@@ -24,24 +24,36 @@ Two places to keep them, by store (`open_inbox`):
   so a consumer killed between the two leaves rows that the next `take`
   finds already recorded in `deliveries` and drops.
 - `TableInbox`, for PostgreSQL (or a SQLite store in memory): the `inbox`
-  table of the store itself, where rows are deleted by `take` on the
-  ingesting transaction (`SKIP LOCKED`: several consumers never take the
-  same row), so a rollback puts them back.
+  table of the store itself, where `take` marks rows taken (and drops their
+  bodies) on the ingesting transaction (`SKIP LOCKED`: several consumers
+  never take the same row), so a rollback puts them back. Taken rows stay ten
+  minutes: a redelivery racing the ingestion meets the unique key.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Connection, Executable, and_, bindparam, delete, exists, literal, select
+from sqlalchemy import (
+    Connection,
+    Executable,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    literal,
+    select,
+    update,
+)
 
-from bot.store import Store
+from bot.store import Store, utcnow
 from bot.store import deliveries as recorded_deliveries
 from bot.store.dialect import cached_statement, insert_for
 from bot.store.engine import SQLITE_BUSY_TIMEOUT_MS
@@ -260,8 +272,12 @@ def _keep_statement(dialect: str) -> Executable:
 class TableInbox:
     """The inbox as a table of the store (see the module's docstring)."""
 
+    KEPT_TAKEN = timedelta(minutes=10)  # a taken row's stay
+    PRUNE_EVERY = timedelta(minutes=1)
+
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._next_prune = 0.0
 
     def keep(self, arrivals: Sequence[Arrival]) -> list[bool]:
         with self.store.begin() as conn:
@@ -282,18 +298,24 @@ class TableInbox:
             ]
 
     def take(self, conn: Connection, most: int) -> Taken:
-        # Deleted on `conn`'s transaction: gone for other consumers once it
-        # commits, back if it rolls back. SQLite has one writer at a time.
-        oldest = select(t.c.id).order_by(t.c.id).limit(most).with_for_update(skip_locked=True)
-        rows = conn.execute(
-            delete(t)
-            .where(t.c.id.in_(oldest.scalar_subquery()))
-            .returning(
-                t.c.id, t.c.provider, t.c.delivery_id, t.c.event, t.c.facts, t.c.body,
-                t.c.received_at,
+        # Marked taken on `conn`'s transaction: invisible to other consumers once
+        # it commits, back if it rolls back. SQLite has one writer at a time.
+        oldest = (
+            select(t.c.id, t.c.provider, t.c.delivery_id, t.c.event, t.c.facts, t.c.body,
+                   t.c.received_at)
+            .where(t.c.taken_at.is_(None))
+            .order_by(t.c.id)
+            .limit(most)
+            .with_for_update(skip_locked=True)
+        )
+        rows = conn.execute(oldest).all()
+        if rows:
+            # The row stays (without its body) for `KEPT_TAKEN`: a redelivery arriving
+            # while this transaction ingests it meets the unique key, not a gap
+            # between the row's going and the delivery's record.
+            conn.execute(
+                update(t).where(t.c.id.in_([r.id for r in rows])).values(taken_at=utcnow(), body=b"")
             )
-        ).all()
-        rows.sort(key=lambda r: r.id)
         return Taken(
             [
                 Arrival(r.provider, r.delivery_id, r.event, r.facts, r.body, r.received_at)
@@ -303,11 +325,17 @@ class TableInbox:
         )
 
     def done(self, taken: Taken) -> None:
-        """Nothing left to do: `take` deleted them on the committed transaction."""
+        """Now and then, forget rows taken in long ago (their deliveries are recorded)."""
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + self.PRUNE_EVERY.total_seconds()
+        with self.store.begin() as conn:
+            conn.execute(delete(t).where(t.c.taken_at < utcnow() - self.KEPT_TAKEN))
 
     def waiting(self) -> bool:
         with self.store.engine.connect() as conn:
-            return bool(conn.execute(select(exists().select_from(t))).scalar())
+            return bool(conn.execute(select(exists().where(t.c.taken_at.is_(None)))).scalar())
 
     def close(self) -> None:
         """The store is the caller's to close."""

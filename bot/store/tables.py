@@ -94,7 +94,11 @@ inbox = Table(
     Column("facts", Text, nullable=False),
     Column("body", LargeBinary, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
+    # Set when a consumer takes it in (its body then dropped); the row stays a
+    # while so that a redelivery racing the ingestion still meets the unique key.
+    Column("taken_at", UTCDateTime),
     UniqueConstraint("provider", "delivery_id"),
+    Index("ix_inbox_taken_at", "taken_at"),
 )
 
 # One row per PR that needs work. `generation` grows with every mark, so a

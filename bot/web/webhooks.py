@@ -5,8 +5,8 @@ Content-Length before anything is read, and by a capped read for chunked
 bodies); bad or missing signature / token → 401; missing event or delivery
 headers or a body that is not a JSON object → 400; a delivery id already
 kept or ingested → 200 `{"status": "duplicate"}`; the store unreachable (the
-database down or restarting) → 503, nothing kept, so the forge logs the
-delivery as failed and the catch-up's redelivery brings it back
+database down or restarting; on SQLite, its inbox file not writable) → 503,
+nothing kept, so the forge logs the delivery as failed and the catch-up's redelivery brings it back
 (`bot/catchup`); otherwise the delivery as it came is kept in the inbox
 (`bot.store.inbox`: one statement in one short transaction; deliveries
 arriving together share one commit: `bot.events.group_commit`) → 202, once

@@ -5,13 +5,17 @@ transaction commits and `done` is said."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.events.parsed import DeliveryRecord
 from bot.store import Store, deliveries, utcnow
 from bot.store.inbox import Arrival, FileInbox, Inbox, TableInbox, inbox_path, open_inbox
+from bot.store.tables import inbox as inbox_table
 
 
 @pytest.fixture(params=["its own", "the table"])
@@ -107,3 +111,37 @@ def test_keeping_waits_for_no_transaction_of_a_sqlite_store(tmp_path) -> None:
     finally:
         inbox.close()
         store.close()
+
+
+def test_a_redelivery_arriving_while_the_first_is_ingested_is_a_duplicate(
+    store: Store, inbox: Inbox
+) -> None:
+    # The two sendings of one delivery reach two web processes while a consumer
+    # ingests the first: the second must not slip into the gap between the row's
+    # going and the record's coming (on PostgreSQL it once did: 202 twice).
+    inbox.keep([arrival("d-1")])
+    answers: list[list[bool]] = []
+    with store.begin() as conn:
+        taken = inbox.take(conn, 10)
+        again = threading.Thread(target=lambda: answers.append(inbox.keep([arrival("d-1")])))
+        again.start()
+        again.join(0.5)  # it may wait for this transaction
+        deliveries.record(conn, DeliveryRecord("github", "d-1", "push"), utcnow())
+    again.join(10)
+    inbox.done(taken)
+    assert answers == [[False]]
+    assert not inbox.waiting()
+
+
+def test_rows_taken_long_ago_are_forgotten(store: Store) -> None:
+    inbox = TableInbox(store)
+    inbox.keep([arrival("d-1")])
+    with store.begin() as conn:
+        taken = inbox.take(conn, 10)
+    inbox.done(taken)
+    assert inbox.keep([arrival("d-1")]) == [False]  # taken, kept a while: still a duplicate
+    inbox.KEPT_TAKEN = timedelta(0)
+    inbox._next_prune = 0.0
+    inbox.done(taken)
+    with store.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(inbox_table)).scalar_one() == 0

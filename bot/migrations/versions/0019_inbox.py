@@ -26,10 +26,13 @@ def upgrade() -> None:
         sa.Column("facts", sa.Text(), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("taken_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_inbox"),
         sa.UniqueConstraint("provider", "delivery_id", name="uq_inbox_provider_delivery_id"),
     )
+    op.create_index("ix_inbox_taken_at", "inbox", ["taken_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_inbox_taken_at", table_name="inbox")
     op.drop_table("inbox")
