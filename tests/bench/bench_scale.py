@@ -372,15 +372,20 @@ class Load:
 
 
 def unsettled(db_url: str, repo: str) -> int:
-    """PRs of `repo` still marked dirty: waiting, or being worked on (a run clears its
-    mark only when it ends; a run a killed worker left unfinished keeps its mark)."""
+    """PRs of `repo` still marked dirty — waiting, or being worked on (a run clears its
+    mark only when it ends; a run a killed worker left unfinished keeps its mark) —
+    and deliveries answered but not yet taken in from the inbox (they mark PRs once
+    a worker takes them in; the one run at a time is this run's)."""
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
             marked = conn.execute(
                 text("SELECT count(*) FROM dirty_pulls WHERE repo = :r"), {"r": repo}
             ).scalar_one()
-        return int(marked)
+            kept = conn.execute(
+                text("SELECT count(*) FROM inbox WHERE taken_at IS NULL")
+            ).scalar_one()
+        return int(marked) + int(kept)
     finally:
         engine.dispose()
 
