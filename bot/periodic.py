@@ -6,7 +6,7 @@ inside `gatebot serve` and `gatebot worker`; each pass takes a store-held
 lease under `owner`, so with several instances one runs it at a time. The
 queue's sweeper (`bot.queue.Sweeper`) runs on one too. A pass the store
 failed (or that raised one of the errors its owner names as passing) is
-skipped and tried again an interval later.
+skipped and tried again an interval later, and at the soonest a second later.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, text
 
 from bot.store import migrate
-from bot.store.engine import make_engine
+from bot.store.engine import make_engine, sqlite_file
 from bot.store.writer_lock import WriterLock
 
 
@@ -99,7 +99,7 @@ def _writers(engine: Engine) -> AbstractContextManager[object]:
     (`writer_lock`); in memory, this process's own; on PostgreSQL, nothing."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
-    database = engine.url.database or ""
-    if not database or database == ":memory:" or database.startswith("file:"):
+    database = sqlite_file(engine.url)
+    if database is None:
         return threading.RLock()
     return WriterLock(f"{database}-writers.lock")

@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -25,10 +25,20 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+def sqlite_file(url: URL) -> str | None:
+    """The path of the file a SQLite URL names; None for another database, one in
+    memory, or one named by a `file:` URI (whose path is SQLite's to read)."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
 def _sqlite_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    database = parsed.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
+    database = sqlite_file(make_url(url))
+    if database is not None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,

@@ -23,7 +23,7 @@ Two places to keep them, by store (`open_inbox`):
   oldest rows and leaves them; `done` deletes them after the store's commit,
   so a consumer killed between the two leaves rows that the next `take`
   finds already recorded in `deliveries` and drops.
-- `TableInbox`, for PostgreSQL (or a SQLite store in memory): the `inbox`
+- `TableInbox`, for PostgreSQL (or SQLite named by a `file:` URI): the `inbox`
   table of the store itself, where `take` marks rows taken (and drops their
   bodies) on the ingesting transaction (`SKIP LOCKED`: several consumers
   never take the same row), so a rollback puts them back. Taken rows stay ten
@@ -56,7 +56,7 @@ from sqlalchemy import (
 from bot.store import Store, utcnow
 from bot.store import deliveries as recorded_deliveries
 from bot.store.dialect import cached_statement, insert_for
-from bot.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from bot.store.engine import SQLITE_BUSY_TIMEOUT_MS, sqlite_file
 from bot.store.tables import deliveries
 from bot.store.tables import inbox as t
 from bot.store.writer_lock import WriterLock
@@ -107,10 +107,8 @@ class Inbox(Protocol):
 
 def open_inbox(store: Store) -> Inbox:
     """The inbox of `store`: a file beside a SQLite file, else a table in the store."""
-    database = store.engine.url.database or ""
-    if store.dialect == "sqlite" and database not in ("", ":memory:") and not database.startswith(
-        "file:"
-    ):
+    database = sqlite_file(store.engine.url)
+    if database is not None:
         return FileInbox(inbox_path(database), database)
     return TableInbox(store)
 
