@@ -10,7 +10,16 @@ ingesting one twice would be harmless anyway (`ingest` de-duplicates by
 delivery id).
 A delivery whose routing raises is rolled back alone, logged and dropped:
 it must not hold up the ones behind it, and the catch-up rounds find what
-it would have marked.
+it would have marked. The store failing is another matter: a lost
+connection, a deadlock or a lock wait that timed out says nothing about the
+delivery, so the whole transaction is rolled back and its deliveries stay
+kept for the next pass (`bot.periodic.Periodic` waits a second after a pass
+that raised).
+
+How many deliveries share a transaction is the inbox's to say
+(`Inbox.most_per_take`): many on SQLite, where every commit is a flush by
+the one writer; one on PostgreSQL, where a transaction's marks lock PR rows
+that the workers write too, and should not for longer than one delivery.
 
 Once a batch is committed the PRs it found clean are woken, each a debounce
 after its delivery was received (not after it was drained), and every
@@ -29,6 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot import logs, metrics
 from bot.events.ingestion import ForgeRouting, Ingested, ingest
@@ -44,6 +54,10 @@ log = logging.getLogger(__name__)
 # delay it adds between a delivery's answer and its PR's mark.
 POLL_SECONDS = 0.02
 
+# The store failing, not the delivery: the transaction is given up whole, its
+# deliveries kept for the next pass.
+_STORE_FAILED = (OperationalError, InterfaceError)
+
 
 @dataclass(frozen=True)
 class _Drained:
@@ -54,9 +68,6 @@ class _Drained:
 
 class InboxDrainer:
     """Ingests what the inbox holds on `store`, with each forge's routing (by provider)."""
-
-    # Deliveries per transaction: more only hold the store's write lock longer.
-    MOST_PER_BATCH = 64
 
     def __init__(
         self,
@@ -85,13 +96,13 @@ class InboxDrainer:
             ingested, read = self._batch()
             total += ingested
             # A short batch emptied the inbox (or left only rows another drainer holds).
-            if read < self.MOST_PER_BATCH:
+            if read < self.inbox.most_per_take:
                 return total
 
     def _batch(self) -> tuple[int, int]:
         """One batch in one transaction: (deliveries ingested, inbox rows taken)."""
         with self.store.begin() as conn:
-            taken = self.inbox.take(conn, self.MOST_PER_BATCH)
+            taken = self.inbox.take(conn, self.inbox.most_per_take)
             drained = [self._ingest(conn, kept) for kept in taken.kept]
         self.inbox.done(taken)
         for each in drained:
@@ -105,6 +116,8 @@ class InboxDrainer:
             savepoint = conn.begin_nested()
             try:
                 result = ingest(conn, parsed, self.routings[record.provider], kept.received_at)
+            except _STORE_FAILED:
+                raise  # the whole transaction: see the module's docstring
             except Exception:
                 savepoint.rollback()
                 log.exception(

@@ -85,6 +85,9 @@ class Taken:
 class Inbox(Protocol):
     """Where verified deliveries wait for the consumer."""
 
+    # The most deliveries one ingesting transaction takes (`bot.events.inbox_drain`).
+    most_per_take: int
+
     def keep(self, arrivals: Sequence[Arrival]) -> list[bool]:
         """Keep `arrivals` in one transaction; for each, False when its id was
         already kept or ingested. Returns once committed."""
@@ -151,6 +154,10 @@ class FileInbox:
     its rows are deleted once ingested. Writes take the file's own host-wide
     writer lock (`writer_lock`), as the store's do.
     """
+
+    # The store has one writer at a time, and each commit flushes: deliveries
+    # are ingested many to a transaction.
+    most_per_take = 64
 
     def __init__(self, path: Path, store_database: str) -> None:
         self.path = path
@@ -270,6 +277,14 @@ def _keep_statement(dialect: str) -> Executable:
 class TableInbox:
     """The inbox as a table of the store (see the module's docstring)."""
 
+    # One delivery per ingesting transaction. Its marks lock PR rows that the
+    # workers' claims and lease renewals, and the catch-up, write too: with 64 to
+    # a transaction each wait lasted a whole batch (an evaluation of a PR took a
+    # second instead of a tenth on the scale benchmark), and two transactions
+    # marking the same PRs in another order deadlocked. PostgreSQL writes
+    # concurrently, so a commit per delivery costs little.
+    most_per_take = 1
+
     KEPT_TAKEN = timedelta(minutes=10)  # a taken row's stay
     PRUNE_EVERY = timedelta(minutes=1)
 
@@ -299,8 +314,15 @@ class TableInbox:
         # Marked taken on `conn`'s transaction: invisible to other consumers once
         # it commits, back if it rolls back. SQLite has one writer at a time.
         oldest = (
-            select(t.c.id, t.c.provider, t.c.delivery_id, t.c.event, t.c.facts, t.c.body,
-                   t.c.received_at)
+            select(
+                t.c.id,
+                t.c.provider,
+                t.c.delivery_id,
+                t.c.event,
+                t.c.facts,
+                t.c.body,
+                t.c.received_at,
+            )
             .where(t.c.taken_at.is_(None))
             .order_by(t.c.id)
             .limit(most)
@@ -312,7 +334,9 @@ class TableInbox:
             # while this transaction ingests it meets the unique key, not a gap
             # between the row's going and the delivery's record.
             conn.execute(
-                update(t).where(t.c.id.in_([r.id for r in rows])).values(taken_at=utcnow(), body=b"")
+                update(t)
+                .where(t.c.id.in_([r.id for r in rows]))
+                .values(taken_at=utcnow(), body=b"")
             )
         return Taken(
             [

@@ -3,18 +3,23 @@
 Every kept delivery is ingested exactly once, however many drainers run and
 whether or not one was killed mid-batch; the PRs it marks are woken a
 debounce after the delivery was received, not after it was drained; a
-delivery whose routing raises is dropped alone.
+delivery whose routing raises is dropped alone, but the store failing drops
+nothing; on PostgreSQL a transaction holds the marks of one delivery only.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from test_ingestion import OwnPull, parsed
 
 from bot.events.inbox_drain import InboxDrainer
@@ -22,6 +27,7 @@ from bot.events.parsed import ParsedDelivery, record_to_json
 from bot.events.router import Routed
 from bot.keys import PullKey
 from bot.store import Store, deliveries, dirty, utcnow
+from bot.store.engine import sqlite_file
 from bot.store.inbox import Arrival, FileInbox, Inbox, open_inbox
 
 DEBOUNCE = 5.0
@@ -92,7 +98,10 @@ def test_a_kept_delivery_is_ingested_once_and_woken_a_debounce_after_it_came(sto
     keep(inbox, 7, received)
     wakes = Wakes()
     assert (
-        drainer(store, inbox, OwnPull(), wakes, clock=lambda: received + timedelta(seconds=2)).drain() == 1
+        drainer(
+            store, inbox, OwnPull(), wakes, clock=lambda: received + timedelta(seconds=2)
+        ).drain()
+        == 1
     )
     assert recorded(store, 7) == {"d-7"}
     assert wakes.delays == {PullKey("github", "acme/app", 7): [DEBOUNCE - 2]}
@@ -104,7 +113,7 @@ def test_a_kept_delivery_is_ingested_once_and_woken_a_debounce_after_it_came(sto
 
 
 def test_two_drainers_ingest_each_delivery_exactly_once(store, inbox) -> None:
-    count = InboxDrainer.MOST_PER_BATCH * 2 + 5
+    count = max(inbox.most_per_take, 20) * 2 + 5
     for n in range(1, count + 1):
         keep(inbox, n)
     wakes = Wakes()
@@ -138,11 +147,74 @@ def test_a_drainer_killed_mid_batch_loses_nothing(store, inbox) -> None:
     wakes = Wakes()
     with pytest.raises(Killed):
         drainer(store, inbox, RaisesFor("d-3", Killed()), wakes).drain()
-    assert recorded(store, 5) == set()
-    assert wakes.delays == {}
-    assert drainer(store, inbox, OwnPull(), wakes).drain() == 5
+    # What committed before the kill stays: whole transactions of the inbox's size.
+    committed = {"d-1", "d-2"} if inbox.most_per_take == 1 else set()
+    assert recorded(store, 5) == committed
+    assert len(wakes.delays) == len(committed)
+    assert drainer(store, inbox, OwnPull(), wakes).drain() == 5 - len(committed)
     assert recorded(store, 5) == {f"d-{n}" for n in range(1, 6)}
     assert sorted(key.number for key in wakes.delays) == [1, 2, 3, 4, 5]
+    assert all(len(delays) == 1 for delays in wakes.delays.values())
+
+
+def test_the_store_failing_drops_no_delivery(store, inbox) -> None:
+    """A deadlock (or a lost connection) mid-transaction is the store's failure, not
+    the delivery's: the transaction is given up whole and everything stays kept."""
+    for n in range(1, 4):
+        keep(inbox, n)
+    wakes = Wakes()
+    deadlock = OperationalError("UPDATE dirty_pulls ...", {}, Exception("deadlock detected"))
+    with pytest.raises(OperationalError):
+        drainer(store, inbox, RaisesFor("d-2", deadlock), wakes).drain()
+    assert inbox.waiting()
+    before = recorded(store, 3)  # PostgreSQL: d-1, in a transaction of its own
+    assert before == ({"d-1"} if inbox.most_per_take == 1 else set())
+    assert drainer(store, inbox, OwnPull(), wakes).drain() == 3 - len(before)
+    assert recorded(store, 3) == {"d-1", "d-2", "d-3"}
+    assert sorted(key.number for key in wakes.delays) == [1, 2, 3]
+    assert not inbox.waiting()
+
+
+class ClaimsTheFirst(OwnPull):
+    """While the second delivery is routed, looks from another connection at what the
+    first one left: whether it is recorded and, on PostgreSQL, whether a worker can
+    claim its PR without waiting."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.seen: set[str] | None = None
+        self.claimed: bool | None = None
+
+    def route(self, parsed_: ParsedDelivery, bot_name: str | None) -> Routed:
+        if parsed_.record.delivery_id != "d-2":
+            return super().route(parsed_, bot_name)
+        if self.store.engine.dialect.name == "postgresql":
+            with self.store.begin() as conn:
+                self.seen = deliveries.recorded(conn, "github", ["d-1"])
+                # Before, this waited for the whole batch: here, for ever.
+                conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+                key = PullKey("github", "acme/app", 1)
+                self.claimed = dirty.claim(conn, key, "worker", utcnow(), 60) is not None
+        else:
+            # The store's transactions all take SQLite's write lock: read beside it.
+            database = sqlite_file(self.store.engine.url)
+            with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+                self.seen = {row[0] for row in db.execute("SELECT delivery_id FROM deliveries")}
+        return super().route(parsed_, bot_name)
+
+
+def test_a_transaction_holds_the_marks_of_as_many_deliveries_as_the_inbox_takes(
+    store, inbox
+) -> None:
+    for n in (1, 2):
+        keep(inbox, n)
+    routing = ClaimsTheFirst(store)
+    assert drainer(store, inbox, routing, Wakes()).drain() == 2
+    if inbox.most_per_take == 1:  # PostgreSQL: committed, and its PR free to claim
+        assert (routing.seen, routing.claimed) == ({"d-1"}, True)
+    else:  # SQLite's one writer: the batch commits whole
+        assert (routing.seen, inbox.most_per_take) == (set(), FileInbox.most_per_take)
 
 
 def test_a_delivery_whose_routing_raises_is_dropped_alone(store, inbox) -> None:
