@@ -69,6 +69,14 @@ TASK_NAME = "gatebot.process_pull"
 # worker thread is busy.
 SWEEP_GRACE_SECONDS = 5.0
 
+# While tasks wait in the queue, a PR the sweeper queued is not queued again
+# for this long: its wake-up may be among them. Each copy costs a worker a
+# claim, and queueing every overdue PR at every pass put a busy queue further
+# behind at each (the scale benchmark's workers spent most of their time on
+# copies). Once nothing waits, a PR still dirty and free has lost its wake-up
+# and is queued at the next pass.
+RESWEEP_SECONDS = 300.0
+
 # How often a consumer's scheduler looks at the storage for wake-ups other
 # processes scheduled (its own ring its alarm): the web processes, on Redis or
 # beside `gatebot serve`'s consumer process on SQLite. Half of it is the mean
@@ -173,7 +181,8 @@ class WorkQueue:
         """Queue every dirty PR that nobody works on; return how many.
 
         At start-up (`everything`) that is all of them; later only those
-        whose own wake-up is overdue.
+        whose own wake-up is overdue, leaving out, while tasks wait in the
+        queue, those it queued in the last `RESWEEP_SECONDS`.
         """
         now = utcnow()
         dirty_before = (
@@ -181,6 +190,8 @@ class WorkQueue:
             if everything
             else now - timedelta(seconds=self.debounce_seconds + SWEEP_GRACE_SECONDS)
         )
+        busy = not everything and self.huey.pending_count() > 0
+        swept_before = now - timedelta(seconds=RESWEEP_SECONDS) if busy else None
         with self.store.begin() as conn:
             unsettled = {
                 i.key: i.installation_id
@@ -188,13 +199,21 @@ class WorkQueue:
                 if dirty_before is None or i.updated_at <= dirty_before
             }
             fresh = dirty.mark_many(conn, unsettled, now, reset_backoff=False)
-            keys = dirty.claimable(conn, now, dirty_before)
+            keys = dirty.claimable(conn, now, dirty_before, swept_before=swept_before)
             keys += [k for k in fresh if k not in keys]
-        for key in keys:
-            self.wake(key, delay=0)
+            dirty.swept(conn, keys, now)
+        lost = [key for key in keys if not self.wake(key, delay=0)]
+        if lost:
+            # Not queued after all: the next pass must not leave them out.
+            with self.store.begin() as conn:
+                dirty.swept(conn, lost, None)
         if keys:
-            log.info("sweep queued %d dirty PR(s)", len(keys))
-        return len(keys)
+            log.info(
+                "sweep queued %d dirty PR(s)%s",
+                len(keys) - len(lost),
+                " while tasks wait" if busy else "",
+            )
+        return len(keys) - len(lost)
 
     def ping(self) -> None:
         """Raise one of `QUEUE_ERRORS` if the queue's storage is unreachable."""
@@ -291,9 +310,7 @@ def build_queue(settings: Settings, store: Store, worker: PullWorker | None = No
     )
 
 
-def inbox_drainer(
-    settings: Settings, store: Store, queue: WorkQueue, inbox: Inbox
-) -> InboxDrainer:
+def inbox_drainer(settings: Settings, store: Store, queue: WorkQueue, inbox: Inbox) -> InboxDrainer:
     """Ingests the webhook deliveries kept in `inbox` and wakes the PRs they mark."""
     routings: dict[str, ForgeRouting] = {
         GITHUB.provider: GitHubRouting(settings.github_app_id),

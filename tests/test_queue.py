@@ -17,7 +17,7 @@ from support.webhooks import github_payload, send_github, with_pr_number
 
 from bot.due_scheduler import Alarm, DueScheduler
 from bot.keys import GroupKey, Job, PullKey, WorkKey
-from bot.queue import Sweeper, WorkQueue, make_huey
+from bot.queue import RESWEEP_SECONDS, Sweeper, WorkQueue, make_huey
 from bot.settings import Settings
 from bot.store import Store, dirty, runs, utcnow
 from bot.store.inbox import open_inbox
@@ -219,6 +219,53 @@ def test_sweep_requeues_dirty_prs_whose_wake_up_was_lost(store, tmp_path):
     assert queue.sweep() == 1
     assert queue.sweep(everything=True) == 2
     assert queue.huey.pending_count() == 3
+
+
+def sweep_queue(store: Store, tmp_path, name: str) -> WorkQueue:
+    settings = Settings.model_validate(
+        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": name}
+    )
+    return WorkQueue(make_huey(settings), store, debounce_seconds=1.0)
+
+
+def test_a_sweep_queues_no_copy_of_a_wake_up_that_may_still_wait(store, tmp_path):
+    """While tasks wait, a PR swept lately is not queued again (each copy costs a
+    worker a claim); once nothing waits, one still dirty has lost its wake-up."""
+    queue = sweep_queue(store, tmp_path, "resweep")
+    old = PullKey("github", "acme/app", 1)
+    mark(store, old, utcnow() - timedelta(minutes=10))
+    assert queue.sweep() == 1
+    assert [queue.sweep() for _ in range(3)] == [0, 0, 0]
+    assert queue.huey.pending_count() == 1
+    # A PR swept before, and marked long ago, is queued once it too is overdue.
+    other = PullKey("github", "acme/app", 2)
+    mark(store, other, utcnow() - timedelta(minutes=10))
+    assert queue.sweep() == 1
+    assert queue.huey.pending_count() == 2
+    # Taken and lost (a worker killed before its claim): nothing waits any more.
+    queue.huey.flush()
+    assert queue.sweep() == 2
+    # Still waiting after RESWEEP_SECONDS: it may have been lost while the queue was busy.
+    with store.begin() as conn:
+        dirty.swept(conn, [old], utcnow() - timedelta(seconds=RESWEEP_SECONDS + 1))
+    assert queue.sweep() == 1
+    # A claim forgets the sweep: after a failed run the PR is swept at its retry.
+    with store.begin() as conn:
+        assert dirty.claim(conn, other, "w", utcnow(), 60) is not None
+        assert dirty.get(conn, other).swept_at is None
+
+
+def test_a_sweep_whose_wake_up_could_not_be_queued_is_not_remembered(store, tmp_path, monkeypatch):
+    queue = sweep_queue(store, tmp_path, "unqueued")
+    mark(store, KEY, utcnow() - timedelta(minutes=10))
+    monkeypatch.setattr(queue, "wake", lambda key, delay=None: False)  # the queue refused it
+    assert queue.sweep() == 0
+    with store.begin() as conn:
+        assert dirty.get(conn, KEY).swept_at is None
+    monkeypatch.undo()
+    assert queue.sweep() == 1
+    with store.begin() as conn:
+        assert dirty.get(conn, KEY).swept_at is not None
 
 
 class StoreDown(Store):

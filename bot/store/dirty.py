@@ -18,12 +18,16 @@ neither claimed nor swept (`retry_at`), growing with each failure up to a
 cap — so a PR whose evaluation keeps failing costs a few tries an hour, not
 a full evaluation every sweep. A new mark from a delivery resets the count;
 the sweeper's own marks (unsettled merge intents) do not.
+
+The sweeper notes when it queued a PR (`swept`), and a claim forgets it, so
+a sweep can leave out the PRs it queued lately whose wake-up may still wait
+in a busy queue (`claimable(swept_before=...)`).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +38,7 @@ from sqlalchemy import (
     Executable,
     Row,
     and_,
+    bindparam,
     delete,
     func,
     literal_column,
@@ -178,7 +183,11 @@ def claim(
     stmt = (
         update(t)
         .where(_match(key), _free(now), _ready(now))
-        .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .values(
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            swept_at=None,  # the wake-up that was waiting has come
+        )
         .returning(t.c.generation, t.c.installation_id)
     )
     row = conn.execute(stmt).first()
@@ -251,25 +260,57 @@ def finish(conn: Connection, claim: Claim) -> Finish:
 
 
 def claimable(
-    conn: Connection, now: datetime, dirty_before: datetime | None = None, limit: int = 1000
+    conn: Connection,
+    now: datetime,
+    dirty_before: datetime | None = None,
+    limit: int = 1000,
+    *,
+    swept_before: datetime | None = None,
 ) -> list[WorkKey]:
     """Dirty PRs nobody works on (no lease, or an expired one), oldest first, leaving
     out those backing off after a failure until their `retry_at`.
 
     `dirty_before` leaves out unleased PRs marked so recently that their own
     wake-up is still due; a PR whose lease expired is always included, since
-    the worker that held it is gone.
+    the worker that held it is gone. `swept_before` leaves out PRs the sweeper
+    queued after it and no worker has claimed since.
     """
     unleased = t.c.lease_owner.is_(None)
     if dirty_before is not None:
         unleased = and_(unleased, t.c.dirty_since <= dirty_before)
+    found = [or_(unleased, t.c.lease_expires_at < now), _ready(now)]
+    if swept_before is not None:
+        found.append(or_(t.c.swept_at.is_(None), t.c.swept_at <= swept_before))
     stmt = (
         select(t.c.provider, t.c.repo, t.c.number)
-        .where(or_(unleased, t.c.lease_expires_at < now), _ready(now))
+        .where(*found)
         .order_by(t.c.dirty_since)
         .limit(limit)
     )
     return [key_of(r.provider, r.repo, r.number) for r in conn.execute(stmt)]
+
+
+def swept(conn: Connection, keys: Sequence[WorkKey], at: datetime | None) -> None:
+    """Note that the sweeper queued `keys` `at` then (None: forget it; their wake-ups
+    could not be queued)."""
+    if not keys:
+        return
+    stmt = (
+        update(t)
+        .where(
+            t.c.provider == bindparam("k_provider"),
+            t.c.repo == bindparam("k_repo"),
+            t.c.number == bindparam("k_number"),
+        )
+        .values(swept_at=at)
+    )
+    conn.execute(
+        stmt,
+        [
+            {"k_provider": provider, "k_repo": repo, "k_number": number}
+            for provider, repo, number in map(columns, keys)
+        ],
+    )
 
 
 def get(conn: Connection, key: WorkKey) -> Row[Any] | None:

@@ -121,6 +121,9 @@ dirty_pulls = Table(
     # a new mark (a delivery) resets both.
     Column("failures", Integer, nullable=False, server_default="0"),
     Column("retry_at", UTCDateTime, nullable=True),
+    # When the sweeper last queued the PR; cleared by a worker's claim. A PR
+    # queued lately is not queued again while its wake-up may still wait.
+    Column("swept_at", UTCDateTime, nullable=True),
 )
 
 # Who pushed which SHA, per (repository, SHA): a fact only events carry
