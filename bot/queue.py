@@ -69,12 +69,13 @@ TASK_NAME = "gatebot.process_pull"
 # worker thread is busy.
 SWEEP_GRACE_SECONDS = 5.0
 
-# While tasks wait in the queue, a PR the sweeper queued is not queued again
-# for this long: its wake-up may be among them. Each copy costs a worker a
-# claim, and queueing every overdue PR at every pass put a busy queue further
-# behind at each (the scale benchmark's workers spent most of their time on
-# copies). Once nothing waits, a PR still dirty and free has lost its wake-up
-# and is queued at the next pass.
+# While tasks wait in the queue, a PR marked or swept less than this ago is
+# not queued by a sweep: its wake-up may be among them (unless a worker took
+# it and then lost its lease, or failed and backs off). Each copy costs a
+# worker a claim, and queueing every overdue PR at every pass put a busy queue
+# further behind at each (the scale benchmark's workers spent most of their
+# time on copies). Once nothing waits, a PR still dirty and free has lost its
+# wake-up and is queued at the next pass.
 RESWEEP_SECONDS = 300.0
 
 # How often a consumer's scheduler looks at the storage for wake-ups other
@@ -182,7 +183,7 @@ class WorkQueue:
 
         At start-up (`everything`) that is all of them; later only those
         whose own wake-up is overdue, leaving out, while tasks wait in the
-        queue, those it queued in the last `RESWEEP_SECONDS`.
+        queue, those whose wake-up may be among them (`RESWEEP_SECONDS`).
         """
         now = utcnow()
         dirty_before = (

@@ -255,6 +255,26 @@ def test_a_sweep_queues_no_copy_of_a_wake_up_that_may_still_wait(store, tmp_path
         assert dirty.get(conn, other).swept_at is None
 
 
+def test_while_tasks_wait_a_sweep_queues_only_wake_ups_evidently_taken(store, tmp_path):
+    """A PR marked seconds ago has its own wake-up waiting; one whose worker lost
+    its lease, or whose run failed and backs off, had it taken."""
+    queue = sweep_queue(store, tmp_path, "taken")
+    recent = utcnow() - timedelta(seconds=30)  # overdue: debounce and grace are 6 s
+    waiting, leased, failed = (PullKey("github", "acme/app", n) for n in (1, 2, 3))
+    for key in (waiting, leased, failed):
+        mark(store, key, recent)
+    with store.begin() as conn:
+        assert dirty.claim(conn, leased, "killed", recent, 1) is not None  # long expired
+        claim = dirty.claim(conn, failed, "w", recent, 60)
+        dirty.back_off(conn, claim, recent, 1, 1)  # retry a second later: passed
+    queue.wake(PullKey("github", "acme/app", 99), delay=0)  # a task waits
+    assert queue.sweep() == 2
+    assert queue.huey.pending_count() == 3
+    assert queue.sweep() == 0  # and the copies are not queued twice
+    queue.huey.flush()
+    assert queue.sweep() == 3  # nothing waits: all three lost their wake-ups
+
+
 def test_a_sweep_whose_wake_up_could_not_be_queued_is_not_remembered(store, tmp_path, monkeypatch):
     queue = sweep_queue(store, tmp_path, "unqueued")
     mark(store, KEY, utcnow() - timedelta(minutes=10))

@@ -272,15 +272,26 @@ def claimable(
 
     `dirty_before` leaves out unleased PRs marked so recently that their own
     wake-up is still due; a PR whose lease expired is always included, since
-    the worker that held it is gone. `swept_before` leaves out PRs the sweeper
-    queued after it and no worker has claimed since.
+    the worker that held it is gone.
+
+    `swept_before` (the sweeper's, while tasks wait in the queue) leaves out
+    the PRs whose wake-up may be among them: those queued by a sweep after it,
+    and those never queued since they were marked after it — unless their
+    wake-up was evidently taken already, by a worker whose lease expired or by
+    a run that failed and backs off.
     """
     unleased = t.c.lease_owner.is_(None)
     if dirty_before is not None:
         unleased = and_(unleased, t.c.dirty_since <= dirty_before)
-    found = [or_(unleased, t.c.lease_expires_at < now), _ready(now)]
+    expired = t.c.lease_expires_at < now
+    found = [or_(unleased, expired), _ready(now)]
     if swept_before is not None:
-        found.append(or_(t.c.swept_at.is_(None), t.c.swept_at <= swept_before))
+        taken = and_(
+            or_(expired, t.c.retry_at.is_not(None)),
+            or_(t.c.swept_at.is_(None), t.c.swept_at <= swept_before),
+        )
+        waited = func.coalesce(t.c.swept_at, t.c.dirty_since) <= swept_before
+        found.append(or_(taken, waited))
     stmt = (
         select(t.c.provider, t.c.repo, t.c.number)
         .where(*found)

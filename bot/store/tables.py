@@ -121,8 +121,8 @@ dirty_pulls = Table(
     # a new mark (a delivery) resets both.
     Column("failures", Integer, nullable=False, server_default="0"),
     Column("retry_at", UTCDateTime, nullable=True),
-    # When the sweeper last queued the PR; cleared by a worker's claim. A PR
-    # queued lately is not queued again while its wake-up may still wait.
+    # When the sweeper last queued the PR; cleared by a worker's claim. While
+    # tasks wait, a PR queued lately is not queued again (`dirty.claimable`).
     Column("swept_at", UTCDateTime, nullable=True),
 )
 

@@ -1049,7 +1049,8 @@ class FakeGitHub(FakeForge):
     def counted(self, since: int = 0) -> int:
         """Requests since the `mark` `since` that GitHub counts against the rate limit:
         all but the 304s of conditional GETs."""
-        return sum(1 for r in self.requests_since(since) if r.status != 304)
+        logged, not_modified = self.log.answered_since(since)
+        return logged - not_modified
 
     # -- validation ---------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """A dirty PR remembers when the sweeper last queued it, until a worker claims it.
 
-So a PR whose wake-up waits in a busy queue is not queued again by every
-sweep: each copy costs a worker a claim, and a queue behind its work got
-further behind with every pass.
+So a PR whose wake-up may wait in a busy queue is not queued again by
+every sweep: each copy costs a worker a claim, and a queue behind its work
+got further behind with every pass.
 
 Revision ID: 0020_dirty_swept_at
 Revises: 0019_inbox
