@@ -20,8 +20,8 @@ a full evaluation every sweep. A new mark from a delivery resets the count;
 the sweeper's own marks (unsettled merge intents) do not.
 
 The sweeper notes when it queued a PR (`swept`), and a claim forgets it, so
-a sweep can leave out the PRs it queued lately whose wake-up may still wait
-in a busy queue (`claimable(swept_before=...)`).
+that while tasks wait in the queue a sweep can leave out the PRs whose
+wake-up may be among them (`claimable(swept_before=...)`).
 """
 
 from __future__ import annotations
