@@ -43,6 +43,13 @@ def make_worker(store: Store, pipeline, lease_seconds: float = 30) -> PullWorker
     return PullWorker(store, pipeline, owner="test-host:1:abc", lease_seconds=lease_seconds)
 
 
+def sqlite_queue(store: Store, tmp_path, name: str, debounce: float = 1.0) -> WorkQueue:
+    settings = Settings.model_validate(
+        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": name}
+    )
+    return WorkQueue(make_huey(settings), store, debounce_seconds=debounce)
+
+
 def test_record_only_pipeline_records_an_evaluation_and_clears(store):
     mark(store)
     settings = Settings.model_validate({})
@@ -139,10 +146,7 @@ def test_a_failing_evaluation_backs_off_with_a_growing_capped_delay(store, tmp_p
         store, pipeline, owner="h:1:a", lease_seconds=30, clock=clock,
         backoff_seconds=60, backoff_max_seconds=300,
     )
-    settings = Settings.model_validate(
-        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": "bo"}
-    )
-    queue = WorkQueue(make_huey(settings), store, debounce_seconds=0)
+    queue = sqlite_queue(store, tmp_path, "bo", debounce=0)
     mark(store, when=clock.now)
     waits = []
     for _ in range(5):
@@ -209,10 +213,7 @@ def test_pipeline_is_loaded_from_the_setting(store):
 
 
 def test_sweep_requeues_dirty_prs_whose_wake_up_was_lost(store, tmp_path):
-    settings = Settings.model_validate(
-        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": "sweep"}
-    )
-    queue = WorkQueue(make_huey(settings), store, debounce_seconds=1.0)
+    queue = sqlite_queue(store, tmp_path, "sweep")
     now = utcnow()
     mark(store, PullKey("github", "acme/app", 1), now - timedelta(minutes=10))
     mark(store, PullKey("github", "acme/app", 2), now)  # its own wake-up is still due
@@ -221,17 +222,10 @@ def test_sweep_requeues_dirty_prs_whose_wake_up_was_lost(store, tmp_path):
     assert queue.huey.pending_count() == 3
 
 
-def sweep_queue(store: Store, tmp_path, name: str) -> WorkQueue:
-    settings = Settings.model_validate(
-        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": name}
-    )
-    return WorkQueue(make_huey(settings), store, debounce_seconds=1.0)
-
-
 def test_a_sweep_queues_no_copy_of_a_wake_up_that_may_still_wait(store, tmp_path):
     """While tasks wait, a PR swept lately is not queued again (each copy costs a
     worker a claim); once nothing waits, one still dirty has lost its wake-up."""
-    queue = sweep_queue(store, tmp_path, "resweep")
+    queue = sqlite_queue(store, tmp_path, "resweep")
     old = PullKey("github", "acme/app", 1)
     mark(store, old, utcnow() - timedelta(minutes=10))
     assert queue.sweep() == 1
@@ -258,7 +252,7 @@ def test_a_sweep_queues_no_copy_of_a_wake_up_that_may_still_wait(store, tmp_path
 def test_while_tasks_wait_a_sweep_queues_only_wake_ups_evidently_taken(store, tmp_path):
     """A PR marked seconds ago has its own wake-up waiting; one whose worker lost
     its lease, or whose run failed and backs off, had it taken."""
-    queue = sweep_queue(store, tmp_path, "taken")
+    queue = sqlite_queue(store, tmp_path, "taken")
     recent = utcnow() - timedelta(seconds=30)  # overdue: debounce and grace are 6 s
     waiting, leased, failed = (PullKey("github", "acme/app", n) for n in (1, 2, 3))
     for key in (waiting, leased, failed):
@@ -276,7 +270,7 @@ def test_while_tasks_wait_a_sweep_queues_only_wake_ups_evidently_taken(store, tm
 
 
 def test_a_sweep_whose_wake_up_could_not_be_queued_is_not_remembered(store, tmp_path, monkeypatch):
-    queue = sweep_queue(store, tmp_path, "unqueued")
+    queue = sqlite_queue(store, tmp_path, "unqueued")
     mark(store, KEY, utcnow() - timedelta(minutes=10))
     monkeypatch.setattr(queue, "wake", lambda key, delay=None: False)  # the queue refused it
     assert queue.sweep() == 0
@@ -309,10 +303,7 @@ class StoreDown(Store):
 def test_the_sweeper_outlives_a_store_outage_and_sweeps_after_it(tmp_path):
     store = StoreDown(f"sqlite:///{tmp_path}/q.sqlite3")
     store.migrate()
-    settings = Settings.model_validate(
-        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": "down"}
-    )
-    queue = WorkQueue(make_huey(settings), store, debounce_seconds=0.0)
+    queue = sqlite_queue(store, tmp_path, "down", debounce=0.0)
     mark(store, KEY, utcnow() - timedelta(minutes=10))
     store.down = True
     sweeper = Sweeper(queue, interval=0.02)
@@ -456,13 +447,6 @@ def test_two_worker_processes_never_work_on_one_pr_at_once(
 
 
 # -- releasing wake-ups at their due time ---------------------------------------
-
-
-def sqlite_queue(store: Store, tmp_path, name: str, debounce: float = 1.0) -> WorkQueue:
-    settings = Settings.model_validate(
-        {"GATEBOT_DATABASE_URL": f"sqlite:///{tmp_path}/q.sqlite3", "GATEBOT_QUEUE_NAME": name}
-    )
-    return WorkQueue(make_huey(settings), store, debounce_seconds=debounce)
 
 
 class HueyClock:
