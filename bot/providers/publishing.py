@@ -8,7 +8,14 @@ account, which is then overwritten and logged. `on_change` is that whole
 flow, the same for every forge: nothing for a silent decision, `compare`
 with the record, the forge's writes only when the verdict changed, the new
 record, and the `PublishOutcome`. Each forge's publisher says how it reads
-its statuses and who wrote them, and does the writes (`Written`).
+its statuses, who wrote them and whether one shows a verdict, and does the
+writes (`Written`).
+
+A status is posted before it is recorded, so a run that dies between the two
+(a killed worker, the store stopped) leaves the verdict on the forge and no
+record of it. The next run would post it again; when its own read of the
+head's statuses shows the bot's status already saying the verdict, the
+status is not posted again (`shows`), and the record catches up.
 """
 
 from __future__ import annotations
@@ -181,13 +188,21 @@ def on_change(
     statuses: Sequence[StatusT] | None,
     read_statuses: Callable[[], Sequence[StatusT]],
     foreign_writer: Callable[[Sequence[StatusT], str], str | None],
-    write: Callable[[str, str, VerdictT, evaluations.Posted | None], Written],
+    shows: Callable[[Sequence[StatusT], str, VerdictT], bool],
+    write: Callable[[str, str, VerdictT, evaluations.Posted | None, bool], Written],
     logger: logging.Logger,
 ) -> PublishOutcome:
     """Publish `decision` (shown as `verdict`) on its head under `base_ref`'s context,
-    unless the same verdict is already there: `write(sha, context, verdict, previous)`
-    only when it changed (`status_matters`, `statuses`, `read_statuses`: as `compare`
-    takes them; `foreign_writer(statuses, context)`: who else wrote the status)."""
+    unless the same verdict is already there: `write(sha, context, verdict, previous,
+    shown)` only when it changed (`status_matters`, `statuses`, `read_statuses`: as
+    `compare` takes them; `foreign_writer(statuses, context)`: who else wrote the
+    status; `shows(statuses, context, verdict)`: the bot's status already shows it).
+
+    `shown` tells `write` that the statuses this evaluation read already show the
+    verdict, written by the bot, though the store has no record of it: a run posted it
+    and died (a killed worker, the store gone) before recording it. The status is then
+    not posted again — a repeat would notify and count against the quota for nothing —
+    and only what else the forge shows (a check run) is written."""
     context = context_for(base_ref)
     if decision.silent:
         return silent(context)
@@ -209,7 +224,8 @@ def on_change(
     previous, foreign = seen.previous, seen.foreign
     if seen.unchanged:
         return unchanged(context, previous.check_run_id if previous else None)
-    written = write(sha, context, verdict, previous)
+    shown = status_matters and statuses is not None and shows(statuses, context, verdict)
+    written = write(sha, context, verdict, previous, shown)
     record(
         store,
         dataclasses.replace(

@@ -68,7 +68,7 @@ from bot.providers.github.graphql_reads import PullRead
 from bot.providers.github.merge import GitHubMerging, MergeMethods, merge_state
 from bot.providers.github.merge_queue import GroupContents, group_contents
 from bot.providers.github.policy_source import StoredFiles, find_codeowners, find_policy
-from bot.providers.github.publish import Publisher, StatusWriter, status_writers
+from bot.providers.github.publish import Publisher, ShownStatus, shown_statuses
 from bot.providers.github.update_merges import UpdateMerges
 from bot.providers.policy_chain import at_commit
 from bot.retry import RetryPolicies
@@ -178,7 +178,7 @@ class GitHubEvaluation(EvaluationBase):
         self._query_client: Github | None = None
         self._token_value: str | None = None
         self._read: PullRead | None = None
-        self._statuses: Sequence[StatusWriter] | None = None
+        self._statuses: Sequence[ShownStatus] | None = None
         self._bot_login: str | None = None
         self._followed: dict[str, BaseException | None] = {}
         """Base branches followed this evaluation, with the error their read ended in."""
@@ -387,7 +387,7 @@ class GitHubEvaluation(EvaluationBase):
         head_sha, read = self.pull().head_sha, self.forge.retries.read
         runs = reads.read_check_runs(self.repo, head_sha, read, now)
         statuses = reads.read_statuses(self.repo, head_sha, read)
-        self._statuses = status_writers(statuses)
+        self._statuses = shown_statuses(statuses)
         return runs + reads.status_results(statuses)
 
     def codeowners(self, base_ref: str) -> str | None:
@@ -409,7 +409,7 @@ class GitHubEvaluation(EvaluationBase):
             details_url,
             self.forge.clock(),
             self._statuses if on_head else None,
-            lambda: status_writers(reads.read_statuses(repo, decision.head_sha, read)),
+            lambda: shown_statuses(reads.read_statuses(repo, decision.head_sha, read)),
         )
 
     # -- merging ---------------------------------------------------------------

@@ -59,7 +59,7 @@ from bot.core.snapshot import (
     ReviewState,
 )
 from bot.providers.base import PullHead
-from bot.providers.github.publish import StatusWriter
+from bot.providers.github.publish import ShownStatus
 from bot.providers.github.snapshot import COMMITS_LIMIT, FILES_LIMIT, GHOST, run_state
 from bot.retry import RetryPolicy
 
@@ -164,7 +164,9 @@ query PullForGate($owner: String!, $name: String!, $number: Int!) {
             oid
             checkSuites(first: 100) { ...SuitePage }
             status {
-              contexts { context state createdAt creator { __typename login } }
+              contexts {
+                context state description targetUrl createdAt creator { __typename login }
+              }
             }
           }
         }
@@ -273,7 +275,7 @@ class PullRead:
     checks: tuple[CheckResult, ...] | None
     """The head's check runs and statuses; None when the last commit listed was not the
     head, so they must be read through REST."""
-    statuses: tuple[StatusWriter, ...] | None
+    statuses: tuple[ShownStatus, ...] | None
     """Who wrote the latest status per context on the head (None: as `checks`)."""
     repository_page: str | None
 
@@ -492,7 +494,7 @@ def _checks(
     retry: RetryPolicy,
     pull: Mapping[str, Any],
     now: datetime,
-) -> tuple[tuple[CheckResult, ...] | None, tuple[StatusWriter, ...] | None]:
+) -> tuple[tuple[CheckResult, ...] | None, tuple[ShownStatus, ...] | None]:
     """The head commit's check runs (oldest first) and statuses, every page of them; or
     (None, None) when the last commit listed is not the head."""
     head = _head_commit(pull["head"], pull["headRefOid"])
@@ -525,11 +527,17 @@ def _checks(
     results = [_check_run(run, app, now) for run, app in runs]
     contexts = (head.get("status") or {}).get("contexts") or ()
     results.extend(_status(context) for context in contexts)
-    writers = tuple(
-        StatusWriter(context=str(c["context"]), creator=login_of(c.get("creator")))
+    shown = tuple(
+        ShownStatus(
+            context=str(c["context"]),
+            creator=login_of(c.get("creator")),
+            state=str(c.get("state") or "").lower(),
+            description=c.get("description"),
+            target_url=c.get("targetUrl"),
+        )
         for c in contexts
     )
-    return tuple(results), writers
+    return tuple(results), shown
 
 
 def _head_commit(listed: Mapping[str, Any], head_sha: str) -> Mapping[str, Any] | None:

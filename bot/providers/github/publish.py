@@ -10,7 +10,10 @@
 - Nothing is written when the same verdict (state, description, details
   link, mode) was already posted for this head and context — unless the
   status under the bot's context was since written by someone else, which
-  is overwritten and logged (`bot.providers.publishing`).
+  is overwritten and logged (`bot.providers.publishing`). When the store
+  has no record of it but the statuses the evaluation read show the bot's
+  status saying exactly the verdict (a run that posted it died before
+  recording it), only the check run is written.
 - The status and the check run are independent: they are posted at once
   (the status from a second thread), which saves one round trip, and
   PyGithub's pause between writes, per changed verdict. Should either fail,
@@ -99,35 +102,67 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class StatusWriter:
-    """A commit status as the foreign-writer check reads it: its context and who wrote it
-    (REST's login: a bot's with `[bot]`; None when GitHub names nobody)."""
+class ShownStatus:
+    """A commit status as the publisher reads it: its context, who wrote it (REST's
+    login: a bot's with `[bot]`; None when GitHub names nobody) and what it shows."""
 
     context: str
     creator: str | None
+    state: str
+    description: str | None
+    target_url: str | None
+
+    def shows(self, verdict: Verdict) -> bool:
+        return (self.state, self.description, self.target_url) == (
+            verdict.state,
+            verdict.description,
+            verdict.details_url,
+        )
 
 
-def status_writers(statuses: Iterable[CommitStatus]) -> tuple[StatusWriter, ...]:
-    """REST's statuses (newest first) as the foreign-writer check reads them."""
+def shown_statuses(statuses: Iterable[CommitStatus]) -> tuple[ShownStatus, ...]:
+    """REST's statuses (newest first) as the publisher reads them."""
     return tuple(
-        StatusWriter(s.context, s.creator.login if s.creator is not None else None)
+        ShownStatus(
+            s.context,
+            s.creator.login if s.creator is not None else None,
+            s.state,
+            s.description,
+            s.target_url,
+        )
         for s in statuses
     )
 
 
-def foreign_writer(
-    statuses: Sequence[StatusWriter], context: str, bot_login: str
-) -> str | None:
-    """Who wrote the latest status under `context`, when it was not the bot (else None).
+def latest(statuses: Sequence[ShownStatus], context: str) -> ShownStatus | None:
+    """The latest status under `context`: `statuses` come newest first (REST's order), or
+    one per context (GraphQL's)."""
+    return next((status for status in statuses if status.context == context), None)
 
-    `statuses` come newest first (REST's order), or one per context (GraphQL's)."""
-    for status in statuses:
-        if status.context == context:
-            creator = status.creator
-            if creator is None or creator.lower() != bot_login.lower():
-                return creator or "an unknown account"
-            return None
+
+def foreign_writer(
+    statuses: Sequence[ShownStatus], context: str, bot_login: str
+) -> str | None:
+    """Who wrote the latest status under `context`, when it was not the bot (else None)."""
+    status = latest(statuses, context)
+    if status is None:
+        return None
+    creator = status.creator
+    if creator is None or creator.lower() != bot_login.lower():
+        return creator or "an unknown account"
     return None
+
+
+def already_shown(
+    statuses: Sequence[ShownStatus], context: str, verdict: Verdict, bot_login: str
+) -> bool:
+    """The latest status under `context` is the bot's and shows exactly `verdict`."""
+    status = latest(statuses, context)
+    return (
+        status is not None
+        and foreign_writer(statuses, context, bot_login) is None
+        and status.shows(verdict)
+    )
 
 
 def post_status(
@@ -220,20 +255,26 @@ class Publisher:
         base_ref: str,
         details_url: str | None,
         now: datetime,
-        statuses: Sequence[StatusWriter] | None,
-        read_statuses: Callable[[], Sequence[StatusWriter]],
+        statuses: Sequence[ShownStatus] | None,
+        read_statuses: Callable[[], Sequence[ShownStatus]],
     ) -> PublishOutcome:
         """Post `decision` unless it is already there (`publishing.on_change`)."""
         verdict = Verdict.of(decision, details_url)
 
         def write(
-            sha: str, context: str, verdict: Verdict, previous: evaluations.Posted | None
+            sha: str,
+            context: str,
+            verdict: Verdict,
+            previous: evaluations.Posted | None,
+            shown: bool,
         ) -> publishing.Written:
             def check_run() -> int:
                 return self._check_run(verdict, sha, context, now, previous)
 
             if verdict.report_only:
                 return publishing.Written(False, False, check_run())
+            if shown:
+                return publishing.Written(False, True, check_run())
             # Independent writes, sent at once (the status's error first).
             _, run_id = parallel.gather(
                 lambda: post_status(self.repo, sha, context, verdict, self.retries), check_run
@@ -251,6 +292,9 @@ class Publisher:
             statuses=statuses,
             read_statuses=read_statuses,
             foreign_writer=lambda found, context: foreign_writer(found, context, self.bot_login),
+            shows=lambda found, context, verdict: already_shown(
+                found, context, verdict, self.bot_login
+            ),
             write=write,
             logger=log,
         )

@@ -20,7 +20,10 @@ to the details page, which holds the whole explanation.
   second `pending` answers 400 "Cannot transition status" (a finished
   status is never moved: GitLab starts a new one). That answer is never an
   error. When the pending status GitLab has already says what the verdict
-  says (a retried post, a record the store lost), nothing changes. When its
+  says (a retried post, a record the store lost), nothing changes. The same
+  holds before posting: when the statuses the evaluation read show the
+  bot's newest status under the context saying exactly the verdict (a run
+  that posted it died before recording it), nothing is posted. When its
   words are out of date ("on hold by ..." since), GitLab offers no way to
   edit them: the open status is finished as `canceled` ("superseded") and a
   new `pending` one posted, so the merge request shows the current reason.
@@ -94,18 +97,44 @@ class Verdict:
         return render.shorten(f"{REPORT_ONLY} — {found}: {self.description}")
 
 
+def latest(statuses: Sequence[Mapping[str, Any]], context: str) -> Mapping[str, Any] | None:
+    """The newest status named `context`, if any."""
+    named = [s for s in statuses if s.get("name") == context]
+    return max(named, key=lambda s: int(s.get("id") or 0)) if named else None
+
+
 def foreign_writer(
     statuses: Sequence[Mapping[str, Any]], context: str, bot_username: str
 ) -> str | None:
     """Who wrote the latest status named `context`, when it was not the bot (else None)."""
-    named = [s for s in statuses if s.get("name") == context]
-    if not named:
+    status = latest(statuses, context)
+    if status is None:
         return None
-    latest = max(named, key=lambda s: int(s.get("id") or 0))
-    author = (latest.get("author") or {}).get("username")
+    author = (status.get("author") or {}).get("username")
     if author is None or str(author).lower() != bot_username.lower():
         return str(author) if author else "an unknown account"
     return None
+
+
+def shows(status: Mapping[str, Any], verdict: Verdict) -> bool:
+    """`status` says exactly what `verdict` posts."""
+    return (status.get("status"), status.get("description"), status.get("target_url")) == (
+        verdict.gitlab_state,
+        verdict.gitlab_description,
+        verdict.details_url,
+    )
+
+
+def already_shown(
+    statuses: Sequence[Mapping[str, Any]], context: str, verdict: Verdict, bot_username: str
+) -> bool:
+    """The latest status named `context` is the bot's and shows exactly `verdict`."""
+    status = latest(statuses, context)
+    return (
+        status is not None
+        and foreign_writer(statuses, context, bot_username) is None
+        and shows(status, verdict)
+    )
 
 
 def already_in_state(exc: GitLabError) -> bool:
@@ -176,8 +205,14 @@ class Publisher:
         """Post `decision` unless it is already there (`publishing.on_change`)."""
 
         def write(
-            sha: str, context: str, verdict: Verdict, _previous: evaluations.Posted | None
+            sha: str,
+            context: str,
+            verdict: Verdict,
+            _previous: evaluations.Posted | None,
+            shown: bool,
         ) -> publishing.Written:
+            if shown:
+                return publishing.Written(status_posted=False, status_shown=True)
             posted = self._post(sha, source_branch, context, verdict, read_statuses)
             return publishing.Written(status_posted=posted, status_shown=True)
 
@@ -193,6 +228,9 @@ class Publisher:
             read_statuses=read_statuses,
             foreign_writer=lambda found, context: foreign_writer(
                 found, context, self.bot_username
+            ),
+            shows=lambda found, context, verdict: already_shown(
+                found, context, verdict, self.bot_username
             ),
             write=write,
             logger=log,
@@ -222,11 +260,7 @@ class Publisher:
             if not already_in_state(exc):
                 raise
         current = own_open_status(read_statuses(), context, self.bot_username)
-        if current is None or (
-            current.get("status"),
-            current.get("description"),
-            current.get("target_url"),
-        ) == (state, description, verdict.details_url):
+        if current is None or shows(current, verdict):
             log.info("%s: the status %r on %s is already %s", self.key, context, sha[:12], state)
             return False
         log.info(

@@ -8,11 +8,14 @@ import threading
 import pytest
 from github import GithubException
 from github_helpers import ONE_APPROVAL, REPO, Rig, backdate_pr, request_lines, rig_fixture  # noqa: F401
+from sqlalchemy.exc import OperationalError
 
 from bot.core import render
 from bot.core.gate import decide
 from bot.core.policy.evaluate import evaluate
 from bot.core.policy.needs import SnapshotNeeds
+from bot.providers import publishing
+from bot.store import evaluations
 
 DETAILS = "https://gatebot.example/acme/api/pull/7"
 WRITES = {"POST repos/create-commit-status", "POST checks/create", "PATCH checks/update"}
@@ -108,6 +111,68 @@ def test_a_failed_status_surfaces_and_leaves_the_verdict_unrecorded(rig):
     again = rig.evaluate(7)
     assert again.outcome is not None and again.outcome.status_posted
     assert [s.state for s in rig.fake.statuses(REPO, pr.head_sha)] == ["success"]
+
+
+def _posted_then_died(rig: Rig, monkeypatch: pytest.MonkeyPatch):
+    """Evaluate PR 7 as a run that dies after its writes, before it records them (a
+    killed worker, the store stopped): the store fails where the record is written."""
+
+    def store_gone(*_args: object) -> None:
+        raise OperationalError("INSERT INTO evaluations", {}, Exception("server closed"))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(publishing, "record", store_gone)
+        with pytest.raises(OperationalError):
+            rig.evaluate(7, details_url=DETAILS)
+
+
+def test_a_verdict_posted_but_never_recorded_is_not_posted_again(rig, monkeypatch):
+    pr = _approved_pr(rig)
+    _posted_then_died(rig, monkeypatch)
+    assert [s.state for s in rig.fake.statuses(REPO, pr.head_sha)] == ["success"]
+
+    # The next run reads the bot's status already saying the verdict: no second
+    # status, only the check run the store cannot name.
+    again = rig.evaluate(7, details_url=DETAILS)
+    assert _writes(again) == ["POST checks/create"]
+    assert again.outcome is not None and not again.outcome.status_posted
+    assert [s.state for s in rig.fake.statuses(REPO, pr.head_sha)] == ["success"]
+    # Recorded now: nothing more is written.
+    assert _writes(rig.evaluate(7, details_url=DETAILS)) == []
+
+
+def test_a_changed_verdict_posted_but_never_recorded_only_updates_the_check_run(
+    rig, monkeypatch
+):
+    rig.fake.add_repo(REPO, files={".github/gatebot.yml": ONE_APPROVAL})
+    rig.fake.set_role(REPO, "mia", "write")
+    pr = rig.fake.open_pr(REPO, 7, author="alice")
+    assert rig.evaluate(7, details_url=DETAILS).decision.state == "pending"
+    rig.fake.add_review(REPO, 7, "mia", "APPROVED")
+    _posted_then_died(rig, monkeypatch)  # success posted; the store still says pending
+
+    again = rig.evaluate(7, details_url=DETAILS)
+    assert again.decision.state == "success"
+    assert _writes(again) == ["PATCH checks/update"]
+    assert [s.state for s in rig.fake.statuses(REPO, pr.head_sha)] == ["pending", "success"]
+    (run,) = rig.fake.check_runs(REPO, pr.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "success")
+
+
+def test_a_status_that_says_something_else_is_posted_though_the_bot_wrote_it(rig):
+    pr = _approved_pr(rig)
+    rig.evaluate(7, details_url=DETAILS)
+    # The bot's own older words on the head, and no record of them.
+    rig.fake.set_status(
+        REPO, pr.head_sha, "gatebot: main", "success", creator=rig.fake.bot_login,
+        description="an older description",
+    )
+    with rig.store.begin() as conn:
+        evaluations.forget(conn, "github", REPO, pr.head_sha, "gatebot: main")
+    again = rig.evaluate(7, details_url=DETAILS)
+    assert again.outcome is not None and again.outcome.status_posted
+    latest = rig.fake.statuses(REPO, pr.head_sha)[-1]
+    assert latest.description == render.status_description(again.decision)
 
 
 def test_pending_is_a_running_check_run_and_never_goes_back_from_completed(rig):

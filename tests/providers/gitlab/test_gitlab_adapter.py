@@ -440,6 +440,24 @@ def test_gitlab_refusing_the_same_state_twice_is_no_error(rig):
     assert third.outcome.unchanged and STATUS_POST not in routes(third.requests)
 
 
+def test_a_verdict_gitlab_shows_but_the_store_never_recorded_is_not_posted_again(rig):
+    head = _ready_mr(rig)  # its policy reads statuses (a CI check)
+    first = rig.evaluate()
+    assert first.outcome.status_posted
+    # A run that posted the verdict and died before recording it.
+    with rig.store.begin() as conn:
+        evaluations.forget(conn, "gitlab", PROJECT, head, "gatebot: main")
+    again = rig.evaluate()
+    assert STATUS_POST not in routes(again.requests)
+    assert not again.outcome.status_posted
+    assert [s.status for s in rig.fake.statuses(PROJECT, head) if s.name == "gatebot: main"] == [
+        "success"
+    ]
+    # Recorded now: the next run compares with the record.
+    third = rig.evaluate()
+    assert third.outcome.unchanged and STATUS_POST not in routes(third.requests)
+
+
 def test_a_pending_status_whose_words_changed_is_replaced(rig):
     _project(rig, ONE_APPROVAL)
     mr = rig.fake.open_mr(PROJECT, 7, author="alice")
