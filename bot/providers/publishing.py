@@ -225,6 +225,14 @@ def on_change(
     if seen.unchanged:
         return unchanged(context, previous.check_run_id if previous else None)
     shown = status_matters and statuses is not None and shows(statuses, context, verdict)
+    if shown:
+        logger.info(
+            "%s: the bot's status %r on %s already shows this verdict, unrecorded; "
+            "not posting it again",
+            key,
+            context,
+            sha[:12],
+        )
     written = write(sha, context, verdict, previous, shown)
     record(
         store,

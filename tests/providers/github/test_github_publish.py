@@ -126,14 +126,16 @@ def _posted_then_died(rig: Rig, monkeypatch: pytest.MonkeyPatch):
             rig.evaluate(7, details_url=DETAILS)
 
 
-def test_a_verdict_posted_but_never_recorded_is_not_posted_again(rig, monkeypatch):
+def test_a_verdict_posted_but_never_recorded_is_not_posted_again(rig, monkeypatch, caplog):
     pr = _approved_pr(rig)
     _posted_then_died(rig, monkeypatch)
     assert [s.state for s in rig.fake.statuses(REPO, pr.head_sha)] == ["success"]
 
     # The next run reads the bot's status already saying the verdict: no second
     # status, only the check run the store cannot name.
-    again = rig.evaluate(7, details_url=DETAILS)
+    with caplog.at_level(logging.INFO, logger="bot.providers.github.publish"):
+        again = rig.evaluate(7, details_url=DETAILS)
+    assert "already shows this verdict, unrecorded" in caplog.text
     assert _writes(again) == ["POST checks/create"]
     assert again.outcome is not None and not again.outcome.status_posted
     assert [s.state for s in rig.fake.statuses(REPO, pr.head_sha)] == ["success"]
