@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from github import BadCredentialsException, GithubException
 from github_helpers import ONE_APPROVAL, REPO, Rig, request_lines, rig_fixture  # noqa: F401
 
 from bot.core.policy.needs import SnapshotNeeds
 from bot.providers.counting import RequestTally
+from bot.providers.github import auth
 from bot.providers.github.auth import AppCredentials, AppKeyError
 from bot.providers.github.client import redact
 
@@ -90,6 +94,37 @@ def test_the_private_key_is_never_quoted():
         )
     assert "not-a-key-at-all" not in str(raised.value)
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_the_key_is_parsed_once_and_each_jwt_verifies_against_it(rig, monkeypatch):
+    parsed: list[bytes] = []
+    load = auth.serialization.load_pem_private_key
+
+    def counting_load(data: bytes, password: bytes | None) -> object:
+        parsed.append(data)
+        return load(data, password)
+
+    monkeypatch.setattr(auth.serialization, "load_pem_private_key", counting_load)
+    credentials = AppCredentials(rig.fake.app_id, rig.fake.private_key_pem)
+    tokens = [credentials.auth.create_jwt() for _ in range(3)]
+    # PyGithub, handed the PEM text, parses it again for every JWT (about 45 ms each).
+    assert len(parsed) == 1
+    public = serialization.load_pem_private_key(
+        rig.fake.private_key_pem.encode(), password=None
+    ).public_key()
+    for token in tokens:
+        claims = jwt.decode(token, public, algorithms=["RS256"])
+        assert claims["iss"] == str(rig.fake.app_id)
+
+
+def test_a_key_that_is_not_rsa_is_refused():
+    ec_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    with pytest.raises(AppKeyError, match="is it an RSA PEM key"):
+        AppCredentials(4242, ec_pem.decode())
 
 
 def test_the_cached_token_and_credentials_hide_their_secrets(rig):
