@@ -161,6 +161,23 @@ def test_a_changed_verdict_posted_but_never_recorded_only_updates_the_check_run(
     assert (run.status, run.conclusion) == ("completed", "success")
 
 
+def test_someone_elses_copy_of_the_verdict_is_never_taken_for_the_bots(rig):
+    # A verdict the forge "already shows" counts only when the bot wrote it: a copy of
+    # its words by anyone else, with the store's record gone, is overwritten.
+    pr = _approved_pr(rig)
+    first = rig.evaluate(7, details_url=DETAILS)
+    rig.fake.set_status(
+        REPO, pr.head_sha, "gatebot: main", "success", creator="mallory",
+        description=render.status_description(first.decision), target_url=DETAILS,
+    )
+    with rig.store.begin() as conn:
+        evaluations.forget(conn, "github", REPO, pr.head_sha, "gatebot: main")
+    again = rig.evaluate(7, details_url=DETAILS)
+    assert again.outcome is not None and again.outcome.overwrote == ("mallory",)
+    latest = rig.fake.statuses(REPO, pr.head_sha)[-1]
+    assert (latest.state, latest.creator) == ("success", rig.fake.bot_login)
+
+
 def test_a_status_that_says_something_else_is_posted_though_the_bot_wrote_it(rig):
     pr = _approved_pr(rig)
     rig.evaluate(7, details_url=DETAILS)
