@@ -303,7 +303,7 @@ def claimable(
 
 def swept(conn: Connection, keys: Sequence[WorkKey], at: datetime | None) -> None:
     """Note that the sweeper queued `keys` `at` then (None: forget it; their wake-ups
-    could not be queued)."""
+    could not be queued). Rows go in sorted order, as `mark_many`'s do."""
     if not keys:
         return
     stmt = (
@@ -319,7 +319,7 @@ def swept(conn: Connection, keys: Sequence[WorkKey], at: datetime | None) -> Non
         stmt,
         [
             {"k_provider": provider, "k_repo": repo, "k_number": number}
-            for provider, repo, number in map(columns, keys)
+            for provider, repo, number in map(columns, in_column_order(keys))
         ],
     )
 
