@@ -140,17 +140,18 @@ def latest(statuses: Sequence[ShownStatus], context: str) -> ShownStatus | None:
     return next((status for status in statuses if status.context == context), None)
 
 
+def _written_by(status: ShownStatus, bot_login: str) -> bool:
+    return status.creator is not None and status.creator.lower() == bot_login.lower()
+
+
 def foreign_writer(
     statuses: Sequence[ShownStatus], context: str, bot_login: str
 ) -> str | None:
     """Who wrote the latest status under `context`, when it was not the bot (else None)."""
     status = latest(statuses, context)
-    if status is None:
+    if status is None or _written_by(status, bot_login):
         return None
-    creator = status.creator
-    if creator is None or creator.lower() != bot_login.lower():
-        return creator or "an unknown account"
-    return None
+    return status.creator or "an unknown account"
 
 
 def already_shown(
@@ -158,11 +159,7 @@ def already_shown(
 ) -> bool:
     """The latest status under `context` is the bot's and shows exactly `verdict`."""
     status = latest(statuses, context)
-    return (
-        status is not None
-        and foreign_writer(statuses, context, bot_login) is None
-        and status.shows(verdict)
-    )
+    return status is not None and _written_by(status, bot_login) and status.shows(verdict)
 
 
 def post_status(

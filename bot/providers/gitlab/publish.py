@@ -103,17 +103,24 @@ def latest(statuses: Sequence[Mapping[str, Any]], context: str) -> Mapping[str, 
     return max(named, key=lambda s: int(s.get("id") or 0)) if named else None
 
 
+def _author(status: Mapping[str, Any]) -> str | None:
+    author = (status.get("author") or {}).get("username")
+    return str(author) if author else None
+
+
+def _written_by(status: Mapping[str, Any], bot_username: str) -> bool:
+    author = _author(status)
+    return author is not None and author.lower() == bot_username.lower()
+
+
 def foreign_writer(
     statuses: Sequence[Mapping[str, Any]], context: str, bot_username: str
 ) -> str | None:
     """Who wrote the latest status named `context`, when it was not the bot (else None)."""
     status = latest(statuses, context)
-    if status is None:
+    if status is None or _written_by(status, bot_username):
         return None
-    author = (status.get("author") or {}).get("username")
-    if author is None or str(author).lower() != bot_username.lower():
-        return str(author) if author else "an unknown account"
-    return None
+    return _author(status) or "an unknown account"
 
 
 def shows(status: Mapping[str, Any], verdict: Verdict) -> bool:
@@ -130,11 +137,7 @@ def already_shown(
 ) -> bool:
     """The latest status named `context` is the bot's and shows exactly `verdict`."""
     status = latest(statuses, context)
-    return (
-        status is not None
-        and foreign_writer(statuses, context, bot_username) is None
-        and shows(status, verdict)
-    )
+    return status is not None and _written_by(status, bot_username) and shows(status, verdict)
 
 
 def already_in_state(exc: GitLabError) -> bool:
@@ -154,7 +157,7 @@ def own_open_status(
         for s in statuses
         if s.get("name") == context
         and s.get("status") in ("pending", "running")
-        and str((s.get("author") or {}).get("username", "")).lower() == bot_username.lower()
+        and _written_by(s, bot_username)
     ]
     return max(open_ones, key=lambda s: int(s.get("id") or 0)) if open_ones else None
 
